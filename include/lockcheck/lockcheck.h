@@ -1,0 +1,241 @@
+/*
+ * lockcheck.h: pthread lock wrappers with an optional lock-order checker.
+ *
+ * Use lc_mutex_t, lc_rwlock_t and lc_cond_t where you would use the pthread
+ * types. Every call returns 0 or an errno value, exactly like pthreads.
+ *
+ * Built with LOCKCHECK=0 (the default) the wrappers are the pthread calls and
+ * nothing else: sizeof(lc_mutex_t) == sizeof(pthread_mutex_t) and a lock loop
+ * compiles to the same instructions.
+ *
+ * Built with LOCKCHECK=1 every lock operation feeds a lockdep-style checker.
+ * Each call site of an init macro is one lock CLASS; the checker learns the
+ * order in which classes are taken (an edge A->B when a B is acquired while an
+ * A is held) and reports a possible deadlock the first time an order closes a
+ * cycle, before the acquisition blocks. Reports go to stderr (or
+ * LOCKCHECK_LOG) as blocks starting "lockcheck: <kind>: ". See
+ * docs/report-guide.md for the kinds and docs/dump-format.md for
+ * LOCKCHECK_DUMP.
+ *
+ * Objects built with different LOCKCHECK values must not be linked together:
+ * each object references lc_built_with_LOCKCHECK_<n>, which only a library
+ * built with the same value defines, so a mix fails at link time.
+ */
+#ifndef LOCKCHECK_LOCKCHECK_H
+#define LOCKCHECK_LOCKCHECK_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifndef LOCKCHECK
+#define LOCKCHECK 0
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Names the calling thread in reports (and, truncated to 15 bytes, for the
+ * kernel as pthread_setname_np does). Returns 0, EINVAL for NULL. */
+int lc_thread_set_name(const char *name);
+
+#if LOCKCHECK
+
+/* ---- Checked build: the lock carries what the checker needs. ---------- */
+
+struct lc__class;
+
+/* One per init call site (declared static by the init macros): the class. */
+struct lc__key {
+	struct lc__class *_Atomic cls; /* resolved on first use */
+};
+
+/* Checker state embedded in every lock. Owned by lockcheck/; do not touch. */
+struct lc__lock {
+	struct lc__key *key;	   /* init site's key; NULL for initializers */
+	const char *name;	   /* class name shown in reports */
+	const char *file;	   /* init site */
+	int line;		   /* init site */
+	int kind;		   /* LC__KIND_* */
+	struct lc__class *_Atomic cls; /* cached class, NULL until first use */
+	_Atomic uint64_t id;	   /* instance id, unique for the process */
+	int has_order;		   /* lc_*_set_order was called */
+	uint64_t order;		   /* the order key */
+};
+
+enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK };
+
+typedef struct lc_mutex {
+	pthread_mutex_t pm;
+	struct lc__lock lk;
+} lc_mutex_t;
+
+typedef struct lc_rwlock {
+	pthread_rwlock_t prw;
+	struct lc__lock lk;
+} lc_rwlock_t;
+
+typedef struct lc_cond {
+	pthread_cond_t pc;
+} lc_cond_t;
+
+#define LC__LOCK_INIT(name, kind)                                              \
+	{ NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0 }
+#define LC_MUTEX_INITIALIZER(name)                                             \
+	{ PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) }
+#define LC_RWLOCK_INITIALIZER(name)                                            \
+	{ PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
+#define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
+
+/* The one GNU extension: a statement expression declares the static class
+ * key of this call site, as lockdep's mutex_init does. */
+#define LC__INIT(fn, l, name, kind)                                            \
+	__extension__({                                                        \
+		static struct lc__key lc__site_key;                            \
+		fn((l), (name), &lc__site_key, __FILE__, __LINE__, (kind));    \
+	})
+#define LC__AT __FILE__, __LINE__, __func__
+
+#define lc_mutex_init(m, name)                                                 \
+	LC__INIT(lc__mutex_init, m, name, LC__KIND_MUTEX)
+#define lc_mutex_init_recursive(m, name)                                       \
+	LC__INIT(lc__mutex_init, m, name, LC__KIND_RECURSIVE)
+#define lc_mutex_lock(m) lc__mutex_lock((m), 0, NULL, LC__AT)
+#define lc_mutex_trylock(m) lc__mutex_lock((m), 1, NULL, LC__AT)
+#define lc_mutex_timedlock(m, abstime) lc__mutex_lock((m), 2, (abstime), LC__AT)
+#define lc_mutex_unlock(m) lc__mutex_unlock((m), LC__AT)
+#define lc_mutex_destroy(m) lc__mutex_destroy((m), LC__AT)
+#define lc_mutex_set_order(m, key) lc__mutex_set_order((m), (key))
+
+#define lc_rwlock_init(l, name)                                                \
+	LC__INIT(lc__rwlock_init, l, name, LC__KIND_RWLOCK)
+#define lc_rwlock_rdlock(l) lc__rwlock_lock((l), 0, 0, LC__AT)
+#define lc_rwlock_wrlock(l) lc__rwlock_lock((l), 1, 0, LC__AT)
+#define lc_rwlock_tryrdlock(l) lc__rwlock_lock((l), 0, 1, LC__AT)
+#define lc_rwlock_trywrlock(l) lc__rwlock_lock((l), 1, 1, LC__AT)
+#define lc_rwlock_unlock(l) lc__rwlock_unlock((l), LC__AT)
+#define lc_rwlock_destroy(l) lc__rwlock_destroy((l), LC__AT)
+#define lc_rwlock_set_order(l, key) lc__rwlock_set_order((l), (key))
+
+#define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
+#define lc_cond_wait(c, m) lc__cond_wait((c), (m), NULL, LC__AT)
+#define lc_cond_timedwait(c, m, abstime) lc__cond_wait((c), (m), (abstime), LC__AT)
+#define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
+#define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
+#define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
+
+/* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
+ * calling thread does not hold it (in any mode); _not_held the reverse. */
+#define lc_assert_held(lock) lc__assert_held(&(lock)->lk, 1, LC__AT)
+#define lc_assert_not_held(lock) lc__assert_held(&(lock)->lk, 0, LC__AT)
+
+int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
+		   const char *file, int line, int kind);
+int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
+		   const char *file, int line, const char *func);
+int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
+		     const char *func);
+int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
+		      const char *func);
+int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
+		    const char *file, int line, int kind);
+int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
+		    int line, const char *func);
+int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
+		      const char *func);
+int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
+		       const char *func);
+int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
+		  const char *file, int line, const char *func);
+int lc__mutex_set_order(lc_mutex_t *m, uint64_t key);
+int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key);
+void lc__assert_held(struct lc__lock *lk, int want_held, const char *file,
+		     int line, const char *func);
+
+#if defined(__GNUC__)
+extern const int lc_built_with_LOCKCHECK_1;
+static const int *const lc__link_mode __attribute__((used)) =
+	&lc_built_with_LOCKCHECK_1;
+#endif
+
+#else /* !LOCKCHECK */
+
+/* ---- Plain build: the pthread calls and nothing else. ----------------- */
+
+typedef struct lc_mutex {
+	pthread_mutex_t pm;
+} lc_mutex_t;
+
+typedef struct lc_rwlock {
+	pthread_rwlock_t prw;
+} lc_rwlock_t;
+
+typedef struct lc_cond {
+	pthread_cond_t pc;
+} lc_cond_t;
+
+#define LC_MUTEX_INITIALIZER(name) { PTHREAD_MUTEX_INITIALIZER }
+#define LC_RWLOCK_INITIALIZER(name) { PTHREAD_RWLOCK_INITIALIZER }
+#define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
+
+static inline int lc__plain_mutex_init(lc_mutex_t *m, int recursive)
+{
+	pthread_mutexattr_t attr;
+	int err;
+
+	if (!recursive)
+		return pthread_mutex_init(&m->pm, NULL);
+	err = pthread_mutexattr_init(&attr);
+	if (err)
+		return err;
+	err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	if (!err)
+		err = pthread_mutex_init(&m->pm, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return err;
+}
+
+#define lc_mutex_init(m, name) ((void)(name), lc__plain_mutex_init((m), 0))
+#define lc_mutex_init_recursive(m, name)                                       \
+	((void)(name), lc__plain_mutex_init((m), 1))
+#define lc_mutex_lock(m) pthread_mutex_lock(&(m)->pm)
+#define lc_mutex_trylock(m) pthread_mutex_trylock(&(m)->pm)
+#define lc_mutex_timedlock(m, abstime) pthread_mutex_timedlock(&(m)->pm, (abstime))
+#define lc_mutex_unlock(m) pthread_mutex_unlock(&(m)->pm)
+#define lc_mutex_destroy(m) pthread_mutex_destroy(&(m)->pm)
+#define lc_mutex_set_order(m, key) ((void)(m), (void)(key), 0)
+
+#define lc_rwlock_init(l, name) ((void)(name), pthread_rwlock_init(&(l)->prw, NULL))
+#define lc_rwlock_rdlock(l) pthread_rwlock_rdlock(&(l)->prw)
+#define lc_rwlock_wrlock(l) pthread_rwlock_wrlock(&(l)->prw)
+#define lc_rwlock_tryrdlock(l) pthread_rwlock_tryrdlock(&(l)->prw)
+#define lc_rwlock_trywrlock(l) pthread_rwlock_trywrlock(&(l)->prw)
+#define lc_rwlock_unlock(l) pthread_rwlock_unlock(&(l)->prw)
+#define lc_rwlock_destroy(l) pthread_rwlock_destroy(&(l)->prw)
+#define lc_rwlock_set_order(l, key) ((void)(l), (void)(key), 0)
+
+#define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
+#define lc_cond_wait(c, m) pthread_cond_wait(&(c)->pc, &(m)->pm)
+#define lc_cond_timedwait(c, m, abstime)                                       \
+	pthread_cond_timedwait(&(c)->pc, &(m)->pm, (abstime))
+#define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
+#define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
+#define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
+
+#define lc_assert_held(lock) ((void)(lock))
+#define lc_assert_not_held(lock) ((void)(lock))
+
+#if defined(__GNUC__)
+extern const int lc_built_with_LOCKCHECK_0;
+static const int *const lc__link_mode __attribute__((used)) =
+	&lc_built_with_LOCKCHECK_0;
+#endif
+
+#endif /* LOCKCHECK */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOCKCHECK_LOCKCHECK_H */

@@ -1,0 +1,435 @@
+/*
+ * api.c: the checked lock operations behind the lockcheck.h macros.
+ *
+ * Each one: find the lock in the caller's held stack (recursion, misuse),
+ * validate a blocking acquisition before it can block, then do the pthread
+ * call, then record the result. A trylock first tells contention apart, so
+ * the counters cost nothing when the lock is free. If the thread's state
+ * cannot be allocated, the operation is done unchecked.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+enum { HOW_LOCK, HOW_TRY, HOW_TIMED };
+
+#define CALLER __builtin_return_address(0)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void lock_init(struct lc__lock *lk, const char *name,
+		      struct lc__key *key, const char *file, int line,
+		      int kind)
+{
+	struct lc__class *c;
+
+	memset(lk, 0, sizeof(*lk));
+	lk->key = key;
+	lk->name = name;
+	lk->file = file;
+	lk->line = line;
+	lk->kind = kind;
+	c = lc__class_of(lk);
+	atomic_store_explicit(&lk->id, lc__new_instance_id(),
+			      memory_order_relaxed);
+	if (c)
+		atomic_fetch_add_explicit(&c->instances, 1,
+					  memory_order_relaxed);
+}
+
+/* The lock is destroyed: its instance leaves every instance graph, and a
+ * lock later built in the same memory starts afresh. */
+static void lock_forget(struct lc__lock *lk)
+{
+	struct lc__class *c = atomic_load(&lk->cls);
+	uint64_t id = atomic_exchange(&lk->id, 0);
+
+	if (!c || !id || !atomic_load(&c->igraph))
+		return;
+	pthread_mutex_lock(&lc__slow);
+	lc__forget_instance(c, id);
+	pthread_mutex_unlock(&lc__slow);
+}
+
+static struct lc__acq make_acq(struct lc__lock *lk, uint8_t mode, bool try,
+			       const char *file, int line, const char *func,
+			       const void *ra)
+{
+	struct lc__acq a = { lk, lc__class_of(lk), lc__instance_id(lk),
+			     { file, line, func }, ra, mode, try };
+
+	return a;
+}
+
+static void push(struct lc__thread *t, const struct lc__acq *a)
+{
+	struct lc__held h = {
+		a->lk, a->cls, a->id, a->at,
+		lc__chain_next(t->nheld ? t->held[t->nheld - 1].chain : 0,
+			       a->cls ? a->cls->id : UINT32_MAX, a->mode),
+		1, a->mode, a->trylock
+	};
+
+	lc__push_held(t, &h);
+}
+
+static void count(struct lc__thread *t, const struct lc__acq *a,
+		  bool contended, uint64_t wait_ns)
+{
+	struct lc__stats *s = t && a->cls ? lc__stats_of(t, a->cls->id) : NULL;
+
+	if (!s)
+		return;
+	s->acquired++;
+	s->contended += contended;
+	s->wait_ns += wait_ns;
+}
+
+/* ---- mutexes ---- */
+
+int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
+		   const char *file, int line, int kind)
+{
+	pthread_mutexattr_t attr;
+	int err;
+
+	if (!m)
+		return EINVAL;
+	err = pthread_mutexattr_init(&attr);
+	if (err)
+		return err;
+	if (kind == LC__KIND_RECURSIVE)
+		err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	if (!err)
+		err = pthread_mutex_init(&m->pm, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (!err)
+		lock_init(&m->lk, name, key, file, line, kind);
+	return err;
+}
+
+static int take_mutex(lc_mutex_t *m, int how, const struct timespec *abstime,
+		      struct lc__thread *t, const struct lc__acq *a)
+{
+	uint64_t start;
+	int err = pthread_mutex_trylock(&m->pm);
+
+	if (err != EBUSY || how == HOW_TRY) {
+		if (!err)
+			count(t, a, false, 0);
+		return err;
+	}
+	start = now_ns();
+	err = how == HOW_TIMED ? pthread_mutex_timedlock(&m->pm, abstime)
+			       : pthread_mutex_lock(&m->pm);
+	if (!err)
+		count(t, a, true, now_ns() - start);
+	return err;
+}
+
+int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
+		   const char *file, int line, const char *func)
+{
+	struct lc__thread *t;
+	struct lc__acq a;
+	int i, err;
+
+	if (!m || (how == HOW_TIMED && !abstime))
+		return EINVAL;
+	t = lc__self();
+	if (!t)
+		return how == HOW_TRY ? pthread_mutex_trylock(&m->pm)
+		       : how == HOW_TIMED
+			       ? pthread_mutex_timedlock(&m->pm, abstime)
+			       : pthread_mutex_lock(&m->pm);
+	a = make_acq(&m->lk, LC_WRITE, how == HOW_TRY, file, line, func,
+		     CALLER);
+	i = lc__find_held(t, &m->lk);
+	if (i >= 0 && m->lk.kind == LC__KIND_RECURSIVE) {
+		/* Re-entry: no edge, one more level to unlock. */
+		err = take_mutex(m, how, abstime, t, &a);
+		if (!err)
+			t->held[i].depth++;
+		return err;
+	}
+	if (i >= 0) {
+		if (how == HOW_TRY)
+			return EBUSY;
+		lc__report_recursive(t, &m->lk, &t->held[i], LC_WRITE, &a.at,
+				     a.ra);
+		return EDEADLK;
+	}
+	if (how != HOW_TRY)
+		lc__validate(t, &a);
+	err = take_mutex(m, how, abstime, t, &a);
+	if (!err)
+		push(t, &a);
+	return err;
+}
+
+/* Releases lk in t's stack; EPERM (and a report) when t does not hold it,
+ * in which case the caller must leave the lock alone. */
+static int release(struct lc__thread *t, struct lc__lock *lk,
+		   const char *file, int line, const char *func, const void *ra,
+		   const char *what)
+{
+	int i = lc__find_held(t, lk);
+
+	if (i < 0 && t->untracked) {
+		t->untracked--; /* one that did not fit in the stack */
+		return 0;
+	}
+	if (i < 0) {
+		struct lc__site at = { file, line, func };
+
+		lc__report_unlock_not_held(t, lk, &at, ra, what);
+		return EPERM;
+	}
+	if (t->held[i].depth > 1)
+		t->held[i].depth--;
+	else
+		lc__pop_held(t, i);
+	return 0;
+}
+
+int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
+		     const char *func)
+{
+	struct lc__thread *t;
+	int err;
+
+	if (!m)
+		return EINVAL;
+	t = lc__self();
+	if (!t)
+		return pthread_mutex_unlock(&m->pm);
+	err = release(t, &m->lk, file, line, func, CALLER, "unlocked");
+	return err ? err : pthread_mutex_unlock(&m->pm);
+}
+
+int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
+		      const char *func)
+{
+	struct lc__site at = { file, line, func };
+	struct lc__thread *t;
+	int i, err;
+
+	if (!m)
+		return EINVAL;
+	t = lc__self();
+	i = t ? lc__find_held(t, &m->lk) : -1;
+	if (i >= 0) {
+		lc__report_destroy_held(t, &m->lk, &t->held[i], &at, CALLER);
+		return EBUSY;
+	}
+	err = pthread_mutex_trylock(&m->pm);
+	if (err == EBUSY) {
+		if (t)
+			lc__report_destroy_held(t, &m->lk, NULL, &at, CALLER);
+		return EBUSY;
+	}
+	if (!err)
+		pthread_mutex_unlock(&m->pm);
+	err = pthread_mutex_destroy(&m->pm);
+	if (!err)
+		lock_forget(&m->lk);
+	return err;
+}
+
+int lc__mutex_set_order(lc_mutex_t *m, uint64_t key)
+{
+	if (!m)
+		return EINVAL;
+	m->lk.order = key;
+	m->lk.has_order = 1;
+	return 0;
+}
+
+/* ---- rwlocks ---- */
+
+int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
+		    const char *file, int line, int kind)
+{
+	int err;
+
+	if (!l)
+		return EINVAL;
+	err = pthread_rwlock_init(&l->prw, NULL);
+	if (!err)
+		lock_init(&l->lk, name, key, file, line, kind);
+	return err;
+}
+
+static int take_rwlock(lc_rwlock_t *l, bool write, bool try,
+		       struct lc__thread *t, const struct lc__acq *a)
+{
+	uint64_t start;
+	int err = write ? pthread_rwlock_trywrlock(&l->prw)
+			: pthread_rwlock_tryrdlock(&l->prw);
+
+	if (err != EBUSY || try) {
+		if (!err)
+			count(t, a, false, 0);
+		return err;
+	}
+	start = now_ns();
+	err = write ? pthread_rwlock_wrlock(&l->prw)
+		    : pthread_rwlock_rdlock(&l->prw);
+	if (!err)
+		count(t, a, true, now_ns() - start);
+	return err;
+}
+
+int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
+		    int line, const char *func)
+{
+	struct lc__thread *t;
+	struct lc__acq a;
+	int i, err;
+
+	if (!l)
+		return EINVAL;
+	t = lc__self();
+	if (!t)
+		return take_rwlock(l, write, trylock, NULL, NULL);
+	a = make_acq(&l->lk, write ? LC_WRITE : LC_READ, trylock, file, line,
+		     func, CALLER);
+	i = lc__find_held(t, &l->lk);
+	if (i >= 0 && !write && t->held[i].mode == LC_READ) {
+		/* Recursive read: readers never wait for readers here. */
+		err = take_rwlock(l, false, trylock, t, &a);
+		if (!err)
+			t->held[i].depth++;
+		return err;
+	}
+	if (i >= 0) {
+		if (trylock)
+			return EBUSY;
+		lc__report_recursive(t, &l->lk, &t->held[i], a.mode, &a.at,
+				     a.ra);
+		return EDEADLK;
+	}
+	if (!trylock)
+		lc__validate(t, &a);
+	err = take_rwlock(l, write, trylock, t, &a);
+	if (!err)
+		push(t, &a);
+	return err;
+}
+
+int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
+		      const char *func)
+{
+	struct lc__thread *t;
+	int err;
+
+	if (!l)
+		return EINVAL;
+	t = lc__self();
+	if (!t)
+		return pthread_rwlock_unlock(&l->prw);
+	err = release(t, &l->lk, file, line, func, CALLER, "unlocked");
+	return err ? err : pthread_rwlock_unlock(&l->prw);
+}
+
+int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
+		       const char *func)
+{
+	struct lc__site at = { file, line, func };
+	struct lc__thread *t;
+	int i, err;
+
+	if (!l)
+		return EINVAL;
+	t = lc__self();
+	i = t ? lc__find_held(t, &l->lk) : -1;
+	if (i >= 0) {
+		lc__report_destroy_held(t, &l->lk, &t->held[i], &at, CALLER);
+		return EBUSY;
+	}
+	err = pthread_rwlock_trywrlock(&l->prw);
+	if (err == EBUSY) {
+		if (t)
+			lc__report_destroy_held(t, &l->lk, NULL, &at, CALLER);
+		return EBUSY;
+	}
+	if (!err)
+		pthread_rwlock_unlock(&l->prw);
+	err = pthread_rwlock_destroy(&l->prw);
+	if (!err)
+		lock_forget(&l->lk);
+	return err;
+}
+
+int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key)
+{
+	if (!l)
+		return EINVAL;
+	l->lk.order = key;
+	l->lk.has_order = 1;
+	return 0;
+}
+
+/* ---- condition variables ---- */
+
+int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
+		  const char *file, int line, const char *func)
+{
+	struct lc__thread *t;
+	struct lc__acq a;
+	uint32_t depth;
+	int i, err;
+
+	if (!c || !m)
+		return EINVAL;
+	t = lc__self();
+	if (!t)
+		return abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
+			       : pthread_cond_wait(&c->pc, &m->pm);
+	a = make_acq(&m->lk, LC_WRITE, false, file, line, func, CALLER);
+	i = lc__find_held(t, &m->lk);
+	if (i < 0) {
+		lc__report_unlock_not_held(t, &m->lk, &a.at, a.ra,
+					   "waited on (lc_cond_wait)");
+		return EPERM;
+	}
+	/* The wait releases the mutex and takes it again: for the checker
+	 * the re-acquisition happens under whatever else is still held, and
+	 * it is validated now, before the wait can block. */
+	depth = t->held[i].depth;
+	lc__pop_held(t, i);
+	lc__validate(t, &a);
+	err = abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
+		      : pthread_cond_wait(&c->pc, &m->pm);
+	i = (int)t->nheld;
+	push(t, &a);
+	if (t->nheld > (uint32_t)i)
+		t->held[i].depth = depth;
+	return err;
+}
+
+/* ---- assertions ---- */
+
+void lc__assert_held(struct lc__lock *lk, int want_held, const char *file,
+		     int line, const char *func)
+{
+	struct lc__thread *t = lc__self();
+	struct lc__site at = { file, line, func };
+	bool held;
+
+	if (!t || !lk)
+		return;
+	held = lc__find_held(t, lk) >= 0;
+	if (held == (bool)want_held || (!held && t->untracked))
+		return;
+	lc__report_assert(t, lk, want_held, &at, CALLER);
+}

@@ -1,0 +1,204 @@
+/*
+ * classes.c: lock classes, instance ids and interned strings.
+ *
+ * A lock initialised by an init macro names its class through the static key
+ * of that call site, lockdep's way; a lock from LC_*_INITIALIZER has no key,
+ * and its class is found by (name, file, line), so each initializer use is
+ * its own class. Classes are never freed: edges keep referring to them after
+ * every lock of the class is gone. Class ids are dense, from 0.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct lc__class **classes; /* by id; lc__slow */
+static uint32_t nclasses, classes_cap;
+static struct lc__u64map by_site;  /* initializer classes: site hash -> id */
+static _Atomic uint64_t next_instance = 1;
+
+/* Interned strings: hash -> index of the first string with that hash;
+ * same-hash strings are chained through intern_next. */
+static struct lc__u64map interned;
+static char **intern_str;
+static uint32_t *intern_next;
+static uint32_t nintern, intern_cap;
+
+uint64_t lc__hash_str(uint64_t seed, const char *s)
+{
+	uint64_t h = lc__mix64(seed ^ 0x5bd1e995);
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return lc__mix64(h);
+}
+
+static int intern_grow(void)
+{
+	uint32_t cap = intern_cap ? intern_cap * 2 : 64;
+	char **s = realloc(intern_str, cap * sizeof(*s));
+	uint32_t *n;
+
+	if (!s)
+		return -1;
+	intern_str = s;
+	n = realloc(intern_next, cap * sizeof(*n));
+	if (!n)
+		return -1;
+	intern_next = n;
+	intern_cap = cap;
+	return 0;
+}
+
+const char *lc__intern(const char *s)
+{
+	uint64_t h;
+	uint32_t i, head = LC_NONE;
+	char *copy;
+
+	if (!s)
+		return NULL;
+	h = lc__hash_str(0, s);
+	if (lc__u64map_get(&interned, h, &head))
+		for (i = head; i != LC_NONE; i = intern_next[i])
+			if (strcmp(intern_str[i], s) == 0)
+				return intern_str[i];
+	if (nintern == intern_cap && intern_grow())
+		return "(no memory)";
+	copy = strdup(s);
+	if (!copy || lc__u64map_put(&interned, h, nintern)) {
+		free(copy);
+		return "(no memory)";
+	}
+	intern_str[nintern] = copy;
+	intern_next[nintern] = head;
+	return intern_str[nintern++];
+}
+
+struct lc__class *lc__class_by_id(uint32_t id)
+{
+	return id < nclasses ? classes[id] : NULL;
+}
+
+uint32_t lc__class_count(void)
+{
+	return nclasses;
+}
+
+static struct lc__class *class_new(const struct lc__lock *lk)
+{
+	struct lc__class *c;
+
+	if (nclasses >= lc__cfg.max_classes) {
+		lc__report_limit("classes", "LOCKCHECK_MAX_CLASSES reached");
+		return NULL;
+	}
+	if (nclasses == classes_cap) {
+		uint32_t cap = classes_cap ? classes_cap * 2 : 256;
+		struct lc__class **p = realloc(classes, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		classes = p;
+		classes_cap = cap;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = nclasses;
+	c->kind = lk->kind;
+	c->name = lc__intern(lk->name ? lk->name : "(unnamed lock)");
+	c->file = lc__intern(lk->file ? lk->file : "(unknown)");
+	c->line = lk->line;
+	classes[nclasses++] = c;
+	return c;
+}
+
+static uint64_t site_hash(const struct lc__lock *lk)
+{
+	return lc__hash_str(lc__hash_str((uint64_t)lk->line, lk->file),
+			    lk->name);
+}
+
+static bool same_site(const struct lc__class *c, const struct lc__lock *lk)
+{
+	return c->line == lk->line &&
+	       strcmp(c->file, lk->file ? lk->file : "(unknown)") == 0 &&
+	       strcmp(c->name, lk->name ? lk->name : "(unnamed lock)") == 0;
+}
+
+/* Under lc__slow: the class of an initializer lock, found or made. Sites
+ * whose hashes collide probe the following hash values. */
+static struct lc__class *class_by_site(const struct lc__lock *lk)
+{
+	uint64_t h = site_hash(lk);
+	uint32_t id;
+	struct lc__class *c;
+
+	while (lc__u64map_get(&by_site, h, &id)) {
+		if (same_site(classes[id], lk))
+			return classes[id];
+		h++;
+	}
+	c = class_new(lk);
+	if (c && lc__u64map_put(&by_site, h, c->id))
+		return NULL; /* the class exists but stays unreachable */
+	return c;
+}
+
+struct lc__class *lc__class_of(struct lc__lock *lk)
+{
+	struct lc__class *c =
+		atomic_load_explicit(&lk->cls, memory_order_acquire);
+
+	if (c)
+		return c;
+	if (lk->key)
+		c = atomic_load_explicit(&lk->key->cls, memory_order_acquire);
+	if (c) {
+		atomic_store_explicit(&lk->cls, c, memory_order_release);
+		return c;
+	}
+	lc__init();
+	pthread_mutex_lock(&lc__slow);
+	if (lk->key) {
+		c = atomic_load_explicit(&lk->key->cls, memory_order_relaxed);
+		if (!c) {
+			c = class_new(lk);
+			atomic_store_explicit(&lk->key->cls, c,
+					      memory_order_release);
+		}
+	} else {
+		c = class_by_site(lk);
+	}
+	pthread_mutex_unlock(&lc__slow);
+	if (c)
+		atomic_store_explicit(&lk->cls, c, memory_order_release);
+	return c;
+}
+
+uint64_t lc__new_instance_id(void)
+{
+	return atomic_fetch_add_explicit(&next_instance, 1,
+					 memory_order_relaxed);
+}
+
+uint64_t lc__instance_id(struct lc__lock *lk)
+{
+	uint64_t id = atomic_load_explicit(&lk->id, memory_order_relaxed);
+	uint64_t fresh;
+
+	if (id)
+		return id;
+	fresh = lc__new_instance_id();
+	if (atomic_compare_exchange_strong(&lk->id, &id, fresh)) {
+		struct lc__class *c = lc__class_of(lk);
+
+		if (c)
+			atomic_fetch_add_explicit(&c->instances, 1,
+						  memory_order_relaxed);
+		return fresh;
+	}
+	return id; /* another thread won the race; id holds its value */
+}

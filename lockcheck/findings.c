@@ -1,0 +1,130 @@
+/*
+ * findings.c: reports of lock misuse by one thread (recursive-lock,
+ * unlock-not-held, destroy-held, assert-held). Each names the lock, its
+ * class, the thread and the stack of the offending call; a distinct finding
+ * is its kind, class and call site.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <stdio.h>
+
+struct misuse {
+	enum lc__kind kind;
+	struct lc__thread *t;
+	struct lc__lock *lk;
+	const struct lc__site *at;
+	const void *ra;
+	const struct lc__held *held; /* the lock's held entry, or NULL */
+	uint64_t extra;		     /* more signature (assert polarity) */
+};
+
+static uint64_t signature(const struct misuse *m, const struct lc__class *c)
+{
+	return lc__hash_str(lc__hash_str(c ? c->id : UINT32_MAX, m->at->file),
+			    m->at->func) +
+	       (uint64_t)m->at->line * 31 + m->extra;
+}
+
+static void report(const struct misuse *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void report(const struct misuse *m, const char *fmt, ...)
+{
+	struct lc__class *c = lc__class_of(m->lk);
+	struct lc__buf b;
+	void *frames[64];
+	va_list ap;
+	int n;
+
+	pthread_mutex_lock(&lc__slow);
+	if (!lc__finding_is_new(m->kind, signature(m, c))) {
+		pthread_mutex_unlock(&lc__slow);
+		return;
+	}
+	lc__buf_init(&b);
+	va_start(ap, fmt);
+	lc__buf_vadd(&b, fmt, ap);
+	va_end(ap);
+	lc__buf_add(&b, "\n  lock %p of class ", (void *)m->lk);
+	lc__print_class(&b, c);
+	if (m->held) {
+		lc__buf_add(&b, "\n  held since ");
+		lc__print_site(&b, &m->held->at);
+	}
+	lc__buf_add(&b, "\n  thread \"%s\" (tid %d) at ",
+		    m->t ? lc__thread_name(m->t) : "?", m->t ? m->t->tid : 0);
+	lc__print_site(&b, m->at);
+	lc__buf_add(&b, ":\n");
+	n = lc__stack_now(m->ra, frames, 64);
+	lc__print_stack(&b, frames, n, "    ");
+	lc__report(m->kind, &b, c ? &c->id : NULL, c ? 1 : 0);
+	lc__buf_free(&b);
+	pthread_mutex_unlock(&lc__slow);
+}
+
+static const char *name_of(struct lc__lock *lk)
+{
+	return lk->name ? lk->name : "(unnamed lock)";
+}
+
+void lc__report_recursive(struct lc__thread *t, struct lc__lock *lk,
+			  const struct lc__held *h, uint8_t want,
+			  const struct lc__site *at, const void *ra)
+{
+	struct misuse m = { LC_RECURSIVE_LOCK, t, lk, at, ra, h, want };
+	static const char *const how[2] = { "read", "write" };
+
+	if (lk->kind == LC__KIND_RWLOCK)
+		report(&m,
+		       "%s wanted for %s at %s:%d by thread \"%s\" that "
+		       "already holds it for %s: it would wait for itself "
+		       "(returned EDEADLK)",
+		       name_of(lk), how[want], at->file, at->line,
+		       lc__thread_name(t), how[h->mode]);
+	else
+		report(&m,
+		       "%s locked again at %s:%d by thread \"%s\" that "
+		       "already holds it: it would wait for itself "
+		       "(returned EDEADLK)",
+		       name_of(lk), at->file, at->line,
+		       lc__thread_name(t));
+}
+
+void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
+				const struct lc__site *at, const void *ra,
+				const char *what)
+{
+	struct misuse m = { LC_UNLOCK_NOT_HELD, t, lk, at, ra, NULL, 0 };
+
+	report(&m,
+	       "%s %s at %s:%d by thread \"%s\" that does not hold it "
+	       "(left untouched, returned EPERM)",
+	       name_of(lk), what, at->file, at->line,
+	       lc__thread_name(t));
+}
+
+void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
+			     const struct lc__held *h,
+			     const struct lc__site *at, const void *ra)
+{
+	struct misuse m = { LC_DESTROY_HELD, t, lk, at, ra, h, 0 };
+
+	report(&m,
+	       "%s destroyed at %s:%d while %s holds it (left intact, "
+	       "returned EBUSY)",
+	       name_of(lk), at->file, at->line,
+	       h ? "this thread" : "another thread");
+}
+
+void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
+		       bool want_held, const struct lc__site *at,
+		       const void *ra)
+{
+	struct misuse m = { LC_ASSERT_HELD, t, lk, at, ra, NULL, want_held };
+
+	report(&m, "%s is %s by thread \"%s\" at %s:%d (%s failed)",
+	       name_of(lk), want_held ? "not held" : "held",
+	       lc__thread_name(t), at->file, at->line,
+	       want_held ? "lc_assert_held" : "lc_assert_not_held");
+}

@@ -1,0 +1,148 @@
+/*
+ * graph.h: a lock-order graph and the search for cycles that can deadlock.
+ *
+ * Nodes are lock classes (the class graph) or lock instances of one class
+ * (a class's instance graph); an edge X->Y says a Y was wanted while an X was
+ * held. Each edge keeps what the verdict on a cycle rests on:
+ *
+ *  - modes: which (held mode, wanted mode) pairs were seen. A thread waits
+ *    for a lock only when its wanted mode conflicts with the holder's mode,
+ *    and readers never wait for readers (glibc's default rwlock). So a cycle
+ *    can deadlock only if at every lock on it the incoming edge's wanted mode
+ *    and the outgoing edge's held mode are not both read.
+ *  - gates: the lock instances held exclusively at EVERY occurrence (the
+ *    intersection over occurrences). An instance common to all edges of a
+ *    cycle serialises them: that cycle cannot deadlock.
+ *
+ * The module is pure data: no threads, no printing. The caller serialises all
+ * calls; the one exception is lc__edge_gate_covered, which may run
+ * concurrently with updates (see there).
+ */
+#ifndef LOCKCHECK_GRAPH_H
+#define LOCKCHECK_GRAPH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "u64map.h"
+
+#define LC_NONE UINT32_MAX
+#define LC_GATE_MAX 4 /* gate instances kept per edge: outermost first */
+
+enum lc__mode { LC_READ = 0, LC_WRITE = 1 };
+
+/* Bit for one (held mode, wanted mode) pair in an edge's mode set. */
+#define LC_COMBO(held, want) ((uint8_t)(1u << ((held) * 2 + (want))))
+
+/* A source location, as the lock macros pass it. */
+struct lc__site {
+	const char *file;
+	int line;
+	const char *func;
+};
+
+/* What a report shows about an edge: its first occurrence. */
+struct lc__edge_info {
+	struct lc__site held_at;  /* where the held lock was taken */
+	struct lc__site next_at;  /* where the next one was wanted */
+	int tid;		  /* thread that did it */
+	const char *thread;	  /* its name (interned, never freed) */
+	uint32_t stack;		  /* captured stack id, 0 for none */
+};
+
+struct lc__edge {
+	uint32_t from, to;	      /* node indices */
+	uint32_t next_out, next_in;   /* node lists; LC_NONE ends them */
+	uint64_t gate[LC_GATE_MAX];   /* gate candidates, fixed at creation */
+	uint32_t gate_cls[LC_GATE_MAX]; /* their classes, for dumps */
+	_Atomic uint8_t gate_alive;   /* bit i: gate[i] held every time */
+	uint8_t modes;		      /* LC_COMBO bits seen */
+	uint64_t count;		      /* occurrences seen by the slow path */
+	uint64_t hits;		      /* scratch for the dump: cached ones */
+	struct lc__edge_info info;
+};
+
+struct lc__node {
+	uint64_t key;	   /* class id or instance id; ~0 when free */
+	const void *addr;  /* the lock's address (instance graphs) */
+	uint32_t out, in;  /* first edge of each list */
+};
+
+/* An instance held at an occurrence: a gate candidate. */
+struct lc__held_inst {
+	uint64_t id;
+	uint32_t cls;
+};
+
+struct lc__graph {
+	struct lc__edge **chunks; /* edges never move: fast paths keep pointers */
+	uint32_t nchunks;
+	uint32_t nedges;	  /* high-water mark of edge indices */
+	uint32_t free_edge;	  /* free list through next_out */
+	uint32_t live_edges;
+	struct lc__node *nodes;
+	uint32_t nnodes, node_cap;
+	uint32_t free_node;	  /* free list through out */
+	struct lc__u64map node_of;  /* key -> node index */
+	struct lc__u64map edge_of;  /* from << 32 | to -> edge index */
+	/* Scratch for the search, reused across calls. */
+	struct lc__bfs_item *queue;
+	uint32_t queue_cap;
+	struct lc__u64map seen;
+	uint32_t *path;
+	uint32_t path_cap;
+};
+
+void lc__graph_init(struct lc__graph *g);
+void lc__graph_free(struct lc__graph *g);
+
+/* Node index of key, created (with addr) when absent and create is set.
+ * LC_NONE when absent, or when creating it failed for lack of memory. */
+uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
+			bool create);
+
+/* Removes a node and every edge touching it; false when key is absent.
+ * The removed edges' memory is reused: only instance graphs remove. */
+bool lc__graph_remove_node(struct lc__graph *g, uint64_t key);
+
+static inline struct lc__edge *lc__graph_edge(const struct lc__graph *g,
+					       uint32_t e)
+{
+	return &g->chunks[e >> 10][e & 1023];
+}
+
+/* The edge from -> to, or LC_NONE. */
+uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
+			     uint32_t to);
+
+/*
+ * Records one occurrence of from -> to in mode pair combo while the
+ * instances held[0..nheld) were held exclusively (outermost first). A new
+ * edge copies info. Sets *weakened when the edge is new, gained a mode pair
+ * or lost a gate: then a cycle through it may have become possible and the
+ * caller must search. Returns the edge index, or LC_NONE when out of memory.
+ */
+uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
+			   uint8_t combo, const struct lc__held_inst *held,
+			   uint32_t nheld, const struct lc__edge_info *info,
+			   bool *weakened);
+
+/*
+ * Looks for the shortest cycle through edge e that can deadlock (modes and
+ * gates as above). Returns its length and points *path at its edge indices,
+ * e first, each edge's target the next one's source; 0 when there is none
+ * (or no memory to search). *path stays valid until the next call.
+ */
+uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
+			      const uint32_t **path);
+
+/*
+ * True when every surviving gate of edge is among held[0..nheld), i.e. this
+ * occurrence would not shrink the gate set. Safe against a concurrent
+ * observe of the same edge: gate_alive is read once, atomically.
+ */
+bool lc__edge_gate_covered(const struct lc__edge *edge,
+			   const struct lc__held_inst *held, uint32_t nheld);
+
+#endif /* LOCKCHECK_GRAPH_H */

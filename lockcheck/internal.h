@@ -1,0 +1,309 @@
+/*
+ * internal.h: what the checker's modules share (lc__ names, never public).
+ *
+ * The model. Every thread has a stack of the locks it holds. Acquiring a lock
+ * while others are held validates the acquisition BEFORE blocking: an edge
+ * from each held lock's class to the new one goes into the class graph, and a
+ * new or weakened edge is searched for a cycle that can deadlock. A validated
+ * (held classes, new class) combination is remembered as a chain keyed by a
+ * hash of the stack, so repeating it costs a lookup in a lock-free table and
+ * takes no global lock. Everything else (classes, graphs, findings, stacks)
+ * lives under one raw pthread mutex, lc__slow: only first sightings take it.
+ *
+ * The checker never calls the lc_ wrappers and never allocates on the cached
+ * path; only report.c writes to the log.
+ */
+#ifndef LOCKCHECK_INTERNAL_H
+#define LOCKCHECK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lockcheck/lockcheck.h"
+#include "graph.h"
+
+#if !LOCKCHECK
+#error "lockcheck/*.c is the checked build: compile with -DLOCKCHECK=1 (the plain build is mode_off.c alone)"
+#endif
+
+/* ---- runtime.c: configuration, the slow-path lock, process hooks. ---- */
+
+struct lc__config {
+	bool abort_on_report; /* LOCKCHECK_ACTION=abort */
+	int exitcode;	      /* LOCKCHECK_EXITCODE, 0 when unset */
+	int log_fd;	      /* stderr or LOCKCHECK_LOG */
+	const char *dump;     /* LOCKCHECK_DUMP, NULL when unset */
+	bool symbolize;	      /* LOCKCHECK_SYMBOLIZE=0 turns addr2line off */
+	uint32_t max_classes; /* LOCKCHECK_MAX_CLASSES */
+	uint32_t max_held;    /* LOCKCHECK_MAX_HELD: per thread */
+	uint32_t max_chains;  /* LOCKCHECK_MAX_CHAINS */
+};
+
+extern struct lc__config lc__cfg;
+
+/* Guards every structure the slow paths touch. A raw pthread mutex. */
+extern pthread_mutex_t lc__slow;
+
+/* Reads the environment and installs the exit and fork hooks, once. */
+void lc__init(void);
+
+/* The class graph: nodes are class ids. Under lc__slow. */
+extern struct lc__graph lc__classes_graph;
+
+/* ---- classes.c: lock classes and instance ids. ---- */
+
+struct lc__class {
+	uint32_t id;
+	int kind;		/* LC__KIND_* of the first lock seen */
+	const char *name;	/* interned */
+	const char *file;	/* interned init site */
+	int line;
+	_Atomic uint64_t instances; /* locks initialised with this class */
+	_Atomic uint64_t acquired;  /* counters of exited threads */
+	_Atomic uint64_t contended;
+	_Atomic uint64_t wait_ns;
+	struct lc__graph *_Atomic igraph; /* same-class instance order */
+};
+
+/* The lock's class, resolved and cached on first use. NULL when the class
+ * limit is reached or memory ran out: the lock is then held but not
+ * ordered. Takes lc__slow only on first use. */
+struct lc__class *lc__class_of(struct lc__lock *lk);
+
+/* Under lc__slow: the class with this id, and how many there are. */
+struct lc__class *lc__class_by_id(uint32_t id);
+uint32_t lc__class_count(void);
+
+/* The instance id of lk, assigned on first use (LC_*_INITIALIZER locks). */
+uint64_t lc__instance_id(struct lc__lock *lk);
+
+/* A fresh instance id: never reused in this process. */
+uint64_t lc__new_instance_id(void);
+
+/* Under lc__slow: a copy of s that lives as long as the process. NULL s
+ * gives NULL; out of memory gives a fixed placeholder. */
+const char *lc__intern(const char *s);
+
+/* ---- thread.c: per-thread state. ---- */
+
+struct lc__held {
+	struct lc__lock *lk;
+	struct lc__class *cls;	/* NULL: not ordered (limit) */
+	uint64_t id;		/* instance id when taken */
+	struct lc__site at;	/* where it was taken */
+	uint64_t chain;		/* hash of the stack up to this entry */
+	uint32_t depth;		/* recursive holds */
+	uint8_t mode;		/* LC_READ or LC_WRITE */
+	uint8_t trylock;	/* taken with a trylock */
+};
+
+struct lc__stats {
+	uint64_t acquired, contended, wait_ns;
+};
+
+#define LC_LCACHE 256 /* per-thread chain cache slots (power of two) */
+
+struct lc__lcache {
+	uint64_t hash;
+	struct lc__chain *chain;
+	uint64_t hits;	/* not yet added to chain->hits */
+};
+
+struct lc__thread {
+	struct lc__held *held;	/* held[0] is the outermost */
+	uint32_t nheld, cap;
+	uint32_t untracked;	/* held locks that did not fit (limit) */
+	struct lc__held_inst *insts; /* scratch: exclusive held instances */
+	int tid;
+	char name[64];		/* from lc_thread_set_name, or "" */
+	char sysname[16];	/* pthread name, read when needed */
+	struct lc__stats *stats; /* indexed by class id */
+	uint32_t nstats;
+	struct lc__lcache cache[LC_LCACHE];
+};
+
+extern _Thread_local struct lc__thread *lc__tls;
+
+struct lc__thread *lc__thread_create(void);
+
+/* The calling thread's state; NULL only when it cannot be allocated. */
+static inline struct lc__thread *lc__self(void)
+{
+	return lc__tls ? lc__tls : lc__thread_create();
+}
+
+/* Index of lk in t's held stack (searching from the top), or -1. */
+int lc__find_held(const struct lc__thread *t, const struct lc__lock *lk);
+
+/* Pushes a taken lock; over the held limit it only counts it untracked. */
+void lc__push_held(struct lc__thread *t, const struct lc__held *h);
+
+/* Removes held entry i and rehashes the chain above it. */
+void lc__pop_held(struct lc__thread *t, int i);
+
+/* Chain hash of the stack prefix extended by one (class, mode). */
+static inline uint64_t lc__chain_next(uint64_t prefix, uint32_t cls_id,
+				      uint8_t mode)
+{
+	return lc__mix64(prefix * 0x9e3779b97f4a7c15ULL +
+			 ((uint64_t)cls_id << 1 | mode) + 1);
+}
+
+/* Fills t->insts with the exclusively held instances; returns how many. */
+uint32_t lc__exclusive_insts(struct lc__thread *t);
+
+/* The thread's display name; valid while the thread lives (intern it to
+ * keep it). Only its own thread may call this. */
+const char *lc__thread_name(struct lc__thread *t);
+
+/* Per-thread counters of class c, or NULL when they cannot grow. */
+struct lc__stats *lc__stats_of(struct lc__thread *t, uint32_t cls_id);
+
+/* Adds t's counters and cached chain hits to the shared totals. */
+void lc__thread_flush(struct lc__thread *t);
+
+/* ---- chains.c: validated acquisitions. ---- */
+
+struct lc__chain {
+	uint64_t hash;
+	bool same_class;	/* the new class was already held */
+	_Atomic bool gated;	/* some edge still has gates to check */
+	_Atomic uint64_t hits;	/* flushed cache hits */
+	uint32_t nedges;
+	struct lc__edge *edges[]; /* the class edges it implies */
+};
+
+/* Lock-free lookup; NULL when absent. */
+struct lc__chain *lc__chain_find(uint64_t hash);
+
+/* Under lc__slow: publishes a new chain. ENOMEM, or ENOSPC at the limit. */
+int lc__chain_insert(struct lc__chain *c);
+
+/* Under lc__slow: calls fn for every published chain (for the dump). */
+void lc__chain_each(void (*fn)(struct lc__chain *c, void *arg), void *arg);
+
+/* ---- validate.c: the acquisition check. ---- */
+
+/* One acquisition as the API saw it. */
+struct lc__acq {
+	struct lc__lock *lk;
+	struct lc__class *cls;
+	uint64_t id;
+	struct lc__site at;
+	const void *ra;	/* the caller's return address: stacks start there */
+	uint8_t mode;	/* LC_READ or LC_WRITE */
+	uint8_t trylock;
+};
+
+/* Before a blocking acquisition: records and checks its edges. */
+void lc__validate(struct lc__thread *t, const struct lc__acq *a);
+
+/* Under lc__slow: forgets the instance (destroy). */
+void lc__forget_instance(struct lc__class *cls, uint64_t id);
+
+/* ---- findings.c: misuse reports (they take lc__slow themselves). ---- */
+
+void lc__report_recursive(struct lc__thread *t, struct lc__lock *lk,
+			  const struct lc__held *h, uint8_t want,
+			  const struct lc__site *at, const void *ra);
+void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
+				const struct lc__site *at, const void *ra,
+				const char *what);
+/* h: the caller's own held entry, or NULL when another thread holds it. */
+void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
+			     const struct lc__held *h,
+			     const struct lc__site *at, const void *ra);
+void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
+		       bool want_held, const struct lc__site *at,
+		       const void *ra);
+
+/* ---- stack.c: backtraces, captured cheaply, symbolised when printed. ---- */
+
+/* Under lc__slow: stores the current stack from the frame of ra on (the
+ * whole stack when ra is not found). Returns its id, or 0 when it failed. */
+uint32_t lc__stack_capture(const void *ra);
+
+/* Captures into frames[] without storing; returns the frame count. */
+int lc__stack_now(const void *ra, void **frames, int max);
+
+/* Under lc__slow: addresses of a stored stack. */
+int lc__stack_get(uint32_t id, void *const **frames);
+
+/* ---- report.c: findings and the log. ---- */
+
+/* A growable text buffer that never fails loudly: on no memory it stops
+ * growing and the text is cut short. */
+struct lc__buf {
+	char *p;
+	size_t len, cap;
+	char small[1024];
+};
+
+void lc__buf_init(struct lc__buf *b);
+void lc__buf_free(struct lc__buf *b);
+void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void lc__buf_vadd(struct lc__buf *b, const char *fmt, va_list ap);
+
+enum lc__kind {
+	LC_LOCK_ORDER_CYCLE,
+	LC_ORDER_VIOLATION,
+	LC_RECURSIVE_LOCK,
+	LC_UNLOCK_NOT_HELD,
+	LC_DESTROY_HELD,
+	LC_EXIT_HELD,
+	LC_ASSERT_HELD,
+	LC_LIMIT,
+	LC_KIND_COUNT
+};
+
+extern const char *const lc__kind_names[LC_KIND_COUNT];
+
+/* Under lc__slow: true the first time a finding signature is seen. */
+bool lc__finding_is_new(enum lc__kind kind, uint64_t signature);
+
+/* Under lc__slow: writes a finding's block, whose summary is the first
+ * line of body, remembers it for the dump (with the classes involved), and
+ * applies LOCKCHECK_ACTION. */
+void lc__report(enum lc__kind kind, struct lc__buf *body,
+		const uint32_t *classes, uint32_t nclasses);
+
+/* Under lc__slow (stack.c): appends a symbolised stack, a frame a line. */
+void lc__print_stack(struct lc__buf *b, void *const *frames, int n,
+		     const char *indent);
+
+/* Under lc__slow: appends "name [file:line]" for a class. */
+void lc__print_class(struct lc__buf *b, const struct lc__class *c);
+
+/* Under lc__slow: appends "file:line in func()". */
+void lc__print_site(struct lc__buf *b, const struct lc__site *s);
+
+/* Under lc__slow: reports a limit once per limit name. */
+void lc__report_limit(const char *what, const char *detail);
+
+/* Writes one line that is not a finding (it must not start with
+ * "lockcheck: "), such as a dump that could not be written. */
+void lc__log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Number of findings reported so far (for LOCKCHECK_EXITCODE). */
+uint32_t lc__findings_count(void);
+
+/* Under lc__slow: calls fn for every finding reported (for the dump). */
+void lc__findings_each(void (*fn)(enum lc__kind kind, const char *summary,
+				  const uint32_t *classes, uint32_t n,
+				  void *arg),
+		       void *arg);
+
+/* Hash of a string, for signatures. */
+uint64_t lc__hash_str(uint64_t seed, const char *s);
+
+/* ---- dump.c ---- */
+
+/* Writes the graph to LOCKCHECK_DUMP (at exit). Takes lc__slow. */
+void lc__dump_write(void);
+
+#endif /* LOCKCHECK_INTERNAL_H */

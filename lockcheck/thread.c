@@ -1,0 +1,250 @@
+/*
+ * thread.c: per-thread state: the held stack, the chain cache, counters.
+ *
+ * Only its own thread touches a thread's state, so none of it is locked.
+ * Counters and cache hits reach the shared totals when the thread ends (and
+ * for the thread that writes the dump, at exit); a thread still running at
+ * exit keeps its uncounted hits, which makes counts a lower bound.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Thread_local struct lc__thread *lc__tls;
+
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void report_exit_held(struct lc__thread *t)
+{
+	struct lc__buf b;
+	uint32_t classes[16], n = 0;
+	uint64_t sig = 0;
+
+	pthread_mutex_lock(&lc__slow);
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		sig = lc__hash_str(sig + (h->cls ? h->cls->id : 0), h->at.file) +
+		      (uint64_t)h->at.line;
+		if (h->cls && n < 16)
+			classes[n++] = h->cls->id;
+	}
+	if (!lc__finding_is_new(LC_EXIT_HELD, sig)) {
+		pthread_mutex_unlock(&lc__slow);
+		return;
+	}
+	lc__buf_init(&b);
+	lc__buf_add(&b, "thread \"%s\" (tid %d) exits holding %u lock%s\n",
+		    lc__thread_name(t), t->tid, t->nheld,
+		    t->nheld == 1 ? "" : "s");
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		lc__buf_add(&b, "  holds ");
+		if (h->cls)
+			lc__print_class(&b, h->cls);
+		else
+			lc__buf_add(&b, "(unordered lock)");
+		lc__buf_add(&b, ", taken at ");
+		lc__print_site(&b, &h->at);
+		lc__buf_add(&b, "\n");
+	}
+	lc__report(LC_EXIT_HELD, &b, classes, n);
+	lc__buf_free(&b);
+	pthread_mutex_unlock(&lc__slow);
+}
+
+/* Runs as the thread ends (a pthread key destructor). A later destructor
+ * that locks again gets fresh state, and this runs again for it. */
+static void thread_exit(void *arg)
+{
+	struct lc__thread *t = arg;
+
+	if (t->nheld)
+		report_exit_held(t);
+	lc__thread_flush(t);
+	lc__tls = NULL;
+	free(t->held);
+	free(t->insts);
+	free(t->stats);
+	free(t);
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+}
+
+struct lc__thread *lc__thread_create(void)
+{
+	struct lc__thread *t;
+
+	lc__init();
+	pthread_once(&key_once, make_key);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cap = 64;
+	t->held = malloc(t->cap * sizeof(*t->held));
+	t->insts = malloc(t->cap * sizeof(*t->insts));
+	if (!t->held || !t->insts) {
+		free(t->held);
+		free(t->insts);
+		free(t);
+		return NULL;
+	}
+	t->tid = gettid();
+	lc__tls = t;
+	pthread_setspecific(exit_key, t);
+	return t;
+}
+
+int lc__find_held(const struct lc__thread *t, const struct lc__lock *lk)
+{
+	for (int i = (int)t->nheld - 1; i >= 0; i--)
+		if (t->held[i].lk == lk)
+			return i;
+	return -1;
+}
+
+static int grow_held(struct lc__thread *t)
+{
+	uint32_t cap = t->cap * 2;
+	struct lc__held *held;
+	struct lc__held_inst *insts;
+
+	if (cap > lc__cfg.max_held)
+		cap = lc__cfg.max_held;
+	if (cap <= t->cap)
+		return ENOSPC;
+	held = realloc(t->held, cap * sizeof(*held));
+	if (!held)
+		return ENOMEM;
+	t->held = held;
+	insts = realloc(t->insts, cap * sizeof(*insts));
+	if (!insts)
+		return ENOMEM;
+	t->insts = insts;
+	t->cap = cap;
+	return 0;
+}
+
+void lc__push_held(struct lc__thread *t, const struct lc__held *h)
+{
+	if (t->nheld == t->cap && grow_held(t)) {
+		pthread_mutex_lock(&lc__slow);
+		lc__report_limit("held",
+				 "a thread holds more locks than "
+				 "LOCKCHECK_MAX_HELD or memory allows; "
+				 "further ones are not ordered");
+		pthread_mutex_unlock(&lc__slow);
+		t->untracked++;
+		return;
+	}
+	t->held[t->nheld++] = *h;
+}
+
+void lc__pop_held(struct lc__thread *t, int i)
+{
+	uint32_t n = t->nheld - 1;
+
+	memmove(&t->held[i], &t->held[i + 1],
+		(n - (uint32_t)i) * sizeof(*t->held));
+	t->nheld = n;
+	for (uint32_t j = (uint32_t)i; j < n; j++) {
+		struct lc__held *h = &t->held[j];
+
+		h->chain = lc__chain_next(j ? t->held[j - 1].chain : 0,
+					  h->cls ? h->cls->id : UINT32_MAX,
+					  h->mode);
+	}
+}
+
+uint32_t lc__exclusive_insts(struct lc__thread *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		if (h->mode == LC_WRITE && h->cls)
+			t->insts[n++] =
+				(struct lc__held_inst){ h->id, h->cls->id };
+	}
+	return n;
+}
+
+const char *lc__thread_name(struct lc__thread *t)
+{
+	if (t->name[0])
+		return t->name;
+	if (pthread_getname_np(pthread_self(), t->sysname,
+			       sizeof(t->sysname)) ||
+	    !t->sysname[0])
+		return "thread";
+	return t->sysname;
+}
+
+struct lc__stats *lc__stats_of(struct lc__thread *t, uint32_t cls_id)
+{
+	if (cls_id >= t->nstats) {
+		uint32_t n = t->nstats ? t->nstats : 64;
+		struct lc__stats *s;
+
+		while (n <= cls_id)
+			n *= 2;
+		s = realloc(t->stats, n * sizeof(*s));
+		if (!s)
+			return NULL;
+		memset(s + t->nstats, 0, (n - t->nstats) * sizeof(*s));
+		t->stats = s;
+		t->nstats = n;
+	}
+	return &t->stats[cls_id];
+}
+
+void lc__thread_flush(struct lc__thread *t)
+{
+	pthread_mutex_lock(&lc__slow);
+	for (uint32_t i = 0; i < t->nstats; i++) {
+		struct lc__class *c = lc__class_by_id(i);
+		struct lc__stats *s = &t->stats[i];
+
+		if (!c)
+			continue;
+		atomic_fetch_add(&c->acquired, s->acquired);
+		atomic_fetch_add(&c->contended, s->contended);
+		atomic_fetch_add(&c->wait_ns, s->wait_ns);
+		memset(s, 0, sizeof(*s));
+	}
+	for (uint32_t i = 0; i < LC_LCACHE; i++) {
+		struct lc__lcache *slot = &t->cache[i];
+
+		if (slot->chain && slot->hits)
+			atomic_fetch_add(&slot->chain->hits, slot->hits);
+		slot->hits = 0;
+	}
+	pthread_mutex_unlock(&lc__slow);
+}
+
+int lc_thread_set_name(const char *name)
+{
+	struct lc__thread *t;
+	char shortname[16];
+
+	if (!name)
+		return EINVAL;
+	t = lc__self();
+	if (t) {
+		strncpy(t->name, name, sizeof(t->name) - 1);
+		t->name[sizeof(t->name) - 1] = '\0';
+	}
+	strncpy(shortname, name, sizeof(shortname) - 1);
+	shortname[sizeof(shortname) - 1] = '\0';
+	return pthread_setname_np(pthread_self(), shortname);
+}

@@ -1,0 +1,426 @@
+/*
+ * validate.c: what happens before a blocking acquisition.
+ *
+ * Fast path: the chain (held classes and modes, new class and mode) was
+ * validated before, no gate of its edges is missing now, and any same-class
+ * lock held is keyed in ascending order: count a hit in the thread's cache
+ * and go. Nothing shared is written and no lock is taken.
+ *
+ * Slow path, under lc__slow: an edge from every held lock's class to the new
+ * class (not only from the top one: modes and gates make the graph
+ * non-transitive), each new or weakened edge searched for a cycle; a
+ * same-class pair goes to the order keys when both locks have one, else to
+ * the class's instance graph, where an inversion between two instances is a
+ * cycle like any other.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EDGE_STACKS 8 /* edges of a cycle report that show their stack */
+#define EDGE_STACK_FRAMES 6
+
+static struct lc__chain *cached_chain(struct lc__thread *t, uint64_t key,
+				      struct lc__lcache **slotp)
+{
+	struct lc__lcache *slot = &t->cache[key & (LC_LCACHE - 1)];
+	struct lc__chain *c;
+
+	*slotp = slot;
+	if (slot->chain && slot->hash == key)
+		return slot->chain;
+	c = lc__chain_find(key);
+	if (!c)
+		return NULL;
+	if (slot->chain && slot->hits)
+		atomic_fetch_add_explicit(&slot->chain->hits, slot->hits,
+					  memory_order_relaxed);
+	slot->hash = key;
+	slot->chain = c;
+	slot->hits = 0;
+	return c;
+}
+
+/* Every held lock of the new lock's class has a smaller order key. */
+static bool keyed_in_order(const struct lc__thread *t, const struct lc__acq *a)
+{
+	if (!a->lk->has_order)
+		return false;
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		if (h->cls == a->cls &&
+		    (!h->lk->has_order || h->lk->order >= a->lk->order))
+			return false;
+	}
+	return true;
+}
+
+static bool gates_covered(struct lc__thread *t, const struct lc__chain *c)
+{
+	uint32_t n = lc__exclusive_insts(t);
+
+	for (uint32_t i = 0; i < c->nedges; i++)
+		if (!lc__edge_gate_covered(c->edges[i], t->insts, n))
+			return false;
+	return true;
+}
+
+static const char *mode_name(uint8_t mode)
+{
+	return mode == LC_READ ? "read" : "write";
+}
+
+static void print_modes(struct lc__buf *b, uint8_t modes)
+{
+	const char *sep = " (held->wanted:";
+
+	for (int h = 1; h >= 0; h--)
+		for (int w = 1; w >= 0; w--)
+			if (modes & LC_COMBO(h, w)) {
+				lc__buf_add(b, "%s %c->%c", sep, "RW"[h],
+					    "RW"[w]);
+				sep = ",";
+			}
+	lc__buf_add(b, ")");
+}
+
+/* Names a graph node: a class, or one lock of class cls (instance graph). */
+static void print_node(struct lc__buf *b, const struct lc__graph *g,
+		       uint32_t node, const struct lc__class *cls)
+{
+	if (!cls) {
+		lc__print_class(b, lc__class_by_id((uint32_t)g->nodes[node].key));
+		return;
+	}
+	lc__buf_add(b, "%s@%p", cls->name, g->nodes[node].addr);
+}
+
+static void print_stack_id(struct lc__buf *b, uint32_t id, int max,
+			   const char *indent)
+{
+	void *const *frames;
+	int n = id ? lc__stack_get(id, &frames) : 0;
+
+	if (n > max)
+		n = max;
+	if (n > 0)
+		lc__print_stack(b, frames, n, indent);
+}
+
+static uint64_t cycle_signature(const struct lc__graph *g,
+				const uint32_t *path, uint32_t n,
+				const struct lc__class *cls)
+{
+	uint64_t sig = cls ? lc__mix64(cls->id + 1) : 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		sig += lc__mix64(g->nodes[lc__graph_edge(g, path[i])->from].key);
+	return sig;
+}
+
+static void cycle_summary(struct lc__buf *b, const struct lc__graph *g,
+			  const uint32_t *path, uint32_t n,
+			  const struct lc__class *cls)
+{
+	uint32_t threads = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc__edge *e = lc__graph_edge(g, path[i]);
+		const char *name =
+			cls ? cls->name
+			    : lc__class_by_id((uint32_t)g->nodes[e->from].key)
+				      ->name;
+		bool seen = false;
+
+		if (cls)
+			lc__buf_add(b, "%s@%p -> ", name, g->nodes[e->from].addr);
+		else
+			lc__buf_add(b, "%s -> ", name);
+		for (uint32_t j = 0; j < i; j++)
+			if (lc__graph_edge(g, path[j])->info.tid == e->info.tid)
+				seen = true;
+		threads += !seen;
+	}
+	if (cls)
+		lc__buf_add(b, "%s@%p", cls->name,
+			    g->nodes[lc__graph_edge(g, path[0])->from].addr);
+	else
+		lc__buf_add(b, "%s", lc__class_by_id((uint32_t)g->nodes[
+			lc__graph_edge(g, path[0])->from].key)->name);
+	if (cls)
+		lc__buf_add(b, " (%u locks of class %s, %u thread%s)\n", n,
+			    cls->name, threads, threads == 1 ? "" : "s");
+	else
+		lc__buf_add(b, " (%u locks, %u thread%s)\n", n, threads,
+			    threads == 1 ? "" : "s");
+}
+
+static void report_cycle(struct lc__graph *g, const uint32_t *path,
+			 uint32_t n, struct lc__thread *t,
+			 const struct lc__acq *a, const struct lc__class *cls)
+{
+	struct lc__buf b;
+	uint32_t classes[64], ncls = 0;
+	void *frames[64];
+	int nframes;
+
+	lc__buf_init(&b);
+	cycle_summary(&b, g, path, n, cls);
+	lc__buf_add(&b, "  each lock below is held while the next one is "
+			"wanted: threads doing this at once deadlock\n");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc__edge *e = lc__graph_edge(g, path[i]);
+		const struct lc__edge_info *in = &e->info;
+
+		lc__buf_add(&b, "  #%u ", i + 1);
+		print_node(&b, g, e->from, cls);
+		lc__buf_add(&b, " -> ");
+		print_node(&b, g, e->to, cls);
+		if (e->modes != LC_COMBO(LC_WRITE, LC_WRITE))
+			print_modes(&b, e->modes);
+		lc__buf_add(&b, ", first by thread \"%s\" (tid %d)\n",
+			    in->thread ? in->thread : "?", in->tid);
+		lc__buf_add(&b, "      held lock taken at ");
+		lc__print_site(&b, &in->held_at);
+		lc__buf_add(&b, "\n      next lock wanted at ");
+		lc__print_site(&b, &in->next_at);
+		lc__buf_add(&b, "\n");
+		if (i < MAX_EDGE_STACKS)
+			print_stack_id(&b, in->stack, EDGE_STACK_FRAMES,
+				       "        ");
+		if (!cls && ncls < 64)
+			classes[ncls++] = (uint32_t)g->nodes[e->from].key;
+	}
+	if (cls)
+		classes[ncls++] = cls->id;
+	lc__buf_add(&b, "  closed now by thread \"%s\" (tid %d) wanting %s "
+			"(%s) at ",
+		    lc__thread_name(t), t->tid, a->cls->name,
+		    mode_name(a->mode));
+	lc__print_site(&b, &a->at);
+	lc__buf_add(&b, ":\n");
+	nframes = lc__stack_now(a->ra, frames, 64);
+	lc__print_stack(&b, frames, nframes, "    ");
+	lc__report(LC_LOCK_ORDER_CYCLE, &b, classes, ncls);
+	lc__buf_free(&b);
+}
+
+static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
+			const struct lc__acq *a, const struct lc__class *cls)
+{
+	const uint32_t *path;
+	uint32_t n = lc__graph_find_cycle(g, e, &path);
+
+	if (n && lc__finding_is_new(LC_LOCK_ORDER_CYCLE,
+				    cycle_signature(g, path, n, cls)))
+		report_cycle(g, path, n, t, a, cls);
+}
+
+static void report_order_violation(struct lc__thread *t,
+				   const struct lc__held *h,
+				   const struct lc__acq *a)
+{
+	struct lc__buf b;
+	void *frames[64];
+	int n;
+	uint64_t sig = lc__hash_str(a->cls->id, a->at.file) + (uint64_t)a->at.line;
+
+	if (!lc__finding_is_new(LC_ORDER_VIOLATION, sig))
+		return;
+	lc__buf_init(&b);
+	lc__buf_add(&b, "%s with order key %llu wanted while holding key %llu "
+			"of the same class, at ",
+		    a->cls->name, (unsigned long long)a->lk->order,
+		    (unsigned long long)h->lk->order);
+	lc__print_site(&b, &a->at);
+	lc__buf_add(&b, "\n  locks of one class held together must be taken "
+			"in ascending key order (lc_mutex_set_order)\n");
+	lc__buf_add(&b, "  class ");
+	lc__print_class(&b, a->cls);
+	lc__buf_add(&b, "\n  holds key %llu (%p), taken at ",
+		    (unsigned long long)h->lk->order, (void *)h->lk);
+	lc__print_site(&b, &h->at);
+	lc__buf_add(&b, "\n  wants key %llu (%p) at ",
+		    (unsigned long long)a->lk->order, (void *)a->lk);
+	lc__print_site(&b, &a->at);
+	lc__buf_add(&b, "\n  thread \"%s\" (tid %d):\n", lc__thread_name(t),
+		    t->tid);
+	n = lc__stack_now(a->ra, frames, 64);
+	lc__print_stack(&b, frames, n, "    ");
+	lc__report(LC_ORDER_VIOLATION, &b, &a->cls->id, 1);
+	lc__buf_free(&b);
+}
+
+/* Records held -> acquired in graph g between nodes from and to, capturing
+ * a stack for a new edge; searches for a cycle when the edge got weaker.
+ * cls is NULL for the class graph. Returns the edge, or NULL. */
+static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
+				uint32_t to, struct lc__thread *t,
+				const struct lc__held *h,
+				const struct lc__acq *a, uint32_t ninst,
+				const struct lc__class *cls)
+{
+	struct lc__edge_info info = { h->at, a->at, t->tid,
+				      lc__intern(lc__thread_name(t)), 0 };
+	struct lc__edge *edge;
+	bool weakened;
+	uint32_t e;
+
+	if (from == LC_NONE || to == LC_NONE)
+		goto no_memory;
+	e = lc__graph_observe(g, from, to, LC_COMBO(h->mode, a->mode),
+			      t->insts, ninst, &info, &weakened);
+	if (e == LC_NONE)
+		goto no_memory;
+	edge = lc__graph_edge(g, e);
+	if (edge->count == 1 && !edge->info.stack)
+		edge->info.stack = lc__stack_capture(a->ra);
+	if (weakened)
+		check_cycle(g, e, t, a, cls);
+	return edge;
+no_memory:
+	lc__report_limit("memory", "no memory for the lock graph; some "
+				   "orders are not recorded");
+	return NULL;
+}
+
+static void same_class(struct lc__thread *t, const struct lc__held *h,
+		       const struct lc__acq *a, uint32_t ninst)
+{
+	struct lc__class *cls = a->cls;
+	struct lc__graph *g = atomic_load(&cls->igraph);
+
+	if (h->lk->has_order && a->lk->has_order) {
+		if (h->lk->order >= a->lk->order)
+			report_order_violation(t, h, a);
+		return;
+	}
+	if (!g) {
+		g = malloc(sizeof(*g));
+		if (!g) {
+			lc__report_limit("memory", "no memory for an instance "
+						   "graph");
+			return;
+		}
+		lc__graph_init(g);
+		atomic_store(&cls->igraph, g);
+	}
+	observe(g, lc__graph_node(g, h->id, h->lk, true),
+		lc__graph_node(g, a->id, a->lk, true), t, h, a, ninst, cls);
+}
+
+static struct lc__edge *class_edge(struct lc__thread *t,
+				   const struct lc__held *h,
+				   const struct lc__acq *a, uint32_t ninst)
+{
+	struct lc__graph *g = &lc__classes_graph;
+
+	return observe(g, lc__graph_node(g, h->cls->id, NULL, true),
+		       lc__graph_node(g, a->cls->id, NULL, true), t, h, a,
+		       ninst, NULL);
+}
+
+static bool has_edge(struct lc__edge *const *edges, uint32_t n,
+		     const struct lc__edge *e)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (edges[i] == e)
+			return true;
+	return false;
+}
+
+static void publish_chain(uint64_t key, bool same, struct lc__edge **edges,
+			  uint32_t n)
+{
+	struct lc__chain *c = malloc(sizeof(*c) + n * sizeof(c->edges[0]));
+	bool gated = false;
+	int err;
+
+	if (!c)
+		return; /* the acquisition stays on the slow path */
+	c->hash = key;
+	c->same_class = same;
+	c->nedges = n;
+	atomic_init(&c->hits, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		c->edges[i] = edges[i];
+		gated |= atomic_load(&edges[i]->gate_alive) != 0;
+	}
+	atomic_init(&c->gated, gated);
+	err = lc__chain_insert(c);
+	if (err) {
+		free(c);
+		if (err == ENOSPC)
+			lc__report_limit("chains", "LOCKCHECK_MAX_CHAINS "
+						   "reached; new lock "
+						   "combinations take the "
+						   "slow path");
+	}
+}
+
+static void slow_path(struct lc__thread *t, const struct lc__acq *a,
+		      uint64_t key)
+{
+	struct lc__edge **edges = malloc(t->nheld * sizeof(*edges));
+	struct lc__chain *c;
+	uint32_t ninst, nedges = 0;
+	bool same = false, gated = false;
+
+	pthread_mutex_lock(&lc__slow);
+	ninst = lc__exclusive_insts(t);
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+		struct lc__edge *e;
+
+		if (!h->cls)
+			continue;
+		if (h->cls == a->cls) {
+			same = true;
+			same_class(t, h, a, ninst);
+			continue;
+		}
+		e = class_edge(t, h, a, ninst);
+		if (!e || !edges || has_edge(edges, nedges, e))
+			continue;
+		edges[nedges++] = e;
+		gated |= atomic_load(&e->gate_alive) != 0;
+	}
+	c = lc__chain_find(key);
+	if (c)
+		atomic_store(&c->gated, gated);
+	else if (edges)
+		publish_chain(key, same, edges, nedges);
+	pthread_mutex_unlock(&lc__slow);
+	free(edges);
+}
+
+void lc__validate(struct lc__thread *t, const struct lc__acq *a)
+{
+	struct lc__lcache *slot;
+	struct lc__chain *c;
+	uint64_t key;
+
+	if (t->nheld == 0 || !a->cls)
+		return;
+	key = lc__chain_next(t->held[t->nheld - 1].chain, a->cls->id, a->mode);
+	c = cached_chain(t, key, &slot);
+	if (c && (!c->same_class || keyed_in_order(t, a)) &&
+	    (!atomic_load_explicit(&c->gated, memory_order_acquire) ||
+	     gates_covered(t, c))) {
+		slot->hits++;
+		return;
+	}
+	slow_path(t, a, key);
+}
+
+void lc__forget_instance(struct lc__class *cls, uint64_t id)
+{
+	struct lc__graph *g = atomic_load(&cls->igraph);
+
+	if (g)
+		lc__graph_remove_node(g, id);
+}

@@ -1,0 +1,81 @@
+/*
+ * testutil.h: run code in a child process and look at what it said.
+ *
+ * Every checker test provokes its finding in a child: a report may abort the
+ * process (LOCKCHECK_ACTION=abort), a missed deadlock would hang it, and the
+ * checker reports each finding once per process, so a fresh process per case
+ * keeps cases independent. The child gets an alarm so a hang becomes a
+ * failure (SIGALRM), not a stuck suite.
+ *
+ * Do all lc_ work of a case inside the child: a checker initialised in the
+ * parent would be inherited with its environment and its findings.
+ */
+#ifndef LC_TESTUTIL_H
+#define LC_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What a child did: its wait status and everything it wrote. */
+struct lct_child {
+	int status;	/* raw status from waitpid */
+	char *out;	/* stdout, NUL-terminated (never NULL after a run) */
+	size_t out_len;
+	char *err;	/* stderr, NUL-terminated (never NULL after a run) */
+	size_t err_len;
+};
+
+/* Seconds a child may run before SIGALRM ends it. */
+#define LCT_CHILD_ALARM 60
+
+/*
+ * Runs fn(arg) in a forked child with the environment assignments in env
+ * ("NAME=value" strings, NULL-terminated; NULL for none) applied first.
+ * The child exits 0 when fn returns. Returns 0, or an errno value when the
+ * child could not be started (then *c is empty but safe to free).
+ */
+int lct_run_fn(void (*fn)(void *), void *arg, const char *const *env,
+	       struct lct_child *c);
+
+/* Runs argv (argv[0] looked up in PATH) like lct_run_fn. */
+int lct_run_cmd(const char *const *argv, const char *const *env,
+		struct lct_child *c);
+
+/* Frees the captured output; safe on a zeroed or already freed child. */
+void lct_child_free(struct lct_child *c);
+
+/* True when the child exited normally with this code. */
+bool lct_exited_with(const struct lct_child *c, int code);
+
+/* True when the child was ended by this signal. */
+bool lct_killed_by(const struct lct_child *c, int sig);
+
+/* Number of lines of text that begin with prefix. */
+size_t lct_count_prefix(const char *text, const char *prefix);
+
+/* Number of "lockcheck: <kind>:" report lines in the child's stderr. */
+size_t lct_count_reports(const struct lct_child *c, const char *kind);
+
+/* Number of report lines of any kind ("lockcheck: " at a line start). */
+size_t lct_count_all_reports(const struct lct_child *c);
+
+/* The first line of text beginning with prefix, copied into buf (cut at
+ * size); returns false when there is none. */
+bool lct_find_line(const char *text, const char *prefix, char *buf,
+		   size_t size);
+
+/* Writes the child's status and output to stderr, for failing asserts. */
+void lct_child_dump(const struct lct_child *c, const char *what);
+
+/* Path of a file next to the test binary's runfiles ("tools/lockgraph/
+ * lockgraph" style workspace paths); NULL when it cannot be found. The
+ * returned string is static storage, overwritten by the next call. */
+const char *lct_runfile(const char *workspace_path);
+
+/* A fresh empty directory under TEST_TMPDIR (or /tmp); static storage. */
+const char *lct_tmpdir(const char *tag);
+
+/* Reads a whole file; *len gets its size. NULL when unreadable. Free it. */
+char *lct_read_file(const char *path, size_t *len);
+
+#endif /* LC_TESTUTIL_H */
