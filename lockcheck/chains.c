@@ -22,6 +22,10 @@ struct table {
 
 static struct table *_Atomic current;
 static uint32_t count; /* lc__slow */
+/* Replaced tables, kept for readers that may still probe them. Each is
+ * half the next, so 32 slots outlast any table we could allocate. */
+static struct table *retired[32];
+static uint32_t nretired;
 
 static struct lc__chain *probe(struct table *t, uint64_t hash)
 {
@@ -67,6 +71,8 @@ static int grow(struct table *old)
 			place(t, c);
 	}
 	atomic_store_explicit(&current, t, memory_order_release);
+	if (old && nretired < 32)
+		retired[nretired++] = old;
 	return 0;
 }
 

@@ -136,7 +136,8 @@ static int grow_held(struct lc__thread *t)
 
 void lc__push_held(struct lc__thread *t, const struct lc__held *h)
 {
-	if (t->nheld == t->cap && grow_held(t)) {
+	if (t->nheld >= lc__cfg.max_held ||
+	    (t->nheld == t->cap && grow_held(t))) {
 		pthread_mutex_lock(&lc__slow);
 		lc__report_limit("held",
 				 "a thread holds more locks than "

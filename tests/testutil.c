@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <check.h>
+#include <pthread.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -285,4 +288,54 @@ char *lct_read_file(const char *path, size_t *len)
 	if (len)
 		*len = b.len;
 	return b.p;
+}
+
+struct lct_child lct_expect_reports(void (*fn)(void *), void *arg,
+				    const char *const *env, const char *kind,
+				    size_t n)
+{
+	struct lct_child c;
+	size_t all, mine;
+
+	ck_assert_int_eq(lct_run_fn(fn, arg, env, &c), 0);
+	all = lct_count_all_reports(&c);
+	mine = kind ? lct_count_reports(&c, kind) : 0;
+	if (!lct_exited_with(&c, 0) || mine != n || all != n)
+		lct_child_dump(&c, kind ? kind : "expected silence");
+	ck_assert_msg(lct_exited_with(&c, 0), "child status %#x",
+		      (unsigned)c.status);
+	ck_assert_msg(mine == n, "%zu '%s' reports, expected %zu", mine,
+		      kind ? kind : "-", n);
+	ck_assert_msg(all == n, "%zu reports in all, expected %zu", all, n);
+	return c;
+}
+
+struct thread_call {
+	void (*fn)(void *);
+	void *arg;
+	const char *name;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_call *call = p;
+
+	if (call->name)
+		pthread_setname_np(pthread_self(), call->name);
+	call->fn(call->arg);
+	return NULL;
+}
+
+void lct_in_named_thread(const char *name, void (*fn)(void *), void *arg)
+{
+	struct thread_call call = { fn, arg, name };
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, thread_main, &call), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+void lct_in_thread(void (*fn)(void *), void *arg)
+{
+	lct_in_named_thread(NULL, fn, arg);
 }

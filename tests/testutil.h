@@ -64,6 +64,24 @@ size_t lct_count_all_reports(const struct lct_child *c);
 bool lct_find_line(const char *text, const char *prefix, char *buf,
 		   size_t size);
 
+/*
+ * Runs fn(arg) in a child and fails the current Check test, showing the
+ * child's output, unless the child exited 0 and its stderr holds exactly n
+ * report lines of this kind and no report of any other kind (kind NULL and
+ * n 0: no report at all). Returns the child for more checks; free it.
+ */
+struct lct_child lct_expect_reports(void (*fn)(void *), void *arg,
+				    const char *const *env, const char *kind,
+				    size_t n);
+
+/* Runs fn(arg) on a new thread and waits for it: a way to take locks "in
+ * another thread" one step at a time, without any real deadlock. */
+void lct_in_thread(void (*fn)(void *), void *arg);
+
+/* Same, with the thread named (lc_thread_set_name is not used: the pthread
+ * name is, so this also shows that reports pick pthread names up). */
+void lct_in_named_thread(const char *name, void (*fn)(void *), void *arg);
+
 /* Writes the child's status and output to stderr, for failing asserts. */
 void lct_child_dump(const struct lct_child *c, const char *what);
 

@@ -1,0 +1,137 @@
+/*
+ * lc_cond_test.c: lc_cond_wait releases its mutex and takes it again, for
+ * the checker too. Waiting on M's condition while holding B re-acquires M
+ * under B: with M->B known that is a real hazard (a thread holding M waits
+ * for B, held by the waiter, who wakes up wanting M) and it is reported
+ * before the wait. An ordinary producer/consumer stays silent.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockcheck/lockcheck.h"
+#include "testutil.h"
+
+static lc_mutex_t M = LC_MUTEX_INITIALIZER("M");
+static lc_mutex_t B = LC_MUTEX_INITIALIZER("B");
+static lc_cond_t cond = LC_COND_INITIALIZER;
+static const struct timespec long_ago = { 0, 0 };
+
+static void wait_holding_b(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_lock(&M), 0);
+	ck_assert_int_eq(lc_mutex_lock(&B), 0); /* M -> B */
+	ck_assert_int_eq(lc_cond_timedwait(&cond, &M, &long_ago), ETIMEDOUT);
+	lc_assert_held(&M); /* taken again */
+	ck_assert_int_eq(lc_mutex_unlock(&B), 0);
+	ck_assert_int_eq(lc_mutex_unlock(&M), 0);
+}
+
+START_TEST(test_wait_reacquiring_under_another_lock_is_reported)
+{
+	struct lct_child c = lct_expect_reports(wait_holding_b, NULL, NULL,
+						"lock-order-cycle", LOCKCHECK);
+	char got[256];
+
+	if (LOCKCHECK) {
+		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_str_eq(got, "lockcheck: lock-order-cycle: B -> M -> B "
+				      "(2 locks, 1 thread)");
+	}
+	lct_child_free(&c);
+}
+END_TEST
+
+struct queue {
+	lc_mutex_t lock;
+	lc_cond_t nonempty, nonfull;
+	int items, produced, consumed;
+};
+
+static void *consumer(void *arg)
+{
+	struct queue *q = arg;
+
+	lc_thread_set_name("consumer");
+	ck_assert_int_eq(lc_mutex_lock(&q->lock), 0);
+	while (q->consumed < 1000) {
+		while (q->items == 0)
+			ck_assert_int_eq(lc_cond_wait(&q->nonempty, &q->lock), 0);
+		q->items--;
+		q->consumed++;
+		lc_cond_signal(&q->nonfull);
+	}
+	ck_assert_int_eq(lc_mutex_unlock(&q->lock), 0);
+	return NULL;
+}
+
+static void producer_consumer(void *arg)
+{
+	struct queue q = { .items = 0 };
+	pthread_t t;
+
+	(void)arg;
+	lc_mutex_init(&q.lock, "queue");
+	lc_cond_init(&q.nonempty);
+	lc_cond_init(&q.nonfull);
+	pthread_create(&t, NULL, consumer, &q);
+	ck_assert_int_eq(lc_mutex_lock(&q.lock), 0);
+	while (q.produced < 1000) {
+		while (q.items == 4)
+			ck_assert_int_eq(lc_cond_wait(&q.nonfull, &q.lock), 0);
+		q.items++;
+		q.produced++;
+		lc_cond_signal(&q.nonempty);
+	}
+	ck_assert_int_eq(lc_mutex_unlock(&q.lock), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(q.consumed, 1000);
+}
+
+START_TEST(test_producer_consumer_is_silent)
+{
+	struct lct_child c = lct_expect_reports(producer_consumer, NULL, NULL,
+						NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+static void wait_without_mutex(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_cond_timedwait(&cond, &M, &long_ago), EPERM);
+}
+
+START_TEST(test_wait_without_holding_the_mutex_is_reported)
+{
+	struct lct_child c = lct_expect_reports(wait_without_mutex, NULL, NULL,
+						"unlock-not-held", 1);
+
+	ck_assert_ptr_nonnull(strstr(c.err, "lockcheck: unlock-not-held: M "
+					    "waited on (lc_cond_wait) at "));
+	lct_child_free(&c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("lc_cond");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_wait_reacquiring_under_another_lock_is_reported);
+	tcase_add_test(tc, test_producer_consumer_is_silent);
+	if (LOCKCHECK) /* undefined behaviour with plain pthreads */
+		tcase_add_test(tc, test_wait_without_holding_the_mutex_is_reported);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

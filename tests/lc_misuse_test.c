@@ -1,0 +1,414 @@
+/*
+ * lc_misuse_test.c: the findings about one thread's use of one lock:
+ * recursive-lock, unlock-not-held, destroy-held, exit-held, assert-held,
+ * and limit; each provoked in a child with its exact report line, each
+ * reported once per distinct site, and the correct uses that stay silent.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockcheck/lockcheck.h"
+#include "testutil.h"
+
+static lc_mutex_t A = LC_MUTEX_INITIALIZER("A");
+static lc_mutex_t B = LC_MUTEX_INITIALIZER("B");
+
+/* The report's first line starts with want. */
+static void expect_line(void (*fn)(void *), const char *kind, size_t n,
+			const char *const *env, const char *want)
+{
+	struct lct_child c = lct_expect_reports(fn, NULL, env, kind, n);
+	char got[512];
+
+	if (n) {
+		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		if (strncmp(got, want, strlen(want)) != 0)
+			lct_child_dump(&c, "first line");
+		ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
+			      "'%s' does not start with '%s'", got, want);
+	}
+	lct_child_free(&c);
+}
+
+/* ---- recursive-lock ---- */
+
+static const struct timespec epoch = { 0, 0 };
+
+static void lock_twice(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_lock(&A), 0);
+	for (int i = 0; i < 3; i++) /* one site: reported once */
+		ck_assert_int_eq(lc_mutex_lock(&A), EDEADLK);
+	ck_assert_int_eq(lc_mutex_timedlock(&A, &epoch), EDEADLK); /* 2nd site */
+	ck_assert_int_eq(lc_mutex_trylock(&A), EBUSY); /* cannot block */
+	ck_assert_int_eq(lc_mutex_unlock(&A), 0);
+}
+
+START_TEST(test_AA_is_recursive_lock_and_returns_EDEADLK)
+{
+	expect_line(lock_twice, "recursive-lock", 2, NULL,
+		    "lockcheck: recursive-lock: A locked again at "
+		    "tests/lc_misuse_test.c:");
+}
+END_TEST
+
+static void reenter(void *arg)
+{
+	lc_mutex_t *r = arg;
+
+	ck_assert_int_eq(lc_mutex_lock(r), 0);
+	ck_assert_int_eq(lc_mutex_lock(&B), 0);
+	ck_assert_int_eq(lc_mutex_lock(r), 0); /* re-entry under B */
+	ck_assert_int_eq(lc_mutex_unlock(r), 0);
+	ck_assert_int_eq(lc_mutex_unlock(&B), 0);
+	ck_assert_int_eq(lc_mutex_unlock(r), 0);
+}
+
+static void recursive_reentry(void *arg)
+{
+	lc_mutex_t r;
+
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_init_recursive(&r, "R"), 0);
+	reenter(&r);
+	lct_in_thread(reenter, &r);
+	ck_assert_int_eq(lc_mutex_destroy(&r), 0);
+}
+
+/* A naive checker adds B->R at the re-entry and sees R->B->R. */
+START_TEST(test_recursive_reentry_adds_no_edge)
+{
+	struct lct_child c = lct_expect_reports(recursive_reentry, NULL, NULL,
+						NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+/* ---- unlock-not-held ---- */
+
+static void unlock_unheld(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_unlock(&A), EPERM);
+	ck_assert_int_eq(lc_mutex_lock(&A), 0); /* left untouched: usable */
+	ck_assert_int_eq(lc_mutex_unlock(&A), 0);
+}
+
+START_TEST(test_unlock_of_unheld_lock_is_reported_with_EPERM)
+{
+	expect_line(unlock_unheld, "unlock-not-held", 1, NULL,
+		    "lockcheck: unlock-not-held: A unlocked at "
+		    "tests/lc_misuse_test.c:");
+}
+END_TEST
+
+static pthread_barrier_t step;
+
+static void unlock_other_threads(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_unlock(&A), EPERM);
+}
+
+static void *hold_a_until_told(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_lock(&A), 0);
+	pthread_barrier_wait(&step); /* A is held */
+	pthread_barrier_wait(&step); /* the others are done */
+	ck_assert_int_eq(lc_mutex_unlock(&A), 0);
+	return NULL;
+}
+
+static void while_another_holds_a(void (*fn)(void *))
+{
+	pthread_t t;
+
+	pthread_barrier_init(&step, NULL, 2);
+	pthread_create(&t, NULL, hold_a_until_told, NULL);
+	pthread_barrier_wait(&step);
+	fn(NULL);
+	pthread_barrier_wait(&step);
+	pthread_join(t, NULL);
+}
+
+static void unlock_by_other_thread(void *arg)
+{
+	(void)arg;
+	while_another_holds_a(unlock_other_threads);
+}
+
+START_TEST(test_unlock_by_non_owner_thread_is_reported_and_refused)
+{
+	expect_line(unlock_by_other_thread, "unlock-not-held", 1, NULL,
+		    "lockcheck: unlock-not-held: A unlocked at "
+		    "tests/lc_misuse_test.c:");
+}
+END_TEST
+
+/* ---- destroy-held ---- */
+
+static void destroy_own(void *arg)
+{
+	lc_mutex_t m;
+
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_init(&m, "doomed"), 0);
+	ck_assert_int_eq(lc_mutex_lock(&m), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&m), EBUSY);
+	ck_assert_int_eq(lc_mutex_unlock(&m), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&m), 0);
+}
+
+START_TEST(test_destroy_of_own_held_lock_is_reported)
+{
+	expect_line(destroy_own, "destroy-held", 1, NULL,
+		    "lockcheck: destroy-held: doomed destroyed at "
+		    "tests/lc_misuse_test.c:");
+}
+END_TEST
+
+static void destroy_a(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_destroy(&A), EBUSY);
+}
+
+static void destroy_other_threads(void *arg)
+{
+	(void)arg;
+	while_another_holds_a(destroy_a);
+}
+
+START_TEST(test_destroy_of_lock_held_elsewhere_is_reported)
+{
+	struct lct_child c = lct_expect_reports(destroy_other_threads, NULL,
+						NULL, "destroy-held", 1);
+
+	ck_assert_ptr_nonnull(strstr(c.err, "while another thread holds it"));
+	lct_child_free(&c);
+}
+END_TEST
+
+static void destroy_rwlock_read_held(void *arg)
+{
+	lc_rwlock_t l;
+
+	(void)arg;
+	ck_assert_int_eq(lc_rwlock_init(&l, "table"), 0);
+	ck_assert_int_eq(lc_rwlock_rdlock(&l), 0);
+	ck_assert_int_eq(lc_rwlock_destroy(&l), EBUSY);
+	ck_assert_int_eq(lc_rwlock_unlock(&l), 0);
+	ck_assert_int_eq(lc_rwlock_destroy(&l), 0);
+}
+
+START_TEST(test_destroy_of_read_held_rwlock_is_reported)
+{
+	expect_line(destroy_rwlock_read_held, "destroy-held", 1, NULL,
+		    "lockcheck: destroy-held: table destroyed at ");
+}
+END_TEST
+
+/* ---- exit-held ---- */
+
+static void lock_and_leave(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_lock(&B), 0);
+}
+
+static void thread_exits_holding(void *arg)
+{
+	(void)arg;
+	lct_in_named_thread("leaver", lock_and_leave, NULL);
+}
+
+START_TEST(test_thread_exiting_with_a_lock_is_reported)
+{
+	struct lct_child c = lct_expect_reports(thread_exits_holding, NULL,
+						NULL, "exit-held", LOCKCHECK);
+	char got[256];
+
+	if (LOCKCHECK) {
+		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_ptr_nonnull(strstr(got, "exit-held: thread \"leaver\""));
+		ck_assert_ptr_nonnull(strstr(got, "exits holding 1 lock"));
+		ck_assert_ptr_nonnull(strstr(c.err, "holds B ["));
+	}
+	lct_child_free(&c);
+}
+END_TEST
+
+/* ---- assert-held ---- */
+
+static void assert_unheld(void *arg)
+{
+	(void)arg;
+	lc_assert_held(&A);
+}
+
+static void assert_not_held_while_held(void *arg)
+{
+	(void)arg;
+	lc_mutex_lock(&A);
+	lc_assert_not_held(&A);
+	lc_mutex_unlock(&A);
+}
+
+static void assert_a_not_mine(void *arg)
+{
+	(void)arg;
+	lc_assert_not_held(&A); /* another thread holds it, not this one */
+}
+
+static void assertions_that_hold(void *arg)
+{
+	lc_rwlock_t l;
+
+	(void)arg;
+	lc_assert_not_held(&A);
+	lc_mutex_lock(&A);
+	lc_assert_held(&A);
+	lc_mutex_unlock(&A);
+	lc_rwlock_init(&l, "l");
+	lc_rwlock_rdlock(&l);
+	lc_assert_held(&l); /* held in any mode */
+	lc_rwlock_unlock(&l);
+	lc_assert_not_held(&l);
+	while_another_holds_a(assert_a_not_mine);
+}
+
+START_TEST(test_assert_held_fails_when_not_held)
+{
+	expect_line(assert_unheld, "assert-held", LOCKCHECK, NULL,
+		    "lockcheck: assert-held: A is not held by thread ");
+}
+END_TEST
+
+START_TEST(test_assert_not_held_fails_when_held)
+{
+	expect_line(assert_not_held_while_held, "assert-held", LOCKCHECK, NULL,
+		    "lockcheck: assert-held: A is held by thread ");
+}
+END_TEST
+
+START_TEST(test_true_assertions_are_silent)
+{
+	struct lct_child c = lct_expect_reports(assertions_that_hold, NULL,
+						NULL, NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+/* ---- limit ---- */
+
+static void too_many_classes(void *arg)
+{
+	lc_mutex_t c = LC_MUTEX_INITIALIZER("C"), d = LC_MUTEX_INITIALIZER("D");
+
+	(void)arg;
+	lc_mutex_lock(&A); /* three classes fit: A, B, C */
+	lc_mutex_lock(&B);
+	lc_mutex_lock(&c);
+	lc_mutex_lock(&d); /* D does not */
+	lc_mutex_unlock(&d);
+	lc_mutex_unlock(&c);
+	lc_mutex_unlock(&B);
+	lc_mutex_unlock(&A);
+	lc_mutex_lock(&c); /* C -> A still closes a cycle */
+	lc_mutex_lock(&A);
+	lc_mutex_unlock(&A);
+	lc_mutex_unlock(&c);
+}
+
+START_TEST(test_class_limit_is_reported_once_and_checking_goes_on)
+{
+	const char *env[] = { "LOCKCHECK_MAX_CLASSES=3", NULL };
+	struct lct_child c;
+
+	ck_assert_int_eq(lct_run_fn(too_many_classes, NULL, env, &c), 0);
+	ck_assert(lct_exited_with(&c, 0));
+	ck_assert_uint_eq(lct_count_reports(&c, "limit"), 1);
+	ck_assert_uint_eq(lct_count_prefix(c.err, "lockcheck: limit: classes:"),
+			  1);
+	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
+	lct_child_free(&c);
+}
+END_TEST
+
+static void hold_too_many(void *arg)
+{
+	lc_mutex_t l[12];
+
+	(void)arg;
+	for (int i = 0; i < 12; i++) {
+		lc_mutex_init(&l[i], "slot");
+		lc_mutex_set_order(&l[i], (uint64_t)i);
+	}
+	for (int i = 0; i < 12; i++)
+		ck_assert_int_eq(lc_mutex_lock(&l[i]), 0);
+	for (int i = 0; i < 12; i++) /* FIFO: untracked ones included */
+		ck_assert_int_eq(lc_mutex_unlock(&l[i]), 0);
+	lc_mutex_lock(&A);
+	lc_mutex_lock(&B);
+	lc_mutex_unlock(&B);
+	lc_mutex_unlock(&A);
+}
+
+START_TEST(test_held_limit_is_reported_once_without_false_unlocks)
+{
+	const char *env[] = { "LOCKCHECK_MAX_HELD=8", NULL };
+
+	expect_line(hold_too_many, "limit", 1, env,
+		    "lockcheck: limit: held: ");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("lc_misuse");
+	TCase *core = tcase_create("core");
+	TCase *checked = tcase_create("lockcheck");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(core, test_recursive_reentry_adds_no_edge);
+	tcase_add_test(core, test_thread_exiting_with_a_lock_is_reported);
+	tcase_add_test(core, test_assert_held_fails_when_not_held);
+	tcase_add_test(core, test_assert_not_held_fails_when_held);
+	tcase_add_test(core, test_true_assertions_are_silent);
+	if (LOCKCHECK) { /* undefined behaviour or a hang without checker */
+		tcase_add_test(checked,
+			       test_AA_is_recursive_lock_and_returns_EDEADLK);
+		tcase_add_test(checked,
+			       test_unlock_of_unheld_lock_is_reported_with_EPERM);
+		tcase_add_test(
+			checked,
+			test_unlock_by_non_owner_thread_is_reported_and_refused);
+		tcase_add_test(checked,
+			       test_destroy_of_own_held_lock_is_reported);
+		tcase_add_test(checked,
+			       test_destroy_of_lock_held_elsewhere_is_reported);
+		tcase_add_test(checked,
+			       test_destroy_of_read_held_rwlock_is_reported);
+		tcase_add_test(
+			checked,
+			test_class_limit_is_reported_once_and_checking_goes_on);
+		tcase_add_test(
+			checked,
+			test_held_limit_is_reported_once_without_false_unlocks);
+	}
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, checked);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
