@@ -60,38 +60,11 @@ static void lock_forget(struct lc__lock *lk)
 	pthread_mutex_unlock(&lc__slow);
 }
 
-static struct lc__acq make_acq(struct lc__lock *lk, uint8_t mode, bool try,
-			       const char *file, int line, const char *func,
-			       const void *ra)
+LC__HOT void push(struct lc__thread *t, struct lc__lock *lk,
+		  struct lc__class *cls, const struct lc__site *at,
+		  uint8_t mode, bool trylock)
 {
-	struct lc__acq a = { lk, lc__class_of(lk), lc__instance_id(lk),
-			     { file, line, func }, ra, mode, try };
-
-	return a;
-}
-
-static void push(struct lc__thread *t, const struct lc__acq *a)
-{
-	struct lc__held h = {
-		a->lk, a->cls, a->id, a->at,
-		lc__chain_next(t->nheld ? t->held[t->nheld - 1].chain : 0,
-			       a->cls ? a->cls->id : UINT32_MAX, a->mode),
-		1, a->mode, a->trylock
-	};
-
-	lc__push_held(t, &h);
-}
-
-static void count(struct lc__thread *t, const struct lc__acq *a,
-		  bool contended, uint64_t wait_ns)
-{
-	struct lc__stats *s = t && a->cls ? lc__stats_of(t, a->cls->id) : NULL;
-
-	if (!s)
-		return;
-	s->acquired++;
-	s->contended += contended;
-	s->wait_ns += wait_ns;
+	lc__push(t, lk, cls, lc__id_fast(lk), at, mode, trylock);
 }
 
 /* ---- mutexes ---- */
@@ -117,73 +90,104 @@ int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
 	return err;
 }
 
-static int take_mutex(lc_mutex_t *m, int how, const struct timespec *abstime,
-		      struct lc__thread *t, const struct lc__acq *a)
+static int unchecked_mutex(lc_mutex_t *m, int how,
+			   const struct timespec *abstime)
 {
-	uint64_t start;
-	int err = pthread_mutex_trylock(&m->pm);
+	return how == HOW_TRY	  ? pthread_mutex_trylock(&m->pm)
+	       : how == HOW_TIMED ? pthread_mutex_timedlock(&m->pm, abstime)
+				  : pthread_mutex_lock(&m->pm);
+}
 
-	if (err != EBUSY || how == HOW_TRY) {
+/* The caller already holds m (held entry i). */
+static int mutex_relock(struct lc__thread *t, lc_mutex_t *m, int i, int how,
+			const struct timespec *abstime,
+			const struct lc__site *at, const void *ra)
+{
+	int err;
+
+	if (m->lk.kind == LC__KIND_RECURSIVE) {
+		/* Re-entry: no edge, one more level to unlock. */
+		err = unchecked_mutex(m, how, abstime);
 		if (!err)
-			count(t, a, false, 0);
+			t->held[i].depth++;
 		return err;
 	}
+	if (how == HOW_TRY)
+		return EBUSY;
+	lc__report_recursive(t, &m->lk, &t->held[i], LC_WRITE, at, ra);
+	return EDEADLK;
+}
+
+/* m was busy: the caller may hold it itself (a self-deadlock to report
+ * instead of blocking); otherwise validate, then block. */
+static int mutex_wait(struct lc__thread *t, lc_mutex_t *m,
+		      struct lc__class *cls, int how,
+		      const struct timespec *abstime, const struct lc__site *at,
+		      const void *ra)
+{
+	int i = lc__find_held(t, &m->lk), err;
+	uint64_t start;
+
+	if (i >= 0)
+		return mutex_relock(t, m, i, how, abstime, at, ra);
+	if (t->nheld)
+		lc__validate(t, &m->lk, cls, LC_WRITE, at, ra);
 	start = now_ns();
 	err = how == HOW_TIMED ? pthread_mutex_timedlock(&m->pm, abstime)
 			       : pthread_mutex_lock(&m->pm);
-	if (!err)
-		count(t, a, true, now_ns() - start);
+	if (!err) {
+		lc__count(t, cls, true, now_ns() - start);
+		push(t, &m->lk, cls, at, LC_WRITE, false);
+	}
 	return err;
 }
 
+/*
+ * A trylock first: when it succeeds the caller did not hold the lock, there
+ * was nothing to wait for, and the acquisition is validated after the fact
+ * (it could not block, so nothing hangs first). A recursive mutex is looked
+ * up first since its trylock succeeds on re-entry.
+ */
 int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 		   const char *file, int line, const char *func)
 {
+	struct lc__site at = { file, line, func };
 	struct lc__thread *t;
-	struct lc__acq a;
+	struct lc__class *cls;
 	int i, err;
 
 	if (!m || (how == HOW_TIMED && !abstime))
 		return EINVAL;
 	t = lc__self();
 	if (!t)
-		return how == HOW_TRY ? pthread_mutex_trylock(&m->pm)
-		       : how == HOW_TIMED
-			       ? pthread_mutex_timedlock(&m->pm, abstime)
-			       : pthread_mutex_lock(&m->pm);
-	a = make_acq(&m->lk, LC_WRITE, how == HOW_TRY, file, line, func,
-		     CALLER);
-	i = lc__find_held(t, &m->lk);
-	if (i >= 0 && m->lk.kind == LC__KIND_RECURSIVE) {
-		/* Re-entry: no edge, one more level to unlock. */
-		err = take_mutex(m, how, abstime, t, &a);
-		if (!err)
-			t->held[i].depth++;
+		return unchecked_mutex(m, how, abstime);
+	cls = lc__class_fast(&m->lk);
+	if (m->lk.kind == LC__KIND_RECURSIVE &&
+	    (i = lc__find_held(t, &m->lk)) >= 0)
+		return mutex_relock(t, m, i, how, abstime, &at, CALLER);
+	err = pthread_mutex_trylock(&m->pm);
+	if (err == EBUSY && how != HOW_TRY)
+		return mutex_wait(t, m, cls, how, abstime, &at, CALLER);
+	if (err)
 		return err;
-	}
-	if (i >= 0) {
-		if (how == HOW_TRY)
-			return EBUSY;
-		lc__report_recursive(t, &m->lk, &t->held[i], LC_WRITE, &a.at,
-				     a.ra);
-		return EDEADLK;
-	}
-	if (how != HOW_TRY)
-		lc__validate(t, &a);
-	err = take_mutex(m, how, abstime, t, &a);
-	if (!err)
-		push(t, &a);
-	return err;
+	if (how != HOW_TRY && t->nheld)
+		lc__validate(t, &m->lk, cls, LC_WRITE, &at, CALLER);
+	lc__count(t, cls, false, 0);
+	push(t, &m->lk, cls, &at, LC_WRITE, how == HOW_TRY);
+	return 0;
 }
 
 /* Releases lk in t's stack; EPERM (and a report) when t does not hold it,
  * in which case the caller must leave the lock alone. */
-static int release(struct lc__thread *t, struct lc__lock *lk,
+LC__HOT int release(struct lc__thread *t, struct lc__lock *lk,
 		   const char *file, int line, const char *func, const void *ra,
 		   const char *what)
 {
-	int i = lc__find_held(t, lk);
+	int i;
 
+	if (lc__pop_top(t, lk))
+		return 0;
+	i = lc__find_held(t, lk);
 	if (i < 0 && t->untracked) {
 		t->untracked--; /* one that did not fit in the stack */
 		return 0;
@@ -269,61 +273,92 @@ int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
 	return err;
 }
 
-static int take_rwlock(lc_rwlock_t *l, bool write, bool try,
-		       struct lc__thread *t, const struct lc__acq *a)
+static int try_rwlock(lc_rwlock_t *l, bool write)
 {
-	uint64_t start;
-	int err = write ? pthread_rwlock_trywrlock(&l->prw)
-			: pthread_rwlock_tryrdlock(&l->prw);
+	return write ? pthread_rwlock_trywrlock(&l->prw)
+		     : pthread_rwlock_tryrdlock(&l->prw);
+}
 
-	if (err != EBUSY || try) {
+static int block_rwlock(lc_rwlock_t *l, bool write)
+{
+	return write ? pthread_rwlock_wrlock(&l->prw)
+		     : pthread_rwlock_rdlock(&l->prw);
+}
+
+/* The caller already holds l (held entry i). */
+static int rwlock_relock(struct lc__thread *t, lc_rwlock_t *l, int i,
+			 bool write, bool trylock, const struct lc__site *at,
+			 const void *ra)
+{
+	int err;
+
+	if (!write && t->held[i].mode == LC_READ) {
+		/* Recursive read: readers never wait for readers here. */
+		err = trylock ? try_rwlock(l, false) : block_rwlock(l, false);
 		if (!err)
-			count(t, a, false, 0);
+			t->held[i].depth++;
 		return err;
 	}
+	if (trylock)
+		return EBUSY;
+	lc__report_recursive(t, &l->lk, &t->held[i],
+			     write ? LC_WRITE : LC_READ, at, ra);
+	return EDEADLK;
+}
+
+/* l was busy: report a self-deadlock, or validate and block. */
+static int rwlock_wait(struct lc__thread *t, lc_rwlock_t *l,
+		       struct lc__class *cls, bool write,
+		       const struct lc__site *at, const void *ra)
+{
+	int i = lc__find_held(t, &l->lk), err;
+	uint8_t mode = write ? LC_WRITE : LC_READ;
+	uint64_t start;
+
+	if (i >= 0)
+		return rwlock_relock(t, l, i, write, false, at, ra);
+	if (t->nheld)
+		lc__validate(t, &l->lk, cls, mode, at, ra);
 	start = now_ns();
-	err = write ? pthread_rwlock_wrlock(&l->prw)
-		    : pthread_rwlock_rdlock(&l->prw);
-	if (!err)
-		count(t, a, true, now_ns() - start);
+	err = block_rwlock(l, write);
+	if (!err) {
+		lc__count(t, cls, true, now_ns() - start);
+		push(t, &l->lk, cls, at, mode, false);
+	}
 	return err;
 }
 
+/* As lc__mutex_lock; a read lock is looked up first, since a reader's
+ * trylock succeeds on a lock it already holds for reading. */
 int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 		    int line, const char *func)
 {
+	struct lc__site at = { file, line, func };
+	uint8_t mode = write ? LC_WRITE : LC_READ;
 	struct lc__thread *t;
-	struct lc__acq a;
+	struct lc__class *cls;
 	int i, err;
 
 	if (!l)
 		return EINVAL;
 	t = lc__self();
 	if (!t)
-		return take_rwlock(l, write, trylock, NULL, NULL);
-	a = make_acq(&l->lk, write ? LC_WRITE : LC_READ, trylock, file, line,
-		     func, CALLER);
-	i = lc__find_held(t, &l->lk);
-	if (i >= 0 && !write && t->held[i].mode == LC_READ) {
-		/* Recursive read: readers never wait for readers here. */
-		err = take_rwlock(l, false, trylock, t, &a);
-		if (!err)
-			t->held[i].depth++;
-		return err;
-	}
-	if (i >= 0) {
-		if (trylock)
-			return EBUSY;
-		lc__report_recursive(t, &l->lk, &t->held[i], a.mode, &a.at,
-				     a.ra);
-		return EDEADLK;
-	}
-	if (!trylock)
-		lc__validate(t, &a);
-	err = take_rwlock(l, write, trylock, t, &a);
-	if (!err)
-		push(t, &a);
-	return err;
+		return trylock ? try_rwlock(l, write) : block_rwlock(l, write);
+	cls = lc__class_fast(&l->lk);
+	if (!write && (i = lc__find_held(t, &l->lk)) >= 0)
+		return rwlock_relock(t, l, i, write, trylock, &at, CALLER);
+	err = try_rwlock(l, write);
+	if (err == EBUSY && !trylock)
+		return rwlock_wait(t, l, cls, write, &at, CALLER);
+	if (err == EDEADLK && !trylock) /* glibc: we hold it for writing */
+		return rwlock_wait(t, l, cls, write, &at, CALLER);
+	if (err)
+		return err == EDEADLK ? EBUSY : err;
+	if (!trylock && t->nheld)
+		lc__validate(t, &l->lk, cls, mode, &at, CALLER);
+	lc__count(t, cls, false, 0);
+	push(t, &l->lk, cls, &at, mode, trylock);
+	return 0;
 }
 
 int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
@@ -384,8 +419,9 @@ int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key)
 int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 		  const char *file, int line, const char *func)
 {
+	struct lc__site at = { file, line, func };
 	struct lc__thread *t;
-	struct lc__acq a;
+	struct lc__class *cls;
 	uint32_t depth;
 	int i, err;
 
@@ -395,10 +431,10 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	if (!t)
 		return abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
 			       : pthread_cond_wait(&c->pc, &m->pm);
-	a = make_acq(&m->lk, LC_WRITE, false, file, line, func, CALLER);
+	cls = lc__class_fast(&m->lk);
 	i = lc__find_held(t, &m->lk);
 	if (i < 0) {
-		lc__report_unlock_not_held(t, &m->lk, &a.at, a.ra,
+		lc__report_unlock_not_held(t, &m->lk, &at, CALLER,
 					   "waited on (lc_cond_wait)");
 		return EPERM;
 	}
@@ -407,11 +443,12 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	 * it is validated now, before the wait can block. */
 	depth = t->held[i].depth;
 	lc__pop_held(t, i);
-	lc__validate(t, &a);
+	if (t->nheld)
+		lc__validate(t, &m->lk, cls, LC_WRITE, &at, CALLER);
 	err = abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
 		      : pthread_cond_wait(&c->pc, &m->pm);
 	i = (int)t->nheld;
-	push(t, &a);
+	push(t, &m->lk, cls, &at, LC_WRITE, false);
 	if (t->nheld > (uint32_t)i)
 		t->held[i].depth = depth;
 	return err;

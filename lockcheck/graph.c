@@ -205,18 +205,6 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 	return e;
 }
 
-bool lc__edge_gate_covered(const struct lc__edge *edge,
-			   const struct lc__held_inst *held, uint32_t nheld)
-{
-	uint8_t alive =
-		atomic_load_explicit(&edge->gate_alive, memory_order_acquire);
-
-	for (uint32_t i = 0; i < LC_GATE_MAX; i++)
-		if ((alive & (1u << i)) && !held_has(held, nheld, edge->gate[i]))
-			return false;
-	return true;
-}
-
 static void unlink_edge(struct lc__graph *g, uint32_t *head, uint32_t e,
 			bool out_list)
 {

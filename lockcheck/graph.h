@@ -15,8 +15,9 @@
  *    cycle serialises them: that cycle cannot deadlock.
  *
  * The module is pure data: no threads, no printing. The caller serialises all
- * calls; the one exception is lc__edge_gate_covered, which may run
- * concurrently with updates (see there).
+ * calls. Edges never move in memory and an edge's gate candidates never
+ * change after it is made; gate_alive only loses bits, and is the one field
+ * others may read (atomically) while the graph is updated.
  */
 #ifndef LOCKCHECK_GRAPH_H
 #define LOCKCHECK_GRAPH_H
@@ -136,13 +137,5 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
  */
 uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
 			      const uint32_t **path);
-
-/*
- * True when every surviving gate of edge is among held[0..nheld), i.e. this
- * occurrence would not shrink the gate set. Safe against a concurrent
- * observe of the same edge: gate_alive is read once, atomically.
- */
-bool lc__edge_gate_covered(const struct lc__edge *edge,
-			   const struct lc__held_inst *held, uint32_t nheld);
 
 #endif /* LOCKCHECK_GRAPH_H */

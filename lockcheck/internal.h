@@ -30,6 +30,10 @@
 #error "lockcheck/*.c is the checked build: compile with -DLOCKCHECK=1 (the plain build is mode_off.c alone)"
 #endif
 
+/* For the few helpers of the cached path that must inline whatever the
+ * compiler's heuristics say (they have several callers). */
+#define LC__HOT static inline __attribute__((always_inline))
+
 /* ---- runtime.c: configuration, the slow-path lock, process hooks. ---- */
 
 struct lc__config {
@@ -74,12 +78,28 @@ struct lc__class {
  * ordered. Takes lc__slow only on first use. */
 struct lc__class *lc__class_of(struct lc__lock *lk);
 
+/* lc__class_of's cached answer, or the call. */
+static inline struct lc__class *lc__class_fast(struct lc__lock *lk)
+{
+	struct lc__class *c =
+		atomic_load_explicit(&lk->cls, memory_order_acquire);
+
+	return c ? c : lc__class_of(lk);
+}
+
 /* Under lc__slow: the class with this id, and how many there are. */
 struct lc__class *lc__class_by_id(uint32_t id);
 uint32_t lc__class_count(void);
 
 /* The instance id of lk, assigned on first use (LC_*_INITIALIZER locks). */
 uint64_t lc__instance_id(struct lc__lock *lk);
+
+static inline uint64_t lc__id_fast(struct lc__lock *lk)
+{
+	uint64_t id = atomic_load_explicit(&lk->id, memory_order_relaxed);
+
+	return id ? id : lc__instance_id(lk);
+}
 
 /* A fresh instance id: never reused in this process. */
 uint64_t lc__new_instance_id(void);
@@ -126,7 +146,10 @@ struct lc__thread {
 	struct lc__lcache cache[LC_LCACHE];
 };
 
-extern _Thread_local struct lc__thread *lc__tls;
+/* initial-exec: one load from %fs even when the library is a shared object
+ * (the default model would call __tls_get_addr on every lock operation). */
+extern _Thread_local struct lc__thread *lc__tls
+	__attribute__((tls_model("initial-exec")));
 
 struct lc__thread *lc__thread_create(void);
 
@@ -137,13 +160,24 @@ static inline struct lc__thread *lc__self(void)
 }
 
 /* Index of lk in t's held stack (searching from the top), or -1. */
-int lc__find_held(const struct lc__thread *t, const struct lc__lock *lk);
+static inline int lc__find_held(const struct lc__thread *t,
+				const struct lc__lock *lk)
+{
+	for (int i = (int)t->nheld - 1; i >= 0; i--)
+		if (t->held[i].lk == lk)
+			return i;
+	return -1;
+}
 
-/* Pushes a taken lock; over the held limit it only counts it untracked. */
-void lc__push_held(struct lc__thread *t, const struct lc__held *h);
+/* The slot for one more held lock after growing the stack, or NULL at the
+ * held limit (reported once; the lock then counts as untracked). */
+struct lc__held *lc__held_grow(struct lc__thread *t);
 
-/* Removes held entry i and rehashes the chain above it. */
+/* Removes held entry i from the middle and rehashes the chain above it. */
 void lc__pop_held(struct lc__thread *t, int i);
+
+/* One more counter array slot for class id; false when it cannot grow. */
+bool lc__stats_grow(struct lc__thread *t, uint32_t cls_id);
 
 /* Chain hash of the stack prefix extended by one (class, mode). */
 static inline uint64_t lc__chain_next(uint64_t prefix, uint32_t cls_id,
@@ -153,15 +187,60 @@ static inline uint64_t lc__chain_next(uint64_t prefix, uint32_t cls_id,
 			 ((uint64_t)cls_id << 1 | mode) + 1);
 }
 
+/* Records a taken lock on top of t's stack. */
+LC__HOT void lc__push(struct lc__thread *t, struct lc__lock *lk,
+			    struct lc__class *cls, uint64_t id,
+			    const struct lc__site *at, uint8_t mode,
+			    uint8_t trylock)
+{
+	struct lc__held *h =
+		t->nheld < t->cap ? &t->held[t->nheld] : lc__held_grow(t);
+
+	if (!h)
+		return;
+	h->lk = lk;
+	h->cls = cls;
+	h->id = id;
+	h->at = *at;
+	h->chain = lc__chain_next(t->nheld ? h[-1].chain : 0,
+				  cls ? cls->id : UINT32_MAX, mode);
+	h->depth = 1;
+	h->mode = mode;
+	h->trylock = trylock;
+	t->nheld++;
+}
+
+/* Releases lk when it is the top entry, held once: the common case, with
+ * nothing to rehash. False when the caller must look further. */
+LC__HOT bool lc__pop_top(struct lc__thread *t, const struct lc__lock *lk)
+{
+	if (!t->nheld || t->held[t->nheld - 1].lk != lk ||
+	    t->held[t->nheld - 1].depth != 1)
+		return false;
+	t->nheld--;
+	return true;
+}
+
+/* Counts an acquisition of a lock of class cls. */
+LC__HOT void lc__count(struct lc__thread *t, const struct lc__class *cls,
+			     bool contended, uint64_t wait_ns)
+{
+	struct lc__stats *s;
+
+	if (!cls || (cls->id >= t->nstats && !lc__stats_grow(t, cls->id)))
+		return;
+	s = &t->stats[cls->id];
+	s->acquired++;
+	s->contended += contended;
+	s->wait_ns += wait_ns;
+}
+
 /* Fills t->insts with the exclusively held instances; returns how many. */
 uint32_t lc__exclusive_insts(struct lc__thread *t);
 
 /* The thread's display name; valid while the thread lives (intern it to
  * keep it). Only its own thread may call this. */
 const char *lc__thread_name(struct lc__thread *t);
-
-/* Per-thread counters of class c, or NULL when they cannot grow. */
-struct lc__stats *lc__stats_of(struct lc__thread *t, uint32_t cls_id);
 
 /* Adds t's counters and cached chain hits to the shared totals. */
 void lc__thread_flush(struct lc__thread *t);
@@ -199,8 +278,11 @@ struct lc__acq {
 	uint8_t trylock;
 };
 
-/* Before a blocking acquisition: records and checks its edges. */
-void lc__validate(struct lc__thread *t, const struct lc__acq *a);
+/* Before a blocking acquisition of lk while t holds other locks: records
+ * and checks its edges. ra: the caller's return address. */
+void lc__validate(struct lc__thread *t, struct lc__lock *lk,
+		  struct lc__class *cls, uint8_t mode,
+		  const struct lc__site *at, const void *ra);
 
 /* Under lc__slow: forgets the instance (destroy). */
 void lc__forget_instance(struct lc__class *cls, uint64_t id);

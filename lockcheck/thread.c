@@ -14,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-_Thread_local struct lc__thread *lc__tls;
+_Thread_local struct lc__thread *lc__tls
+	__attribute__((tls_model("initial-exec")));
 
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -89,7 +90,7 @@ struct lc__thread *lc__thread_create(void)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->cap = 64;
+	t->cap = lc__cfg.max_held < 64 ? lc__cfg.max_held : 64;
 	t->held = malloc(t->cap * sizeof(*t->held));
 	t->insts = malloc(t->cap * sizeof(*t->insts));
 	if (!t->held || !t->insts) {
@@ -104,14 +105,6 @@ struct lc__thread *lc__thread_create(void)
 	return t;
 }
 
-int lc__find_held(const struct lc__thread *t, const struct lc__lock *lk)
-{
-	for (int i = (int)t->nheld - 1; i >= 0; i--)
-		if (t->held[i].lk == lk)
-			return i;
-	return -1;
-}
-
 static int grow_held(struct lc__thread *t)
 {
 	uint32_t cap = t->cap * 2;
@@ -120,7 +113,7 @@ static int grow_held(struct lc__thread *t)
 
 	if (cap > lc__cfg.max_held)
 		cap = lc__cfg.max_held;
-	if (cap <= t->cap)
+	if (cap <= t->cap || t->nheld >= lc__cfg.max_held)
 		return ENOSPC;
 	held = realloc(t->held, cap * sizeof(*held));
 	if (!held)
@@ -134,20 +127,17 @@ static int grow_held(struct lc__thread *t)
 	return 0;
 }
 
-void lc__push_held(struct lc__thread *t, const struct lc__held *h)
+struct lc__held *lc__held_grow(struct lc__thread *t)
 {
-	if (t->nheld >= lc__cfg.max_held ||
-	    (t->nheld == t->cap && grow_held(t))) {
-		pthread_mutex_lock(&lc__slow);
-		lc__report_limit("held",
-				 "a thread holds more locks than "
+	if (grow_held(t) == 0)
+		return &t->held[t->nheld];
+	pthread_mutex_lock(&lc__slow);
+	lc__report_limit("held", "a thread holds more locks than "
 				 "LOCKCHECK_MAX_HELD or memory allows; "
 				 "further ones are not ordered");
-		pthread_mutex_unlock(&lc__slow);
-		t->untracked++;
-		return;
-	}
-	t->held[t->nheld++] = *h;
+	pthread_mutex_unlock(&lc__slow);
+	t->untracked++;
+	return NULL;
 }
 
 void lc__pop_held(struct lc__thread *t, int i)
@@ -191,22 +181,20 @@ const char *lc__thread_name(struct lc__thread *t)
 	return t->sysname;
 }
 
-struct lc__stats *lc__stats_of(struct lc__thread *t, uint32_t cls_id)
+bool lc__stats_grow(struct lc__thread *t, uint32_t cls_id)
 {
-	if (cls_id >= t->nstats) {
-		uint32_t n = t->nstats ? t->nstats : 64;
-		struct lc__stats *s;
+	uint32_t n = t->nstats ? t->nstats : 64;
+	struct lc__stats *s;
 
-		while (n <= cls_id)
-			n *= 2;
-		s = realloc(t->stats, n * sizeof(*s));
-		if (!s)
-			return NULL;
-		memset(s + t->nstats, 0, (n - t->nstats) * sizeof(*s));
-		t->stats = s;
-		t->nstats = n;
-	}
-	return &t->stats[cls_id];
+	while (n <= cls_id)
+		n *= 2;
+	s = realloc(t->stats, n * sizeof(*s));
+	if (!s)
+		return false;
+	memset(s + t->nstats, 0, (n - t->nstats) * sizeof(*s));
+	t->stats = s;
+	t->nstats = n;
+	return true;
 }
 
 void lc__thread_flush(struct lc__thread *t)

@@ -44,28 +44,45 @@ static struct lc__chain *cached_chain(struct lc__thread *t, uint64_t key,
 	return c;
 }
 
-/* Every held lock of the new lock's class has a smaller order key. */
-static bool keyed_in_order(const struct lc__thread *t, const struct lc__acq *a)
+/* Every held lock of lk's class has a smaller order key than lk. */
+static bool keyed_in_order(const struct lc__thread *t,
+			   const struct lc__lock *lk,
+			   const struct lc__class *cls)
 {
-	if (!a->lk->has_order)
+	if (!lk->has_order)
 		return false;
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
 
-		if (h->cls == a->cls &&
-		    (!h->lk->has_order || h->lk->order >= a->lk->order))
+		if (h->cls == cls &&
+		    (!h->lk->has_order || h->lk->order >= lk->order))
 			return false;
 	}
 	return true;
 }
 
-static bool gates_covered(struct lc__thread *t, const struct lc__chain *c)
+static bool held_exclusively(const struct lc__thread *t, uint64_t id)
 {
-	uint32_t n = lc__exclusive_insts(t);
+	for (uint32_t i = 0; i < t->nheld; i++)
+		if (t->held[i].id == id && t->held[i].mode == LC_WRITE)
+			return true;
+	return false;
+}
 
-	for (uint32_t i = 0; i < c->nedges; i++)
-		if (!lc__edge_gate_covered(c->edges[i], t->insts, n))
-			return false;
+/* Every gate the chain's edges still have is held now: this occurrence
+ * would shrink no gate set. Gates only ever shrink, so reading them while
+ * the slow path shrinks them can only ask for a needless slow path. */
+static bool gates_covered(const struct lc__thread *t, const struct lc__chain *c)
+{
+	for (uint32_t i = 0; i < c->nedges; i++) {
+		const struct lc__edge *e = c->edges[i];
+		uint8_t alive = atomic_load_explicit(&e->gate_alive,
+						     memory_order_acquire);
+
+		for (uint32_t g = 0; alive; g++, alive >>= 1)
+			if ((alive & 1) && !held_exclusively(t, e->gate[g]))
+				return false;
+	}
 	return true;
 }
 
@@ -398,23 +415,27 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a,
 	free(edges);
 }
 
-void lc__validate(struct lc__thread *t, const struct lc__acq *a)
+void lc__validate(struct lc__thread *t, struct lc__lock *lk,
+		  struct lc__class *cls, uint8_t mode,
+		  const struct lc__site *at, const void *ra)
 {
 	struct lc__lcache *slot;
 	struct lc__chain *c;
+	struct lc__acq a;
 	uint64_t key;
 
-	if (t->nheld == 0 || !a->cls)
+	if (t->nheld == 0 || !cls)
 		return;
-	key = lc__chain_next(t->held[t->nheld - 1].chain, a->cls->id, a->mode);
+	key = lc__chain_next(t->held[t->nheld - 1].chain, cls->id, mode);
 	c = cached_chain(t, key, &slot);
-	if (c && (!c->same_class || keyed_in_order(t, a)) &&
+	if (c && (!c->same_class || keyed_in_order(t, lk, cls)) &&
 	    (!atomic_load_explicit(&c->gated, memory_order_acquire) ||
 	     gates_covered(t, c))) {
 		slot->hits++;
 		return;
 	}
-	slow_path(t, a, key);
+	a = (struct lc__acq){ lk, cls, lc__id_fast(lk), *at, ra, mode, 0 };
+	slow_path(t, &a, key);
 }
 
 void lc__forget_instance(struct lc__class *cls, uint64_t id)

@@ -5,9 +5,15 @@
  * lockcheck: the checker reports; tsan: ThreadSanitizer's runtime is linked
  * and sees a race; asan: AddressSanitizer and UBSan are linked and stop a
  * use-after-free and an overflow. A switch that did nothing fails here.
+ *
+ * And the promises about the plain build: the same instructions as raw
+ * pthreads for a lock loop (callgrind), and objects of the two modes refuse
+ * to link together, naming the mode symbol.
  */
 #include <check.h>
+#include <dirent.h>
 #include <limits.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -144,10 +150,217 @@ START_TEST(test_ubsan_runtime_stops_overflow)
 }
 END_TEST
 
+/* ---- zero cost when off: callgrind instruction counts ---- */
+
+/* Instructions callgrind counts in function fn of a bench binary running
+ * "workload 1 10000". Lazy PLT binding is turned off: the dynamic linker's
+ * first-call work differs between any two binaries. */
+static unsigned long long loop_instructions(const char *bin, const char *fn,
+					    const char *workload)
+{
+	char path[4096], toggle[64], out[4200], want[32], line[128];
+	const char *dir = lct_tmpdir("callgrind");
+	const char *env[] = { "LD_BIND_NOW=1", NULL };
+	unsigned long long n = 0;
+	struct lct_child c;
+	char *text;
+
+	ck_assert_ptr_nonnull(lct_runfile(bin));
+	snprintf(path, sizeof(path), "%s", lct_runfile(bin));
+	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
+	snprintf(out, sizeof(out), "--callgrind-out-file=%s/cg.out", dir);
+	{
+		const char *argv[] = { "valgrind", "-q", "--tool=callgrind",
+				       toggle, out, path, workload, "1",
+				       "10000", NULL };
+
+		ck_assert_int_eq(lct_run_cmd(argv, env, &c), 0);
+	}
+	if (!lct_exited_with(&c, 0))
+		lct_child_dump(&c, "valgrind");
+	ck_assert(lct_exited_with(&c, 0));
+	snprintf(out, sizeof(out), "%s/cg.out", dir);
+	text = lct_read_file(out, NULL);
+	ck_assert_ptr_nonnull(text);
+	snprintf(want, sizeof(want), "summary: ");
+	ck_assert(lct_find_line(text, want, line, sizeof(line)));
+	ck_assert_int_eq(sscanf(line, "summary: %llu", &n), 1);
+	free(text);
+	lct_child_free(&c);
+	return n;
+}
+
+START_TEST(test_plain_lock_loops_run_the_pthread_instructions)
+{
+	static const char *const loops[][2] = { { "pair_loop", "pair" },
+						{ "nested_loop", "nested" } };
+
+	for (int i = 0; i < 2; i++) {
+		unsigned long long raw = loop_instructions(
+			"bench/lock_bench_raw", loops[i][0], loops[i][1]);
+		unsigned long long lc = loop_instructions(
+			"bench/lock_bench_lc", loops[i][0], loops[i][1]);
+
+		ck_assert_uint_gt(raw, 10000);
+		ck_assert_uint_eq(lc, raw);
+	}
+}
+END_TEST
+
+START_TEST(test_checked_lock_loops_do_more_work)
+{
+	unsigned long long raw = loop_instructions("bench/lock_bench_raw",
+						   "pair_loop", "pair");
+	unsigned long long lc = loop_instructions("bench/lock_bench_lc",
+						  "pair_loop", "pair");
+
+	ck_assert_uint_gt(lc, raw);
+}
+END_TEST
+
+/* ---- objects of the two modes do not link together ---- */
+
+static char srcdir[4096], incdir[4096], workdir[4096];
+
+static void find_sources(void)
+{
+	const char *header = lct_runfile("include/lockcheck/lockcheck.h");
+	const char *off;
+
+	ck_assert_ptr_nonnull(header);
+	snprintf(incdir, sizeof(incdir), "%.*s",
+		 (int)(strlen(header) - strlen("/lockcheck/lockcheck.h")),
+		 header);
+	off = lct_runfile("lockcheck/mode_off.c"); /* reuses header's buffer */
+	ck_assert_ptr_nonnull(off);
+	snprintf(srcdir, sizeof(srcdir), "%.*s",
+		 (int)(strlen(off) - strlen("/mode_off.c")), off);
+	snprintf(workdir, sizeof(workdir), "%s", lct_tmpdir("link"));
+}
+
+/* Runs gcc with args (after "gcc -std=gnu11 -I<include>"). */
+static struct lct_child gcc(const char *const *args)
+{
+	const char *argv[64] = { "gcc", "-std=gnu11", "-pthread" };
+	char inc[4200];
+	struct lct_child c;
+	int n = 3;
+
+	snprintf(inc, sizeof(inc), "-I%s", incdir);
+	argv[n++] = inc;
+	for (; *args && n < 63; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	ck_assert_int_eq(lct_run_cmd(argv, NULL, &c), 0);
+	return c;
+}
+
+/* Compiles src (a path) with -DLOCKCHECK=<mode> into obj. */
+static void compile(const char *src, const char *obj, const char *mode)
+{
+	const char *args[] = { mode, "-c", src, "-o", obj, NULL };
+	struct lct_child c = gcc(args);
+
+	if (!lct_exited_with(&c, 0))
+		lct_child_dump(&c, src);
+	ck_assert(lct_exited_with(&c, 0));
+	lct_child_free(&c);
+}
+
+static void write_user(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("#include \"lockcheck/lockcheck.h\"\n"
+	      "int main(void)\n{\n\tlc_mutex_t m;\n\n"
+	      "\tlc_mutex_init(&m, \"m\");\n\tlc_mutex_lock(&m);\n"
+	      "\treturn lc_mutex_unlock(&m);\n}\n",
+	      f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The checked library's objects, compiled into workdir; returns how many
+ * paths it wrote to objs. */
+static int compile_checker(char objs[][4200], int max)
+{
+	DIR *d = opendir(srcdir);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) && n < max) {
+		size_t len = strlen(e->d_name);
+		char src[4400];
+
+		if (len < 3 || strcmp(e->d_name + len - 2, ".c") != 0 ||
+		    strcmp(e->d_name, "mode_off.c") == 0)
+			continue;
+		snprintf(src, sizeof(src), "%s/%.255s", srcdir, e->d_name);
+		snprintf(objs[n], sizeof(objs[n]), "%.3000s/%.*s.o", workdir,
+			 (int)(len - 2 > 200 ? 200 : len - 2), e->d_name);
+		compile(src, objs[n], "-DLOCKCHECK=1");
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Links objs into workdir/prog; returns the linker's child. */
+static struct lct_child link_objs(char objs[][4200], int n)
+{
+	const char *args[40];
+	char out[4200];
+	int k = 0;
+
+	snprintf(out, sizeof(out), "%s/prog", workdir);
+	for (int i = 0; i < n && k < 36; i++)
+		args[k++] = objs[i];
+	args[k++] = "-o";
+	args[k++] = out;
+	args[k] = NULL;
+	return gcc(args);
+}
+
+START_TEST(test_objects_of_both_modes_refuse_to_link)
+{
+	char objs[32][4200], user[4200];
+	struct lct_child c;
+	int n;
+
+	find_sources();
+	snprintf(user, sizeof(user), "%s/user.c", workdir);
+	write_user(user);
+	n = compile_checker(objs + 1, 31);
+	/* a LOCKCHECK=0 user with the checked library */
+	snprintf(objs[0], sizeof(objs[0]), "%s/user0.o", workdir);
+	compile(user, objs[0], "-DLOCKCHECK=0");
+	c = link_objs(objs, n + 1);
+	ck_assert(!lct_exited_with(&c, 0));
+	ck_assert_ptr_nonnull(strstr(c.err, "lc_built_with_LOCKCHECK_0"));
+	lct_child_free(&c);
+	/* the same user built with LOCKCHECK=1 links */
+	snprintf(objs[0], sizeof(objs[0]), "%s/user1.o", workdir);
+	compile(user, objs[0], "-DLOCKCHECK=1");
+	c = link_objs(objs, n + 1);
+	ck_assert(lct_exited_with(&c, 0));
+	lct_child_free(&c);
+	/* a LOCKCHECK=1 user with the plain library does not */
+	snprintf(objs[1], sizeof(objs[1]), "%s/mode_off.o", workdir);
+	snprintf(user, sizeof(user), "%s/mode_off.c", srcdir);
+	compile(user, objs[1], "-DLOCKCHECK=0");
+	c = link_objs(objs, 2);
+	ck_assert(!lct_exited_with(&c, 0));
+	ck_assert_ptr_nonnull(strstr(c.err, "lc_built_with_LOCKCHECK_1"));
+	lct_child_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("build_mode");
 	TCase *core = tcase_create("core");
+	TCase *tools = tcase_create("tools");
 	SRunner *sr;
 	int failed;
 
@@ -159,7 +372,16 @@ int main(void)
 		tcase_add_test(core, test_asan_runtime_stops_use_after_free);
 		tcase_add_test(core, test_ubsan_runtime_stops_overflow);
 	}
+	if (!tsan_build && !asan_build) { /* valgrind and sanitizers clash */
+		tcase_add_test(tools, LOCKCHECK
+				? test_checked_lock_loops_do_more_work
+				: test_plain_lock_loops_run_the_pthread_instructions);
+	}
+	if (!LOCKCHECK && !tsan_build && !asan_build)
+		tcase_add_test(tools, test_objects_of_both_modes_refuse_to_link);
+	tcase_set_timeout(tools, 120);
 	suite_add_tcase(s, core);
+	suite_add_tcase(s, tools);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

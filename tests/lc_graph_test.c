@@ -166,14 +166,19 @@ START_TEST(test_common_gate_hides_the_cycle_until_it_shrinks)
 }
 END_TEST
 
-START_TEST(test_gate_coverage_is_checked_per_instance)
+START_TEST(test_gates_shrink_to_the_instances_held_every_time)
 {
-	const uint64_t gates[] = { 7, 8 };
-	struct lc__held_inst held[] = { { 8, 0 }, { 7, 0 }, { 9, 0 } };
-	uint32_t e = see(1, 2, W, W, gates, 2, NULL);
+	const uint64_t first[] = { 7, 8, 9 }, second[] = { 9, 7 }, third[] = { 5 };
+	uint32_t e = see(1, 2, W, W, first, 3, NULL);
+	const struct lc__edge *edge = lc__graph_edge(&g, e);
 
-	ck_assert(lc__edge_gate_covered(lc__graph_edge(&g, e), held, 3));
-	ck_assert(!lc__edge_gate_covered(lc__graph_edge(&g, e), held, 1));
+	ck_assert_uint_eq(atomic_load(&edge->gate_alive), 0x7);
+	see(1, 2, W, W, second, 2, NULL);
+	ck_assert_uint_eq(atomic_load(&edge->gate_alive), 0x5); /* 7 and 9 */
+	ck_assert_uint_eq(edge->gate[0], 7);
+	ck_assert_uint_eq(edge->gate[2], 9);
+	see(1, 2, W, W, third, 1, NULL);
+	ck_assert_uint_eq(atomic_load(&edge->gate_alive), 0);
 }
 END_TEST
 
@@ -230,7 +235,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_three_cycle_verdict_ignores_learning_order,
 			    0, 6);
 	tcase_add_test(tc, test_common_gate_hides_the_cycle_until_it_shrinks);
-	tcase_add_test(tc, test_gate_coverage_is_checked_per_instance);
+	tcase_add_test(tc, test_gates_shrink_to_the_instances_held_every_time);
 	tcase_add_test(tc, test_removing_a_node_removes_its_edges);
 	tcase_add_test(tc, test_map_survives_many_puts_and_deletes);
 	suite_add_tcase(s, tc);
