@@ -99,13 +99,13 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 		struct lc__class **p = realloc(classes, cap * sizeof(*p));
 
 		if (!p)
-			return NULL;
+			goto no_memory;
 		classes = p;
 		classes_cap = cap;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return NULL;
+		goto no_memory;
 	c->id = nclasses;
 	c->kind = lk->kind;
 	c->name = lc__intern(lk->name ? lk->name : "(unnamed lock)");
@@ -113,6 +113,10 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 	c->line = lk->line;
 	classes[nclasses++] = c;
 	return c;
+no_memory:
+	lc__report_limit("memory", "no memory for a new lock class; its "
+				   "locks are held but not ordered");
+	return NULL;
 }
 
 static uint64_t site_hash(const struct lc__lock *lk)

@@ -276,8 +276,9 @@ void lc__print_stack(struct lc__buf *b, void *const *addrs, int n,
 			lc__buf_add(b, " (%s+%#lx)", base_name(f->obj),
 				    (unsigned long)f->rel);
 		lc__buf_add(b, "\n");
-		if (strcmp(f->func, "main") == 0)
-			break;
+		if (strcmp(f->func, "main") == 0 ||
+		    strcmp(f->func, "start_thread") == 0)
+			break; /* what lies beyond is the C library's */
 	}
 	free(frames);
 }

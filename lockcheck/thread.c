@@ -89,7 +89,7 @@ struct lc__thread *lc__thread_create(void)
 	pthread_once(&key_once, make_key);
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return NULL;
+		goto no_memory;
 	t->cap = lc__cfg.max_held < 64 ? lc__cfg.max_held : 64;
 	t->held = malloc(t->cap * sizeof(*t->held));
 	t->insts = malloc(t->cap * sizeof(*t->insts));
@@ -97,12 +97,19 @@ struct lc__thread *lc__thread_create(void)
 		free(t->held);
 		free(t->insts);
 		free(t);
-		return NULL;
+		goto no_memory;
 	}
 	t->tid = gettid();
 	lc__tls = t;
 	pthread_setspecific(exit_key, t);
 	return t;
+no_memory:
+	pthread_mutex_lock(&lc__slow);
+	lc__report_limit("memory", "no memory for a thread's state; its lock "
+				   "operations go unchecked until memory is "
+				   "found");
+	pthread_mutex_unlock(&lc__slow);
+	return NULL;
 }
 
 static int grow_held(struct lc__thread *t)

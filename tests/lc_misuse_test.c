@@ -8,10 +8,19 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "lockcheck/lockcheck.h"
 #include "testutil.h"
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+static const bool sanitized = true;
+#else
+static const bool sanitized = false;
+#endif
 
 static lc_mutex_t A = LC_MUTEX_INITIALIZER("A");
 static lc_mutex_t B = LC_MUTEX_INITIALIZER("B");
@@ -370,6 +379,101 @@ START_TEST(test_held_limit_is_reported_once_without_false_unlocks)
 }
 END_TEST
 
+/* ---- big tables, and memory running out ---- */
+
+#define MANY_CLASSES 70000
+
+/* n locks, each its own class (initializers named "k<i>"); names live in
+ * the same block. */
+static lc_mutex_t *classes_block(int n)
+{
+	lc_mutex_t *l = malloc((size_t)n * (sizeof(*l) + 16));
+	char *names = (char *)(l + n);
+
+	ck_assert_ptr_nonnull(l);
+	for (int i = 0; i < n; i++) {
+		snprintf(names + 16 * i, 16, "k%d", i);
+		l[i] = (lc_mutex_t)LC_MUTEX_INITIALIZER(names + 16 * i);
+	}
+	return l;
+}
+
+/* Every class taken under the first one: classes and edges by the
+ * tens of thousands, all in one order. */
+static void many_classes(void *arg)
+{
+	lc_mutex_t *l = classes_block(MANY_CLASSES);
+
+	(void)arg;
+	lc_mutex_lock(&l[0]);
+	for (int i = 1; i < MANY_CLASSES; i++) {
+		ck_assert_int_eq(lc_mutex_lock(&l[i]), 0);
+		ck_assert_int_eq(lc_mutex_unlock(&l[i]), 0);
+	}
+	lc_mutex_unlock(&l[0]);
+	free(l);
+}
+
+START_TEST(test_65536_classes_and_more_fit)
+{
+	struct lct_child c = lct_expect_reports(many_classes, NULL, NULL,
+						NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+static long mapped_bytes(void)
+{
+	long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld", &pages), 1);
+	fclose(f);
+	return pages * 4096;
+}
+
+/* The same, with the address space capped a little above what is mapped
+ * already: the checker's tables cannot grow for long. */
+static void starved(void *arg)
+{
+	lc_mutex_t *l = classes_block(MANY_CLASSES);
+	long limit;
+
+	(void)arg;
+	lc_mutex_lock(&l[0]); /* the checker's own start-up first */
+	lc_mutex_unlock(&l[0]);
+	limit = mapped_bytes() + (4l << 20);
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &(struct rlimit){ limit, limit }),
+			 0);
+	/* No Check assertions from here on: they allocate. */
+	if (lc_mutex_lock(&l[0]))
+		_exit(3);
+	for (int i = 1; i < MANY_CLASSES; i++)
+		if (lc_mutex_lock(&l[i]) || lc_mutex_unlock(&l[i]))
+			_exit(4);
+	if (lc_mutex_unlock(&l[0]))
+		_exit(5);
+}
+
+START_TEST(test_running_out_of_memory_is_a_limit_not_a_crash)
+{
+	struct lct_child c;
+
+	ck_assert_int_eq(lct_run_fn(starved, NULL, NULL, &c), 0);
+	if (!lct_exited_with(&c, 0) ||
+	    lct_count_reports(&c, "limit") != lct_count_all_reports(&c))
+		lct_child_dump(&c, "starved");
+	ck_assert(lct_exited_with(&c, 0));
+	ck_assert_uint_ge(lct_count_prefix(c.err, "lockcheck: limit: memory: "),
+			  1);
+	ck_assert_uint_eq(lct_count_reports(&c, "limit"),
+			  lct_count_all_reports(&c));
+	lct_child_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lc_misuse");
@@ -403,7 +507,13 @@ int main(void)
 		tcase_add_test(
 			checked,
 			test_held_limit_is_reported_once_without_false_unlocks);
+		tcase_add_test(checked, test_65536_classes_and_more_fit);
+		if (!sanitized) /* sanitizers reserve address space up front */
+			tcase_add_test(
+				checked,
+				test_running_out_of_memory_is_a_limit_not_a_crash);
 	}
+	tcase_set_timeout(checked, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, checked);
 	sr = srunner_create(s);
