@@ -179,11 +179,17 @@ static int final_path(char *buf, size_t size)
 
 void lc__dump_write(void)
 {
+	pthread_mutex_lock(&lc__slow);
+	lc__dump_write_locked();
+	pthread_mutex_unlock(&lc__slow);
+}
+
+void lc__dump_write_locked(void)
+{
 	char path[4096], tmp[4200];
 	FILE *f;
 	int err;
 
-	pthread_mutex_lock(&lc__slow);
 	err = final_path(path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	f = err ? NULL : fopen(tmp, "we");
@@ -203,5 +209,4 @@ out:
 	if (err)
 		lc__log_note("lockcheck-dump: cannot write %s: %s",
 			     lc__cfg.dump, strerror(err));
-	pthread_mutex_unlock(&lc__slow);
 }

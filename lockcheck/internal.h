@@ -388,4 +388,7 @@ uint64_t lc__hash_str(uint64_t seed, const char *s);
 /* Writes the graph to LOCKCHECK_DUMP (at exit). Takes lc__slow. */
 void lc__dump_write(void);
 
+/* The same, for a caller that holds lc__slow (an abort on a finding). */
+void lc__dump_write_locked(void);
+
 #endif /* LOCKCHECK_INTERNAL_H */

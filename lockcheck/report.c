@@ -187,6 +187,8 @@ void lc__report(enum lc__kind kind, struct lc__buf *body,
 		static const char msg[] = "  LOCKCHECK_ACTION=abort: aborting\n";
 
 		write_all(lc__cfg.log_fd, msg, sizeof(msg) - 1);
+		if (lc__cfg.dump) /* exit hooks will not run: dump now */
+			lc__dump_write_locked();
 		abort();
 	}
 }

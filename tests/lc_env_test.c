@@ -267,6 +267,28 @@ START_TEST(test_dump_to_a_file_path)
 }
 END_TEST
 
+/* An abort on a finding skips exit hooks; the dump is written first. */
+START_TEST(test_abort_writes_the_dump_first)
+{
+	const char *dir = lct_tmpdir("abortdump");
+	char env0[4200], path[4200];
+	const char *env[] = { env0, "LOCKCHECK_ACTION=abort", NULL };
+	struct lct_child c;
+	char *dump;
+
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
+	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
+	ck_assert(lct_killed_by(&c, SIGABRT));
+	dump = lct_read_file(only_dump_in(dir, path, sizeof(path)), NULL);
+	ck_assert_ptr_nonnull(dump);
+	ck_assert_uint_eq(lct_count_prefix(dump, "finding lock-order-cycle "),
+			  1);
+	ck_assert_uint_eq(lct_count_prefix(dump, "end 2 2 1\n"), 1);
+	free(dump);
+	lct_child_free(&c);
+}
+END_TEST
+
 START_TEST(test_unwritable_dump_is_a_note_not_a_finding)
 {
 	const char *env[] = { "LOCKCHECK_DUMP=/nonexistent/dir/x.graph", NULL };
@@ -315,6 +337,7 @@ int main(void)
 		tcase_add_test(tc, test_dump_to_a_directory_holds_the_graph);
 		tcase_add_test(tc, test_dump_to_a_file_path);
 		tcase_add_test(tc, test_unwritable_dump_is_a_note_not_a_finding);
+		tcase_add_test(tc, test_abort_writes_the_dump_first);
 	} else {
 		tcase_add_test(tc, test_plain_build_ignores_the_environment);
 	}
