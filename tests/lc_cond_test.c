@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lockcheck/lockcheck.h"
 #include "testutil.h"
@@ -117,6 +118,50 @@ START_TEST(test_wait_without_holding_the_mutex_is_reported)
 }
 END_TEST
 
+/* ---- lc_cond_init_clock ---- */
+
+struct flag {
+	lc_mutex_t lock;
+	lc_cond_t set;
+	int value;
+};
+
+static void *raise_flag(void *arg)
+{
+	struct flag *f = arg;
+
+	lc_mutex_lock(&f->lock); /* only once the waiter waits */
+	f->value = 1;
+	lc_cond_signal(&f->set);
+	lc_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* A deadline an hour ahead on the monotonic clock: were the condition on
+ * the wall clock, that instant (seconds since boot) lies decades in the
+ * past and the wait would time out at once. */
+START_TEST(test_monotonic_condition_waits_for_its_deadline)
+{
+	struct flag f = { .value = 0 };
+	struct timespec deadline;
+	pthread_t t;
+
+	lc_mutex_init(&f.lock, "flag");
+	ck_assert_int_eq(lc_cond_init_clock(&f.set, CLOCK_MONOTONIC), 0);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 3600;
+	lc_mutex_lock(&f.lock);
+	pthread_create(&t, NULL, raise_flag, &f);
+	while (!f.value)
+		ck_assert_int_eq(lc_cond_timedwait(&f.set, &f.lock, &deadline),
+				 0);
+	lc_mutex_unlock(&f.lock);
+	pthread_join(t, NULL);
+	lc_cond_destroy(&f.set);
+	lc_mutex_destroy(&f.lock);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lc_cond");
@@ -126,6 +171,7 @@ int main(void)
 
 	tcase_add_test(tc, test_wait_reacquiring_under_another_lock_is_reported);
 	tcase_add_test(tc, test_producer_consumer_is_silent);
+	tcase_add_test(tc, test_monotonic_condition_waits_for_its_deadline);
 	if (LOCKCHECK) /* undefined behaviour with plain pthreads */
 		tcase_add_test(tc, test_wait_without_holding_the_mutex_is_reported);
 	suite_add_tcase(s, tc);

@@ -242,6 +242,22 @@ static const int *const lc__link_mode __attribute__((used)) =
 
 #endif /* LOCKCHECK */
 
+/* Like lc_cond_init, with lc_cond_timedwait's deadline measured on clock:
+ * CLOCK_MONOTONIC makes a timeout that a wall-clock step cannot move. */
+static inline int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)
+{
+	pthread_condattr_t attr;
+	int err = pthread_condattr_init(&attr);
+
+	if (err)
+		return err;
+	err = pthread_condattr_setclock(&attr, clock);
+	if (!err)
+		err = pthread_cond_init(&c->pc, &attr);
+	pthread_condattr_destroy(&attr);
+	return err;
+}
+
 #ifdef __cplusplus
 }
 #endif
