@@ -300,56 +300,71 @@ static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
 	return len;
 }
 
+/* One search: the start edge and the mode it holds its source in. */
+struct walk {
+	const struct lc__edge *start;
+	uint32_t start_edge;
+	int held0;
+	uint32_t len; /* states queued */
+};
+
+/* Follows edge f from queue state head in every mode pair it was seen
+ * in that lets a thread wait at the node. Returns the cycle length when f
+ * closes one, 0 otherwise (new states queued); UINT32_MAX on no memory. */
+static uint32_t follow(struct lc__graph *g, struct walk *w, uint32_t head,
+		       uint32_t f)
+{
+	const struct lc__bfs_item it = g->queue[head];
+	const struct lc__edge *fe = lc__graph_edge(g, f);
+	uint8_t mask = common_gates(w->start, it.mask, fe);
+
+	for (int h = 0; h < 2; h++) {
+		if (h == LC_READ && it.want == LC_READ)
+			continue; /* a reader does not wait for a reader */
+		for (int want = 0; want < 2; want++) {
+			if (!(fe->modes & LC_COMBO(h, want)))
+				continue;
+			if (fe->to == w->start->from) {
+				if (mask || (want == LC_READ && w->held0 == LC_READ))
+					continue;
+				return build_path(g, w->start_edge, head, f);
+			}
+			if (fe->to != w->start->to &&
+			    push(g, &w->len, (struct lc__bfs_item){
+						     fe->to, head, f,
+						     it.depth + 1,
+						     (uint8_t)want, mask }))
+				return UINT32_MAX;
+		}
+	}
+	return 0;
+}
+
 /* One breadth-first search for a cycle closing e, with e taken in mode pair
- * (held, want). Returns the cycle length or 0. */
+ * (held0, want0). Returns the cycle length or 0. limit: the length of a
+ * cycle already found (0: none); only a shorter one is of interest. */
 static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
 		       uint32_t limit)
 {
 	const struct lc__edge *start = lc__graph_edge(g, e);
-	uint32_t head = 0, len = 0;
+	struct walk w = { start, e, held0, 0 };
 	struct lc__bfs_item first = {
 		start->to, LC_NONE, LC_NONE, 0, (uint8_t)want0,
 		atomic_load_explicit(&start->gate_alive, memory_order_relaxed)
 	};
 
 	lc__u64map_clear(&g->seen);
-	if (push(g, &len, first))
+	if (push(g, &w.len, first))
 		return 0;
-	for (; head < len; head++) {
-		struct lc__bfs_item it = g->queue[head];
+	for (uint32_t head = 0; head < w.len; head++) {
+		if (limit && g->queue[head].depth + 2 >= limit)
+			return 0;
+		for (uint32_t f = g->nodes[g->queue[head].node].out;
+		     f != LC_NONE; f = lc__graph_edge(g, f)->next_out) {
+			uint32_t n = follow(g, &w, head, f);
 
-		if (limit && it.depth + 2 >= limit)
-			return 0; /* cannot beat the cycle already found */
-		for (uint32_t f = g->nodes[it.node].out; f != LC_NONE;
-		     f = lc__graph_edge(g, f)->next_out) {
-			const struct lc__edge *fe = lc__graph_edge(g, f);
-			uint8_t mask = common_gates(start, it.mask, fe);
-
-			for (int h = 0; h < 2; h++) {
-				if (h == LC_READ && it.want == LC_READ)
-					continue; /* reader waits on no reader */
-				for (int w = 0; w < 2; w++) {
-					if (!(fe->modes & LC_COMBO(h, w)))
-						continue;
-					if (fe->to == start->from) {
-						if (mask == 0 &&
-						    !(w == LC_READ &&
-						      held0 == LC_READ))
-							return build_path(g, e,
-									  head,
-									  f);
-						continue;
-					}
-					if (fe->to == start->to)
-						continue;
-					if (push(g, &len,
-						 (struct lc__bfs_item){
-							 fe->to, head, f,
-							 it.depth + 1,
-							 (uint8_t)w, mask }))
-						return 0;
-				}
-			}
+			if (n)
+				return n == UINT32_MAX ? 0 : n;
 		}
 	}
 	return 0;

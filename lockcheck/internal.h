@@ -284,6 +284,21 @@ void lc__validate(struct lc__thread *t, struct lc__lock *lk,
 		  struct lc__class *cls, uint8_t mode,
 		  const struct lc__site *at, const void *ra);
 
+/* ---- cycle_report.c: the reports the validation makes. ---- */
+
+/* Under lc__slow: reports the cycle path[0..n) of graph g (the class graph
+ * when cls is NULL, else cls's instance graph), closed now by acquisition
+ * a of thread t; once per distinct cycle. */
+void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
+		      uint32_t n, struct lc__thread *t,
+		      const struct lc__acq *a, const struct lc__class *cls);
+
+/* Under lc__slow: a same-class lock wanted with a key not above held h's;
+ * once per call site. */
+void lc__report_order_violation(struct lc__thread *t,
+				const struct lc__held *h,
+				const struct lc__acq *a);
+
 /* Under lc__slow: forgets the instance (destroy). */
 void lc__forget_instance(struct lc__class *cls, uint64_t id);
 

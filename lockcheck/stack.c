@@ -164,43 +164,40 @@ static const char *short_path(const char *path)
 	return path;
 }
 
-/* Runs addr2line -f -C on frames[idx[0..n)] (all of one object). */
-static void addr2line(struct frame *frames, const int *idx, int n)
+/* Runs argv with its stdout into out (NUL-terminated), stderr discarded.
+ * Returns 0, or -1 when it could not run (out is then empty). */
+static int run_capture(char *const argv[], char *out, size_t size)
 {
-	char hex[MAX_FRAMES][24], out[MAX_FRAMES * 400];
-	char *argv[MAX_FRAMES + 6], *line, *save;
 	posix_spawn_file_actions_t fa;
-	int pipefd[2], argc = 0, k = 0;
+	int pipefd[2], err;
 	pid_t pid;
 
-	argv[argc++] = "addr2line";
-	argv[argc++] = "-f";
-	argv[argc++] = "-C";
-	argv[argc++] = "-e";
-	argv[argc++] = (char *)frames[idx[0]].obj;
-	for (int i = 0; i < n; i++) {
-		snprintf(hex[i], sizeof(hex[i]), "%#lx",
-			 (unsigned long)frames[idx[i]].rel);
-		argv[argc++] = hex[i];
-	}
-	argv[argc] = NULL;
+	out[0] = '\0';
 	if (pipe2(pipefd, O_CLOEXEC))
-		return;
+		return -1;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
 					 O_WRONLY, 0);
-	if (posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ)) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return;
-	}
+	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
-	read_all(pipefd[0], out, sizeof(out));
+	if (!err)
+		read_all(pipefd[0], out, size);
 	close(pipefd[0]);
-	waitpid(pid, NULL, 0); /* ECHILD if the host reaps everything: fine */
+	if (!err)
+		waitpid(pid, NULL, 0); /* ECHILD if the host reaps all: fine */
+	return err ? -1 : 0;
+}
+
+/* Fills func and where of frames[idx[k]] from addr2line's output: two lines
+ * per address, the function, then file:line; "??" for unknown. */
+static void parse_addr2line(struct frame *frames, const int *idx, int n,
+			    char *out)
+{
+	char *line, *save;
+	int k = 0;
+
 	for (line = strtok_r(out, "\n", &save); line && k < 2 * n;
 	     line = strtok_r(NULL, "\n", &save), k++) {
 		struct frame *f = &frames[idx[k / 2]];
@@ -213,6 +210,28 @@ static void addr2line(struct frame *frames, const int *idx, int n)
 			snprintf(f->where, sizeof(f->where), "%s",
 				 short_path(line));
 	}
+}
+
+/* Runs addr2line -f -C on frames[idx[0..n)] (all of one object). */
+static void addr2line(struct frame *frames, const int *idx, int n)
+{
+	static char out[MAX_FRAMES * 400]; /* lc__slow is held */
+	char hex[MAX_FRAMES][24], *argv[MAX_FRAMES + 6];
+	int argc = 0;
+
+	argv[argc++] = "addr2line";
+	argv[argc++] = "-f";
+	argv[argc++] = "-C";
+	argv[argc++] = "-e";
+	argv[argc++] = (char *)frames[idx[0]].obj;
+	for (int i = 0; i < n; i++) {
+		snprintf(hex[i], sizeof(hex[i]), "%#lx",
+			 (unsigned long)frames[idx[i]].rel);
+		argv[argc++] = hex[i];
+	}
+	argv[argc] = NULL;
+	if (run_capture(argv, out, sizeof(out)) == 0)
+		parse_addr2line(frames, idx, n, out);
 }
 
 static void symbolise(struct frame *frames, int n)
@@ -237,7 +256,8 @@ static void symbolise(struct frame *frames, int n)
 			done |= frames[j].obj == frames[i].obj;
 		if (done || !frames[i].obj[0])
 			continue;
-		for (int j = i; j < n; j++)
+		idx[m++] = i;
+		for (int j = i + 1; j < n; j++)
 			if (frames[j].obj == frames[i].obj)
 				idx[m++] = j;
 		addr2line(frames, idx, m);

@@ -20,43 +20,46 @@ _Thread_local struct lc__thread *lc__tls
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-static void report_exit_held(struct lc__thread *t)
+/* One exit-held finding per set of (class, site) held at exit. */
+static uint64_t exit_signature(const struct lc__thread *t)
 {
-	struct lc__buf b;
-	uint32_t classes[16], n = 0;
 	uint64_t sig = 0;
 
-	pthread_mutex_lock(&lc__slow);
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
 
-		sig = lc__hash_str(sig + (h->cls ? h->cls->id : 0), h->at.file) +
+		sig = lc__mix64(sig ^ lc__hash_str(h->cls ? h->cls->id : 0,
+						   h->at.file)) +
 		      (uint64_t)h->at.line;
-		if (h->cls && n < 16)
-			classes[n++] = h->cls->id;
 	}
-	if (!lc__finding_is_new(LC_EXIT_HELD, sig)) {
-		pthread_mutex_unlock(&lc__slow);
-		return;
-	}
-	lc__buf_init(&b);
-	lc__buf_add(&b, "thread \"%s\" (tid %d) exits holding %u lock%s\n",
-		    lc__thread_name(t), t->tid, t->nheld,
-		    t->nheld == 1 ? "" : "s");
-	for (uint32_t i = 0; i < t->nheld; i++) {
-		const struct lc__held *h = &t->held[i];
+	return sig;
+}
 
-		lc__buf_add(&b, "  holds ");
-		if (h->cls)
+static void report_exit_held(struct lc__thread *t)
+{
+	uint32_t classes[16], n = 0;
+	struct lc__buf b;
+
+	pthread_mutex_lock(&lc__slow);
+	if (lc__finding_is_new(LC_EXIT_HELD, exit_signature(t))) {
+		lc__buf_init(&b);
+		lc__buf_add(&b, "thread \"%s\" (tid %d) exits holding %u "
+				"lock%s\n", lc__thread_name(t), t->tid,
+			    t->nheld, t->nheld == 1 ? "" : "s");
+		for (uint32_t i = 0; i < t->nheld; i++) {
+			const struct lc__held *h = &t->held[i];
+
+			lc__buf_add(&b, "  holds ");
 			lc__print_class(&b, h->cls);
-		else
-			lc__buf_add(&b, "(unordered lock)");
-		lc__buf_add(&b, ", taken at ");
-		lc__print_site(&b, &h->at);
-		lc__buf_add(&b, "\n");
+			lc__buf_add(&b, ", taken at ");
+			lc__print_site(&b, &h->at);
+			lc__buf_add(&b, "\n");
+			if (h->cls && n < 16)
+				classes[n++] = h->cls->id;
+		}
+		lc__report(LC_EXIT_HELD, &b, classes, n);
+		lc__buf_free(&b);
 	}
-	lc__report(LC_EXIT_HELD, &b, classes, n);
-	lc__buf_free(&b);
 	pthread_mutex_unlock(&lc__slow);
 }
 

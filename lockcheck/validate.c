@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EDGE_STACKS 8 /* edges of a cycle report that show their stack */
-#define EDGE_STACK_FRAMES 6
-
 static struct lc__chain *cached_chain(struct lc__thread *t, uint64_t key,
 				      struct lc__lcache **slotp)
 {
@@ -86,190 +83,14 @@ static bool gates_covered(const struct lc__thread *t, const struct lc__chain *c)
 	return true;
 }
 
-static const char *mode_name(uint8_t mode)
-{
-	return mode == LC_READ ? "read" : "write";
-}
-
-static void print_modes(struct lc__buf *b, uint8_t modes)
-{
-	const char *sep = " (held->wanted:";
-
-	for (int h = 1; h >= 0; h--)
-		for (int w = 1; w >= 0; w--)
-			if (modes & LC_COMBO(h, w)) {
-				lc__buf_add(b, "%s %c->%c", sep, "RW"[h],
-					    "RW"[w]);
-				sep = ",";
-			}
-	lc__buf_add(b, ")");
-}
-
-/* Names a graph node: a class, or one lock of class cls (instance graph). */
-static void print_node(struct lc__buf *b, const struct lc__graph *g,
-		       uint32_t node, const struct lc__class *cls)
-{
-	if (!cls) {
-		lc__print_class(b, lc__class_by_id((uint32_t)g->nodes[node].key));
-		return;
-	}
-	lc__buf_add(b, "%s@%p", cls->name, g->nodes[node].addr);
-}
-
-static void print_stack_id(struct lc__buf *b, uint32_t id, int max,
-			   const char *indent)
-{
-	void *const *frames;
-	int n = id ? lc__stack_get(id, &frames) : 0;
-
-	if (n > max)
-		n = max;
-	if (n > 0)
-		lc__print_stack(b, frames, n, indent);
-}
-
-static uint64_t cycle_signature(const struct lc__graph *g,
-				const uint32_t *path, uint32_t n,
-				const struct lc__class *cls)
-{
-	uint64_t sig = cls ? lc__mix64(cls->id + 1) : 0;
-
-	for (uint32_t i = 0; i < n; i++)
-		sig += lc__mix64(g->nodes[lc__graph_edge(g, path[i])->from].key);
-	return sig;
-}
-
-static void cycle_summary(struct lc__buf *b, const struct lc__graph *g,
-			  const uint32_t *path, uint32_t n,
-			  const struct lc__class *cls)
-{
-	uint32_t threads = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		const struct lc__edge *e = lc__graph_edge(g, path[i]);
-		const char *name =
-			cls ? cls->name
-			    : lc__class_by_id((uint32_t)g->nodes[e->from].key)
-				      ->name;
-		bool seen = false;
-
-		if (cls)
-			lc__buf_add(b, "%s@%p -> ", name, g->nodes[e->from].addr);
-		else
-			lc__buf_add(b, "%s -> ", name);
-		for (uint32_t j = 0; j < i; j++)
-			if (lc__graph_edge(g, path[j])->info.tid == e->info.tid)
-				seen = true;
-		threads += !seen;
-	}
-	if (cls)
-		lc__buf_add(b, "%s@%p", cls->name,
-			    g->nodes[lc__graph_edge(g, path[0])->from].addr);
-	else
-		lc__buf_add(b, "%s", lc__class_by_id((uint32_t)g->nodes[
-			lc__graph_edge(g, path[0])->from].key)->name);
-	if (cls)
-		lc__buf_add(b, " (%u locks of class %s, %u thread%s)\n", n,
-			    cls->name, threads, threads == 1 ? "" : "s");
-	else
-		lc__buf_add(b, " (%u locks, %u thread%s)\n", n, threads,
-			    threads == 1 ? "" : "s");
-}
-
-static void report_cycle(struct lc__graph *g, const uint32_t *path,
-			 uint32_t n, struct lc__thread *t,
-			 const struct lc__acq *a, const struct lc__class *cls)
-{
-	struct lc__buf b;
-	uint32_t classes[64], ncls = 0;
-	void *frames[64];
-	int nframes;
-
-	lc__buf_init(&b);
-	cycle_summary(&b, g, path, n, cls);
-	lc__buf_add(&b, "  each lock below is held while the next one is "
-			"wanted: threads doing this at once deadlock\n");
-	for (uint32_t i = 0; i < n; i++) {
-		const struct lc__edge *e = lc__graph_edge(g, path[i]);
-		const struct lc__edge_info *in = &e->info;
-
-		lc__buf_add(&b, "  #%u ", i + 1);
-		print_node(&b, g, e->from, cls);
-		lc__buf_add(&b, " -> ");
-		print_node(&b, g, e->to, cls);
-		if (e->modes != LC_COMBO(LC_WRITE, LC_WRITE))
-			print_modes(&b, e->modes);
-		lc__buf_add(&b, ", first by thread \"%s\" (tid %d)\n",
-			    in->thread ? in->thread : "?", in->tid);
-		lc__buf_add(&b, "      held lock taken at ");
-		lc__print_site(&b, &in->held_at);
-		lc__buf_add(&b, "\n      next lock wanted at ");
-		lc__print_site(&b, &in->next_at);
-		lc__buf_add(&b, "\n");
-		if (i < MAX_EDGE_STACKS)
-			print_stack_id(&b, in->stack, EDGE_STACK_FRAMES,
-				       "        ");
-		if (!cls && ncls < 64)
-			classes[ncls++] = (uint32_t)g->nodes[e->from].key;
-	}
-	if (cls)
-		classes[ncls++] = cls->id;
-	lc__buf_add(&b, "  closed now by thread \"%s\" (tid %d) wanting %s "
-			"(%s) at ",
-		    lc__thread_name(t), t->tid, a->cls->name,
-		    mode_name(a->mode));
-	lc__print_site(&b, &a->at);
-	lc__buf_add(&b, ":\n");
-	nframes = lc__stack_now(a->ra, frames, 64);
-	lc__print_stack(&b, frames, nframes, "    ");
-	lc__report(LC_LOCK_ORDER_CYCLE, &b, classes, ncls);
-	lc__buf_free(&b);
-}
-
 static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
 			const struct lc__acq *a, const struct lc__class *cls)
 {
 	const uint32_t *path;
 	uint32_t n = lc__graph_find_cycle(g, e, &path);
 
-	if (n && lc__finding_is_new(LC_LOCK_ORDER_CYCLE,
-				    cycle_signature(g, path, n, cls)))
-		report_cycle(g, path, n, t, a, cls);
-}
-
-static void report_order_violation(struct lc__thread *t,
-				   const struct lc__held *h,
-				   const struct lc__acq *a)
-{
-	struct lc__buf b;
-	void *frames[64];
-	int n;
-	uint64_t sig = lc__hash_str(a->cls->id, a->at.file) + (uint64_t)a->at.line;
-
-	if (!lc__finding_is_new(LC_ORDER_VIOLATION, sig))
-		return;
-	lc__buf_init(&b);
-	lc__buf_add(&b, "%s with order key %llu wanted while holding key %llu "
-			"of the same class, at ",
-		    a->cls->name, (unsigned long long)a->lk->order,
-		    (unsigned long long)h->lk->order);
-	lc__print_site(&b, &a->at);
-	lc__buf_add(&b, "\n  locks of one class held together must be taken "
-			"in ascending key order (lc_mutex_set_order)\n");
-	lc__buf_add(&b, "  class ");
-	lc__print_class(&b, a->cls);
-	lc__buf_add(&b, "\n  holds key %llu (%p), taken at ",
-		    (unsigned long long)h->lk->order, (void *)h->lk);
-	lc__print_site(&b, &h->at);
-	lc__buf_add(&b, "\n  wants key %llu (%p) at ",
-		    (unsigned long long)a->lk->order, (void *)a->lk);
-	lc__print_site(&b, &a->at);
-	lc__buf_add(&b, "\n  thread \"%s\" (tid %d):\n", lc__thread_name(t),
-		    t->tid);
-	n = lc__stack_now(a->ra, frames, 64);
-	lc__print_stack(&b, frames, n, "    ");
-	lc__report(LC_ORDER_VIOLATION, &b, &a->cls->id, 1);
-	lc__buf_free(&b);
+	if (n)
+		lc__report_cycle(g, path, n, t, a, cls);
 }
 
 /* Records held -> acquired in graph g between nodes from and to, capturing
@@ -313,7 +134,7 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 
 	if (h->lk->has_order && a->lk->has_order) {
 		if (h->lk->order >= a->lk->order)
-			report_order_violation(t, h, a);
+			lc__report_order_violation(t, h, a);
 		return;
 	}
 	if (!g) {

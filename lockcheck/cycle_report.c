@@ -1,0 +1,207 @@
+/*
+ * cycle_report.c: the text of a lock-order-cycle report (and of an
+ * order-violation, its keyed cousin). A cycle is shown edge by edge in
+ * cycle order, starting with the edge that closed it: both locks, where
+ * each was taken, the thread that first did it and its stack then; then the
+ * acquisition that closed the cycle, with its stack now. Only the cycle's
+ * nodes appear, whatever else the graph holds.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#define MAX_EDGE_STACKS 8   /* edges of a report that show their stack */
+#define EDGE_STACK_FRAMES 6 /* frames shown of each */
+#define NOW_FRAMES 64	    /* frames shown of the closing acquisition */
+
+static const char *mode_name(uint8_t mode)
+{
+	return mode == LC_READ ? "read" : "write";
+}
+
+/* " (held->wanted: W->R, R->W)": the mode pairs an rwlock edge was seen in. */
+static void print_modes(struct lc__buf *b, uint8_t modes)
+{
+	const char *sep = " (held->wanted:";
+
+	for (int h = 1; h >= 0; h--)
+		for (int w = 1; w >= 0; w--)
+			if (modes & LC_COMBO(h, w)) {
+				lc__buf_add(b, "%s %c->%c", sep, "RW"[h],
+					    "RW"[w]);
+				sep = ",";
+			}
+	lc__buf_add(b, ")");
+}
+
+/* A node: a class by name (with its init site when site is set), or one
+ * lock of class cls (instance graphs) by name and address. */
+static void print_node(struct lc__buf *b, const struct lc__graph *g,
+		       uint32_t node, const struct lc__class *cls, bool site)
+{
+	const struct lc__class *c =
+		cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
+
+	if (cls)
+		lc__buf_add(b, "%s@%p", c->name, g->nodes[node].addr);
+	else if (site)
+		lc__print_class(b, c);
+	else
+		lc__buf_add(b, "%s", c->name);
+}
+
+static const struct lc__edge *edge_at(const struct lc__graph *g,
+				      const uint32_t *path, uint32_t i)
+{
+	return lc__graph_edge(g, path[i]);
+}
+
+/* Threads that first took the cycle's edges, each counted once. */
+static uint32_t count_threads(const struct lc__graph *g, const uint32_t *path,
+			      uint32_t n)
+{
+	uint32_t threads = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (uint32_t j = 0; j < i; j++)
+			seen |= edge_at(g, path, j)->info.tid ==
+				edge_at(g, path, i)->info.tid;
+		threads += !seen;
+	}
+	return threads;
+}
+
+/* "A -> B -> A (2 locks, 2 threads)" */
+static void print_summary(struct lc__buf *b, const struct lc__graph *g,
+			  const uint32_t *path, uint32_t n,
+			  const struct lc__class *cls)
+{
+	uint32_t threads = count_threads(g, path, n);
+
+	for (uint32_t i = 0; i < n; i++) {
+		print_node(b, g, edge_at(g, path, i)->from, cls, false);
+		lc__buf_add(b, " -> ");
+	}
+	print_node(b, g, edge_at(g, path, 0)->from, cls, false);
+	lc__buf_add(b, " (%u locks", n);
+	if (cls)
+		lc__buf_add(b, " of class %s", cls->name);
+	lc__buf_add(b, ", %u thread%s)\n", threads, threads == 1 ? "" : "s");
+}
+
+static void print_edge(struct lc__buf *b, const struct lc__graph *g,
+		       const struct lc__edge *e, uint32_t i,
+		       const struct lc__class *cls)
+{
+	const struct lc__edge_info *in = &e->info;
+	void *const *frames;
+	int nframes = 0;
+
+	lc__buf_add(b, "  #%u ", i + 1);
+	print_node(b, g, e->from, cls, true);
+	lc__buf_add(b, " -> ");
+	print_node(b, g, e->to, cls, true);
+	if (e->modes != LC_COMBO(LC_WRITE, LC_WRITE))
+		print_modes(b, e->modes);
+	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
+		    in->thread ? in->thread : "?", in->tid);
+	lc__buf_add(b, "      held lock taken at ");
+	lc__print_site(b, &in->held_at);
+	lc__buf_add(b, "\n      next lock wanted at ");
+	lc__print_site(b, &in->next_at);
+	lc__buf_add(b, "\n");
+	if (i < MAX_EDGE_STACKS && in->stack)
+		nframes = lc__stack_get(in->stack, &frames);
+	if (nframes > 0)
+		lc__print_stack(b, frames, nframes < EDGE_STACK_FRAMES
+						   ? nframes
+						   : EDGE_STACK_FRAMES,
+				"        ");
+}
+
+/* The acquisition that closed the cycle, with its stack now. */
+static void print_closer(struct lc__buf *b, struct lc__thread *t,
+			 const struct lc__acq *a)
+{
+	void *frames[NOW_FRAMES];
+	int n = lc__stack_now(a->ra, frames, NOW_FRAMES);
+
+	lc__buf_add(b, "  closed now by thread \"%s\" (tid %d) wanting %s "
+		       "(%s) at ",
+		    lc__thread_name(t), t->tid, a->cls->name,
+		    mode_name(a->mode));
+	lc__print_site(b, &a->at);
+	lc__buf_add(b, ":\n");
+	lc__print_stack(b, frames, n, "    ");
+}
+
+/* The same cycle is the same set of nodes, whichever edge closed it. */
+static uint64_t cycle_signature(const struct lc__graph *g,
+				const uint32_t *path, uint32_t n,
+				const struct lc__class *cls)
+{
+	uint64_t sig = cls ? lc__mix64(cls->id + 1) : 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		sig += lc__mix64(g->nodes[edge_at(g, path, i)->from].key);
+	return sig;
+}
+
+void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
+		      uint32_t n, struct lc__thread *t,
+		      const struct lc__acq *a, const struct lc__class *cls)
+{
+	uint32_t classes[64], ncls = 0;
+	struct lc__buf b;
+
+	if (!lc__finding_is_new(LC_LOCK_ORDER_CYCLE,
+				cycle_signature(g, path, n, cls)))
+		return;
+	lc__buf_init(&b);
+	print_summary(&b, g, path, n, cls);
+	lc__buf_add(&b, "  each lock below is held while the next one is "
+			"wanted: threads doing this at once deadlock\n");
+	for (uint32_t i = 0; i < n; i++)
+		print_edge(&b, g, edge_at(g, path, i), i, cls);
+	print_closer(&b, t, a);
+	if (cls)
+		classes[ncls++] = cls->id;
+	for (uint32_t i = 0; !cls && i < n && ncls < 64; i++)
+		classes[ncls++] = (uint32_t)g->nodes[edge_at(g, path, i)->from].key;
+	lc__report(LC_LOCK_ORDER_CYCLE, &b, classes, ncls);
+	lc__buf_free(&b);
+}
+
+void lc__report_order_violation(struct lc__thread *t,
+				const struct lc__held *h,
+				const struct lc__acq *a)
+{
+	unsigned long long want = a->lk->order, have = h->lk->order;
+	void *frames[NOW_FRAMES];
+	struct lc__buf b;
+	int n;
+
+	if (!lc__finding_is_new(LC_ORDER_VIOLATION,
+				lc__hash_str(a->cls->id, a->at.file) +
+					(uint64_t)a->at.line))
+		return;
+	lc__buf_init(&b);
+	lc__buf_add(&b, "%s with order key %llu wanted while holding key %llu "
+			"of the same class, at ", a->cls->name, want, have);
+	lc__print_site(&b, &a->at);
+	lc__buf_add(&b, "\n  locks of one class held together must be taken "
+			"in ascending key order (lc_mutex_set_order)\n  class ");
+	lc__print_class(&b, a->cls);
+	lc__buf_add(&b, "\n  holds key %llu (%p), taken at ", have,
+		    (void *)h->lk);
+	lc__print_site(&b, &h->at);
+	lc__buf_add(&b, "\n  wants key %llu (%p) at ", want, (void *)a->lk);
+	lc__print_site(&b, &a->at);
+	lc__buf_add(&b, "\n  thread \"%s\" (tid %d):\n", lc__thread_name(t),
+		    t->tid);
+	n = lc__stack_now(a->ra, frames, NOW_FRAMES);
+	lc__print_stack(&b, frames, n, "    ");
+	lc__report(LC_ORDER_VIOLATION, &b, &a->cls->id, 1);
+	lc__buf_free(&b);
+}
