@@ -42,8 +42,11 @@ static void lock_init(struct lc__lock *lk, const char *name,
 	atomic_store_explicit(&lk->id, lc__new_instance_id(),
 			      memory_order_relaxed);
 	if (c)
-		atomic_fetch_add_explicit(&c->instances, 1,
-					  memory_order_relaxed);
+		atomic_store_explicit(
+			&lk->ordinal,
+			(uint32_t)atomic_fetch_add_explicit(
+				&c->instances, 1, memory_order_relaxed) + 1,
+			memory_order_relaxed);
 }
 
 /* The lock is destroyed: its instance leaves every instance graph, and a

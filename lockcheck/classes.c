@@ -200,8 +200,12 @@ uint64_t lc__instance_id(struct lc__lock *lk)
 		struct lc__class *c = lc__class_of(lk);
 
 		if (c)
-			atomic_fetch_add_explicit(&c->instances, 1,
-						  memory_order_relaxed);
+			atomic_store_explicit(
+				&lk->ordinal,
+				(uint32_t)atomic_fetch_add_explicit(
+					&c->instances, 1,
+					memory_order_relaxed) + 1,
+				memory_order_relaxed);
 		return fresh;
 	}
 	return id; /* another thread won the race; id holds its value */

@@ -34,15 +34,19 @@ static void print_modes(struct lc__buf *b, uint8_t modes)
 }
 
 /* A node: a class by name (with its init site when site is set), or one
- * lock of class cls (instance graphs) by name and address. */
+ * lock of class cls (instance graphs) as "name#n", the n-th lock of its
+ * class (with its address when site is set). */
 static void print_node(struct lc__buf *b, const struct lc__graph *g,
 		       uint32_t node, const struct lc__class *cls, bool site)
 {
 	const struct lc__class *c =
 		cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
 
-	if (cls)
-		lc__buf_add(b, "%s@%p", c->name, g->nodes[node].addr);
+	if (cls && site)
+		lc__buf_add(b, "%s#%u [%p]", c->name, g->nodes[node].label,
+			    g->nodes[node].addr);
+	else if (cls)
+		lc__buf_add(b, "%s#%u", c->name, g->nodes[node].label);
 	else if (site)
 		lc__print_class(b, c);
 	else

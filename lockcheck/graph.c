@@ -88,7 +88,7 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 		g->free_node = n;
 		return LC_NONE;
 	}
-	g->nodes[n] = (struct lc__node){ key, addr, LC_NONE, LC_NONE };
+	g->nodes[n] = (struct lc__node){ key, addr, 0, LC_NONE, LC_NONE };
 	return n;
 }
 

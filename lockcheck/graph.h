@@ -67,6 +67,7 @@ struct lc__edge {
 struct lc__node {
 	uint64_t key;	   /* class id or instance id; ~0 when free */
 	const void *addr;  /* the lock's address (instance graphs) */
+	uint32_t label;	   /* the caller's name for it (lock ordinals) */
 	uint32_t out, in;  /* first edge of each list */
 };
 

@@ -131,6 +131,7 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 {
 	struct lc__class *cls = a->cls;
 	struct lc__graph *g = atomic_load(&cls->igraph);
+	uint32_t from, to;
 
 	if (h->lk->has_order && a->lk->has_order) {
 		if (h->lk->order >= a->lk->order)
@@ -147,8 +148,13 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 		lc__graph_init(g);
 		atomic_store(&cls->igraph, g);
 	}
-	observe(g, lc__graph_node(g, h->id, h->lk, true),
-		lc__graph_node(g, a->id, a->lk, true), t, h, a, ninst, cls);
+	from = lc__graph_node(g, h->id, h->lk, true);
+	to = lc__graph_node(g, a->id, a->lk, true);
+	if (from != LC_NONE) /* the locks are alive: held or being taken */
+		g->nodes[from].label = atomic_load(&h->lk->ordinal);
+	if (to != LC_NONE)
+		g->nodes[to].label = atomic_load(&a->lk->ordinal);
+	observe(g, from, to, t, h, a, ninst, cls);
 }
 
 static struct lc__edge *class_edge(struct lc__thread *t,

@@ -60,6 +60,7 @@ struct lc__lock {
 	int kind;		   /* LC__KIND_* */
 	struct lc__class *_Atomic cls; /* cached class, NULL until first use */
 	_Atomic uint64_t id;	   /* instance id, unique for the process */
+	_Atomic uint32_t ordinal;  /* n-th lock of its class, from 1 */
 	int has_order;		   /* lc_*_set_order was called */
 	uint64_t order;		   /* the order key */
 };
@@ -81,7 +82,7 @@ typedef struct lc_cond {
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
-	{ NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0 }
+	{ NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0, 0 }
 #define LC_MUTEX_INITIALIZER(name)                                             \
 	{ PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) }
 #define LC_RWLOCK_INITIALIZER(name)                                            \
