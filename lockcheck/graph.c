@@ -1,12 +1,9 @@
 /*
- * graph.c: see graph.h.
+ * graph.c: the graph's storage: nodes, edges, observations. See graph.h.
  *
  * Invariants: every live edge is in exactly one out-list (its source's) and
  * one in-list (its target's) and in edge_of; free edges are only on the free
- * list. The search is a breadth-first walk over states (node, wanted mode of
- * the edge that led here, gates of the start edge still common to the path),
- * so the first goal reached is a shortest cycle and no recursion can
- * overflow the stack on long cycles.
+ * list. The cycle search lives in cycles.c.
  */
 #include "graph.h"
 
@@ -16,15 +13,6 @@
 
 #define CHUNK 1024u
 #define FREE_KEY UINT64_MAX
-
-struct lc__bfs_item {
-	uint32_t node;
-	uint32_t parent; /* queue index of the state we came from */
-	uint32_t edge;	 /* edge taken from the parent */
-	uint32_t depth;	 /* edges from the start state */
-	uint8_t want;	 /* wanted mode of that edge */
-	uint8_t mask;	 /* start-edge gates still common to the path */
-};
 
 void lc__graph_init(struct lc__graph *g)
 {
@@ -41,13 +29,16 @@ void lc__graph_free(struct lc__graph *g)
 	free(g->nodes);
 	free(g->queue);
 	free(g->path);
+	free(g->frames);
+	free(g->gates);
+	free(g->onpath);
 	lc__u64map_free(&g->node_of);
 	lc__u64map_free(&g->edge_of);
 	lc__u64map_free(&g->seen);
 	lc__graph_init(g);
 }
 
-static int grow_array(void **p, uint32_t *cap, uint32_t need, size_t size)
+int lc__grow_array(void **p, uint32_t *cap, uint32_t need, size_t size)
 {
 	uint32_t n = *cap ? *cap : 16;
 	void *q;
@@ -77,7 +68,7 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 		n = g->free_node;
 		g->free_node = g->nodes[n].out;
 	} else {
-		if (grow_array((void **)&g->nodes, &g->node_cap, g->nnodes + 1,
+		if (lc__grow_array((void **)&g->nodes, &g->node_cap, g->nnodes + 1,
 			       sizeof(*g->nodes)))
 			return LC_NONE;
 		n = g->nnodes++;
@@ -246,159 +237,4 @@ bool lc__graph_remove_node(struct lc__graph *g, uint64_t key)
 	g->nodes[n].out = g->free_node;
 	g->free_node = n;
 	return true;
-}
-
-/* Bits of the start edge's live gates that edge f also keeps alive. */
-static uint8_t common_gates(const struct lc__edge *start, uint8_t mask,
-			    const struct lc__edge *f)
-{
-	uint8_t alive = atomic_load_explicit(&f->gate_alive,
-					     memory_order_relaxed);
-	uint8_t keep = 0;
-
-	for (uint32_t i = 0; i < LC_GATE_MAX; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		for (uint32_t j = 0; j < LC_GATE_MAX; j++)
-			if ((alive & (1u << j)) && f->gate[j] == start->gate[i])
-				keep |= (uint8_t)(1u << i);
-	}
-	return keep;
-}
-
-static int push(struct lc__graph *g, uint32_t *len, struct lc__bfs_item it)
-{
-	uint64_t key = (uint64_t)it.node << 5 | (uint64_t)it.want << 4 |
-		       it.mask;
-
-	if (lc__u64map_get(&g->seen, key, NULL))
-		return 0;
-	if (grow_array((void **)&g->queue, &g->queue_cap, *len + 1,
-		       sizeof(*g->queue)) ||
-	    lc__u64map_put(&g->seen, key, *len))
-		return ENOMEM;
-	g->queue[(*len)++] = it;
-	return 0;
-}
-
-/* Writes the path ending with edge last after queue state i; returns its
- * length (start edge included), 0 when out of memory. */
-static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
-			   uint32_t last)
-{
-	uint32_t len = 2;
-
-	for (uint32_t j = i; g->queue[j].parent != LC_NONE; j = g->queue[j].parent)
-		len++;
-	if (grow_array((void **)&g->path, &g->path_cap, len, sizeof(*g->path)))
-		return 0;
-	g->path[0] = start;
-	g->path[len - 1] = last;
-	for (uint32_t j = i, k = len - 2; g->queue[j].parent != LC_NONE;
-	     j = g->queue[j].parent, k--)
-		g->path[k] = g->queue[j].edge;
-	return len;
-}
-
-/* One search: the start edge and the mode it holds its source in. */
-struct walk {
-	const struct lc__edge *start;
-	uint32_t start_edge;
-	int held0;
-	uint32_t len; /* states queued */
-};
-
-/* Follows edge f from queue state head in every mode pair it was seen
- * in that lets a thread wait at the node. Returns the cycle length when f
- * closes one, 0 otherwise (new states queued); UINT32_MAX on no memory. */
-static uint32_t follow(struct lc__graph *g, struct walk *w, uint32_t head,
-		       uint32_t f)
-{
-	const struct lc__bfs_item it = g->queue[head];
-	const struct lc__edge *fe = lc__graph_edge(g, f);
-	uint8_t mask = common_gates(w->start, it.mask, fe);
-
-	for (int h = 0; h < 2; h++) {
-		if (h == LC_READ && it.want == LC_READ)
-			continue; /* a reader does not wait for a reader */
-		for (int want = 0; want < 2; want++) {
-			if (!(fe->modes & LC_COMBO(h, want)))
-				continue;
-			if (fe->to == w->start->from) {
-				if (mask || (want == LC_READ && w->held0 == LC_READ))
-					continue;
-				return build_path(g, w->start_edge, head, f);
-			}
-			if (fe->to != w->start->to &&
-			    push(g, &w->len, (struct lc__bfs_item){
-						     fe->to, head, f,
-						     it.depth + 1,
-						     (uint8_t)want, mask }))
-				return UINT32_MAX;
-		}
-	}
-	return 0;
-}
-
-/* One breadth-first search for a cycle closing e, with e taken in mode pair
- * (held0, want0). Returns the cycle length or 0. limit: the length of a
- * cycle already found (0: none); only a shorter one is of interest. */
-static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
-		       uint32_t limit)
-{
-	const struct lc__edge *start = lc__graph_edge(g, e);
-	struct walk w = { start, e, held0, 0 };
-	struct lc__bfs_item first = {
-		start->to, LC_NONE, LC_NONE, 0, (uint8_t)want0,
-		atomic_load_explicit(&start->gate_alive, memory_order_relaxed)
-	};
-
-	lc__u64map_clear(&g->seen);
-	if (push(g, &w.len, first))
-		return 0;
-	for (uint32_t head = 0; head < w.len; head++) {
-		if (limit && g->queue[head].depth + 2 >= limit)
-			return 0;
-		for (uint32_t f = g->nodes[g->queue[head].node].out;
-		     f != LC_NONE; f = lc__graph_edge(g, f)->next_out) {
-			uint32_t n = follow(g, &w, head, f);
-
-			if (n)
-				return n == UINT32_MAX ? 0 : n;
-		}
-	}
-	return 0;
-}
-
-uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
-			      const uint32_t **path)
-{
-	const struct lc__edge *start = lc__graph_edge(g, e);
-	uint32_t best = 0, *best_path = NULL;
-
-	for (int h = 0; h < 2; h++) {
-		for (int w = 0; w < 2; w++) {
-			uint32_t n;
-
-			if (!(start->modes & LC_COMBO(h, w)))
-				continue;
-			n = search(g, e, h, w, best);
-			if (n && (!best || n < best)) {
-				uint32_t *keep = malloc(n * sizeof(*keep));
-
-				if (!keep)
-					continue;
-				memcpy(keep, g->path, n * sizeof(*keep));
-				free(best_path);
-				best_path = keep;
-				best = n;
-			}
-		}
-	}
-	if (!best)
-		return 0;
-	memcpy(g->path, best_path, best * sizeof(*best_path));
-	free(best_path);
-	*path = g->path;
-	return best;
 }

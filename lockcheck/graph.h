@@ -11,8 +11,9 @@
  *    can deadlock only if at every lock on it the incoming edge's wanted mode
  *    and the outgoing edge's held mode are not both read.
  *  - gates: the lock instances held exclusively at EVERY occurrence (the
- *    intersection over occurrences). An instance common to all edges of a
- *    cycle serialises them: that cycle cannot deadlock.
+ *    intersection over occurrences). In a deadlock every thread of the
+ *    cycle holds its edge's gates at once, so an instance in the gate sets
+ *    of two edges of a cycle rules that cycle out.
  *
  * The module is pure data: no threads, no printing. The caller serialises all
  * calls. Edges never move in memory and an edge's gate candidates never
@@ -24,6 +25,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "u64map.h"
@@ -88,12 +90,18 @@ struct lc__graph {
 	uint32_t free_node;	  /* free list through out */
 	struct lc__u64map node_of;  /* key -> node index */
 	struct lc__u64map edge_of;  /* from << 32 | to -> edge index */
-	/* Scratch for the search, reused across calls. */
+	/* Scratch for the cycle search (cycles.c), reused across calls. */
 	struct lc__bfs_item *queue;
 	uint32_t queue_cap;
 	struct lc__u64map seen;
 	uint32_t *path;
 	uint32_t path_cap;
+	struct lc__dfs_frame *frames;
+	uint32_t frames_cap;
+	uint64_t *gates;
+	uint32_t gates_cap;
+	uint8_t *onpath;
+	uint32_t onpath_cap;
 };
 
 void lc__graph_init(struct lc__graph *g);
@@ -114,6 +122,9 @@ static inline struct lc__edge *lc__graph_edge(const struct lc__graph *g,
 	return &g->chunks[e >> 10][e & 1023];
 }
 
+/* Grows an array to hold need items of size (doubling). 0 or ENOMEM. */
+int lc__grow_array(void **p, uint32_t *cap, uint32_t need, size_t size);
+
 /* The edge from -> to, or LC_NONE. */
 uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
 			     uint32_t to);
@@ -131,10 +142,13 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 			   bool *weakened);
 
 /*
- * Looks for the shortest cycle through edge e that can deadlock (modes and
- * gates as above). Returns its length and points *path at its edge indices,
- * e first, each edge's target the next one's source; 0 when there is none
- * (or no memory to search). *path stays valid until the next call.
+ * Looks for a cycle through edge e that can deadlock: elementary, modes as
+ * above, and no lock instance in the gate sets of two of its edges (gate
+ * holders would all hold it at once). The shortest such cycle when there is
+ * one in reach of a cheap search, else one found by an exact, budgeted one
+ * (see cycles.c). Returns its length and points *path at its edge indices,
+ * e first, each edge's target the next one's source; 0 when there is none.
+ * *path stays valid until the next call.
  */
 uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
 			      const uint32_t **path);

@@ -2,8 +2,10 @@
  * lc_gate_test.c: gate locks. A cycle whose every edge was taken while one
  * common lock instance was held exclusively cannot deadlock (the gate
  * serialises it) and is not reported; lockdep, TSan and Helgrind all report
- * it. The gate must be one instance, held for writing, at every occurrence:
- * once an occurrence without it is seen, the cycle is reported.
+ * it. More generally a cycle is ruled out when one gate instance guards two
+ * of its edges: their threads cannot both hold it. The gate must be one
+ * instance, held for writing, at every occurrence: once an occurrence
+ * without it is seen, the cycle is reported.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -171,6 +173,47 @@ START_TEST(test_gate_lost_on_a_cached_chain_is_noticed)
 }
 END_TEST
 
+/* ---- gates that rule out a cycle without covering all of it ---- */
+
+static lc_mutex_t C = LC_MUTEX_INITIALIZER("C");
+static lc_mutex_t D = LC_MUTEX_INITIALIZER("D");
+static lc_mutex_t G2 = LC_MUTEX_INITIALIZER("G2");
+
+/* A -> B and C -> A under G, B -> C free: the threads of the first and
+ * last edge would both hold G, so the three cannot wait on each other. */
+START_TEST(test_two_edges_under_one_gate_is_silent)
+{
+	const struct step s[] = { { MUTEX_GATE, &G, &A, &B },
+				  { NO_GATE, NULL, &B, &C },
+				  { MUTEX_GATE, &G, &C, &A },
+				  { 0 } };
+
+	expect(s, 0);
+}
+END_TEST
+
+/* C-D under G2 and A-B-C under G: each cycle is gated, and the walk
+ * through both (C twice) is no cycle. Silent in both learning orders. */
+START_TEST(test_two_gated_cycles_sharing_a_lock_are_silent)
+{
+	const struct step first[] = { { MUTEX_GATE, &G2, &C, &D },
+				      { MUTEX_GATE, &G2, &D, &C },
+				      { MUTEX_GATE, &G, &B, &C },
+				      { MUTEX_GATE, &G, &C, &A },
+				      { MUTEX_GATE, &G, &A, &B },
+				      { 0 } };
+	const struct step last[] = { { MUTEX_GATE, &G, &A, &B },
+				     { MUTEX_GATE, &G2, &C, &D },
+				     { MUTEX_GATE, &G2, &D, &C },
+				     { MUTEX_GATE, &G, &B, &C },
+				     { MUTEX_GATE, &G, &C, &A },
+				     { 0 } };
+
+	expect(first, 0);
+	expect(last, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lc_gate");
@@ -185,6 +228,8 @@ int main(void)
 	tcase_add_test(tc, test_read_held_gate_is_no_gate);
 	tcase_add_test(tc, test_different_gate_instances_do_not_gate);
 	tcase_add_test(tc, test_gate_lost_on_a_cached_chain_is_noticed);
+	tcase_add_test(tc, test_two_edges_under_one_gate_is_silent);
+	tcase_add_test(tc, test_two_gated_cycles_sharing_a_lock_are_silent);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -182,6 +182,76 @@ START_TEST(test_gates_shrink_to_the_instances_held_every_time)
 }
 END_TEST
 
+/* Two cycles, each under a gate of its own, sharing node 3: A-B-C
+ * (1-2-3) under gate 100, C-D (3-4) under gate 200. The closed walk
+ * 1 2 3 4 3 1 has no gate common to all its edges, but it is no cycle
+ * (3 twice) and neither elementary cycle can deadlock. Every learning order
+ * (the permutation is _i in lexicographic rank) must agree. */
+START_TEST(test_walk_through_two_gated_cycles_is_no_cycle)
+{
+	static const uint64_t g1[] = { 100 }, g2[] = { 200 };
+	static const struct { uint64_t from, to; const uint64_t *gate; } e[] = {
+		{ 3, 4, g2 }, { 4, 3, g2 }, { 2, 3, g1 }, { 3, 1, g1 }, { 1, 2, g1 }
+	};
+	int order[5] = { 0, 1, 2, 3, 4 }, rank = _i;
+
+	for (int i = 0; i < 5; i++) { /* the rank-th permutation */
+		int f = 1, pick;
+
+		for (int k = 2; k < 5 - i; k++)
+			f *= k;
+		pick = i + rank / f;
+		rank %= f;
+		for (int j = pick; j > i; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		bool weak;
+		uint32_t id = see(e[order[i]].from, e[order[i]].to, W, W,
+				  e[order[i]].gate, 1, &weak);
+
+		ck_assert(weak);
+		ck_assert_uint_eq(cycle_len(id), 0);
+	}
+}
+END_TEST
+
+/* 1 -> 2 and 3 -> 1 under one gate: their threads would both hold it. */
+START_TEST(test_two_edges_under_one_gate_rule_out_the_cycle)
+{
+	static const uint64_t gate[] = { 100 }, other[] = { 300 };
+
+	see(1, 2, W, W, gate, 1, NULL);
+	see(2, 3, W, W, NULL, 0, NULL);
+	ck_assert_uint_eq(cycle_len(see(3, 1, W, W, gate, 1, NULL)), 0);
+	ck_assert_uint_eq(cycle_len(see(3, 1, W, W, other, 1, NULL)), 3);
+}
+END_TEST
+
+/* The shortest walk back (2 3 1, both under gate 100) is ruled out; the
+ * longer way round (2 4 5 1) is free: the exact search must find it. */
+START_TEST(test_longer_valid_cycle_is_found_past_an_invalid_short_one)
+{
+	static const uint64_t gate[] = { 100 };
+	const uint32_t *path;
+
+	see(2, 3, W, W, gate, 1, NULL);
+	see(3, 1, W, W, gate, 1, NULL);
+	see(2, 4, W, W, NULL, 0, NULL);
+	see(4, 5, W, W, NULL, 0, NULL);
+	see(5, 1, W, W, NULL, 0, NULL);
+	ck_assert_uint_eq(lc__graph_find_cycle(&g, see(1, 2, W, W, NULL, 0,
+							NULL),
+					       &path),
+			  4);
+	ck_assert_uint_eq(lc__graph_edge(&g, path[1])->to, node(4));
+}
+END_TEST
+
 START_TEST(test_removing_a_node_removes_its_edges)
 {
 	see(1, 2, W, W, NULL, 0, NULL);
@@ -226,6 +296,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_set_timeout(tc, 60); /* the 20,000-lock ring under TSan */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_two_edge_cycle_is_found_with_its_path);
 	tcase_add_test(tc, test_no_cycle_in_a_chain);
@@ -236,6 +307,11 @@ int main(void)
 			    0, 6);
 	tcase_add_test(tc, test_common_gate_hides_the_cycle_until_it_shrinks);
 	tcase_add_test(tc, test_gates_shrink_to_the_instances_held_every_time);
+	tcase_add_loop_test(tc, test_walk_through_two_gated_cycles_is_no_cycle,
+			    0, 120);
+	tcase_add_test(tc, test_two_edges_under_one_gate_rule_out_the_cycle);
+	tcase_add_test(tc,
+		       test_longer_valid_cycle_is_found_past_an_invalid_short_one);
 	tcase_add_test(tc, test_removing_a_node_removes_its_edges);
 	tcase_add_test(tc, test_map_survives_many_puts_and_deletes);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,415 @@
+/*
+ * cycles.c: does a new or weakened edge close a cycle that can deadlock?
+ *
+ * A deadlock is k threads, each holding one lock of the cycle and waiting
+ * for the next. So a cycle can deadlock only if
+ *  - it is elementary: no lock twice (one lock, one holder);
+ *  - at every lock, the incoming edge's wanted mode and the outgoing edge's
+ *    held mode are not both read (a reader does not wait for readers);
+ *  - no lock instance is in the gate sets of two of its edges: every gate is
+ *    held, exclusively, by the thread of its edge, all at once.
+ * Finding such a cycle is a search over simple paths, exponential in the
+ * worst case, so it runs in two steps. A breadth-first search over states
+ * (node, wanted mode, start-edge gates still common to the path) finds the
+ * shortest closed walk that meets a weaker rule (modes, and no gate common
+ * to all edges); it is polynomial and no valid cycle exists when it finds
+ * nothing. Its walk is usually a valid cycle too and is reported as is.
+ * Otherwise a depth-first search over simple paths, tracking the gates in
+ * use, decides exactly, within a step budget; when the budget runs out the
+ * walk found first is reported (a possible false report, never a miss).
+ * Neither recurses, so long cycles cannot overflow the stack.
+ */
+#include "graph.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXACT_BUDGET (1u << 20) /* depth-first steps per search */
+
+struct lc__bfs_item {
+	uint32_t node;
+	uint32_t parent; /* queue index of the state we came from */
+	uint32_t edge;	 /* edge taken from the parent */
+	uint32_t depth;	 /* edges from the start state */
+	uint8_t want;	 /* wanted mode of that edge */
+	uint8_t mask;	 /* start-edge gates still common to the path */
+};
+
+/* Bits of the start edge's live gates that edge f also keeps alive. */
+static uint8_t common_gates(const struct lc__edge *start, uint8_t mask,
+			    const struct lc__edge *f)
+{
+	uint8_t alive = atomic_load_explicit(&f->gate_alive,
+					     memory_order_relaxed);
+	uint8_t keep = 0;
+
+	for (uint32_t i = 0; i < LC_GATE_MAX; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		for (uint32_t j = 0; j < LC_GATE_MAX; j++)
+			if ((alive & (1u << j)) && f->gate[j] == start->gate[i])
+				keep |= (uint8_t)(1u << i);
+	}
+	return keep;
+}
+
+static int push(struct lc__graph *g, uint32_t *len, struct lc__bfs_item it)
+{
+	uint64_t key = (uint64_t)it.node << 5 | (uint64_t)it.want << 4 |
+		       it.mask;
+
+	if (lc__u64map_get(&g->seen, key, NULL))
+		return 0;
+	if (lc__grow_array((void **)&g->queue, &g->queue_cap, *len + 1,
+		       sizeof(*g->queue)) ||
+	    lc__u64map_put(&g->seen, key, *len))
+		return ENOMEM;
+	g->queue[(*len)++] = it;
+	return 0;
+}
+
+/* Writes the path ending with edge last after queue state i; returns its
+ * length (start edge included), 0 when out of memory. */
+static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
+			   uint32_t last)
+{
+	uint32_t len = 2;
+
+	for (uint32_t j = i; g->queue[j].parent != LC_NONE; j = g->queue[j].parent)
+		len++;
+	if (lc__grow_array((void **)&g->path, &g->path_cap, len, sizeof(*g->path)))
+		return 0;
+	g->path[0] = start;
+	g->path[len - 1] = last;
+	for (uint32_t j = i, k = len - 2; g->queue[j].parent != LC_NONE;
+	     j = g->queue[j].parent, k--)
+		g->path[k] = g->queue[j].edge;
+	return len;
+}
+
+/* One search: the start edge and the mode it holds its source in. */
+struct walk {
+	const struct lc__edge *start;
+	uint32_t start_edge;
+	int held0;
+	uint32_t len; /* states queued */
+};
+
+/* Follows edge f from queue state head in every mode pair it was seen
+ * in that lets a thread wait at the node. Returns the cycle length when f
+ * closes one, 0 otherwise (new states queued); UINT32_MAX on no memory. */
+static uint32_t follow(struct lc__graph *g, struct walk *w, uint32_t head,
+		       uint32_t f)
+{
+	const struct lc__bfs_item it = g->queue[head];
+	const struct lc__edge *fe = lc__graph_edge(g, f);
+	uint8_t mask = common_gates(w->start, it.mask, fe);
+
+	for (int h = 0; h < 2; h++) {
+		if (h == LC_READ && it.want == LC_READ)
+			continue; /* a reader does not wait for a reader */
+		for (int want = 0; want < 2; want++) {
+			if (!(fe->modes & LC_COMBO(h, want)))
+				continue;
+			if (fe->to == w->start->from) {
+				if (mask || (want == LC_READ && w->held0 == LC_READ))
+					continue;
+				return build_path(g, w->start_edge, head, f);
+			}
+			if (fe->to != w->start->to &&
+			    push(g, &w->len, (struct lc__bfs_item){
+						     fe->to, head, f,
+						     it.depth + 1,
+						     (uint8_t)want, mask }))
+				return UINT32_MAX;
+		}
+	}
+	return 0;
+}
+
+/* One breadth-first search for a cycle closing e, with e taken in mode pair
+ * (held0, want0). Returns the cycle length or 0. limit: the length of a
+ * cycle already found (0: none); only a shorter one is of interest. */
+static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
+		       uint32_t limit)
+{
+	const struct lc__edge *start = lc__graph_edge(g, e);
+	struct walk w = { start, e, held0, 0 };
+	struct lc__bfs_item first = {
+		start->to, LC_NONE, LC_NONE, 0, (uint8_t)want0,
+		atomic_load_explicit(&start->gate_alive, memory_order_relaxed)
+	};
+
+	lc__u64map_clear(&g->seen);
+	if (push(g, &w.len, first))
+		return 0;
+	for (uint32_t head = 0; head < w.len; head++) {
+		if (limit && g->queue[head].depth + 2 >= limit)
+			return 0;
+		for (uint32_t f = g->nodes[g->queue[head].node].out;
+		     f != LC_NONE; f = lc__graph_edge(g, f)->next_out) {
+			uint32_t n = follow(g, &w, head, f);
+
+			if (n)
+				return n == UINT32_MAX ? 0 : n;
+		}
+	}
+	return 0;
+}
+
+
+/* ---- the exact search ---- */
+
+struct lc__dfs_frame {
+	uint32_t node;	 /* where this frame stands */
+	uint32_t via;	 /* edge that led here (LC_NONE for the first) */
+	uint32_t edge;	 /* next out edge to try */
+	uint32_t ngates; /* gates in use when this frame was entered */
+	uint8_t combo;	 /* next mode pair of edge to try, 0..3 */
+	uint8_t want;	 /* mode wanted by via */
+};
+
+enum { EXACT_NONE, EXACT_FOUND, EXACT_GAVE_UP };
+
+static bool gate_in_use(const struct lc__graph *g, uint32_t n, uint64_t id)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (g->gates[i] == id)
+			return true;
+	return false;
+}
+
+/* Adds f's gates to the ones in use (from index n); false when one of them
+ * is in use already. */
+static bool take_gates(struct lc__graph *g, uint32_t *n,
+		       const struct lc__edge *f)
+{
+	uint8_t alive = atomic_load_explicit(&f->gate_alive,
+					     memory_order_relaxed);
+
+	for (uint32_t i = 0; i < LC_GATE_MAX; i++) {
+		if (!(alive & (1u << i)))
+			continue;
+		if (gate_in_use(g, *n, f->gate[i]) ||
+		    lc__grow_array((void **)&g->gates, &g->gates_cap, *n + 1,
+				   sizeof(*g->gates)))
+			return false;
+		g->gates[(*n)++] = f->gate[i];
+	}
+	return true;
+}
+
+static int push_frame(struct lc__graph *g, uint32_t *depth, uint32_t node,
+		      uint32_t via, uint8_t want, uint32_t ngates)
+{
+	if (lc__grow_array((void **)&g->frames, &g->frames_cap, *depth + 1,
+			   sizeof(*g->frames)))
+		return -1;
+	g->frames[(*depth)++] = (struct lc__dfs_frame){
+		node, via, g->nodes[node].out, ngates, 0, want
+	};
+	g->onpath[node] = 1;
+	return 0;
+}
+
+/* The cycle: e, the edges of frames 1 .. depth-1, then last. */
+static uint32_t exact_path(struct lc__graph *g, uint32_t e, uint32_t depth,
+			   uint32_t last)
+{
+	uint32_t len = depth + 1;
+
+	if (lc__grow_array((void **)&g->path, &g->path_cap, len,
+			   sizeof(*g->path)))
+		return 0;
+	g->path[0] = e;
+	for (uint32_t i = 1; i < depth; i++)
+		g->path[i] = g->frames[i].via;
+	g->path[depth] = last;
+	return len;
+}
+
+/* One step: tries the next (edge, mode pair) of the top frame. Returns
+ * the cycle length when it closes a valid cycle, 0 otherwise. */
+static uint32_t exact_step(struct lc__graph *g, uint32_t e, int held0,
+			   uint32_t *depth)
+{
+	struct lc__dfs_frame *fr = &g->frames[*depth - 1];
+	const struct lc__edge *start = lc__graph_edge(g, e), *f;
+	uint32_t edge = fr->edge, ngates = fr->ngates;
+	int h = fr->combo >> 1, w = fr->combo & 1;
+
+	if (edge == LC_NONE) { /* every way out tried: step back */
+		g->onpath[fr->node] = 0;
+		(*depth)--;
+		return 0;
+	}
+	f = lc__graph_edge(g, edge);
+	if (++fr->combo == 4) {
+		fr->combo = 0;
+		fr->edge = f->next_out;
+	}
+	if (!(f->modes & LC_COMBO(h, w)) || (h == LC_READ && fr->want == LC_READ))
+		return 0;
+	if (!take_gates(g, &ngates, f))
+		return 0;
+	if (f->to == start->from)
+		return w == LC_READ && held0 == LC_READ
+			       ? 0
+			       : exact_path(g, e, *depth, edge);
+	if (g->onpath[f->to] ||
+	    push_frame(g, depth, f->to, edge, (uint8_t)w, ngates))
+		return 0;
+	return 0;
+}
+
+static int exact(struct lc__graph *g, uint32_t e, int held0, int want0,
+		 uint32_t *len)
+{
+	const struct lc__edge *start = lc__graph_edge(g, e);
+	uint32_t depth = 0, ngates = 0, budget = EXACT_BUDGET;
+	int result = EXACT_GAVE_UP;
+
+	if (lc__grow_array((void **)&g->onpath, &g->onpath_cap, g->nnodes,
+			   sizeof(*g->onpath)) ||
+	    !take_gates(g, &ngates, start))
+		return EXACT_GAVE_UP;
+	memset(g->onpath, 0, g->nnodes);
+	g->onpath[start->from] = 1;
+	if (push_frame(g, &depth, start->to, LC_NONE, (uint8_t)want0, ngates))
+		return EXACT_GAVE_UP;
+	while (depth > 0 && budget--) {
+		*len = exact_step(g, e, held0, &depth);
+		if (*len) {
+			result = EXACT_FOUND;
+			break;
+		}
+	}
+	if (depth == 0)
+		result = EXACT_NONE;
+	return result;
+}
+
+/* ---- both together ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The walk visits no node twice (linear: marks nodes as it goes). */
+static bool walk_is_elementary(struct lc__graph *g, const uint32_t *path,
+			       uint32_t n)
+{
+	bool repeat = false;
+
+	if (lc__grow_array((void **)&g->onpath, &g->onpath_cap, g->nnodes,
+			   sizeof(*g->onpath)))
+		return false; /* cannot tell: let the exact search decide */
+	memset(g->onpath, 0, g->nnodes);
+	for (uint32_t i = 0; i < n && !repeat; i++) {
+		uint32_t node = lc__graph_edge(g, path[i])->from;
+
+		repeat = g->onpath[node];
+		g->onpath[node] = 1;
+	}
+	return !repeat;
+}
+
+/* No gate is on two edges of the walk. */
+static bool walk_gates_disjoint(struct lc__graph *g, const uint32_t *path,
+				uint32_t n)
+{
+	uint32_t ngates = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc__edge *f = lc__graph_edge(g, path[i]);
+		uint8_t alive = atomic_load(&f->gate_alive);
+
+		for (uint32_t k = 0; k < LC_GATE_MAX; k++) {
+			if (!(alive & (1u << k)))
+				continue;
+			if (lc__grow_array((void **)&g->gates, &g->gates_cap,
+					   ngates + 1, sizeof(*g->gates)))
+				return false;
+			g->gates[ngates++] = f->gate[k];
+		}
+	}
+	if (ngates < 2)
+		return true;
+	qsort(g->gates, ngates, sizeof(*g->gates), cmp_u64);
+	for (uint32_t i = 1; i < ngates; i++)
+		if (g->gates[i] == g->gates[i - 1])
+			return false;
+	return true;
+}
+
+/* The walk path[0..n) is a valid cycle (its modes are right by
+ * construction). */
+static bool walk_is_cycle(struct lc__graph *g, const uint32_t *path,
+			  uint32_t n)
+{
+	return walk_is_elementary(g, path, n) &&
+	       walk_gates_disjoint(g, path, n);
+}
+
+/* The shortest walk meeting the weaker rule, over every mode pair of e;
+ * its length (0: none), the walk left in g->path. */
+static uint32_t shortest_walk(struct lc__graph *g, uint32_t e)
+{
+	const struct lc__edge *start = lc__graph_edge(g, e);
+	uint32_t best = 0, *best_path = NULL;
+
+	for (int h = 0; h < 2; h++) {
+		for (int w = 0; w < 2; w++) {
+			uint32_t n;
+
+			if (!(start->modes & LC_COMBO(h, w)))
+				continue;
+			n = search(g, e, h, w, best);
+			if (n && (!best || n < best)) {
+				uint32_t *keep = malloc(n * sizeof(*keep));
+
+				if (!keep)
+					continue;
+				memcpy(keep, g->path, n * sizeof(*keep));
+				free(best_path);
+				best_path = keep;
+				best = n;
+			}
+		}
+	}
+	if (best)
+		memcpy(g->path, best_path, best * sizeof(*best_path));
+	free(best_path);
+	return best;
+}
+
+uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
+			      const uint32_t **path)
+{
+	const struct lc__edge *start = lc__graph_edge(g, e);
+	uint32_t n = shortest_walk(g, e), len = 0, *walk;
+	bool gave_up = false;
+
+	*path = g->path;
+	if (!n || walk_is_cycle(g, g->path, n))
+		return n;
+	walk = malloc(n * sizeof(*walk));
+	if (!walk)
+		return n; /* cannot decide: report the walk */
+	memcpy(walk, g->path, n * sizeof(*walk));
+	for (int h = 0; h < 2 && !len; h++)
+		for (int w = 0; w < 2 && !len; w++)
+			if (start->modes & LC_COMBO(h, w))
+				gave_up |= exact(g, e, h, w, &len) ==
+					   EXACT_GAVE_UP;
+	if (!len && gave_up) {
+		memcpy(g->path, walk, n * sizeof(*walk));
+		len = n;
+	}
+	free(walk);
+	return len;
+}
