@@ -1,0 +1,290 @@
+/*
+ * ledger.c: per-account locks taken in ascending id order.
+ *
+ * Model: an array of accounts, each a cache line holding its lock and its
+ * balance. The array and n never change after creation, so ids are checked
+ * without a lock; a balance is read or written only under its account's
+ * lock.
+ *
+ * Invariants:
+ * - every balance is >= 0;
+ * - the sum of all balances is l->total (fixed at creation, fits int64_t);
+ * - a thread holding several account locks took them in ascending id
+ *   order (the lock's order key is the id, so LOCKCHECK=1 builds report
+ *   any other order as an order-violation);
+ * - every check that can fail is done before the first balance changes,
+ *   with every lock needed already held: a failed operation changes nothing.
+ * Because the total is conserved and fits int64_t, a credit cannot overflow
+ * in practice; the check stays, so the contract does not lean on that.
+ */
+#include "ds/ledger.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockcheck/lockcheck.h"
+
+#define ACCOUNT_ALIGN 64 /* one account per cache line: no false sharing */
+
+struct account {
+	_Alignas(ACCOUNT_ALIGN) lc_mutex_t lock;
+	int64_t balance; /* lock protects it */
+};
+
+struct ds_ledger {
+	size_t n;		/* number of accounts, fixed */
+	int64_t total;		/* sum of balances, conserved */
+	struct account *acct;	/* n accounts, id = index */
+};
+
+/* Sums the opening balances; EINVAL on a negative one or an overflow. */
+static int opening_total(size_t n, const int64_t *balances, int64_t *total)
+{
+	int64_t sum = 0;
+
+	for (size_t i = 0; balances && i < n; i++) {
+		if (balances[i] < 0 || balances[i] > INT64_MAX - sum)
+			return EINVAL;
+		sum += balances[i];
+	}
+	*total = sum;
+	return 0;
+}
+
+static void destroy_accounts(struct account *acct, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lc_mutex_destroy(&acct[i].lock);
+	free(acct);
+}
+
+/* All accounts share one lock class (one init site); the id orders them. */
+static int init_accounts(struct account *acct, size_t n,
+			 const int64_t *balances)
+{
+	for (size_t i = 0; i < n; i++) {
+		int err = lc_mutex_init(&acct[i].lock, "ds_ledger.account");
+
+		if (!err)
+			err = lc_mutex_set_order(&acct[i].lock, i);
+		if (err) {
+			destroy_accounts(acct, i);
+			return err;
+		}
+		acct[i].balance = balances ? balances[i] : 0;
+	}
+	return 0;
+}
+
+int ds_ledger_create(size_t n, const int64_t *balances,
+		     struct ds_ledger **out)
+{
+	struct ds_ledger *l;
+	void *mem = NULL;
+	int err;
+
+	if (!out || n == 0)
+		return EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return ENOMEM;
+	err = opening_total(n, balances, &l->total);
+	if (!err && n > SIZE_MAX / sizeof(struct account))
+		err = ENOMEM;
+	if (!err && posix_memalign(&mem, ACCOUNT_ALIGN, n * sizeof(*l->acct)))
+		err = ENOMEM;
+	if (!err)
+		err = init_accounts(mem, n, balances); /* frees mem on error */
+	if (err) {
+		free(l);
+		return err;
+	}
+	l->n = n;
+	l->acct = mem;
+	*out = l;
+	return 0;
+}
+
+void ds_ledger_destroy(struct ds_ledger *l)
+{
+	if (!l)
+		return;
+	destroy_accounts(l->acct, l->n);
+	free(l);
+}
+
+size_t ds_ledger_size(const struct ds_ledger *l)
+{
+	return l ? l->n : 0;
+}
+
+int ds_ledger_balance(struct ds_ledger *l, size_t id, int64_t *balance)
+{
+	struct account *a;
+
+	if (!l || !balance)
+		return EINVAL;
+	if (id >= l->n)
+		return ENOENT;
+	a = &l->acct[id];
+	lc_mutex_lock(&a->lock);
+	*balance = a->balance;
+	lc_mutex_unlock(&a->lock);
+	return 0;
+}
+
+/* Whether the account can take delta (either sign): 0, ERANGE, EOVERFLOW. */
+static int check_delta_locked(struct account *a, int64_t delta)
+{
+	lc_assert_held(&a->lock);
+	if (delta < 0 && a->balance < -delta)
+		return ERANGE;
+	if (delta > 0 && a->balance > INT64_MAX - delta)
+		return EOVERFLOW;
+	return 0;
+}
+
+static int move_locked(struct account *src, struct account *dst,
+		       int64_t amount)
+{
+	int err;
+
+	lc_assert_held(&src->lock);
+	lc_assert_held(&dst->lock);
+	err = check_delta_locked(src, -amount);
+	if (!err)
+		err = check_delta_locked(dst, amount);
+	if (err)
+		return err;
+	src->balance -= amount;
+	dst->balance += amount;
+	return 0;
+}
+
+int ds_ledger_transfer(struct ds_ledger *l, size_t from, size_t to,
+		       int64_t amount)
+{
+	struct account *lo, *hi;
+	int err;
+
+	if (!l)
+		return EINVAL;
+	if (from >= l->n || to >= l->n)
+		return ENOENT;
+	if (from == to || amount <= 0)
+		return EINVAL;
+	lo = &l->acct[from < to ? from : to];
+	hi = &l->acct[from < to ? to : from];
+	lc_mutex_lock(&lo->lock);
+	lc_mutex_lock(&hi->lock);
+	err = move_locked(&l->acct[from], &l->acct[to], amount);
+	lc_mutex_unlock(&hi->lock);
+	lc_mutex_unlock(&lo->lock);
+	return err;
+}
+
+/* Checks one leg on its own: a known id and a usable delta. */
+static int check_leg(const struct ds_ledger *l, const struct ds_ledger_leg *g)
+{
+	if (g->account >= l->n)
+		return ENOENT;
+	if (g->delta == 0 || g->delta == INT64_MIN)
+		return EINVAL;
+	return 0;
+}
+
+/* Checks the legs that need no lock: ids, deltas, a zero sum. */
+static int check_legs(const struct ds_ledger *l,
+		      const struct ds_ledger_leg *legs, size_t k)
+{
+	int64_t sum = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		int64_t d = legs[i].delta;
+		int err = check_leg(l, &legs[i]);
+
+		if (err)
+			return err;
+		if ((d > 0 && sum > INT64_MAX - d) ||
+		    (d < 0 && sum < INT64_MIN - d))
+			return EOVERFLOW;
+		sum += d;
+	}
+	return sum == 0 ? 0 : EINVAL;
+}
+
+/* Sorts the legs by account id into sorted[]: insertion sort, k is small.
+ * Returns EINVAL when an account is named twice. */
+static int sort_legs(const struct ds_ledger_leg *legs, size_t k,
+		     struct ds_ledger_leg *sorted)
+{
+	for (size_t i = 0; i < k; i++) {
+		size_t j = i;
+
+		while (j > 0 && sorted[j - 1].account > legs[i].account) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		if (j > 0 && sorted[j - 1].account == legs[i].account)
+			return EINVAL;
+		sorted[j] = legs[i];
+	}
+	return 0;
+}
+
+/* With every leg's account locked (check_delta_locked asserts each): check
+ * all, then apply all. */
+static int apply_legs_locked(struct ds_ledger *l,
+			     const struct ds_ledger_leg *sorted, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		int err = check_delta_locked(&l->acct[sorted[i].account],
+					     sorted[i].delta);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < k; i++)
+		l->acct[sorted[i].account].balance += sorted[i].delta;
+	return 0;
+}
+
+int ds_ledger_transfer_many(struct ds_ledger *l,
+			    const struct ds_ledger_leg *legs, size_t k)
+{
+	struct ds_ledger_leg sorted[DS_LEDGER_MAX_LEGS];
+	int err;
+
+	if (!l || !legs || k < 2 || k > DS_LEDGER_MAX_LEGS)
+		return EINVAL;
+	err = check_legs(l, legs, k);
+	if (!err)
+		err = sort_legs(legs, k, sorted);
+	if (err)
+		return err;
+	for (size_t i = 0; i < k; i++)
+		lc_mutex_lock(&l->acct[sorted[i].account].lock);
+	err = apply_legs_locked(l, sorted, k);
+	for (size_t i = k; i-- > 0;)
+		lc_mutex_unlock(&l->acct[sorted[i].account].lock);
+	return err;
+}
+
+int ds_ledger_audit(struct ds_ledger *l, int64_t *balances, int64_t *total)
+{
+	int64_t sum = 0;
+
+	if (!l || !total)
+		return EINVAL;
+	for (size_t i = 0; i < l->n; i++)
+		lc_mutex_lock(&l->acct[i].lock);
+	for (size_t i = 0; i < l->n; i++) {
+		sum += l->acct[i].balance;
+		if (balances)
+			balances[i] = l->acct[i].balance;
+	}
+	for (size_t i = l->n; i-- > 0;)
+		lc_mutex_unlock(&l->acct[i].lock);
+	*total = sum;
+	return 0;
+}

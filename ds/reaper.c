@@ -1,0 +1,495 @@
+/*
+ * reaper.c: the exit table of ds_reaper and its API.
+ *
+ * Model: one lock guards two hashes keyed by pid, the children still
+ * running and the index of exit records, plus the record list itself (in
+ * reap order) and the pending list handed to the reaper thread
+ * (reaper_thread.c). Process work (spawning, pidfds, waiting) is done
+ * outside the lock; the lock covers pointer and hash updates only.
+ *
+ * Invariants, under the lock:
+ * - a child is in at most one of: running (with in_running set), the
+ *   record list; a pid is in running at most once (an unreaped child
+ *   keeps its pid, so no reuse can collide there);
+ * - every record is on the list exactly once until a drain takes the whole
+ *   list; the index is a lookup aid only: a record it could not take
+ *   (out of memory) is counted in `unindexed` and found by a list scan, and
+ *   of several records with one pid only the newest is indexed;
+ * - nrunning counts the running hash, nexited the list;
+ * - after `stopping` is set nothing new is tracked.
+ * Drain swaps the list and the index for empty ones and frees the old
+ * index's buckets after unlocking: O(1) in the lock.
+ */
+#define _GNU_SOURCE
+#include "reaper_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define INITIAL_SLOTS 16 /* poll slots: the eventfd + 15 children */
+
+extern char **environ;
+
+/* ---- the table (everything under the lock) ---------------------------- */
+
+void ds__reaper_wake(struct ds_reaper *r)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN only when the counter is full: it is readable anyway. */
+	while (write(r->wakefd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+/* Puts a freshly opened child into running and on the pending list. */
+int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
+{
+	struct ds__child *dup;
+	int err = 0;
+
+	lc_mutex_lock(&r->lock);
+	HASH_FIND(hh, r->running, &c->rec.pid, sizeof(pid_t), dup);
+	if (r->stopping)
+		err = ECANCELED;
+	else if (dup)
+		err = EEXIST;
+	if (!err) {
+		HASH_ADD(hh, r->running, rec.pid, sizeof(pid_t), c);
+		err = c->hh.tbl ? 0 : ENOMEM;
+	}
+	if (!err) {
+		c->in_running = true;
+		r->nrunning++;
+		c->rec.next = r->pending;
+		r->pending = &c->rec;
+	}
+	lc_mutex_unlock(&r->lock);
+	if (!err)
+		ds__reaper_wake(r);
+	return err;
+}
+
+static void leave_running_locked(struct ds_reaper *r, struct ds__child *c)
+{
+	lc_assert_held(&r->lock);
+	if (!c->in_running)
+		return;
+	HASH_DEL(r->running, c);
+	c->in_running = false;
+	r->nrunning--;
+}
+
+/* Appends c's record to the list and indexes it (newest of its pid). */
+static void record_locked(struct ds_reaper *r, struct ds__child *c)
+{
+	struct ds__child *old;
+
+	lc_assert_held(&r->lock);
+	leave_running_locked(r, c);
+	HASH_FIND(hh, r->exited, &c->rec.pid, sizeof(pid_t), old);
+	if (old)
+		HASH_DEL(r->exited, old);
+	HASH_ADD(hh, r->exited, rec.pid, sizeof(pid_t), c);
+	if (!c->hh.tbl)
+		r->unindexed++;
+	c->rec.next = NULL;
+	*r->tail = &c->rec;
+	r->tail = &c->rec.next;
+	r->nexited++;
+}
+
+/* Moves reaped children (a list via rec.next) into the table. */
+void ds__reaper_publish(struct ds_reaper *r, struct ds_reaper_exit *list)
+{
+	struct ds_reaper_exit *next;
+
+	lc_mutex_lock(&r->lock);
+	for (; list; list = next) {
+		next = list->next;
+		record_locked(r, DS__CHILD_OF(list));
+	}
+	lc_cond_broadcast(&r->changed);
+	lc_mutex_unlock(&r->lock);
+}
+
+/* Drops children left running at a stop from the table, then frees them. */
+void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list)
+{
+	struct ds_reaper_exit *e, *next;
+
+	lc_mutex_lock(&r->lock);
+	for (e = list; e; e = e->next)
+		leave_running_locked(r, DS__CHILD_OF(e));
+	lc_cond_broadcast(&r->changed);
+	lc_mutex_unlock(&r->lock);
+	for (e = list; e; e = next) {
+		next = e->next;
+		free(DS__CHILD_OF(e));
+	}
+}
+
+static struct ds__child *find_record_locked(struct ds_reaper *r, pid_t pid)
+{
+	struct ds__child *c;
+
+	lc_assert_held(&r->lock);
+	HASH_FIND(hh, r->exited, &pid, sizeof(pid_t), c);
+	if (c || !r->unindexed)
+		return c;
+	for (struct ds_reaper_exit *e = r->first; e; e = e->next)
+		if (e->pid == pid)
+			c = DS__CHILD_OF(e); /* the last one is the newest */
+	return c;
+}
+
+/* 0 with *out filled, EAGAIN while pid runs, ECHILD when unknown. A running
+ * child wins over an older record of the same pid. */
+static int find_locked(struct ds_reaper *r, pid_t pid,
+		       struct ds_reaper_exit *out)
+{
+	struct ds__child *c;
+
+	lc_assert_held(&r->lock);
+	HASH_FIND(hh, r->running, &pid, sizeof(pid_t), c);
+	if (c)
+		return EAGAIN;
+	c = find_record_locked(r, pid);
+	if (!c)
+		return ECHILD;
+	*out = c->rec;
+	out->next = NULL;
+	return 0;
+}
+
+/* ---- create, destroy, stop -------------------------------------------- */
+
+/* Everything create may have set up, in reverse; the thread is gone. */
+static void release(struct ds_reaper *r)
+{
+	if (r->wakefd >= 0)
+		close(r->wakefd);
+	free(r->pfd);
+	free(r->kid);
+	lc_cond_destroy(&r->changed);
+	lc_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* The thread blocks every signal: host handlers run on host threads. */
+static int start_thread(struct ds_reaper *r)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_store(&r->running_flag, true);
+	err = pthread_create(&r->thread, NULL, ds__reaper_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		atomic_store(&r->running_flag, false);
+	return err;
+}
+
+/* The eventfd and the first poll slots; 0 or an errno value. */
+static int open_slots(struct ds_reaper *r)
+{
+	r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wakefd < 0)
+		return errno;
+	r->pfd = malloc(INITIAL_SLOTS * sizeof(*r->pfd));
+	r->kid = malloc(INITIAL_SLOTS * sizeof(*r->kid));
+	if (!r->pfd || !r->kid)
+		return ENOMEM;
+	r->pfd[0] = (struct pollfd){ .fd = r->wakefd, .events = POLLIN };
+	r->kid[0] = NULL;
+	r->nfd = 1;
+	r->cap = INITIAL_SLOTS;
+	return 0;
+}
+
+static int init_sync(struct ds_reaper *r)
+{
+	int err = lc_mutex_init(&r->lock, "ds_reaper.lock");
+
+	if (err)
+		return err;
+	err = lc_cond_init_clock(&r->changed, CLOCK_MONOTONIC);
+	if (err)
+		lc_mutex_destroy(&r->lock);
+	return err;
+}
+
+int ds_reaper_create(struct ds_reaper **out)
+{
+	struct ds_reaper *r;
+	int err;
+
+	if (!out)
+		return EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return ENOMEM;
+	r->wakefd = -1;
+	r->tail = &r->first;
+	err = init_sync(r);
+	if (err) {
+		free(r);
+		return err;
+	}
+	err = open_slots(r);
+	if (!err)
+		err = start_thread(r);
+	if (err) {
+		release(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int ds_reaper_stop(struct ds_reaper *r, int sig)
+{
+	if (!r || sig < 0 || sig > SIGRTMAX)
+		return EINVAL;
+	lc_mutex_lock(&r->lock);
+	if (r->stopping) {
+		lc_mutex_unlock(&r->lock);
+		return EALREADY;
+	}
+	r->stopping = true;
+	r->stop_sig = sig;
+	atomic_store(&r->running_flag, false);
+	lc_mutex_unlock(&r->lock);
+	ds__reaper_wake(r);
+	pthread_join(r->thread, NULL);
+	return 0;
+}
+
+void ds_reaper_destroy(struct ds_reaper *r)
+{
+	if (!r)
+		return;
+	ds_reaper_stop(r, 0); /* EALREADY when stopped: joined already */
+	ds_reaper_exits_free(ds_reaper_drain(r, NULL));
+	release(r);
+}
+
+bool ds_reaper_is_running(const struct ds_reaper *r)
+{
+	return r && atomic_load(&r->running_flag);
+}
+
+/* ---- starting and watching children ----------------------------------- */
+
+static struct ds__child *child_new(pid_t pid)
+{
+	struct ds__child *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->pidfd = -1;
+	c->rec.pid = pid;
+	ds__now(&c->rec.started);
+	return c;
+}
+
+/*
+ * Watches a child spawn just started. Gone already (auto-reaped under an
+ * ignored SIGCHLD, or reaped by other code): recorded as lost, and the
+ * spawn still succeeded. Any other failure kills and reaps it.
+ */
+static int adopt_spawned(struct ds_reaper *r, struct ds__child *c)
+{
+	int err = ds__child_open(c->rec.pid, &c->pidfd);
+
+	if (err == ESRCH || err == ECHILD) {
+		ds__record_lost(&c->rec);
+		c->rec.next = NULL;
+		ds__reaper_publish(r, &c->rec);
+		return 0;
+	}
+	if (err) {
+		ds__kill_and_reap_pid(c->rec.pid);
+		free(c);
+		return err;
+	}
+	err = ds__reaper_track(r, c);
+	if (err) {
+		ds__kill_and_reap_fd(c->pidfd);
+		free(c);
+	}
+	return err;
+}
+
+int ds_reaper_spawn(struct ds_reaper *r, const char *const argv[],
+		    const char *const envp[], pid_t *pid)
+{
+	char *const *env = envp ? (char *const *)envp : environ;
+	struct ds__child *c;
+	pid_t child;
+	int err;
+
+	if (!r || !argv || !argv[0] || !pid)
+		return EINVAL;
+	if (!ds_reaper_is_running(r))
+		return ECANCELED;
+	c = child_new(0);
+	if (!c)
+		return ENOMEM;
+	err = posix_spawnp(&c->rec.pid, argv[0], NULL, NULL,
+			   (char *const *)argv, env);
+	if (err) {
+		free(c);
+		return err;
+	}
+	child = c->rec.pid; /* c may be drained and freed once adopted */
+	err = adopt_spawned(r, c);
+	if (!err)
+		*pid = child;
+	return err;
+}
+
+int ds_reaper_watch(struct ds_reaper *r, pid_t pid)
+{
+	struct ds__child *c;
+	int err;
+
+	if (!r || pid <= 0)
+		return EINVAL;
+	if (!ds_reaper_is_running(r))
+		return ECANCELED;
+	c = child_new(pid);
+	if (!c)
+		return ENOMEM;
+	err = ds__child_open(pid, &c->pidfd);
+	if (!err)
+		err = ds__reaper_track(r, c);
+	if (err) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+		free(c);
+	}
+	return err;
+}
+
+/* ---- collecting -------------------------------------------------------- */
+
+int ds_reaper_lookup(struct ds_reaper *r, pid_t pid,
+		     struct ds_reaper_exit *out)
+{
+	int err;
+
+	if (!r || !out)
+		return EINVAL;
+	lc_mutex_lock(&r->lock);
+	err = find_locked(r, pid, out);
+	lc_mutex_unlock(&r->lock);
+	return err;
+}
+
+/* On the monotonic clock, as r->changed's timed waits are. */
+static void deadline_after(int ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+int ds_reaper_wait(struct ds_reaper *r, pid_t pid, int timeout_ms,
+		   struct ds_reaper_exit *out)
+{
+	struct timespec deadline;
+	int err, rc = 0;
+
+	if (!r || !out)
+		return EINVAL;
+	if (timeout_ms > 0)
+		deadline_after(timeout_ms, &deadline);
+	lc_mutex_lock(&r->lock);
+	while ((err = find_locked(r, pid, out)) == EAGAIN && timeout_ms &&
+	       rc != ETIMEDOUT) {
+		if (timeout_ms < 0)
+			lc_cond_wait(&r->changed, &r->lock);
+		else
+			rc = lc_cond_timedwait(&r->changed, &r->lock,
+					       &deadline);
+	}
+	lc_mutex_unlock(&r->lock);
+	return err == EAGAIN ? ETIMEDOUT : err;
+}
+
+struct ds_reaper_exit *ds_reaper_drain(struct ds_reaper *r, size_t *count)
+{
+	struct ds_reaper_exit *list = NULL;
+	struct ds__child *index = NULL;
+	size_t n = 0;
+
+	if (r) {
+		lc_mutex_lock(&r->lock);
+		list = r->first;
+		index = r->exited;
+		n = r->nexited;
+		r->first = NULL;
+		r->tail = &r->first;
+		r->exited = NULL;
+		r->nexited = r->unindexed = 0;
+		lc_mutex_unlock(&r->lock);
+	}
+	HASH_CLEAR(hh, index); /* the buckets only; the records are list's */
+	if (count)
+		*count = n;
+	return list;
+}
+
+void ds_reaper_exits_free(struct ds_reaper_exit *list)
+{
+	struct ds_reaper_exit *next;
+
+	for (; list; list = next) {
+		next = list->next;
+		free(DS__CHILD_OF(list));
+	}
+}
+
+size_t ds_reaper_count_running(struct ds_reaper *r)
+{
+	size_t n;
+
+	if (!r)
+		return 0;
+	lc_mutex_lock(&r->lock);
+	n = r->nrunning;
+	lc_mutex_unlock(&r->lock);
+	return n;
+}
+
+char *ds_reaper_describe(const struct ds_reaper_exit *e, char *buf,
+			 size_t size)
+{
+	if (!buf || !size)
+		return buf;
+	if (!e)
+		snprintf(buf, size, "no record");
+	else if (e->how == DS_REAPER_EXITED)
+		snprintf(buf, size, "exited with status %d", e->code);
+	else if (e->how == DS_REAPER_KILLED)
+		snprintf(buf, size, "killed by signal %d (%s)%s", e->code,
+			 strsignal(e->code),
+			 e->core_dumped ? ", core dumped" : "");
+	else
+		snprintf(buf, size, "ended; status lost (reaped by other "
+				    "code, or SIGCHLD ignored)");
+	return buf;
+}
