@@ -1,0 +1,366 @@
+/*
+ * lockgraph_input_test.c: lockgraph on input it must refuse. Whatever the
+ * bytes - empty, binary, cut short, a wrong version, absurd numbers, a
+ * megabyte-long line, broken references - the command exits 2 with exactly
+ * one line on stderr naming the file and the line, and never crashes or
+ * hangs. The inputs the fuzzer saved (tools/lockgraph/testdata/fuzz) are
+ * replayed the same way: exit 0, 1 or 2, never a signal.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char lockgraph_bin[4096];
+
+/* A valid dump: two classes, one edge, one finding. Cases edit it. */
+#define HEAD "lockcheck-dump 1\nprocess 7 \"prog\"\n"
+#define CLASS0 "class 0 mutex 1 0 0 0 \"a\" \"x.c\" 1\n"
+#define CLASS1 "class 1 rwlock 2 5 1 100 \"b\" \"x.c\" 2\n"
+#define EDGE01                                                                 \
+	"edge 0 1 3 WW,RR 0:1 42 \"t\" \"x.c\" 10 \"f\" \"x.c\" 11 \"f\"\n"
+#define FINDING "finding exit-held - \"thread t exited holding a\"\n"
+#define VALID HEAD CLASS0 CLASS1 EDGE01 FINDING "end 2 1 1\n"
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void run_lg(const char *cmd, const char *path, struct lct_child *c)
+{
+	const char *argv[] = { lockgraph_bin, cmd, path, NULL };
+
+	ck_assert_int_eq(lct_run_cmd(argv, NULL, c), 0);
+}
+
+/* The command refuses path with one line "lockgraph: path:line: ..."
+ * (just "lockgraph: path" when line is NULL) that contains want. */
+static void expect_refused(const char *path, const char *line,
+			   const char *want)
+{
+	char prefix[4400];
+	struct lct_child c;
+
+	snprintf(prefix, sizeof(prefix), "lockgraph: %s%s%s%s", path,
+		 line ? ":" : "", line ? line : "", line ? ": " : "");
+	run_lg("check", path, &c);
+	if (!lct_exited_with(&c, 2) || count_lines(c.err) != 1 ||
+	    strncmp(c.err, prefix, strlen(prefix)) || !strstr(c.err, want))
+		lct_child_dump(&c, want);
+	ck_assert(lct_exited_with(&c, 2));
+	ck_assert_uint_eq(count_lines(c.err), 1);
+	ck_assert_str_eq(c.out, "");
+	ck_assert_msg(!strncmp(c.err, prefix, strlen(prefix)),
+		      "want prefix '%s'", prefix);
+	ck_assert_msg(strstr(c.err, want) != NULL, "want '%s'", want);
+	lct_child_free(&c);
+}
+
+static const char *tmpfile_with(const char *data, size_t len)
+{
+	static char path[4200];
+
+	snprintf(path, sizeof(path), "%s/in.graph", lct_tmpdir("bad"));
+	write_file(path, data, len);
+	return path;
+}
+
+static const struct bad_case {
+	const char *data;
+	const char *line; /* the line the error names */
+	const char *want; /* in the message */
+} bad_cases[] = {
+	{ "", "1", "empty file" },
+	{ "hello world\n", "1", "not a lock-graph dump" },
+	{ "lockcheck-dump 2\n", "1", "version 2 is not supported" },
+	{ "lockcheck-dump 1\r\n", "1", "bad header line" },
+	{ "lockcheck-dump 1\n", "2", "truncated: no 'end' line" },
+	{ HEAD CLASS0, "4", "truncated: no 'end' line" },
+	{ HEAD "class 0 mutex 1 0 0", "3", "last line has no newline" },
+	{ HEAD "end 99999999999999999999999 0 0\n", "3", "number too large" },
+	{ HEAD "end 18446744073709551615 0 0\n", "3",
+	  "end line says 18446744073709551615 classes, the dump has 0" },
+	{ HEAD CLASS0 "end 1 0 7\n", "4", "says 7 findings" },
+	{ HEAD "class 5 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
+	  "id 5 out of order" },
+	{ HEAD "class -1 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "3", "bad id field" },
+	{ HEAD "class 0 spinlock 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
+	  "unknown lock kind" },
+	{ HEAD "class 0 mutex 1 0 0 0 \"a\\q\" \"x.c\" 1\n", "3",
+	  "bad name field" },
+	{ HEAD "class 0 mutex 1 0 0 0 \"a\\x00\" \"x.c\" 1\n", "3",
+	  "bad name field" },
+	{ HEAD "class 0 mutex 1 0 0 0 \"unclosed x.c 1\n", "3",
+	  "bad name field" },
+	{ HEAD "class 0 mutex 1 0 0 0 \"a\" \"x.c\" 1 extra\n", "3",
+	  "bad trailing field" },
+	{ HEAD "class 0 mutex 1 0 0 0 \"a\" \"x.c\"  1\n", "3", "bad line" },
+	{ HEAD CLASS0 CLASS0, "4", "id 0 out of order" },
+	{ HEAD CLASS0 "class 1 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "4",
+	  "already has class" },
+	{ HEAD CLASS0 CLASS1 "edge 0 9 1 WW - 1 \"t\" \"x\" 1 \"f\" \"x\" 2 "
+			     "\"f\"\n",
+	  "5", "not a class of this dump" },
+	{ HEAD CLASS0 CLASS1 "edge 1 1 1 WW - 1 \"t\" \"x\" 1 \"f\" \"x\" 2 "
+			     "\"f\"\n",
+	  "5", "to itself" },
+	{ HEAD CLASS0 CLASS1 EDGE01 EDGE01, "6", "already has the edge" },
+	{ HEAD CLASS0 CLASS1 "edge 0 1 1 XW - 1 \"t\" \"x\" 1 \"f\" \"x\" 2 "
+			     "\"f\"\n",
+	  "5", "bad modes" },
+	{ HEAD CLASS0 CLASS1 "edge 0 1 1 WW, - 1 \"t\" \"x\" 1 \"f\" \"x\" 2 "
+			     "\"f\"\n",
+	  "5", "trailing comma" },
+	{ HEAD CLASS0 CLASS1 "edge 0 1 1 WW 0:99999999999999999999999 1 \"t\" "
+			     "\"x\" 1 \"f\" \"x\" 2 \"f\"\n",
+	  "5", "gate instance field (number too large)" },
+	{ HEAD CLASS0 CLASS1 "edge 0 1 1 WW 7:1 1 \"t\" \"x\" 1 \"f\" \"x\" 2 "
+			     "\"f\"\n",
+	  "5", "not a class of this dump" },
+	{ HEAD CLASS0 CLASS1 "edge 0 1 1 WW - 99999999999 \"t\" \"x\" 1 \"f\" "
+			     "\"x\" 2 \"f\"\n",
+	  "5", "bad tid field (number too large)" },
+	{ HEAD CLASS0 CLASS1 EDGE01 CLASS1, "6", "'class' line out of order" },
+	{ HEAD CLASS0 "finding Bad-Kind - \"x\"\n", "4", "bad kind" },
+	{ HEAD CLASS0 "finding exit-held 0,3 \"x\"\n", "4",
+	  "not a class of this dump" },
+	{ HEAD "frob 1\n", "3", "unknown record 'frob'" },
+	{ HEAD "\n", "3", "empty or malformed line" },
+	{ "lockcheck-dump 1\nclass 0\n", "2", "want the 'process' line" },
+	{ VALID "end 2 1 1\n", "8", "data after the 'end' line" },
+};
+
+START_TEST(test_bad_input_is_refused_naming_file_and_line)
+{
+	const struct bad_case *bc = &bad_cases[_i];
+
+	expect_refused(tmpfile_with(bc->data, strlen(bc->data)), bc->line,
+		       bc->want);
+}
+END_TEST
+
+START_TEST(test_valid_reference_dump_is_accepted)
+{
+	struct lct_child c;
+
+	run_lg("check", tmpfile_with(VALID, strlen(VALID)), &c);
+	ck_assert(lct_exited_with(&c, 1)); /* its finding */
+	ck_assert_str_eq(c.err, "");
+	lct_child_free(&c);
+}
+END_TEST
+
+START_TEST(test_binary_garbage_is_refused)
+{
+	char data[4096];
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < sizeof(data); i++) {
+		x = x * 1103515245 + 12345;
+		data[i] = (char)(x >> 16);
+	}
+	data[100] = '\0';
+	expect_refused(tmpfile_with(data, sizeof(data)), "1", "");
+	memcpy(data, "lockcheck-dump 1\n", 17);
+	expect_refused(tmpfile_with(data, sizeof(data)), NULL, "");
+}
+END_TEST
+
+START_TEST(test_megabyte_line_is_refused_in_bounded_memory)
+{
+	size_t n = 4 << 20;
+	char *data = malloc(n + 64);
+
+	ck_assert_ptr_nonnull(data);
+	strcpy(data, HEAD "class 0 mutex 1 0 0 0 \"");
+	memset(data + strlen(data), 'a', n);
+	data[n] = '\n';
+	expect_refused(tmpfile_with(data, n + 1), "3", "line longer than");
+	free(data);
+}
+END_TEST
+
+START_TEST(test_many_gates_and_classes_are_accepted)
+{
+	static char data[65536];
+	size_t len = 0;
+	struct lct_child c;
+
+	len += (size_t)snprintf(data + len, sizeof(data) - len, "%s", HEAD);
+	for (int i = 0; i < 100; i++)
+		len += (size_t)snprintf(data + len, sizeof(data) - len,
+					"class %d mutex 1 0 0 0 \"c%d\" \"x.c\" "
+					"%d\n",
+					i, i, i);
+	len += (size_t)snprintf(data + len, sizeof(data) - len, "edge 0 1 1 WW ");
+	for (int i = 0; i < 100; i++)
+		len += (size_t)snprintf(data + len, sizeof(data) - len,
+					"%s%d:%d", i ? "," : "", i, i);
+	len += (size_t)snprintf(data + len, sizeof(data) - len,
+				" 1 \"t\" \"x\" 1 \"f\" \"x\" 2 \"f\"\n"
+				"end 100 1 0\n");
+	run_lg("report", tmpfile_with(data, len), &c);
+	if (!lct_exited_with(&c, 0))
+		lct_child_dump(&c, "many gates");
+	ck_assert(lct_exited_with(&c, 0));
+	lct_child_free(&c);
+}
+END_TEST
+
+START_TEST(test_directory_without_dumps_is_refused)
+{
+	char dir[4096], sub[4200], other[4200];
+
+	snprintf(dir, sizeof(dir), "%s", lct_tmpdir("nodumps"));
+	snprintf(sub, sizeof(sub), "%s/looks-like.graph", dir);
+	snprintf(other, sizeof(other), "%s/notes.txt", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0); /* a directory, not a dump */
+	write_file(other, VALID, strlen(VALID)); /* not named *.graph */
+	expect_refused(dir, NULL, "no lock-graph dumps");
+}
+END_TEST
+
+START_TEST(test_missing_and_unreadable_files_are_refused)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/absent.graph", lct_tmpdir("missing"));
+	expect_refused(path, NULL, "cannot open: No such file");
+	if (geteuid() == 0)
+		return; /* root reads any file */
+	snprintf(path, sizeof(path), "%s", tmpfile_with(VALID, strlen(VALID)));
+	ck_assert_int_eq(chmod(path, 0), 0);
+	expect_refused(path, NULL, "cannot open: Permission denied");
+}
+END_TEST
+
+START_TEST(test_bad_file_in_a_directory_is_named)
+{
+	char dir[4096], good[4200], bad[4200];
+
+	snprintf(dir, sizeof(dir), "%s", lct_tmpdir("mixed"));
+	snprintf(good, sizeof(good), "%s/a.graph", dir);
+	snprintf(bad, sizeof(bad), "%s/b.graph", dir);
+	write_file(good, VALID, strlen(VALID));
+	write_file(bad, HEAD, strlen(HEAD));
+	expect_refused(bad, "3", "truncated");
+	expect_refused(dir, NULL, "b.graph:3: truncated");
+}
+END_TEST
+
+START_TEST(test_error_stays_one_line_whatever_the_bytes)
+{
+	static const char data[] = HEAD "\033[31mred\r\n";
+	char path[4200];
+	struct lct_child c;
+
+	snprintf(path, sizeof(path), "%s/two\nlines.graph",
+		 lct_tmpdir("names"));
+	write_file(path, data, strlen(data));
+	run_lg("check", path, &c);
+	ck_assert(lct_exited_with(&c, 2));
+	ck_assert_uint_eq(count_lines(c.err), 1);
+	ck_assert_ptr_null(strchr(c.err, '\033'));
+	ck_assert_ptr_nonnull(strstr(c.err, "two?lines.graph:3: unknown record"));
+	lct_child_free(&c);
+}
+END_TEST
+
+/* Replays one saved fuzz input through three commands. */
+static void replay(const char *path)
+{
+	static const char *const cmds[] = { "check", "report", "json" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct lct_child c;
+		bool ok;
+
+		run_lg(cmds[i], path, &c);
+		ok = lct_exited_with(&c, 0) || lct_exited_with(&c, 1) ||
+		     (lct_exited_with(&c, 2) && count_lines(c.err) == 1 &&
+		      !strncmp(c.err, "lockgraph: ", 11));
+		if (!ok)
+			lct_child_dump(&c, path);
+		ck_assert_msg(ok, "%s %s", cmds[i], path);
+		lct_child_free(&c);
+	}
+}
+
+START_TEST(test_saved_fuzz_inputs_never_crash)
+{
+	const char *dir = lct_runfile("tools/lockgraph/testdata/fuzz");
+	char base[4096], path[4400];
+	struct dirent *ent;
+	unsigned n = 0;
+	DIR *d;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(base, sizeof(base), "%s", dir);
+	d = opendir(base);
+	ck_assert_ptr_nonnull(d);
+	while ((ent = readdir(d))) {
+		if (ent->d_name[0] == '.' || !strcmp(ent->d_name, "README.md"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, ent->d_name);
+		replay(path);
+		n++;
+	}
+	closedir(d);
+	ck_assert_uint_gt(n, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("lockgraph_input");
+	TCase *bad = tcase_create("bad_input"), *fuzz = tcase_create("fuzz");
+	const char *bin = lct_runfile("tools/lockgraph/lockgraph");
+	SRunner *sr;
+	int failed;
+
+	if (!bin) {
+		fprintf(stderr, "lockgraph_input_test: no lockgraph binary\n");
+		return EXIT_FAILURE;
+	}
+	snprintf(lockgraph_bin, sizeof(lockgraph_bin), "%s", bin);
+	tcase_add_loop_test(bad, test_bad_input_is_refused_naming_file_and_line,
+			    0, sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(bad, test_valid_reference_dump_is_accepted);
+	tcase_add_test(bad, test_binary_garbage_is_refused);
+	tcase_add_test(bad, test_megabyte_line_is_refused_in_bounded_memory);
+	tcase_add_test(bad, test_many_gates_and_classes_are_accepted);
+	tcase_add_test(bad, test_directory_without_dumps_is_refused);
+	tcase_add_test(bad, test_missing_and_unreadable_files_are_refused);
+	tcase_add_test(bad, test_bad_file_in_a_directory_is_named);
+	tcase_add_test(bad, test_error_stays_one_line_whatever_the_bytes);
+	tcase_add_test(fuzz, test_saved_fuzz_inputs_never_crash);
+	tcase_set_timeout(bad, 120);
+	tcase_set_timeout(fuzz, 240);
+	suite_add_tcase(s, bad);
+	suite_add_tcase(s, fuzz);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,881 @@
+/*
+ * lockgraph_lib_test.c: lockgraph's library called directly: the cycle
+ * search and the merge rules checked against a brute-force model on random
+ * graphs, the search limits, process reports linked to merged cycles, and
+ * the parser under thousands of mutations of real dumps.
+ *
+ * Dumps are written as text and parsed (fmemopen), so every case goes
+ * through the same path as the command.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tools/lockgraph/analysis.h"
+#include "tools/lockgraph/output.h"
+#include "tools/lockgraph/parse.h"
+#include "tools/lockgraph/verdict.h"
+
+/* ---- building analyses from dump text ---- */
+
+static const struct lg_search_opts wide = { 100000, 16, 100000000 };
+
+static uint32_t rng_state = 1;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 8) % n;
+}
+
+/* Parses each text as one dump into a, then analyses with o. */
+static int analyse(struct lg_analysis *a, char *const *texts, int n,
+		   const struct lg_search_opts *o)
+{
+	struct lg_err err = { { 0 } };
+	int rc = lg_analysis_init(a);
+
+	for (int i = 0; i < n && !rc; i++) {
+		FILE *f = fmemopen(texts[i], strlen(texts[i]), "r");
+
+		ck_assert_ptr_nonnull(f);
+		rc = lg_parse(&a->g, "mem", f, &err);
+		fclose(f);
+		ck_assert_msg(rc == 0, "parse: %s\n%s", err.msg, texts[i]);
+	}
+	return rc ? rc : lg_analysis_run(a, o);
+}
+
+/* Class id of the class named "c<k>", or LG_NONE. */
+static uint32_t cls(const struct lg_analysis *a, int k)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "c%d", k);
+	return lg_graph_find_class(&a->g, name, "t.c", k);
+}
+
+/* A dump text: n classes c0.. (instances[i] each), then edges appended
+ * with add_edge, then end. */
+struct dump_text {
+	char *buf;
+	size_t len;
+	FILE *f;
+	int nedges, nfindings, nclasses;
+};
+
+static void dump_begin(struct dump_text *d, int n, const int *instances)
+{
+	memset(d, 0, sizeof(*d));
+	d->f = open_memstream(&d->buf, &d->len);
+	ck_assert_ptr_nonnull(d->f);
+	fprintf(d->f, "lockcheck-dump 1\nprocess 1 \"p\"\n");
+	for (int i = 0; i < n; i++)
+		fprintf(d->f, "class %d mutex %d 0 0 0 \"c%d\" \"t.c\" %d\n", i,
+			instances ? instances[i] : 1, i, i);
+	d->nclasses = n;
+}
+
+/* from -> to with mode bits (LG_RR..) and gates "c:i,..." or "-". */
+static void add_edge(struct dump_text *d, int from, int to, int modes,
+		     const char *gates, int tid)
+{
+	static const char *const names[4] = { "RR", "RW", "WR", "WW" };
+	const char *sep = "";
+
+	fprintf(d->f, "edge %d %d 1 ", from, to);
+	for (int i = 0; i < 4; i++)
+		if (modes & (1 << i)) {
+			fprintf(d->f, "%s%s", sep, names[i]);
+			sep = ",";
+		}
+	fprintf(d->f, " %s %d \"t\" \"t.c\" 1 \"f\" \"t.c\" 2 \"f\"\n", gates,
+		tid);
+	d->nedges++;
+}
+
+static char *dump_end(struct dump_text *d)
+{
+	fprintf(d->f, "end %d %d %d\n", d->nclasses, d->nedges, d->nfindings);
+	ck_assert_int_eq(fclose(d->f), 0);
+	return d->buf;
+}
+
+/* ---- the brute-force model ---- */
+
+#define MN 6 /* classes */
+#define MD 3 /* dumps */
+#define MG 3 /* gate candidates per occurrence */
+
+struct occ {
+	bool on;
+	int modes, tid, ngates;
+	int gate_cls[MG], gate_inst[MG];
+};
+
+struct model {
+	int n, ndumps;
+	int inst[MD][MN];
+	struct occ e[MD][MN][MN];
+};
+
+static bool singleton(const struct model *m, int c)
+{
+	for (int d = 0; d < m->ndumps; d++)
+		if (m->inst[d][c] != 1)
+			return false;
+	return true;
+}
+
+/* A gate key as the rules define it: a singleton class is one lock in
+ * every dump; any other lock is one lock only within its dump. */
+static long gate_key(const struct model *m, int d, int c, int i)
+{
+	return singleton(m, c) ? c : 1000 + d * 100 + c * 10 + i;
+}
+
+static bool occ_has_key(const struct model *m, int d, const struct occ *o,
+			long key)
+{
+	for (int g = 0; g < o->ngates; g++)
+		if (gate_key(m, d, o->gate_cls[g], o->gate_inst[g]) == key)
+			return true;
+	return false;
+}
+
+/* True when key is held at every occurrence of every edge of the cycle. */
+static bool key_everywhere(const struct model *m, const int *cyc, int len,
+			   long key)
+{
+	for (int k = 0; k < len; k++)
+		for (int d = 0; d < m->ndumps; d++) {
+			const struct occ *o =
+				&m->e[d][cyc[k]][cyc[(k + 1) % len]];
+
+			if (o->on && !occ_has_key(m, d, o, key))
+				return false;
+		}
+	return true;
+}
+
+static bool gated(const struct model *m, const int *cyc, int len)
+{
+	for (int d = 0; d < m->ndumps; d++) {
+		const struct occ *o = &m->e[d][cyc[0]][cyc[1 % len]];
+
+		for (int g = 0; o->on && g < o->ngates; g++)
+			if (key_everywhere(m, cyc, len,
+					   gate_key(m, d, o->gate_cls[g],
+						    o->gate_inst[g])))
+				return true;
+	}
+	return false;
+}
+
+static int merged_modes(const struct model *m, int a, int b)
+{
+	int modes = 0;
+
+	for (int d = 0; d < m->ndumps; d++)
+		if (m->e[d][a][b].on)
+			modes |= m->e[d][a][b].modes;
+	return modes;
+}
+
+/* Mode pair of edge k in a choice: base-4 digit k (held * 2 + wanted). */
+static int pair_at(int choice, int k)
+{
+	return (choice >> (2 * k)) & 3;
+}
+
+/* Every choice of one mode pair per edge: one where each edge has its pair
+ * and, at each lock, the wanted mode of the edge into it and the held mode
+ * of the edge out of it are not both read. */
+static bool modes_allow(const struct model *m, const int *cyc, int len)
+{
+	for (int choice = 0; choice < 1 << (2 * len); choice++) {
+		bool ok = true;
+
+		for (int k = 0; k < len && ok; k++) {
+			int pair = pair_at(choice, k);
+			int next = pair_at(choice, (k + 1) % len);
+			int modes = merged_modes(m, cyc[k], cyc[(k + 1) % len]);
+
+			ok = ((modes >> pair) & 1) &&
+			     ((pair & 1) || (next >> 1));
+		}
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static bool edge_exists(const struct model *m, int a, int b)
+{
+	return merged_modes(m, a, b) != 0;
+}
+
+/* Where the model sees the cycle: 0 one thread, 1 threads, 2 processes. */
+static int model_scope(const struct model *m, const int *cyc, int len)
+{
+	int scope = 2;
+
+	for (int d = 0; d < m->ndumps; d++) {
+		bool all = true, same = true;
+
+		for (int k = 0; k < len; k++) {
+			const struct occ *o =
+				&m->e[d][cyc[k]][cyc[(k + 1) % len]];
+
+			all &= o->on;
+			same &= o->on && o->tid == m->e[d][cyc[0]][cyc[1]].tid;
+		}
+		if (all && same)
+			return 0;
+		if (all)
+			scope = 1;
+	}
+	return scope;
+}
+
+/* Every elementary cycle, by permutations: the smallest class first. */
+struct found {
+	int cyc[1024][MN];
+	int len[1024];
+	int n;
+};
+
+static void permute(const struct model *m, int *cyc, int len, int k,
+		    bool *used, struct found *out)
+{
+	if (k == len) {
+		if (edge_exists(m, cyc[len - 1], cyc[0]) &&
+		    modes_allow(m, cyc, len) && !gated(m, cyc, len)) {
+			ck_assert_int_lt(out->n, 1024);
+			memcpy(out->cyc[out->n], cyc, len * sizeof(int));
+			out->len[out->n++] = len;
+		}
+		return;
+	}
+	for (int v = cyc[0] + 1; v < m->n; v++) {
+		if (used[v] || !edge_exists(m, cyc[k - 1], v))
+			continue;
+		used[v] = true;
+		cyc[k] = v;
+		permute(m, cyc, len, k + 1, used, out);
+		used[v] = false;
+	}
+}
+
+static void model_cycles(const struct model *m, struct found *out)
+{
+	int cyc[MN];
+	bool used[MN] = { false };
+
+	out->n = 0;
+	for (int len = 2; len <= m->n; len++)
+		for (int s = 0; s < m->n; s++) {
+			cyc[0] = s;
+			used[s] = true;
+			permute(m, cyc, len, 1, used, out);
+			used[s] = false;
+		}
+}
+
+static void random_occ(struct model *m, int d, int a, int b)
+{
+	struct occ *o = &m->e[d][a][b];
+
+	o->on = true;
+	o->modes = 1 + (int)rnd(15);
+	o->tid = 1 + (int)rnd(2);
+	o->ngates = (int)rnd(MG + 1);
+	for (int g = 0; g < o->ngates; g++) {
+		o->gate_cls[g] = (int)rnd((uint32_t)m->n);
+		o->gate_inst[g] = (int)rnd((uint32_t)m->inst[d][o->gate_cls[g]]);
+	}
+}
+
+static void random_model(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->n = 3 + (int)rnd(MN - 2);
+	m->ndumps = 1 + (int)rnd(MD);
+	for (int d = 0; d < m->ndumps; d++)
+		for (int c = 0; c < m->n; c++)
+			m->inst[d][c] = rnd(4) ? 1 : 2;
+	for (int d = 0; d < m->ndumps; d++)
+		for (int a = 0; a < m->n; a++)
+			for (int b = 0; b < m->n; b++)
+				if (a != b && rnd(100) < 35)
+					random_occ(m, d, a, b);
+}
+
+static char *model_dump(const struct model *m, int d)
+{
+	struct dump_text t;
+
+	dump_begin(&t, m->n, m->inst[d]);
+	for (int a = 0; a < m->n; a++)
+		for (int b = 0; b < m->n; b++) {
+			const struct occ *o = &m->e[d][a][b];
+			char gates[64] = "-";
+			size_t len = 0;
+
+			if (!o->on)
+				continue;
+			for (int g = 0; g < o->ngates; g++)
+				len += (size_t)snprintf(gates + len,
+							sizeof(gates) - len,
+							"%s%d:%d", g ? "," : "",
+							o->gate_cls[g],
+							o->gate_inst[g]);
+			add_edge(&t, a, b, o->modes, gates, o->tid);
+		}
+	return dump_end(&t);
+}
+
+/* The listed cycle with these classes (rotation starting at cyc[0], the
+ * smallest), or LG_NONE. */
+static uint32_t listed(const struct lg_analysis *a, const int *cyc, int len)
+{
+	for (uint32_t i = 0; i < a->cycles.n; i++) {
+		const uint32_t *e = lg_cycle_edges(&a->cycles, i);
+		bool same = (int)a->cycles.v[i].len == len;
+
+		for (int k = 0; same && k < len; k++)
+			same = a->g.edges[e[k]].from == cls(a, cyc[k]);
+		if (same)
+			return i;
+	}
+	return LG_NONE;
+}
+
+/* The graph written by lg_out_merge and read back has the same cycles. */
+static void check_merge_round_trip(const struct lg_analysis *a)
+{
+	struct lg_analysis back;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(lg_out_merge(f, a), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(analyse(&back, &text, 1, &wide), 0);
+	ck_assert_uint_eq(back.g.nclasses, a->g.nclasses);
+	ck_assert_uint_eq(back.g.nedges, a->g.nedges);
+	ck_assert_uint_eq(back.cycles.n, a->cycles.n);
+	for (uint32_t i = 0; i < a->cycles.n; i++) {
+		const struct lg_cycle *cy = &a->cycles.v[i];
+
+		ck_assert_uint_ne(lg_cycles_lookup(&back.cycles, &back.g,
+						   lg_cycle_edges(&a->cycles, i),
+						   cy->len),
+				  LG_NONE);
+	}
+	lg_analysis_free(&back);
+	free(text);
+}
+
+static void compare_with_model(const struct model *m)
+{
+	char *texts[MD];
+	struct lg_analysis a;
+	struct found want;
+
+	for (int d = 0; d < m->ndumps; d++)
+		texts[d] = model_dump(m, d);
+	ck_assert_int_eq(analyse(&a, texts, m->ndumps, &wide), 0);
+	model_cycles(m, &want);
+	ck_assert_uint_eq(a.cycles.n, (uint32_t)want.n);
+	for (int i = 0; i < want.n; i++) {
+		uint32_t id = listed(&a, want.cyc[i], want.len[i]);
+
+		ck_assert_msg(id != LG_NONE, "model cycle %d not listed", i);
+		ck_assert_int_eq(a.cycles.v[id].scope,
+				 model_scope(m, want.cyc[i], want.len[i]));
+	}
+	for (uint32_t i = 0; i < a.cycles.n; i++)
+		for (int j = 0; a.cycles.v[i].shortest && j < want.n; j++)
+			if (a.scc.comp[cls(&a, want.cyc[j][0])] ==
+			    a.cycles.v[i].comp)
+				ck_assert_uint_le(a.cycles.v[i].len,
+						  (uint32_t)want.len[j]);
+	check_merge_round_trip(&a);
+	lg_analysis_free(&a);
+	for (int d = 0; d < m->ndumps; d++)
+		free(texts[d]);
+}
+
+START_TEST(test_search_and_merge_match_brute_force_model)
+{
+	struct model m;
+
+	rng_state = 20240601u + (uint32_t)_i;
+	for (int round = 0; round < 60; round++) {
+		random_model(&m);
+		compare_with_model(&m);
+	}
+}
+END_TEST
+
+/* ---- rules on hand-made graphs ---- */
+
+static void analyse_one(struct lg_analysis *a, char *text,
+			const struct lg_search_opts *o)
+{
+	ck_assert_int_eq(analyse(a, &text, 1, o), 0);
+	free(text);
+}
+
+START_TEST(test_each_cycle_is_listed_once_not_per_rotation)
+{
+	struct dump_text t;
+	struct lg_analysis a;
+
+	dump_begin(&t, 4, NULL);
+	for (int i = 0; i < 4; i++)
+		add_edge(&t, i, (i + 1) % 4, LG_WW, "-", 1);
+	analyse_one(&a, dump_end(&t), &wide);
+	ck_assert_uint_eq(a.cycles.n, 1);
+	ck_assert_uint_eq(a.cycles.v[0].len, 4);
+	ck_assert(a.cycles.v[0].shortest);
+	ck_assert_uint_eq(a.g.edges[lg_cycle_edges(&a.cycles, 0)[0]].from,
+			  cls(&a, 0));
+	ck_assert_int_eq(a.cycles.v[0].scope, LG_SCOPE_THREAD);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_shortest_cycle_of_each_component_comes_first)
+{
+	struct lg_search_opts only_shortest = wide;
+	struct dump_text t;
+	struct lg_analysis a;
+
+	only_shortest.max_cycles = 0;
+	dump_begin(&t, 8, NULL);
+	/* component 1: a 4-ring with a chord making a 2-cycle 2 <-> 3 */
+	for (int i = 0; i < 4; i++)
+		add_edge(&t, i, (i + 1) % 4, LG_WW, "-", 1);
+	add_edge(&t, 3, 2, LG_WW, "-", 1);
+	/* component 2: a 3-ring */
+	for (int i = 4; i < 7; i++)
+		add_edge(&t, i, i == 6 ? 4 : i + 1, LG_WW, "-", 1);
+	analyse_one(&a, dump_end(&t), &only_shortest);
+	ck_assert_uint_eq(a.cycles.n, 2);
+	ck_assert_uint_eq(a.cycles.v[0].len, 2);
+	ck_assert_uint_eq(a.cycles.v[1].len, 3);
+	ck_assert(a.cycles.v[0].shortest && a.cycles.v[1].shortest);
+	ck_assert(a.cycles.truncated);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_spent_budget_leaves_component_unsettled)
+{
+	struct lg_search_opts tiny = { 100, 16, 50 };
+	struct dump_text t;
+	struct lg_analysis a;
+	uint32_t problems;
+	FILE *null = fopen("/dev/null", "w");
+
+	/* 10 classes, every order taken: the budget ends the search before
+	 * any cycle is found */
+	dump_begin(&t, 10, NULL);
+	for (int i = 0; i < 10; i++)
+		for (int j = 0; j < 10; j++)
+			if (i != j)
+				add_edge(&t, i, j, LG_WW, "-", 1);
+	analyse_one(&a, dump_end(&t), &tiny);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	ck_assert_uint_eq(a.cycles.ncomps, 1);
+	ck_assert(a.cycles.comps[0].exhausted);
+	ck_assert(lg_comp_unsettled(&a.cycles.comps[0]));
+	ck_assert_int_eq(lg_out_check(null, &a, &problems), 0);
+	ck_assert_uint_eq(problems, 1);
+	fclose(null);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+/* n classes, every order taken, each edge with modes and gates */
+static void analyse_complete(struct lg_analysis *a, int n, int modes,
+			     const char *gates, const struct lg_search_opts *o)
+{
+	struct dump_text t;
+
+	dump_begin(&t, n, NULL);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j)
+				add_edge(&t, i, j, modes, gates, 1);
+	analyse_one(a, dump_end(&t), o);
+}
+
+START_TEST(test_silent_tangles_are_proven_without_search)
+{
+	struct lg_search_opts tiny = { 100, 16, 50 };
+	struct lg_analysis a;
+
+	/* 200 classes, every order, all read-read: astronomically many
+	 * cycles, none can deadlock; proven in linear time, no budget */
+	analyse_complete(&a, 200, LG_RR, "-", &tiny);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	ck_assert(a.cycles.comps[0].proven);
+	ck_assert(!lg_comp_unsettled(&a.cycles.comps[0]));
+	lg_analysis_free(&a);
+	/* held for reading, wanted for writing: writers wait on readers, so
+	 * this can deadlock and must not be proven silent */
+	analyse_complete(&a, 50, LG_RR | LG_RW, "-", &tiny);
+	ck_assert(!a.cycles.comps[0].proven);
+	lg_analysis_free(&a);
+	/* one gate lock on every edge */
+	analyse_complete(&a, 60, LG_WW, "0:0", &tiny);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	ck_assert(a.cycles.comps[0].proven);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_read_read_component_is_settled_when_searched)
+{
+	struct lg_analysis a;
+
+	analyse_complete(&a, 5, LG_RR, "-", &wide);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	ck_assert(!lg_comp_unsettled(&a.cycles.comps[0]));
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_cycle_longer_than_max_length_is_unsettled)
+{
+	struct lg_search_opts longer = wide;
+	struct dump_text t;
+	struct lg_analysis a;
+	char *text;
+
+	dump_begin(&t, 20, NULL);
+	for (int i = 0; i < 20; i++)
+		add_edge(&t, i, (i + 1) % 20, LG_WW, "-", 1);
+	text = dump_end(&t);
+	ck_assert_int_eq(analyse(&a, &text, 1, &wide), 0);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	ck_assert(a.cycles.comps[0].too_long);
+	ck_assert(lg_comp_unsettled(&a.cycles.comps[0]));
+	lg_analysis_free(&a);
+	longer.max_len = 20;
+	analyse_one(&a, text, &longer);
+	ck_assert_uint_eq(a.cycles.n, 1);
+	ck_assert_uint_eq(a.cycles.v[0].len, 20);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_mode_rule_is_applied_at_every_lock)
+{
+	struct lg_analysis a;
+	struct dump_text t;
+
+	/* X -RW-> Y -WR-> X: at X, wanted R meets held R: no deadlock */
+	dump_begin(&t, 2, NULL);
+	add_edge(&t, 0, 1, LG_RW, "-", 1);
+	add_edge(&t, 1, 0, LG_WR, "-", 2);
+	analyse_one(&a, dump_end(&t), &wide);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	lg_analysis_free(&a);
+	/* the same plus a WW pair on one edge: now it can */
+	dump_begin(&t, 2, NULL);
+	add_edge(&t, 0, 1, LG_RW | LG_WW, "-", 1);
+	add_edge(&t, 1, 0, LG_WR, "-", 2);
+	analyse_one(&a, dump_end(&t), &wide);
+	ck_assert_uint_eq(a.cycles.n, 1);
+	ck_assert_int_eq(a.cycles.v[0].scope, LG_SCOPE_THREADS);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_instance_gate_counts_only_within_one_dump)
+{
+	static const int two[3] = { 1, 1, 2 };
+	struct dump_text t, u;
+	struct lg_analysis a;
+	char *texts[2];
+
+	/* class 2 has two instances; instance 0 of it gates both edges */
+	dump_begin(&t, 3, two);
+	add_edge(&t, 0, 1, LG_WW, "2:0", 1);
+	add_edge(&t, 1, 0, LG_WW, "2:0", 2);
+	analyse_one(&a, dump_end(&t), &wide);
+	ck_assert_uint_eq(a.cycles.n, 0); /* one dump: the same lock */
+	lg_analysis_free(&a);
+	dump_begin(&t, 3, two);
+	add_edge(&t, 0, 1, LG_WW, "2:0", 1);
+	dump_begin(&u, 3, two);
+	add_edge(&u, 1, 0, LG_WW, "2:0", 1);
+	texts[0] = dump_end(&t);
+	texts[1] = dump_end(&u);
+	ck_assert_int_eq(analyse(&a, texts, 2, &wide), 0);
+	ck_assert_uint_eq(a.cycles.n, 1); /* two dumps: maybe two locks */
+	ck_assert_int_eq(a.cycles.v[0].scope, LG_SCOPE_PROCESSES);
+	lg_analysis_free(&a);
+	free(texts[0]);
+	free(texts[1]);
+}
+END_TEST
+
+START_TEST(test_edge_seen_without_its_gate_elsewhere_loses_it)
+{
+	struct dump_text t, u;
+	struct lg_analysis a;
+	char *texts[2];
+
+	/* singleton 2 gates both edges in dump 1; dump 2 takes 0 -> 1 bare */
+	dump_begin(&t, 3, NULL);
+	add_edge(&t, 0, 1, LG_WW, "2:5", 1);
+	add_edge(&t, 1, 0, LG_WW, "2:5", 2);
+	dump_begin(&u, 3, NULL);
+	add_edge(&u, 0, 1, LG_WW, "-", 1);
+	texts[0] = dump_end(&t);
+	texts[1] = dump_end(&u);
+	ck_assert_int_eq(analyse(&a, texts, 2, &wide), 0);
+	ck_assert_uint_eq(a.cycles.n, 1);
+	ck_assert_int_eq(a.cycles.v[0].scope, LG_SCOPE_THREADS);
+	lg_analysis_free(&a);
+	free(texts[0]);
+	free(texts[1]);
+}
+END_TEST
+
+START_TEST(test_process_report_links_to_its_cycle)
+{
+	struct lg_search_opts only_shortest = wide;
+	struct dump_text t;
+	struct lg_analysis a;
+
+	only_shortest.max_cycles = 0;
+	dump_begin(&t, 3, NULL);
+	add_edge(&t, 0, 1, LG_WW, "-", 1);
+	add_edge(&t, 1, 0, LG_WW, "-", 1);
+	add_edge(&t, 1, 2, LG_WW, "-", 1);
+	add_edge(&t, 2, 0, LG_WW, "-", 1);
+	/* the 3-cycle, reported from its middle: not listed by the search */
+	fprintf(t.f, "finding lock-order-cycle 2,0,1 \"c2 -> c0 -> c1\"\n");
+	fprintf(t.f, "finding lock-order-cycle 1,0 \"c1 -> c0\"\n");
+	fprintf(t.f, "finding lock-order-cycle 1 \"c1 instances\"\n");
+	t.nfindings = 3;
+	analyse_one(&a, dump_end(&t), &only_shortest);
+	ck_assert_uint_eq(a.cycles.n, 2);
+	ck_assert_uint_eq(a.g.findings[0].cycle, 1);
+	ck_assert(a.cycles.v[1].from_report);
+	ck_assert_uint_eq(a.cycles.v[1].len, 3);
+	ck_assert_uint_eq(a.g.findings[1].cycle, 0);
+	ck_assert_uint_eq(a.cycles.v[0].nreports, 1);
+	ck_assert_uint_eq(a.g.findings[2].cycle, LG_NONE);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_cycle_through_an_edge_is_shortest)
+{
+	struct dump_text t;
+	struct lg_analysis a;
+	uint32_t path[16], e, n;
+	uint64_t budget = 1000000;
+
+	dump_begin(&t, 5, NULL);
+	for (int i = 0; i < 5; i++)
+		add_edge(&t, i, (i + 1) % 5, LG_WW, "-", 1);
+	add_edge(&t, 2, 0, LG_WW, "-", 1);
+	analyse_one(&a, dump_end(&t), &wide);
+	e = lg_graph_find_edge(&a.g, cls(&a, 3), cls(&a, 4));
+	n = lg_cycle_through(&a.g, &a.scc, e, &wide, &budget, path);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(path[0], e);
+	e = lg_graph_find_edge(&a.g, cls(&a, 0), cls(&a, 1));
+	ck_assert_uint_eq(lg_cycle_through(&a.g, &a.scc, e, &wide, &budget,
+					   path),
+			  3);
+	ck_assert_uint_lt(budget, 1000000);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+/* n classes in one long order, 31 short edges back (one making a 2-cycle)
+ * and one from the end to the start: one component of n classes, searched
+ * within the limits. */
+static void big_component(int n)
+{
+	struct lg_search_opts some = wide;
+	struct dump_text t;
+	struct lg_analysis a;
+
+	some.max_cycles = 5;
+	rng_state = 7;
+	dump_begin(&t, n, NULL);
+	for (int i = 0; i + 1 < n; i++)
+		add_edge(&t, i, i + 1, LG_WW, "-", 1);
+	for (int k = 0; k < 30; k++) {
+		int from = 100 + (n - 200) / 30 * k + (int)rnd(50);
+
+		add_edge(&t, from, from - 1 - (int)rnd(50), LG_WW, "-", 2);
+	}
+	add_edge(&t, n - 2, n - 3, LG_WW, "-", 3); /* the one 2-cycle */
+	add_edge(&t, n - 1, 0, LG_WW, "-", 3);
+	analyse_one(&a, dump_end(&t), &some);
+	ck_assert_uint_eq(a.cycles.ncomps, 1);
+	ck_assert_uint_eq(lg_scc_size(&a.scc, a.cycles.comps[0].comp),
+			  (uint32_t)n);
+	ck_assert_uint_eq(a.cycles.n, 5);
+	ck_assert(a.cycles.truncated);
+	ck_assert(a.cycles.v[0].shortest);
+	ck_assert_uint_eq(a.cycles.v[0].len, 2);
+	for (uint32_t i = 1; i < a.cycles.n; i++)
+		ck_assert_uint_le(a.cycles.v[i - 1].len, a.cycles.v[i].len);
+	lg_analysis_free(&a);
+}
+
+START_TEST(test_big_components_are_searched_shortest_first)
+{
+	big_component(3000); /* distance rows kept: by length */
+	big_component(5000); /* too big for rows: per class */
+}
+END_TEST
+
+/* ---- the parser under mutation ---- */
+
+static char *mutate(const char *src, size_t len, size_t *out_len)
+{
+	char *p = malloc(len + 64);
+	size_t at = len ? rnd((uint32_t)len) : 0, cut;
+
+	memcpy(p, src, len);
+	*out_len = len;
+	switch (rnd(6)) {
+	case 0: /* flip a byte */
+		p[at] = (char)rnd(256);
+		break;
+	case 1: /* cut the file */
+		*out_len = at;
+		break;
+	case 2: /* drop half of what follows */
+		cut = (len - at) / 2;
+		memmove(p + at, p + at + cut, len - at - cut);
+		*out_len = len - cut;
+		break;
+	case 3: /* a huge number */
+		memmove(p + at + 20, p + at, len - at);
+		memcpy(p + at, "99999999999999999999", 20);
+		*out_len = len + 20;
+		break;
+	case 4: /* a separator or quote where it hurts */
+		p[at] = " \"\\,:\n-"[rnd(7)];
+		break;
+	default: /* the file's start written over a stretch */
+		memcpy(p + at, src, len - at < 40 ? len - at : 40);
+		break;
+	}
+	return p;
+}
+
+static void parse_mutant(const char *data, size_t len)
+{
+	struct lg_analysis a;
+	struct lg_err err = { { 0 } };
+	FILE *f = fmemopen((void *)data, len, "r");
+	int rc = lg_analysis_init(&a);
+
+	ck_assert_ptr_nonnull(f);
+	rc = rc ? rc : lg_parse(&a.g, "m.graph", f, &err);
+	fclose(f);
+	ck_assert_msg(rc == 0 || rc == EINVAL, "rc %d", rc);
+	if (rc) {
+		ck_assert(!strncmp(err.msg, "m.graph:", 8));
+		ck_assert_ptr_null(strchr(err.msg, '\n'));
+	} else {
+		FILE *null = fopen("/dev/null", "w");
+		uint32_t n;
+
+		ck_assert_int_eq(lg_analysis_run(&a, &wide), 0);
+		lg_out_report(null, &a);
+		lg_out_json(null, &a);
+		lg_out_dot(null, &a);
+		lg_out_order(null, &a);
+		lg_out_check(null, &a, &n);
+		fclose(null);
+	}
+	lg_analysis_free(&a);
+}
+
+START_TEST(test_mutated_real_dumps_parse_or_fail_cleanly)
+{
+	static const char *const files[] = { "weird/weird.graph",
+					     "threads/threads.graph",
+					     "gate/gate_ab.graph",
+					     "recursive/recursive.graph" };
+	char ws[256];
+
+	rng_state = 99u + (uint32_t)_i;
+	snprintf(ws, sizeof(ws), "tools/lockgraph/testdata/dumps/%s",
+		 files[_i]);
+	{
+		const char *path = lct_runfile(ws);
+		size_t len = 0;
+		char *src = path ? lct_read_file(path, &len) : NULL;
+
+		ck_assert_ptr_nonnull(src);
+		for (int i = 0; i < 500; i++) {
+			size_t n;
+			char *m = mutate(src, len, &n);
+
+			parse_mutant(m, n);
+			free(m);
+		}
+		free(src);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("lockgraph_lib");
+	TCase *core = tcase_create("core"), *model = tcase_create("model");
+	TCase *parse = tcase_create("parse");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(core, test_each_cycle_is_listed_once_not_per_rotation);
+	tcase_add_test(core, test_shortest_cycle_of_each_component_comes_first);
+	tcase_add_test(core, test_spent_budget_leaves_component_unsettled);
+	tcase_add_test(core, test_read_read_component_is_settled_when_searched);
+	tcase_add_test(core, test_silent_tangles_are_proven_without_search);
+	tcase_add_test(core, test_cycle_longer_than_max_length_is_unsettled);
+	tcase_add_test(core, test_mode_rule_is_applied_at_every_lock);
+	tcase_add_test(core, test_instance_gate_counts_only_within_one_dump);
+	tcase_add_test(core, test_edge_seen_without_its_gate_elsewhere_loses_it);
+	tcase_add_test(core, test_process_report_links_to_its_cycle);
+	tcase_add_test(core, test_cycle_through_an_edge_is_shortest);
+	tcase_add_test(core, test_big_components_are_searched_shortest_first);
+	tcase_add_loop_test(model, test_search_and_merge_match_brute_force_model,
+			    0, 5);
+	tcase_add_loop_test(parse, test_mutated_real_dumps_parse_or_fail_cleanly,
+			    0, 4);
+	tcase_set_timeout(core, 120);
+	tcase_set_timeout(model, 240);
+	tcase_set_timeout(parse, 240);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, model);
+	suite_add_tcase(s, parse);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,22 @@
+/*
+ * parse.h: reads one dump (docs/dump-format.md, version 1) into a graph.
+ */
+#ifndef LOCKGRAPH_PARSE_H
+#define LOCKGRAPH_PARSE_H
+
+#include <stdio.h>
+
+#include "graph.h"
+
+#define LG_DUMP_VERSION 1
+
+/*
+ * Reads the dump in f (named path in messages) and merges it into g, which
+ * must not be finished. Returns 0; EINVAL for bad input, with "path:line:
+ * what" in *err; ENOMEM; EIO for a read error (also described in *err).
+ * On error g holds part of the dump: use it only to free it.
+ */
+int lg_parse(struct lg_graph *g, const char *path, FILE *f,
+	     struct lg_err *err);
+
+#endif /* LOCKGRAPH_PARSE_H */
