@@ -1,47 +1,203 @@
 /*
- * demo.c: until the full demo lands, a small lock-order bug the checker
- * catches: two threads, each taking the same two locks in opposite orders,
- * stepped so that they never actually deadlock.
+ * demo.c: the narrator. `demo [LOCKGRAPH]` runs the scenes, each as a child
+ * process of this same binary started through a ds_reaper, all writing
+ * their lock graphs into one directory; then feeds that directory to
+ * lockgraph (the path given, when there is one). `demo SCENE` runs one
+ * scene in this process.
  */
-#include <pthread.h>
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#include "lockcheck/lockcheck.h"
+#include "demo.h"
+#include "ds/reaper.h"
 
-static lc_mutex_t accounts = LC_MUTEX_INITIALIZER("accounts");
-static lc_mutex_t audit_log = LC_MUTEX_INITIALIZER("audit_log");
+extern char **environ;
 
-static void *teller(void *arg)
+static char self[4096];	  /* this binary */
+static char dumps[64];	  /* the scenes' LOCKCHECK_DUMP directory */
+
+void say(const char *fmt, ...)
 {
-	(void)arg;
-	lc_thread_set_name("teller");
-	lc_mutex_lock(&accounts);
-	lc_mutex_lock(&audit_log);
-	lc_mutex_unlock(&audit_log);
-	lc_mutex_unlock(&accounts);
-	return NULL;
+	va_list ap;
+
+	fputs("   ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
 }
 
-static void *auditor(void *arg)
+static void heading(const char *fmt, ...)
 {
-	(void)arg;
-	lc_thread_set_name("auditor");
-	lc_mutex_lock(&audit_log);
-	lc_mutex_lock(&accounts);
-	lc_mutex_unlock(&accounts);
-	lc_mutex_unlock(&audit_log);
-	return NULL;
+	va_list ap;
+
+	fputc('\n', stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
 }
 
-int main(void)
+/* This process's environment without LOCKCHECK_ variables, plus extra
+ * (NULL-terminated). The caller frees the array, not the strings. */
+static const char **scene_env(const char *const *extra)
 {
-	pthread_t t;
+	size_t n = 0, k = 0;
+	const char **env;
 
-	printf("teller takes accounts then audit_log; auditor the reverse.\n");
-	pthread_create(&t, NULL, teller, NULL);
-	pthread_join(t, NULL);
-	pthread_create(&t, NULL, auditor, NULL);
-	pthread_join(t, NULL);
-	printf("no deadlock happened, yet the checker saw that one could.\n");
+	while (environ[n])
+		n++;
+	env = calloc(n + 8, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LOCKCHECK_", 10) != 0)
+			env[k++] = environ[i];
+	for (; extra && *extra && k < n + 7; extra++)
+		env[k++] = *extra;
+	return env;
+}
+
+/* Runs `demo scene` through r with extra environment; returns how it
+ * ended (how == 0 when it could not start). */
+static struct ds_reaper_exit run_scene(struct ds_reaper *r, const char *scene,
+				       const char *extra_env)
+{
+	char dump_env[128];
+	const char *extra[] = { dump_env, extra_env, NULL };
+	const char *argv[] = { self, scene, NULL };
+	const char **env;
+	struct ds_reaper_exit e = { 0 };
+	pid_t pid;
+
+	snprintf(dump_env, sizeof(dump_env), "LOCKCHECK_DUMP=%s", dumps);
+	fflush(NULL);
+	env = scene_env(extra);
+	if (env && ds_reaper_spawn(r, argv, env, &pid) == 0)
+		ds_reaper_wait(r, pid, -1, &e);
+	free(env);
+	return e;
+}
+
+static void scene_bank(struct ds_reaper *r)
+{
+	struct ds_reaper_exit e;
+	char how[96];
+
+	heading("1. A naive bank: transfer() locks the paying account, then "
+		"the receiving one");
+	say("%d tellers move money between %d accounts at random.",
+	    BANK_TELLERS, BANK_ACCOUNTS);
+	say("Run with LOCKCHECK_ACTION=abort: the first finding ends it.\n");
+	e = run_scene(r, "naive-bank", "LOCKCHECK_ACTION=abort");
+	putchar('\n');
+	say("naive bank %s: the first time the tellers' lock orders",
+	    ds_reaper_describe(&e, how, sizeof(how)));
+	say("closed a cycle, the checker reported it and stopped the run,");
+	say("before any teller could hang.");
+
+	heading("2. The same load on ds_ledger (ascending account ids, "
+		"declared as order keys)");
+	e = run_scene(r, "ledger-bank", NULL);
+	say("ledger bank %s, no report.",
+	    ds_reaper_describe(&e, how, sizeof(how)));
+}
+
+static void scene_workers(struct ds_reaper *r)
+{
+	heading("4. Two processes, each correct on its own");
+	run_scene(r, "worker-a", NULL);
+	run_scene(r, "worker-b", NULL);
+}
+
+
+static void scene_batch(struct ds_reaper *r)
+{
+	static const char *const jobs[][4] = {
+		{ "true", NULL }, { "false", NULL },
+		{ "sh", "-c", "exit 3", NULL }, { "sleep", "60", NULL },
+		{ "no-such-program", NULL },
+	};
+	enum { NJOBS = sizeof(jobs) / sizeof(jobs[0]) };
+	pid_t pid[NJOBS];
+	int err[NJOBS];
+	struct ds_reaper_exit *list;
+	size_t drained;
+	char how[96];
+
+	say("ds_reaper: a batch of real processes (one killed on purpose):");
+	for (int i = 0; i < NJOBS; i++)
+		err[i] = ds_reaper_spawn(r, jobs[i], NULL, &pid[i]);
+	if (!err[3])
+		kill(pid[3], SIGKILL);
+	for (int i = 0; i < NJOBS; i++) {
+		struct ds_reaper_exit e;
+
+		if (err[i])
+			say("  %-16s could not start: %s", jobs[i][0],
+			    strerror(err[i]));
+		else if (ds_reaper_wait(r, pid[i], 10000, &e) == 0)
+			say("  %-16s pid %-7d %s", jobs[i][0], (int)pid[i],
+			    ds_reaper_describe(&e, how, sizeof(how)));
+	}
+	list = ds_reaper_drain(r, &drained);
+	say("  drained %zu records (every child of this run, each once)",
+	    drained);
+	ds_reaper_exits_free(list);
+}
+
+static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
+{
+	(void)lockgraph;
+	(void)r;
+	heading("5. lockgraph: the dumps of every process, merged");
+	say("dumps in %s", dumps);
+}
+
+static int narrate(const char *lockgraph)
+{
+	struct ds_reaper *r;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0 || !mkdtemp(strcpy(dumps, "/tmp/lockcheck-demo.XXXXXX")))
+		return 1;
+	self[n] = '\0';
+	if (ds_reaper_create(&r))
+		return 1;
+	dup2(STDOUT_FILENO, STDERR_FILENO); /* reports in line with the story */
+	printf("lockcheck demo: a lock-order checker at work (this build has "
+	       "LOCKCHECK=1)\n");
+	scene_bank(r);
+	heading("3. Services under load");
+	run_scene(r, "services", NULL);
+	scene_batch(r);
+	scene_workers(r);
+	scene_lockgraph(lockgraph, r);
+	ds_reaper_destroy(r);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *scene = argc > 1 ? argv[1] : "";
+
+	if (strcmp(scene, "naive-bank") == 0)
+		return demo_naive_bank();
+	if (strcmp(scene, "ledger-bank") == 0)
+		return demo_ledger_bank();
+	if (strcmp(scene, "services") == 0)
+		return demo_services();
+	if (strcmp(scene, "worker-a") == 0)
+		return demo_worker("registry", "journal");
+	if (strcmp(scene, "worker-b") == 0)
+		return demo_worker("journal", "registry");
+	return narrate(argc > 1 ? argv[1] : NULL);
 }
