@@ -18,6 +18,10 @@ enum { HOW_LOCK, HOW_TRY, HOW_TIMED };
 
 #define CALLER __builtin_return_address(0)
 
+/* Locks this thread took while its checker state could not be allocated:
+ * their unlocks must pass (no allocation needed to count them). */
+static _Thread_local uint32_t unchecked;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -58,9 +62,9 @@ static void lock_forget(struct lc__lock *lk)
 
 	if (!c || !id || !atomic_load(&c->igraph))
 		return;
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	lc__forget_instance(c, id);
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 }
 
 LC__HOT void push(struct lc__thread *t, struct lc__lock *lk,
@@ -99,6 +103,13 @@ static int unchecked_mutex(lc_mutex_t *m, int how,
 	return how == HOW_TRY	  ? pthread_mutex_trylock(&m->pm)
 	       : how == HOW_TIMED ? pthread_mutex_timedlock(&m->pm, abstime)
 				  : pthread_mutex_lock(&m->pm);
+}
+
+/* A lock operation with no thread state to record it in. */
+static int counted_unchecked(int err)
+{
+	unchecked += err == 0;
+	return err;
 }
 
 /* The caller already holds m (held entry i). */
@@ -163,7 +174,7 @@ int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 		return EINVAL;
 	t = lc__self();
 	if (!t)
-		return unchecked_mutex(m, how, abstime);
+		return counted_unchecked(unchecked_mutex(m, how, abstime));
 	cls = lc__class_fast(&m->lk);
 	if (m->lk.kind == LC__KIND_RECURSIVE &&
 	    (i = lc__find_held(t, &m->lk)) >= 0)
@@ -195,6 +206,10 @@ LC__HOT int release(struct lc__thread *t, struct lc__lock *lk,
 		t->untracked--; /* one that did not fit in the stack */
 		return 0;
 	}
+	if (i < 0 && unchecked) {
+		unchecked--; /* taken while the state could not be made */
+		return 0;
+	}
 	if (i < 0) {
 		struct lc__site at = { file, line, func };
 
@@ -217,8 +232,10 @@ int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
 	if (!m)
 		return EINVAL;
 	t = lc__self();
-	if (!t)
+	if (!t) {
+		unchecked -= unchecked > 0;
 		return pthread_mutex_unlock(&m->pm);
+	}
 	err = release(t, &m->lk, file, line, func, CALLER, "unlocked");
 	return err ? err : pthread_mutex_unlock(&m->pm);
 }
@@ -346,7 +363,8 @@ int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 		return EINVAL;
 	t = lc__self();
 	if (!t)
-		return trylock ? try_rwlock(l, write) : block_rwlock(l, write);
+		return counted_unchecked(trylock ? try_rwlock(l, write)
+						 : block_rwlock(l, write));
 	cls = lc__class_fast(&l->lk);
 	if (!write && (i = lc__find_held(t, &l->lk)) >= 0)
 		return rwlock_relock(t, l, i, write, trylock, &at, CALLER);
@@ -373,8 +391,10 @@ int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
 	if (!l)
 		return EINVAL;
 	t = lc__self();
-	if (!t)
+	if (!t) {
+		unchecked -= unchecked > 0;
 		return pthread_rwlock_unlock(&l->prw);
+	}
 	err = release(t, &l->lk, file, line, func, CALLER, "unlocked");
 	return err ? err : pthread_rwlock_unlock(&l->prw);
 }
@@ -419,41 +439,56 @@ int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key)
 
 /* ---- condition variables ---- */
 
+/* The mutex a condition wait gives back, to record again when the wait
+ * returns, or when it is cancelled (glibc takes the mutex again before the
+ * cancellation handlers run, and they usually unlock it). */
+struct rewait {
+	struct lc__thread *t;
+	lc_mutex_t *m;
+	struct lc__class *cls;
+	struct lc__site at;
+	uint32_t depth;
+};
+
+static void retake_after_wait(void *arg)
+{
+	struct rewait *w = arg;
+	uint32_t i = w->t->nheld;
+
+	push(w->t, &w->m->lk, w->cls, &w->at, LC_WRITE, false);
+	if (w->t->nheld > i)
+		w->t->held[i].depth = w->depth;
+}
+
 int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 		  const char *file, int line, const char *func)
 {
-	struct lc__site at = { file, line, func };
-	struct lc__thread *t;
-	struct lc__class *cls;
-	uint32_t depth;
+	struct rewait w = { lc__self(), m, NULL, { file, line, func }, 0 };
 	int i, err;
 
 	if (!c || !m)
 		return EINVAL;
-	t = lc__self();
-	if (!t)
+	if (!w.t)
 		return abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
 			       : pthread_cond_wait(&c->pc, &m->pm);
-	cls = lc__class_fast(&m->lk);
-	i = lc__find_held(t, &m->lk);
+	w.cls = lc__class_fast(&m->lk);
+	i = lc__find_held(w.t, &m->lk);
 	if (i < 0) {
-		lc__report_unlock_not_held(t, &m->lk, &at, CALLER,
+		lc__report_unlock_not_held(w.t, &m->lk, &w.at, CALLER,
 					   "waited on (lc_cond_wait)");
 		return EPERM;
 	}
 	/* The wait releases the mutex and takes it again: for the checker
 	 * the re-acquisition happens under whatever else is still held, and
 	 * it is validated now, before the wait can block. */
-	depth = t->held[i].depth;
-	lc__pop_held(t, i);
-	if (t->nheld)
-		lc__validate(t, &m->lk, cls, LC_WRITE, &at, CALLER);
+	w.depth = w.t->held[i].depth;
+	lc__pop_held(w.t, i);
+	if (w.t->nheld)
+		lc__validate(w.t, &m->lk, w.cls, LC_WRITE, &w.at, CALLER);
+	pthread_cleanup_push(retake_after_wait, &w);
 	err = abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
 		      : pthread_cond_wait(&c->pc, &m->pm);
-	i = (int)t->nheld;
-	push(t, &m->lk, cls, &at, LC_WRITE, false);
-	if (t->nheld > (uint32_t)i)
-		t->held[i].depth = depth;
+	pthread_cleanup_pop(1);
 	return err;
 }
 

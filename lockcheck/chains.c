@@ -58,8 +58,11 @@ static void place(struct table *t, struct lc__chain *c)
 static int grow(struct table *old)
 {
 	uint32_t cap = old ? old->cap * 2 : 1024;
-	struct table *t = calloc(1, sizeof(*t) + cap * sizeof(t->slots[0]));
+	struct table *t;
 
+	if (cap == 0 || cap > (UINT32_MAX >> 1))
+		return ENOMEM; /* 2^31 slots: refuse rather than wrap */
+	t = calloc(1, sizeof(*t) + (size_t)cap * sizeof(t->slots[0]));
 	if (!t)
 		return ENOMEM;
 	t->cap = cap;

@@ -1,10 +1,12 @@
 /*
  * classes.c: lock classes, instance ids and interned strings.
  *
- * A lock initialised by an init macro names its class through the static key
- * of that call site, lockdep's way; a lock from LC_*_INITIALIZER has no key,
- * and its class is found by (name, file, line), so each initializer use is
- * its own class. Classes are never freed: edges keep referring to them after
+ * A class is an init site: (name, file, line). A lock initialised by an
+ * init macro finds its class through the static key of that call site,
+ * lockdep's way, once the key has been resolved by site (a site in a
+ * header's static inline function has one key per .c file); a lock from
+ * LC_*_INITIALIZER has no key and is looked up by site each time it is
+ * first used. Classes are never freed: edges keep referring to them after
  * every lock of the class is gone. Class ids are dense, from 0.
  */
 #define _GNU_SOURCE
@@ -76,6 +78,26 @@ const char *lc__intern(const char *s)
 	return intern_str[nintern++];
 }
 
+void lc__copy_name(char *buf, size_t size, const char *name)
+{
+	size_t i = 0;
+
+	for (; name[i] && i + 1 < size; i++)
+		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f
+				 ? '?'
+				 : name[i];
+	buf[i] = '\0';
+}
+
+/* Under lc__slow: name interned as one line. */
+static const char *intern_name(const char *name)
+{
+	char buf[256];
+
+	lc__copy_name(buf, sizeof(buf), name);
+	return lc__intern(buf);
+}
+
 struct lc__class *lc__class_by_id(uint32_t id)
 {
 	return id < nclasses ? classes[id] : NULL;
@@ -108,8 +130,8 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 		goto no_memory;
 	c->id = nclasses;
 	c->kind = lk->kind;
-	c->name = lc__intern(lk->name ? lk->name : "(unnamed lock)");
-	c->file = lc__intern(lk->file ? lk->file : "(unknown)");
+	c->name = intern_name(lk->name ? lk->name : "(unnamed lock)");
+	c->file = intern_name(lk->file ? lk->file : "(unknown)");
 	c->line = lk->line;
 	classes[nclasses++] = c;
 	return c;
@@ -125,11 +147,19 @@ static uint64_t site_hash(const struct lc__lock *lk)
 			    lk->name);
 }
 
+static bool same_text(const char *stored, const char *raw)
+{
+	char buf[256];
+
+	lc__copy_name(buf, sizeof(buf), raw);
+	return strcmp(stored, buf) == 0;
+}
+
 static bool same_site(const struct lc__class *c, const struct lc__lock *lk)
 {
 	return c->line == lk->line &&
-	       strcmp(c->file, lk->file ? lk->file : "(unknown)") == 0 &&
-	       strcmp(c->name, lk->name ? lk->name : "(unnamed lock)") == 0;
+	       same_text(c->file, lk->file ? lk->file : "(unknown)") &&
+	       same_text(c->name, lk->name ? lk->name : "(unnamed lock)");
 }
 
 /* Under lc__slow: the class of an initializer lock, found or made. Sites
@@ -165,18 +195,13 @@ struct lc__class *lc__class_of(struct lc__lock *lk)
 		return c;
 	}
 	lc__init();
-	pthread_mutex_lock(&lc__slow);
-	if (lk->key) {
-		c = atomic_load_explicit(&lk->key->cls, memory_order_relaxed);
-		if (!c) {
-			c = class_new(lk);
-			atomic_store_explicit(&lk->key->cls, c,
-					      memory_order_release);
-		}
-	} else {
-		c = class_by_site(lk);
-	}
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_lock();
+	/* By site, keyed or not: an init site in a header's static inline
+	 * function has one key per .c file but is one class. */
+	c = class_by_site(lk);
+	if (c && lk->key)
+		atomic_store_explicit(&lk->key->cls, c, memory_order_release);
+	lc__slow_unlock();
 	if (c)
 		atomic_store_explicit(&lk->cls, c, memory_order_release);
 	return c;

@@ -152,6 +152,13 @@ static uint64_t cycle_signature(const struct lc__graph *g,
 	return sig;
 }
 
+bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
+		      uint32_t n, const struct lc__class *cls)
+{
+	return !lc__finding_seen(LC_LOCK_ORDER_CYCLE,
+				 cycle_signature(g, path, n, cls));
+}
+
 void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 		      uint32_t n, struct lc__thread *t,
 		      const struct lc__acq *a, const struct lc__class *cls)
@@ -177,11 +184,19 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	lc__buf_free(&b);
 }
 
+/* "key 7", or "no key" for a lock without one. */
+static void print_key(struct lc__buf *b, const struct lc__lock *lk)
+{
+	if (lk->has_order)
+		lc__buf_add(b, "key %llu", (unsigned long long)lk->order);
+	else
+		lc__buf_add(b, "no key");
+}
+
 void lc__report_order_violation(struct lc__thread *t,
 				const struct lc__held *h,
 				const struct lc__acq *a)
 {
-	unsigned long long want = a->lk->order, have = h->lk->order;
 	void *frames[NOW_FRAMES];
 	struct lc__buf b;
 	int n;
@@ -191,16 +206,23 @@ void lc__report_order_violation(struct lc__thread *t,
 					(uint64_t)a->at.line))
 		return;
 	lc__buf_init(&b);
-	lc__buf_add(&b, "%s with order key %llu wanted while holding key %llu "
-			"of the same class, at ", a->cls->name, want, have);
+	lc__buf_add(&b, "%s with ", a->cls->name);
+	print_key(&b, a->lk);
+	lc__buf_add(&b, " wanted while holding ");
+	print_key(&b, h->lk);
+	lc__buf_add(&b, " of the same class, at ");
 	lc__print_site(&b, &a->at);
-	lc__buf_add(&b, "\n  locks of one class held together must be taken "
-			"in ascending key order (lc_mutex_set_order)\n  class ");
+	lc__buf_add(&b, "\n  locks of one class held together must all have "
+			"order keys and be taken in ascending key order "
+			"(lc_mutex_set_order)\n  class ");
 	lc__print_class(&b, a->cls);
-	lc__buf_add(&b, "\n  holds key %llu (%p), taken at ", have,
-		    (void *)h->lk);
+	lc__buf_add(&b, "\n  holds ");
+	print_key(&b, h->lk);
+	lc__buf_add(&b, " (%p), taken at ", (void *)h->lk);
 	lc__print_site(&b, &h->at);
-	lc__buf_add(&b, "\n  wants key %llu (%p) at ", want, (void *)a->lk);
+	lc__buf_add(&b, "\n  wants ");
+	print_key(&b, a->lk);
+	lc__buf_add(&b, " (%p) at ", (void *)a->lk);
 	lc__print_site(&b, &a->at);
 	lc__buf_add(&b, "\n  thread \"%s\" (tid %d):\n", lc__thread_name(t),
 		    t->tid);

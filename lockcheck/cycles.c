@@ -17,6 +17,8 @@
  * Otherwise a depth-first search over simple paths, tracking the gates in
  * use, decides exactly, within a step budget; when the budget runs out the
  * walk found first is reported (a possible false report, never a miss).
+ * The caller may refuse cycles (those it reported already): the search
+ * then goes on to the next one.
  * Neither recurses, so long cycles cannot overflow the stack.
  */
 #include "graph.h"
@@ -25,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXACT_BUDGET (1u << 20) /* depth-first steps per search */
+#define EXACT_BUDGET (1u << 18) /* depth-first steps per mode pair */
 
 struct lc__bfs_item {
 	uint32_t node;
@@ -172,6 +174,17 @@ struct lc__dfs_frame {
 
 enum { EXACT_NONE, EXACT_FOUND, EXACT_GAVE_UP };
 
+/* One exact search: the start edge, its mode, what the caller accepts. */
+struct exact {
+	struct lc__graph *g;
+	uint32_t e;
+	int held0;
+	lc__cycle_accept_fn *accept;
+	void *arg;
+	uint32_t depth; /* frames on the stack */
+	bool oom;	/* gave up for lack of memory */
+};
+
 static bool gate_in_use(const struct lc__graph *g, uint32_t n, uint64_t id)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -180,68 +193,76 @@ static bool gate_in_use(const struct lc__graph *g, uint32_t n, uint64_t id)
 	return false;
 }
 
-/* Adds f's gates to the ones in use (from index n); false when one of them
- * is in use already. */
-static bool take_gates(struct lc__graph *g, uint32_t *n,
-		       const struct lc__edge *f)
+/* Adds f's gates to the ones in use (from index *n); false when one of
+ * them is in use already, or (with x->oom set) when memory ran out. */
+static bool take_gates(struct exact *x, uint32_t *n, const struct lc__edge *f)
 {
+	struct lc__graph *g = x->g;
 	uint8_t alive = atomic_load_explicit(&f->gate_alive,
 					     memory_order_relaxed);
 
 	for (uint32_t i = 0; i < LC_GATE_MAX; i++) {
 		if (!(alive & (1u << i)))
 			continue;
-		if (gate_in_use(g, *n, f->gate[i]) ||
-		    lc__grow_array((void **)&g->gates, &g->gates_cap, *n + 1,
-				   sizeof(*g->gates)))
+		if (gate_in_use(g, *n, f->gate[i]))
 			return false;
+		if (lc__grow_array((void **)&g->gates, &g->gates_cap, *n + 1,
+				   sizeof(*g->gates))) {
+			x->oom = true;
+			return false;
+		}
 		g->gates[(*n)++] = f->gate[i];
 	}
 	return true;
 }
 
-static int push_frame(struct lc__graph *g, uint32_t *depth, uint32_t node,
-		      uint32_t via, uint8_t want, uint32_t ngates)
+static void push_frame(struct exact *x, uint32_t node, uint32_t via,
+		       uint8_t want, uint32_t ngates)
 {
-	if (lc__grow_array((void **)&g->frames, &g->frames_cap, *depth + 1,
-			   sizeof(*g->frames)))
-		return -1;
-	g->frames[(*depth)++] = (struct lc__dfs_frame){
+	struct lc__graph *g = x->g;
+
+	if (lc__grow_array((void **)&g->frames, &g->frames_cap, x->depth + 1,
+			   sizeof(*g->frames))) {
+		x->oom = true;
+		return;
+	}
+	g->frames[x->depth++] = (struct lc__dfs_frame){
 		node, via, g->nodes[node].out, ngates, 0, want
 	};
 	g->onpath[node] = 1;
-	return 0;
 }
 
-/* The cycle: e, the edges of frames 1 .. depth-1, then last. */
-static uint32_t exact_path(struct lc__graph *g, uint32_t e, uint32_t depth,
-			   uint32_t last)
+/* The cycle: the start edge, the edges of frames 1 .. depth-1, then last. */
+static uint32_t exact_path(struct exact *x, uint32_t last)
 {
-	uint32_t len = depth + 1;
+	struct lc__graph *g = x->g;
+	uint32_t len = x->depth + 1;
 
 	if (lc__grow_array((void **)&g->path, &g->path_cap, len,
-			   sizeof(*g->path)))
+			   sizeof(*g->path))) {
+		x->oom = true;
 		return 0;
-	g->path[0] = e;
-	for (uint32_t i = 1; i < depth; i++)
+	}
+	g->path[0] = x->e;
+	for (uint32_t i = 1; i < x->depth; i++)
 		g->path[i] = g->frames[i].via;
-	g->path[depth] = last;
+	g->path[x->depth] = last;
 	return len;
 }
 
 /* One step: tries the next (edge, mode pair) of the top frame. Returns
  * the cycle length when it closes a valid cycle, 0 otherwise. */
-static uint32_t exact_step(struct lc__graph *g, uint32_t e, int held0,
-			   uint32_t *depth)
+static uint32_t exact_step(struct exact *x)
 {
-	struct lc__dfs_frame *fr = &g->frames[*depth - 1];
-	const struct lc__edge *start = lc__graph_edge(g, e), *f;
+	struct lc__graph *g = x->g;
+	struct lc__dfs_frame *fr = &g->frames[x->depth - 1];
+	const struct lc__edge *start = lc__graph_edge(g, x->e), *f;
 	uint32_t edge = fr->edge, ngates = fr->ngates;
 	int h = fr->combo >> 1, w = fr->combo & 1;
 
 	if (edge == LC_NONE) { /* every way out tried: step back */
 		g->onpath[fr->node] = 0;
-		(*depth)--;
+		x->depth--;
 		return 0;
 	}
 	f = lc__graph_edge(g, edge);
@@ -251,43 +272,37 @@ static uint32_t exact_step(struct lc__graph *g, uint32_t e, int held0,
 	}
 	if (!(f->modes & LC_COMBO(h, w)) || (h == LC_READ && fr->want == LC_READ))
 		return 0;
-	if (!take_gates(g, &ngates, f))
+	if (!take_gates(x, &ngates, f))
 		return 0;
 	if (f->to == start->from)
-		return w == LC_READ && held0 == LC_READ
-			       ? 0
-			       : exact_path(g, e, *depth, edge);
-	if (g->onpath[f->to] ||
-	    push_frame(g, depth, f->to, edge, (uint8_t)w, ngates))
-		return 0;
+		return w == LC_READ && x->held0 == LC_READ ? 0
+							   : exact_path(x, edge);
+	if (!g->onpath[f->to])
+		push_frame(x, f->to, edge, (uint8_t)w, ngates);
 	return 0;
 }
 
-static int exact(struct lc__graph *g, uint32_t e, int held0, int want0,
-		 uint32_t *len)
+static int exact(struct exact *x, int want0, uint32_t *len)
 {
-	const struct lc__edge *start = lc__graph_edge(g, e);
-	uint32_t depth = 0, ngates = 0, budget = EXACT_BUDGET;
-	int result = EXACT_GAVE_UP;
+	struct lc__graph *g = x->g;
+	const struct lc__edge *start = lc__graph_edge(g, x->e);
+	uint32_t ngates = 0, budget = EXACT_BUDGET;
 
+	x->depth = 0;
 	if (lc__grow_array((void **)&g->onpath, &g->onpath_cap, g->nnodes,
-			   sizeof(*g->onpath)) ||
-	    !take_gates(g, &ngates, start))
+			   sizeof(*g->onpath)))
 		return EXACT_GAVE_UP;
 	memset(g->onpath, 0, g->nnodes);
 	g->onpath[start->from] = 1;
-	if (push_frame(g, &depth, start->to, LC_NONE, (uint8_t)want0, ngates))
+	if (!take_gates(x, &ngates, start))
 		return EXACT_GAVE_UP;
-	while (depth > 0 && budget--) {
-		*len = exact_step(g, e, held0, &depth);
-		if (*len) {
-			result = EXACT_FOUND;
-			break;
-		}
+	push_frame(x, start->to, LC_NONE, (uint8_t)want0, ngates);
+	while (x->depth > 0 && budget-- && !x->oom) {
+		*len = exact_step(x);
+		if (*len && (!x->accept || x->accept(g, g->path, *len, x->arg)))
+			return EXACT_FOUND;
 	}
-	if (depth == 0)
-		result = EXACT_NONE;
-	return result;
+	return x->depth == 0 && !x->oom ? EXACT_NONE : EXACT_GAVE_UP;
 }
 
 /* ---- both together ---- */
@@ -388,27 +403,35 @@ static uint32_t shortest_walk(struct lc__graph *g, uint32_t e)
 }
 
 uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
+			      lc__cycle_accept_fn *accept, void *arg,
 			      const uint32_t **path)
 {
 	const struct lc__edge *start = lc__graph_edge(g, e);
+	struct exact x = { g, e, 0, accept, arg, 0, false };
 	uint32_t n = shortest_walk(g, e), len = 0, *walk;
 	bool gave_up = false;
 
 	*path = g->path;
-	if (!n || walk_is_cycle(g, g->path, n))
+	if (!n)
+		return 0;
+	if (walk_is_cycle(g, g->path, n) &&
+	    (!accept || accept(g, g->path, n, arg)))
 		return n;
 	walk = malloc(n * sizeof(*walk));
 	if (!walk)
-		return n; /* cannot decide: report the walk */
+		return 0; /* cannot decide; the next weakening retries */
 	memcpy(walk, g->path, n * sizeof(*walk));
 	for (int h = 0; h < 2 && !len; h++)
-		for (int w = 0; w < 2 && !len; w++)
-			if (start->modes & LC_COMBO(h, w))
-				gave_up |= exact(g, e, h, w, &len) ==
-					   EXACT_GAVE_UP;
-	if (!len && gave_up) {
+		for (int w = 0; w < 2 && !len; w++) {
+			if (!(start->modes & LC_COMBO(h, w)))
+				continue;
+			x.held0 = h;
+			x.oom = false;
+			gave_up |= exact(&x, w, &len) == EXACT_GAVE_UP;
+		}
+	if (!len && gave_up && (!accept || accept(g, walk, n, arg))) {
 		memcpy(g->path, walk, n * sizeof(*walk));
-		len = n;
+		len = n; /* undecided: a possible false report, not a miss */
 	}
 	free(walk);
 	return len;

@@ -120,6 +120,8 @@ static uint32_t put_edges(FILE *f)
 	for (uint32_t i = 0; i < g->nedges; i++) {
 		const struct lc__edge *e = lc__graph_edge(g, i);
 
+		if (!e->modes)
+			continue; /* a slot an allocation failure left empty */
 		fprintf(f, "edge %llu %llu %llu",
 			(unsigned long long)g->nodes[e->from].key,
 			(unsigned long long)g->nodes[e->to].key,
@@ -179,9 +181,9 @@ static int final_path(char *buf, size_t size)
 
 void lc__dump_write(void)
 {
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	lc__dump_write_locked();
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 }
 
 void lc__dump_write_locked(void)

@@ -37,9 +37,9 @@ static void report(const struct misuse *m, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	if (!lc__finding_is_new(m->kind, signature(m, c))) {
-		pthread_mutex_unlock(&lc__slow);
+		lc__slow_unlock();
 		return;
 	}
 	lc__buf_init(&b);
@@ -60,7 +60,7 @@ static void report(const struct misuse *m, const char *fmt, ...)
 	lc__print_stack(&b, frames, n, "    ");
 	lc__report(m->kind, &b, c ? &c->id : NULL, c ? 1 : 0);
 	lc__buf_free(&b);
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 }
 
 static const char *name_of(struct lc__lock *lk)

@@ -40,18 +40,20 @@ void lc__graph_free(struct lc__graph *g)
 
 int lc__grow_array(void **p, uint32_t *cap, uint32_t need, size_t size)
 {
-	uint32_t n = *cap ? *cap : 16;
+	uint64_t n = *cap ? *cap : 16;
 	void *q;
 
 	if (need <= *cap)
 		return 0;
 	while (n < need)
 		n *= 2;
+	if (n > UINT32_MAX || n > SIZE_MAX / size)
+		return ENOMEM;
 	q = realloc(*p, (size_t)n * size);
 	if (!q)
 		return ENOMEM;
 	*p = q;
-	*cap = n;
+	*cap = (uint32_t)n;
 	return 0;
 }
 

@@ -146,11 +146,16 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
  * above, and no lock instance in the gate sets of two of its edges (gate
  * holders would all hold it at once). The shortest such cycle when there is
  * one in reach of a cheap search, else one found by an exact, budgeted one
- * (see cycles.c). Returns its length and points *path at its edge indices,
- * e first, each edge's target the next one's source; 0 when there is none.
- * *path stays valid until the next call.
+ * (see cycles.c). accept (NULL: any) may refuse a cycle, say one reported
+ * already; the search then looks for another. Returns its length and points
+ * *path at its edge indices, e first, each edge's target the next one's
+ * source; 0 when there is none. *path stays valid until the next call.
  */
+typedef bool lc__cycle_accept_fn(const struct lc__graph *g,
+				 const uint32_t *path, uint32_t n, void *arg);
+
 uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
+			      lc__cycle_accept_fn *accept, void *arg,
 			      const uint32_t **path);
 
 #endif /* LOCKCHECK_GRAPH_H */

@@ -49,8 +49,15 @@ struct lc__config {
 
 extern struct lc__config lc__cfg;
 
-/* Guards every structure the slow paths touch. A raw pthread mutex. */
+/* Guards every structure the slow paths touch: a raw pthread mutex, taken
+ * only through these two. They are re-entrant, so the thread that holds it
+ * can still get through a fork handler or a SIGABRT handler that takes
+ * locks (the structures are consistent whenever such code can run); and
+ * thread cancellation is off while it is held, so no thread dies holding
+ * it. */
 extern pthread_mutex_t lc__slow;
+void lc__slow_lock(void);
+void lc__slow_unlock(void);
 
 /* Reads the environment and installs the exit and fork hooks, once. */
 void lc__init(void);
@@ -108,6 +115,10 @@ uint64_t lc__new_instance_id(void);
  * gives NULL; out of memory gives a fixed placeholder. */
 const char *lc__intern(const char *s);
 
+/* Copies name into buf (cut at size), control characters replaced by '?':
+ * a name is one line of a report. src may equal buf. */
+void lc__copy_name(char *buf, size_t size, const char *name);
+
 /* ---- thread.c: per-thread state. ---- */
 
 struct lc__held {
@@ -141,6 +152,7 @@ struct lc__thread {
 	int tid;
 	char name[64];		/* from lc_thread_set_name, or "" */
 	char sysname[16];	/* pthread name, read when needed */
+	int exit_rounds;	/* destructor rounds seen while holding */
 	struct lc__stats *stats; /* indexed by class id */
 	uint32_t nstats;
 	struct lc__lcache cache[LC_LCACHE];
@@ -286,6 +298,10 @@ void lc__validate(struct lc__thread *t, struct lc__lock *lk,
 
 /* ---- cycle_report.c: the reports the validation makes. ---- */
 
+/* Under lc__slow: whether the cycle was not reported yet. */
+bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
+		      uint32_t n, const struct lc__class *cls);
+
 /* Under lc__slow: reports the cycle path[0..n) of graph g (the class graph
  * when cls is NULL, else cls's instance graph), closed now by acquisition
  * a of thread t; once per distinct cycle. */
@@ -363,6 +379,9 @@ extern const char *const lc__kind_names[LC_KIND_COUNT];
 /* Under lc__slow: true the first time a finding signature is seen. */
 bool lc__finding_is_new(enum lc__kind kind, uint64_t signature);
 
+/* Under lc__slow: whether the signature was seen, without recording it. */
+bool lc__finding_seen(enum lc__kind kind, uint64_t signature);
+
 /* Under lc__slow: writes a finding's block, whose summary is the first
  * line of body, remembers it for the dump (with the classes involved), and
  * applies LOCKCHECK_ACTION. */
@@ -385,6 +404,10 @@ void lc__report_limit(const char *what, const char *detail);
 /* Writes one line that is not a finding (it must not start with
  * "lockcheck: "), such as a dump that could not be written. */
 void lc__log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* In a forked child: the parent's findings are not the child's (they stay
+ * known, so they are not reported again, but are not counted or dumped). */
+void lc__findings_forget(void);
 
 /* Number of findings reported so far (for LOCKCHECK_EXITCODE). */
 uint32_t lc__findings_count(void);

@@ -115,13 +115,22 @@ void lc__print_site(struct lc__buf *b, const struct lc__site *s)
 		    s->func ? s->func : "?");
 }
 
+static uint64_t seen_key(enum lc__kind kind, uint64_t signature)
+{
+	return lc__mix64(signature ^ ((uint64_t)kind << 56));
+}
+
+bool lc__finding_seen(enum lc__kind kind, uint64_t signature)
+{
+	return lc__u64map_get(&seen, seen_key(kind, signature), NULL);
+}
+
 bool lc__finding_is_new(enum lc__kind kind, uint64_t signature)
 {
-	uint64_t key = lc__mix64(signature ^ ((uint64_t)kind << 56));
-
-	if (lc__u64map_get(&seen, key, NULL))
+	if (lc__finding_seen(kind, signature))
 		return false;
-	lc__u64map_put(&seen, key, 1); /* no memory: may repeat, never lost */
+	/* no memory: may repeat, never lost */
+	lc__u64map_put(&seen, seen_key(kind, signature), 1);
 	return true;
 }
 
@@ -205,6 +214,16 @@ void lc__report_limit(const char *what, const char *detail)
 		    what, detail);
 	lc__report(LC_LIMIT, &b, NULL, 0);
 	lc__buf_free(&b);
+}
+
+void lc__findings_forget(void)
+{
+	for (uint32_t i = 0; i < nfindings; i++) {
+		free(findings[i].summary);
+		free(findings[i].classes);
+	}
+	nfindings = 0;
+	atomic_store(&reported, 0);
 }
 
 uint32_t lc__findings_count(void)

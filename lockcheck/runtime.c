@@ -2,12 +2,14 @@
  * runtime.c: the checker's process-wide setup. Configuration comes from the
  * environment once, at the first lock operation; the exit hook writes the
  * dump and applies LOCKCHECK_EXITCODE; the fork hooks keep lc__slow usable
- * in a child forked while another thread held it.
+ * in a child forked while another thread held it. The slow-path lock lives
+ * here.
  */
 #define _GNU_SOURCE
 #include "internal.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,29 @@ pthread_mutex_t lc__slow = PTHREAD_MUTEX_INITIALIZER;
 struct lc__graph lc__classes_graph;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static _Thread_local int slow_depth;	/* lc__slow holds by this thread */
+static _Thread_local int slow_cancel;	/* cancel state to restore at 0 */
+
+/* Re-entrant by the thread-local depth: only the thread that holds the
+ * mutex ever sees its own depth above zero. */
+void lc__slow_lock(void)
+{
+	int old;
+
+	if (slow_depth++ > 0)
+		return;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&lc__slow);
+	slow_cancel = old;
+}
+
+void lc__slow_unlock(void)
+{
+	if (--slow_depth > 0)
+		return;
+	pthread_mutex_unlock(&lc__slow);
+	pthread_setcancelstate(slow_cancel, NULL);
+}
 
 /* A positive number from the environment, or dflt when unset or bad. */
 static uint32_t env_u32(const char *name, uint32_t dflt)
@@ -89,23 +114,42 @@ static void at_exit(void)
 
 static void before_fork(void)
 {
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 }
 
-static void after_fork(void)
+static void after_fork_parent(void)
 {
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
+}
+
+/* The child reports and counts its own findings from here on. */
+static void after_fork_child(void)
+{
+	lc__findings_forget();
+	lc__slow_unlock();
 }
 
 static void init_once(void)
 {
 	read_env();
 	lc__graph_init(&lc__classes_graph);
-	pthread_atfork(before_fork, after_fork, after_fork);
 	atexit(at_exit);
 }
 
+/* The environment is read at the first lock operation, so a program may
+ * still set LOCKCHECK_ variables in main() before its first lock. */
 void lc__init(void)
 {
 	pthread_once(&once, init_once);
+}
+
+/* At load time: fork hooks registered first run their prepare part last,
+ * after the program's own (which may take lc_ locks); and the unwinder is
+ * loaded now, not by a first backtrace() under lc__slow. */
+__attribute__((constructor)) static void init_at_load(void)
+{
+	void *frame;
+
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	backtrace(&frame, 1);
 }

@@ -1,6 +1,6 @@
 /*
- * stack.c: backtraces. Capturing is glibc's backtrace() (the unwinder is
- * loaded once at init, so capture never dlopens under lc__slow); stacks are
+ * stack.c: backtraces. Capturing is glibc's backtrace() (runtime.c loads the
+ * unwinder at init, so capture never dlopens under lc__slow); stacks are
  * kept as raw addresses, one per edge when the edge is first seen.
  * Symbolising happens only when a report is written: each frame is mapped to
  * its object with dl_iterate_phdr, and each object's frames go through one
@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <execinfo.h>
 #include <fcntl.h>
 #include <link.h>
@@ -236,15 +235,13 @@ static void addr2line(struct frame *frames, const int *idx, int n)
 
 static void symbolise(struct frame *frames, int n)
 {
+	/* No dladdr(): it takes the loader's lock, which a dlopen() holds
+	 * while it runs constructors that may be waiting for lc__slow. */
 	for (int i = 0; i < n; i++) {
 		struct find arg = { &frames[i] };
-		Dl_info info;
 
 		frames[i].obj = "";
 		dl_iterate_phdr(find_object, &arg);
-		if (dladdr((void *)frames[i].addr, &info) && info.dli_sname)
-			snprintf(frames[i].func, sizeof(frames[i].func), "%s",
-				 info.dli_sname);
 	}
 	if (!lc__cfg.symbolize)
 		return;

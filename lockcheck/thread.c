@@ -40,7 +40,7 @@ static void report_exit_held(struct lc__thread *t)
 	uint32_t classes[16], n = 0;
 	struct lc__buf b;
 
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	if (lc__finding_is_new(LC_EXIT_HELD, exit_signature(t))) {
 		lc__buf_init(&b);
 		lc__buf_add(&b, "thread \"%s\" (tid %d) exits holding %u "
@@ -60,15 +60,22 @@ static void report_exit_held(struct lc__thread *t)
 		lc__report(LC_EXIT_HELD, &b, classes, n);
 		lc__buf_free(&b);
 	}
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 }
 
-/* Runs as the thread ends (a pthread key destructor). A later destructor
+/* Runs as the thread ends (a pthread key destructor). Other destructors of
+ * the same round may still release locks, so while any is held this comes
+ * back once, in the next round, and reports then. (Not later: runtimes
+ * such as TSan finish the thread in the last round.) A later destructor
  * that locks again gets fresh state, and this runs again for it. */
 static void thread_exit(void *arg)
 {
 	struct lc__thread *t = arg;
 
+	if (t->nheld && ++t->exit_rounds < 2) {
+		pthread_setspecific(exit_key, t);
+		return;
+	}
 	if (t->nheld)
 		report_exit_held(t);
 	lc__thread_flush(t);
@@ -107,11 +114,11 @@ struct lc__thread *lc__thread_create(void)
 	pthread_setspecific(exit_key, t);
 	return t;
 no_memory:
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	lc__report_limit("memory", "no memory for a thread's state; its lock "
 				   "operations go unchecked until memory is "
 				   "found");
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 	return NULL;
 }
 
@@ -141,11 +148,11 @@ struct lc__held *lc__held_grow(struct lc__thread *t)
 {
 	if (grow_held(t) == 0)
 		return &t->held[t->nheld];
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	lc__report_limit("held", "a thread holds more locks than "
 				 "LOCKCHECK_MAX_HELD or memory allows; "
 				 "further ones are not ordered");
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 	t->untracked++;
 	return NULL;
 }
@@ -188,28 +195,31 @@ const char *lc__thread_name(struct lc__thread *t)
 			       sizeof(t->sysname)) ||
 	    !t->sysname[0])
 		return "thread";
+	lc__copy_name(t->sysname, sizeof(t->sysname), t->sysname);
 	return t->sysname;
 }
 
 bool lc__stats_grow(struct lc__thread *t, uint32_t cls_id)
 {
-	uint32_t n = t->nstats ? t->nstats : 64;
+	uint64_t n = t->nstats ? t->nstats : 64;
 	struct lc__stats *s;
 
 	while (n <= cls_id)
 		n *= 2;
+	if (n > UINT32_MAX)
+		return false;
 	s = realloc(t->stats, n * sizeof(*s));
 	if (!s)
 		return false;
 	memset(s + t->nstats, 0, (n - t->nstats) * sizeof(*s));
 	t->stats = s;
-	t->nstats = n;
+	t->nstats = (uint32_t)n;
 	return true;
 }
 
 void lc__thread_flush(struct lc__thread *t)
 {
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	for (uint32_t i = 0; i < t->nstats; i++) {
 		struct lc__class *c = lc__class_by_id(i);
 		struct lc__stats *s = &t->stats[i];
@@ -228,7 +238,7 @@ void lc__thread_flush(struct lc__thread *t)
 			atomic_fetch_add(&slot->chain->hits, slot->hits);
 		slot->hits = 0;
 	}
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 }
 
 int lc_thread_set_name(const char *name)
@@ -239,10 +249,8 @@ int lc_thread_set_name(const char *name)
 	if (!name)
 		return EINVAL;
 	t = lc__self();
-	if (t) {
-		strncpy(t->name, name, sizeof(t->name) - 1);
-		t->name[sizeof(t->name) - 1] = '\0';
-	}
+	if (t)
+		lc__copy_name(t->name, sizeof(t->name), name);
 	strncpy(shortname, name, sizeof(shortname) - 1);
 	shortname[sizeof(shortname) - 1] = '\0';
 	return pthread_setname_np(pthread_self(), shortname);

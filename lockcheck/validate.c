@@ -83,11 +83,19 @@ static bool gates_covered(const struct lc__thread *t, const struct lc__chain *c)
 	return true;
 }
 
+static bool unreported(const struct lc__graph *g, const uint32_t *path,
+		       uint32_t n, void *cls)
+{
+	return lc__cycle_is_new(g, path, n, cls);
+}
+
+/* A cycle through e not reported before, if there is one: the shortest
+ * through e may be known while another through it is new. */
 static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
 			const struct lc__acq *a, const struct lc__class *cls)
 {
 	const uint32_t *path;
-	uint32_t n = lc__graph_find_cycle(g, e, &path);
+	uint32_t n = lc__graph_find_cycle(g, e, unreported, (void *)cls, &path);
 
 	if (n)
 		lc__report_cycle(g, path, n, t, a, cls);
@@ -96,14 +104,25 @@ static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
 /* Records held -> acquired in graph g between nodes from and to, capturing
  * a stack for a new edge; searches for a cycle when the edge got weaker.
  * cls is NULL for the class graph. Returns the edge, or NULL. */
+/* An edge outlives the code that took it (a plugin may be dlclose'd): it
+ * keeps copies of the site's strings, never pointers into that code. */
+static struct lc__site intern_site(const struct lc__site *at)
+{
+	struct lc__site copy = { lc__intern(at->file), at->line,
+				 lc__intern(at->func) };
+
+	return copy;
+}
+
 static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 				uint32_t to, struct lc__thread *t,
 				const struct lc__held *h,
 				const struct lc__acq *a, uint32_t ninst,
 				const struct lc__class *cls)
 {
-	struct lc__edge_info info = { h->at, a->at, t->tid,
-				      lc__intern(lc__thread_name(t)), 0 };
+	struct lc__edge_info info = { intern_site(&h->at), intern_site(&a->at),
+				      t->tid, lc__intern(lc__thread_name(t)),
+				      0 };
 	struct lc__edge *edge;
 	bool weakened;
 	uint32_t e;
@@ -133,8 +152,11 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 	struct lc__graph *g = atomic_load(&cls->igraph);
 	uint32_t from, to;
 
-	if (h->lk->has_order && a->lk->has_order) {
-		if (h->lk->order >= a->lk->order)
+	if (h->lk->has_order || a->lk->has_order) {
+		/* Keys order a class only if every lock held together has one:
+		 * a keyless one has no place in the order. */
+		if (!h->lk->has_order || !a->lk->has_order ||
+		    h->lk->order >= a->lk->order)
 			lc__report_order_violation(t, h, a);
 		return;
 	}
@@ -212,9 +234,9 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a,
 	struct lc__edge **edges = malloc(t->nheld * sizeof(*edges));
 	struct lc__chain *c;
 	uint32_t ninst, nedges = 0;
-	bool same = false, gated = false;
+	bool same = false, gated = false, whole = edges != NULL;
 
-	pthread_mutex_lock(&lc__slow);
+	lc__slow_lock();
 	ninst = lc__exclusive_insts(t);
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
@@ -228,17 +250,19 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a,
 			continue;
 		}
 		e = class_edge(t, h, a, ninst);
+		whole &= e != NULL;
 		if (!e || !edges || has_edge(edges, nedges, e))
 			continue;
 		edges[nedges++] = e;
 		gated |= atomic_load(&e->gate_alive) != 0;
 	}
-	c = lc__chain_find(key);
+	/* Only a chain whose every edge was recorded may be trusted later. */
+	c = whole ? lc__chain_find(key) : NULL;
 	if (c)
 		atomic_store(&c->gated, gated);
-	else if (edges)
+	else if (whole)
 		publish_chain(key, same, edges, nedges);
-	pthread_mutex_unlock(&lc__slow);
+	lc__slow_unlock();
 	free(edges);
 }
 

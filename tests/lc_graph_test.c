@@ -56,7 +56,7 @@ static uint32_t cycle_len(uint32_t e)
 {
 	const uint32_t *path;
 
-	return lc__graph_find_cycle(&g, e, &path);
+	return lc__graph_find_cycle(&g, e, NULL, NULL, &path);
 }
 
 START_TEST(test_two_edge_cycle_is_found_with_its_path)
@@ -65,7 +65,7 @@ START_TEST(test_two_edge_cycle_is_found_with_its_path)
 	uint32_t ab = see(1, 2, W, W, NULL, 0, NULL);
 	uint32_t ba = see(2, 1, W, W, NULL, 0, NULL);
 
-	ck_assert_uint_eq(lc__graph_find_cycle(&g, ba, &path), 2);
+	ck_assert_uint_eq(lc__graph_find_cycle(&g, ba, NULL, NULL, &path), 2);
 	ck_assert_uint_eq(path[0], ba);
 	ck_assert_uint_eq(path[1], ab);
 }
@@ -246,7 +246,7 @@ START_TEST(test_longer_valid_cycle_is_found_past_an_invalid_short_one)
 	see(5, 1, W, W, NULL, 0, NULL);
 	ck_assert_uint_eq(lc__graph_find_cycle(&g, see(1, 2, W, W, NULL, 0,
 							NULL),
-					       &path),
+					       NULL, NULL, &path),
 			  4);
 	ck_assert_uint_eq(lc__graph_edge(&g, path[1])->to, node(4));
 }

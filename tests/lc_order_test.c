@@ -166,6 +166,30 @@ START_TEST(test_checking_goes_on_after_a_finding)
 }
 END_TEST
 
+/* A name is one line of a report: a newline in it must not start a line
+ * that looks like a finding. */
+static void abba_with_evil_names(void *arg)
+{
+	lc_mutex_t evil = LC_MUTEX_INITIALIZER("evil\nlockcheck: fake: x");
+
+	(void)arg;
+	lc_thread_set_name("t\nlockcheck: also-fake: y");
+	lock_pair(&(struct pair){ &evil, &A });
+	lock_pair(&(struct pair){ &A, &evil });
+}
+
+START_TEST(test_control_characters_in_names_cannot_forge_report_lines)
+{
+	struct lct_child c = lct_expect_reports(abba_with_evil_names, NULL,
+						NULL, "lock-order-cycle",
+						LOCKCHECK);
+
+	if (LOCKCHECK)
+		ck_assert_ptr_nonnull(strstr(c.err, "evil?lockcheck: fake: x"));
+	lct_child_free(&c);
+}
+END_TEST
+
 /* ---- many classes: initializers with distinct names are distinct. ---- */
 
 /* n locks, each its own class "<prefix><i>"; the names live in the same
@@ -325,8 +349,8 @@ START_TEST(test_keyed_forks_out_of_order_are_reported)
 	if (LOCKCHECK) {
 		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_ptr_nonnull(strstr(got, "order-violation: fork with "
-						  "order key 0 wanted while "
-						  "holding key 4"));
+						  "key 0 wanted while holding "
+						  "key 4 of the same class"));
 	}
 	lct_child_free(&c);
 }
@@ -447,6 +471,8 @@ int main(void)
 	tcase_add_test(cycles, test_ABCDBDDA_names_only_the_cycle);
 	tcase_add_test(cycles, test_cycle_of_one_thread_is_reported_once);
 	tcase_add_test(cycles, test_checking_goes_on_after_a_finding);
+	tcase_add_test(cycles,
+		       test_control_characters_in_names_cannot_forge_report_lines);
 	tcase_add_test(cycles, test_200_class_cycle_is_found_once);
 	tcase_add_test(cycles, test_ring_of_100_locks_is_found);
 	tcase_add_test(cycles, test_dining_philosophers_are_reported);

@@ -152,6 +152,20 @@ START_TEST(test_mode_pair_learned_later_completes_the_cycle)
 }
 END_TEST
 
+/* X->Y->X is reported first. Then X->Y->Z->X is learned harmless (X
+ * read-held, wanted for reading), until X->Y is seen write-held too: now
+ * it can deadlock, and it must be reported although the shortest cycle
+ * through X->Y is the one already reported. */
+START_TEST(test_new_cycle_through_an_edge_of_a_reported_one_is_reported)
+{
+	const struct step s[] = { { &X, R, &Y, W }, { &Y, W, &X, W },
+				  { &Y, W, &Z, W }, { &Z, W, &X, R },
+				  { &X, W, &Y, W }, { 0 } };
+
+	expect(s, 2);
+}
+END_TEST
+
 /* ---- one rwlock, one thread ---- */
 
 static void recursive_read(void *arg)
@@ -271,6 +285,8 @@ int main(void)
 		modes, test_three_rwlock_read_read_cycle_is_silent_in_every_order,
 		0, 6);
 	tcase_add_test(modes, test_mode_pair_learned_later_completes_the_cycle);
+	tcase_add_test(modes,
+		       test_new_cycle_through_an_edge_of_a_reported_one_is_reported);
 	tcase_add_test(core, test_recursive_read_is_fine);
 	tcase_add_test(core, test_trylock_inversions_are_silent);
 	if (LOCKCHECK) { /* without the checker these would self-deadlock */
