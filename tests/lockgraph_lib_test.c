@@ -148,32 +148,44 @@ static bool occ_has_key(const struct model *m, int d, const struct occ *o,
 	return false;
 }
 
-/* True when key is held at every occurrence of every edge of the cycle. */
-static bool key_everywhere(const struct model *m, const int *cyc, int len,
-			   long key)
+/* True when key is held at every occurrence of edge a -> b: a gate of
+ * the merged edge. */
+static bool edge_gate(const struct model *m, int a, int b, long key)
 {
-	for (int k = 0; k < len; k++)
-		for (int d = 0; d < m->ndumps; d++) {
-			const struct occ *o =
-				&m->e[d][cyc[k]][cyc[(k + 1) % len]];
-
-			if (o->on && !occ_has_key(m, d, o, key))
-				return false;
-		}
+	for (int d = 0; d < m->ndumps; d++)
+		if (m->e[d][a][b].on && !occ_has_key(m, d, &m->e[d][a][b], key))
+			return false;
 	return true;
 }
 
+/* True when a gate of edge a -> b is a gate of edge c -> d too. Every gate
+ * of an edge is held at its occurrence in any one dump, so the candidates
+ * are the locks of one occurrence. */
+static bool share_gate(const struct model *m, int a, int b, int c, int d)
+{
+	for (int k = 0; k < m->ndumps; k++) {
+		const struct occ *o = &m->e[k][a][b];
+
+		for (int g = 0; o->on && g < o->ngates; g++) {
+			long key = gate_key(m, k, o->gate_cls[g],
+					    o->gate_inst[g]);
+
+			if (edge_gate(m, a, b, key) && edge_gate(m, c, d, key))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The gate rule: a lock that gates two edges of the cycle would be held by
+ * both their threads at once in a deadlock. */
 static bool gated(const struct model *m, const int *cyc, int len)
 {
-	for (int d = 0; d < m->ndumps; d++) {
-		const struct occ *o = &m->e[d][cyc[0]][cyc[1 % len]];
-
-		for (int g = 0; o->on && g < o->ngates; g++)
-			if (key_everywhere(m, cyc, len,
-					   gate_key(m, d, o->gate_cls[g],
-						    o->gate_inst[g])))
+	for (int i = 0; i < len; i++)
+		for (int j = i + 1; j < len; j++)
+			if (share_gate(m, cyc[i], cyc[(i + 1) % len], cyc[j],
+				       cyc[(j + 1) % len]))
 				return true;
-	}
 	return false;
 }
 
@@ -654,6 +666,143 @@ START_TEST(test_edge_seen_without_its_gate_elsewhere_loses_it)
 }
 END_TEST
 
+/* Classes A, B, C, G (0..3): A -> B under G in one dump, C -> A under G
+ * in another, B -> C bare in a third, where G has g_inst instances. */
+static void analyse_two_edges_under_g(struct lg_analysis *a, int g_inst)
+{
+	const int third[4] = { 1, 1, 1, g_inst };
+	struct dump_text t[3];
+	char *texts[3];
+
+	dump_begin(&t[0], 4, NULL);
+	add_edge(&t[0], 0, 1, LG_WW, "3:0", 1);
+	dump_begin(&t[1], 4, NULL);
+	add_edge(&t[1], 2, 0, LG_WW, "3:0", 1);
+	dump_begin(&t[2], 4, third);
+	add_edge(&t[2], 1, 2, LG_WW, "-", 1);
+	for (int i = 0; i < 3; i++)
+		texts[i] = dump_end(&t[i]);
+	ck_assert_int_eq(analyse(a, texts, 3, &wide), 0);
+	for (int i = 0; i < 3; i++)
+		free(texts[i]);
+}
+
+/* The edges of the cycle A -> B -> C -> A. */
+static void abc_edges(const struct lg_analysis *a, uint32_t *e)
+{
+	for (int i = 0; i < 3; i++) {
+		e[i] = lg_graph_find_edge(&a->g, cls(a, i), cls(a, (i + 1) % 3));
+		ck_assert_uint_ne(e[i], LG_NONE);
+	}
+}
+
+START_TEST(test_singleton_gate_on_two_edges_rules_out_the_cycle)
+{
+	struct lg_analysis a;
+	struct dump_text t;
+	uint32_t e[3], path[16];
+	uint64_t budget = 1000000;
+
+	/* no gate is common to all three edges, but G gates two of them:
+	 * their threads would both hold G in the deadlock */
+	analyse_two_edges_under_g(&a, 1);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	ck_assert_uint_eq(a.cycles.ncomps, 1);
+	ck_assert(!lg_comp_unsettled(&a.cycles.comps[0]));
+	abc_edges(&a, e);
+	ck_assert(!lg_cycle_can_deadlock(&a.g, e, 3));
+	ck_assert_uint_eq(lg_cycle_through(&a.g, &a.scc, e[1], &wide, &budget,
+					   path),
+			  0);
+	lg_analysis_free(&a);
+	/* the same in one dump, G an instance of a class of two */
+	dump_begin(&t, 4, (const int[]){ 1, 1, 1, 2 });
+	add_edge(&t, 0, 1, LG_WW, "3:1", 1);
+	add_edge(&t, 1, 2, LG_WW, "-", 2);
+	add_edge(&t, 2, 0, LG_WW, "3:1", 3);
+	analyse_one(&a, dump_end(&t), &wide);
+	ck_assert_uint_eq(a.cycles.n, 0);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(test_gate_with_two_instances_in_a_dump_rules_out_nothing)
+{
+	struct lg_analysis base, a;
+	struct dump_text t;
+	uint32_t e[3], new_cycles;
+	FILE *null = fopen("/dev/null", "w");
+
+	/* G has two locks in the third dump: across dumps the two gates may
+	 * be two locks */
+	analyse_two_edges_under_g(&a, 2);
+	ck_assert_uint_eq(a.cycles.n, 1);
+	ck_assert_uint_eq(a.cycles.v[0].len, 3);
+	ck_assert_int_eq(a.cycles.v[0].scope, LG_SCOPE_PROCESSES);
+	abc_edges(&a, e);
+	ck_assert(lg_cycle_can_deadlock(&a.g, e, 3));
+	/* against the singleton case the cycle is new */
+	analyse_two_edges_under_g(&base, 1);
+	ck_assert_int_eq(lg_out_diff(null, &base, &a, &wide, &new_cycles), 0);
+	ck_assert_uint_eq(new_cycles, 1);
+	ck_assert_int_eq(lg_out_diff(null, &a, &base, &wide, &new_cycles), 0);
+	ck_assert_uint_eq(new_cycles, 0);
+	lg_analysis_free(&base);
+	lg_analysis_free(&a);
+	fclose(null);
+	/* in one dump, two instances of G on the two edges: two locks */
+	dump_begin(&t, 4, (const int[]){ 1, 1, 1, 2 });
+	add_edge(&t, 0, 1, LG_WW, "3:0", 1);
+	add_edge(&t, 1, 2, LG_WW, "-", 2);
+	add_edge(&t, 2, 0, LG_WW, "3:1", 3);
+	analyse_one(&a, dump_end(&t), &wide);
+	ck_assert_uint_eq(a.cycles.n, 1);
+	ck_assert_int_eq(a.cycles.v[0].scope, LG_SCOPE_THREADS);
+	lg_analysis_free(&a);
+}
+END_TEST
+
+/* A -> B -> C -> A under G1, C -> D -> C under G2 (classes A..D, G1, G2:
+ * 0..5); in one dump, or each cycle in a dump of its own. */
+static void analyse_two_gated_cycles(struct lg_analysis *a, int ndumps)
+{
+	struct dump_text t[2];
+	char *texts[2];
+	int second = ndumps - 1;
+
+	dump_begin(&t[0], 6, NULL);
+	if (second)
+		dump_begin(&t[1], 6, NULL);
+	add_edge(&t[0], 0, 1, LG_WW, "4:0", 1);
+	add_edge(&t[0], 1, 2, LG_WW, "4:0", 1);
+	add_edge(&t[0], 2, 0, LG_WW, "4:0", 1);
+	add_edge(&t[second], 2, 3, LG_WW, "5:0", 2);
+	add_edge(&t[second], 3, 2, LG_WW, "5:0", 2);
+	for (int i = 0; i < ndumps; i++)
+		texts[i] = dump_end(&t[i]);
+	ck_assert_int_eq(analyse(a, texts, ndumps, &wide), 0);
+	for (int i = 0; i < ndumps; i++)
+		free(texts[i]);
+}
+
+START_TEST(test_gated_cycles_sharing_a_class_make_no_cycle)
+{
+	struct lg_analysis a;
+
+	for (int ndumps = 1; ndumps <= 2; ndumps++) {
+		analyse_two_gated_cycles(&a, ndumps);
+		ck_assert_uint_eq(a.cycles.ncomps, 1);
+		ck_assert_uint_eq(lg_scc_size(&a.scc, a.cycles.comps[0].comp),
+				  4);
+		/* no one gate on every edge: settled by the search */
+		ck_assert(!a.cycles.comps[0].proven);
+		ck_assert(!lg_comp_unsettled(&a.cycles.comps[0]));
+		ck_assert_uint_eq(a.cycles.n, 0);
+		lg_analysis_free(&a);
+	}
+}
+END_TEST
+
 START_TEST(test_process_report_links_to_its_cycle)
 {
 	struct lg_search_opts only_shortest = wide;
@@ -860,6 +1009,11 @@ int main(void)
 	tcase_add_test(core, test_mode_rule_is_applied_at_every_lock);
 	tcase_add_test(core, test_instance_gate_counts_only_within_one_dump);
 	tcase_add_test(core, test_edge_seen_without_its_gate_elsewhere_loses_it);
+	tcase_add_test(core,
+		       test_singleton_gate_on_two_edges_rules_out_the_cycle);
+	tcase_add_test(core,
+		       test_gate_with_two_instances_in_a_dump_rules_out_nothing);
+	tcase_add_test(core, test_gated_cycles_sharing_a_class_make_no_cycle);
 	tcase_add_test(core, test_process_report_links_to_its_cycle);
 	tcase_add_test(core, test_cycle_through_an_edge_is_shortest);
 	tcase_add_test(core, test_big_components_are_searched_shortest_first);

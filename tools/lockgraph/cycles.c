@@ -8,7 +8,10 @@
  * r), LG_NONE when there is none; a path of d edges may step to v only if
  * d + 1 + dist[v] <= limit, which makes each search visit only paths that
  * can still close in time. Along the path, state[d] is the mode state
- * (verdict.h) and gates[d] the gate keys common to its first d edges.
+ * (verdict.h) of its first d edges, and gate_on marks (by lg_gate_slot)
+ * the gate keys its edges hold: an edge with a marked gate, closing edge
+ * included, is not taken, since no cycle through both edges can deadlock.
+ * Marks are set when a class is pushed and cleared when it is popped.
  */
 #include "cycles.h"
 
@@ -32,8 +35,8 @@ struct search {
 	int err;
 	uint32_t *dist, *queue, *path, *best;
 	uint32_t best_len;
-	uint8_t *on_path, *state, *ngates;
-	uint64_t (*gates)[LG_MAX_GATES];
+	uint8_t *on_path, *state;
+	uint8_t *gate_on; /* per gate slot: held by an edge of the path */
 };
 
 static bool step(struct search *s)
@@ -101,27 +104,36 @@ static void emit(struct search *s, uint32_t d, uint32_t e)
 		s->stop = true;
 }
 
-/* Extends the path's state and gates (d edges so far) by edge e into
- * depth d + 1; false when no mode choice lets the path go on. */
+/* True when no gate of edge e is held by an edge of the path. */
+static bool gates_free(const struct search *s, uint32_t e)
+{
+	const struct lg_edge *edge = &s->g->edges[e];
+
+	for (uint32_t i = 0; i < edge->ngates; i++)
+		if (s->gate_on[lg_gate_slot(s->g, edge->gates.keys[i])])
+			return false;
+	return true;
+}
+
+/* Sets (on 1) or clears (on 0) the marks of edge e's gates. */
+static void mark_gates(struct search *s, uint32_t e, uint8_t on)
+{
+	const struct lg_edge *edge = &s->g->edges[e];
+
+	for (uint32_t i = 0; i < edge->ngates; i++)
+		s->gate_on[lg_gate_slot(s->g, edge->gates.keys[i])] = on;
+}
+
+/* Extends the path's mode state (d edges so far) by edge e into depth
+ * d + 1; false when no mode choice lets the path go on, or when e shares
+ * a gate with the path. */
 static bool extend(struct search *s, uint32_t d, uint32_t e)
 {
 	const struct lg_edge *edge = &s->g->edges[e];
 
 	s->state[d + 1] = d ? lg_modes_extend(s->state[d], edge->modes)
 			    : edge->modes;
-	if (!s->state[d + 1])
-		return false;
-	if (d == 0) {
-		s->ngates[1] = edge->ngates;
-		if (edge->ngates)
-			memcpy(s->gates[1], edge->gates.keys,
-			       edge->ngates * sizeof(uint64_t));
-	} else {
-		s->ngates[d + 1] = (uint8_t)lg_gates_meet(
-			s->gates[d], s->ngates[d], edge->gates.keys,
-			edge->ngates, s->gates[d + 1]);
-	}
-	return true;
+	return s->state[d + 1] && gates_free(s, e);
 }
 
 static void dfs(struct search *s, uint32_t u, uint32_t d)
@@ -135,8 +147,7 @@ static void dfs(struct search *s, uint32_t u, uint32_t d)
 			return;
 		if (v == s->root) {
 			if ((s->first_only || d + 1 == s->limit) &&
-			    extend(s, d, e) && lg_modes_close(s->state[d + 1]) &&
-			    s->ngates[d + 1] == 0)
+			    extend(s, d, e) && lg_modes_close(s->state[d + 1]))
 				emit(s, d, e);
 			continue;
 		}
@@ -145,7 +156,9 @@ static void dfs(struct search *s, uint32_t u, uint32_t d)
 			continue;
 		s->path[d] = e;
 		s->on_path[v] = 1;
+		mark_gates(s, e, 1);
 		dfs(s, v, d + 1);
+		mark_gates(s, e, 0);
 		s->on_path[v] = 0;
 	}
 }
@@ -328,9 +341,9 @@ static int collect_comps(struct lg_cycles *out, const struct lg_scc *s)
 	return 0;
 }
 
-static int alloc_search(struct search *s, uint32_t nclasses, uint32_t depth)
+static int alloc_search(struct search *s, uint32_t depth)
 {
-	size_t n = (size_t)nclasses + 1, d = (size_t)depth + 2;
+	size_t n = (size_t)s->g->nclasses + 1, d = (size_t)depth + 2;
 
 	s->dist = malloc(n * sizeof(*s->dist));
 	s->queue = malloc(n * sizeof(*s->queue));
@@ -338,10 +351,9 @@ static int alloc_search(struct search *s, uint32_t nclasses, uint32_t depth)
 	s->path = malloc(d * sizeof(*s->path));
 	s->best = malloc(d * sizeof(*s->best));
 	s->state = malloc(d);
-	s->ngates = malloc(d);
-	s->gates = malloc(d * sizeof(*s->gates));
+	s->gate_on = calloc(lg_gate_slots(s->g) + 1, 1);
 	return s->dist && s->queue && s->on_path && s->path && s->best &&
-			       s->state && s->ngates && s->gates
+			       s->state && s->gate_on
 		       ? 0
 		       : ENOMEM;
 }
@@ -349,7 +361,7 @@ static int alloc_search(struct search *s, uint32_t nclasses, uint32_t depth)
 static void free_search(struct search *s)
 {
 	free(s->dist), free(s->queue), free(s->on_path), free(s->path);
-	free(s->best), free(s->state), free(s->ngates), free(s->gates);
+	free(s->best), free(s->state), free(s->gate_on);
 }
 
 /* Pass 1: each component gets an equal share of what budget is left. */
@@ -391,7 +403,7 @@ int lg_cycles_find(const struct lg_graph *g, const struct lg_scc *s,
 	int err = collect_comps(out, s);
 
 	if (!err)
-		err = alloc_search(&se, g->nclasses, o->max_len);
+		err = alloc_search(&se, o->max_len);
 	if (!err)
 		err = shortest_pass(&se, &budget);
 	if (!err)
@@ -411,6 +423,7 @@ static void through(struct search *s, uint32_t e)
 	s->path[0] = e;
 	extend(s, 0, e);
 	s->on_path[v] = 1;
+	mark_gates(s, e, 1);
 	for (uint32_t len = s->dist[v] + 1; len <= s->o->max_len && !s->broke;
 	     len++) {
 		s->limit = len;
@@ -419,6 +432,7 @@ static void through(struct search *s, uint32_t e)
 		if (s->best_len == len)
 			break;
 	}
+	mark_gates(s, e, 0);
 	s->on_path[v] = 0;
 }
 
@@ -437,7 +451,7 @@ uint32_t lg_cycle_through(const struct lg_graph *g, const struct lg_scc *sc,
 	s.best_len = 0;
 	s.left = *budget;
 	if (sc->comp[g->edges[e].to] != s.comp ||
-	    alloc_search(&s, g->nclasses, o->max_len)) {
+	    alloc_search(&s, o->max_len)) {
 		free_search(&s);
 		return 0;
 	}

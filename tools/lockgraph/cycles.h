@@ -12,8 +12,9 @@
  * An elementary cycle is found once, not once per rotation: it is searched
  * from its smallest class only, through larger classes only, and stored
  * starting there. Depth-first search is pruned by the distance back to the
- * root (a path that cannot close within the length limit is not followed)
- * and by the mode rule (a path no mode choice can continue is dropped).
+ * root (a path that cannot close within the length limit is not followed),
+ * by the mode rule (a path no mode choice can continue is dropped) and by
+ * the gate rule (an edge that shares a gate with the path is not taken).
  * Shortest-first is iterative deepening on that pruned search.
  *
  * Every step of the search (an edge looked at) counts against the budget,
@@ -130,7 +131,8 @@ static inline const uint32_t *lg_cycle_edges(const struct lg_cycles *c,
 /*
  * Sets *cannot when a linear-time proof shows that no cycle of component
  * comp can deadlock (no closed walk of mode states, or one gate on every
- * edge). pos is scratch with a slot per class. 0 or ENOMEM.
+ * edge, hence on two edges of every cycle). pos is scratch with a slot per
+ * class. 0 or ENOMEM.
  */
 int lg_comp_cannot_deadlock(const struct lg_graph *g, const struct lg_scc *s,
 			    uint32_t comp, uint32_t *pos, bool *cannot);

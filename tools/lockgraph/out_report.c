@@ -117,7 +117,8 @@ static void put_quiet_comps(FILE *f, const struct lg_analysis *a)
 					     : "longer than --max-length");
 		else
 			fputs("\n  every cycle through these classes is "
-			      "read-read or serialised by a gate lock\n", f);
+			      "read-read or has two edges under one gate "
+			      "lock\n", f);
 	}
 }
 

@@ -8,10 +8,13 @@
  *    an edge v -> u with pair (h, w2) leads from (v, w) to (u, w2) unless
  *    w and h are both read. If that state graph has no cycle (Kahn's
  *    algorithm peels every state), no cycle of the component can deadlock.
- *  - Gates: when one gate key is on every edge of the component, every
- *    cycle in it is serialised by that lock.
+ *    It ignores gates: the gate rule only rules out more cycles.
+ *  - Gates: when one gate key is on every edge of the component, it is on
+ *    two edges of every cycle (each has two or more), which rules the
+ *    cycle out (verdict.h).
  * Both are sufficient, not necessary: a component they do not settle is
- * searched.
+ * searched (two gated cycles that share a class, each under its own gate,
+ * are not settled here but by the search).
  */
 #include "cycles.h"
 

@@ -11,9 +11,14 @@
  *    lock in mode h0 and end WANTING its last lock in mode w (read 0,
  *    write 1) - the same layout as an edge's LG_RR.. bits, so an edge alone
  *    is its own state.
- *  - gates: a lock held at every occurrence of every edge of the cycle
- *    serialises them, so a cycle whose edges' gate keys meet cannot
- *    deadlock (graph.h says which keys are comparable across dumps).
+ *  - gates: in a deadlock every thread holds the gates of its edge (the
+ *    locks held at every occurrence of it) at once, so a cycle in which
+ *    one gate key is on two edges cannot deadlock; a key common to all
+ *    edges is the simplest case (graph.h says which keys are comparable
+ *    across dumps: a lock instance within one dump, a singleton class
+ *    across dumps).
+ *  - elementary: no class twice; the search (cycles.c) only builds such
+ *    cycles and process reports that repeat a class stay findings.
  *
  * The verdict depends on the set of edges only, never on the order in
  * which dumps or edges were read.
@@ -22,6 +27,7 @@
 #define LOCKGRAPH_VERDICT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "graph.h"
@@ -42,8 +48,23 @@ static inline bool lg_modes_close(uint8_t state)
 uint32_t lg_gates_meet(const uint64_t *a, uint32_t na, const uint64_t *b,
 		       uint32_t nb, uint64_t *out);
 
-/* True when the cycle edges[0..n) (each edge's target the next one's
- * source, the last one's target the first one's source) can deadlock. */
+/* A dense number for gate key key, below lg_gate_slots(g): a class key is
+ * its class id, local key n comes after the classes. For marks. */
+static inline uint32_t lg_gate_slot(const struct lg_graph *g, uint64_t key)
+{
+	return key < LG_LOCAL_GATE
+		       ? (uint32_t)key
+		       : g->nclasses + (uint32_t)(key - LG_LOCAL_GATE);
+}
+
+static inline size_t lg_gate_slots(const struct lg_graph *g)
+{
+	return (size_t)g->nclasses + g->nlocal;
+}
+
+/* True when the elementary cycle edges[0..n) (each edge's target the next
+ * one's source, the last one's target the first one's source) can
+ * deadlock: modes allow it and no gate key is on two of its edges. */
 bool lg_cycle_can_deadlock(const struct lg_graph *g, const uint32_t *edges,
 			   uint32_t n);
 
