@@ -154,12 +154,49 @@ static void scene_batch(struct ds_reaper *r)
 	ds_reaper_exits_free(list);
 }
 
+/* Runs lockgraph with args (NULL-terminated, after the command name)
+ * through r; returns its exit record. */
+static struct ds_reaper_exit lockgraph_run(struct ds_reaper *r,
+					   const char *lockgraph,
+					   const char *const *args)
+{
+	const char *argv[8] = { lockgraph };
+	struct ds_reaper_exit e = { 0 };
+	pid_t pid;
+	int n = 1;
+
+	for (; *args && n < 7; args++)
+		argv[n++] = *args;
+	fflush(NULL);
+	if (ds_reaper_spawn(r, argv, NULL, &pid) == 0)
+		ds_reaper_wait(r, pid, -1, &e);
+	return e;
+}
+
 static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 {
-	(void)lockgraph;
-	(void)r;
+	char svg[128];
+	struct ds_reaper_exit e;
+
 	heading("5. lockgraph: the dumps of every process, merged");
-	say("dumps in %s", dumps);
+	if (!lockgraph) {
+		say("(run `demo PATH-TO-LOCKGRAPH` to merge the dumps in %s)",
+		    dumps);
+		return;
+	}
+	say("$ lockgraph report %s\n", dumps);
+	lockgraph_run(r, lockgraph, (const char *[]){ "report", dumps, NULL });
+	printf("\n");
+	say("$ lockgraph check %s   (the CI gate)", dumps);
+	e = lockgraph_run(r, lockgraph, (const char *[]){ "check", dumps, NULL });
+	say("exit status %d: the workers' cycle fails the build, though "
+	    "neither", e.how == DS_REAPER_EXITED ? e.code : -1);
+	say("process alone could see it.\n");
+	snprintf(svg, sizeof(svg), "%s/lockgraph.svg", dumps);
+	e = lockgraph_run(r, lockgraph,
+			  (const char *[]){ "dot", "--svg", svg, dumps, NULL });
+	if (e.how == DS_REAPER_EXITED && e.code == 0)
+		say("picture: %s (cycle edges in red)", svg);
 }
 
 static int narrate(const char *lockgraph)
