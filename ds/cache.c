@@ -34,10 +34,18 @@
  *   - s->tags, when not NULL, has one byte per bucket (tags_nb is the
  *     bucket count), each the OR of tag_bit() of the entries in its chain;
  *   - usage > capacity only if every entry left in the table was pinned
- *     when eviction last ran, and then s->over is set (and counted in
- *     cache->nover);
+ *     when eviction last ran;
+ *   - whenever s->lock is free, s->over == (usage > capacity), and
+ *     cache->nover counts the shards with over set: eviction may set over
+ *     mid-section (evictable_locked), so every critical section that
+ *     changes usage or evicts ends with note_usage_locked;
  *   - an entry not in any table is pinned by handles only; it is never
  *     looked up again and is freed by the release that drops its last one.
+ *
+ * Insertion adds the new entry first and evicts after, so that running out
+ * of memory (uthash allocating a table or buckets) changes nothing; an
+ * insert that then finds no room takes its entry back out, which cannot
+ * fail (insert_locked).
  *
  * Over capacity because of pins: a release that unpins an entry (refs 2->1)
  * while some shard is over takes that shard's lock and evicts. The release
@@ -316,8 +324,9 @@ static void grow_locked(struct shard *s)
 	(void)oom;
 }
 
-/* Adds e to the table (and takes the table's reference); false when uthash
- * could not allocate, in which case the table is as it was. */
+/* Adds e at the LRU tail and takes the table's reference; false when
+ * uthash could not allocate, in which case the table is as it was. e's
+ * charge is not in usage yet: insert_locked counts it once e stays. */
 static bool table_add_locked(struct shard *s, struct entry *e)
 {
 	bool oom = false;
@@ -333,8 +342,26 @@ static bool table_add_locked(struct shard *s, struct entry *e)
 		grow_locked(s);
 	tags_add_locked(s, e);
 	atomic_fetch_add(&e->refs, 1);
-	s->usage += e->charge;
 	return true;
+}
+
+/* Takes e out of the table; allocates nothing, so it cannot fail. */
+static void unlink_locked(struct shard *s, struct entry *e)
+{
+	lc_assert_held(&s->lock);
+	HASH_DELETE(hh, s->table, e);
+	if (!s->table)
+		s->tbl = NULL; /* uthash freed it with the last entry */
+	tags_remove_locked(s, e);
+}
+
+/* Undoes table_add_locked: e was never visible outside this critical
+ * section, so refs goes back to the caller's pins alone. */
+static void table_take_back_locked(struct shard *s, struct entry *e)
+{
+	lc_assert_held(&s->lock);
+	unlink_locked(s, e);
+	atomic_fetch_sub(&e->refs, 1);
 }
 
 /* Takes e out of the table and drops the table's reference; if that was
@@ -342,10 +369,7 @@ static bool table_add_locked(struct shard *s, struct entry *e)
 static void remove_locked(struct shard *s, struct entry *e, struct entry **dead)
 {
 	lc_assert_held(&s->lock);
-	HASH_DELETE(hh, s->table, e);
-	if (!s->table)
-		s->tbl = NULL; /* uthash freed it with the last entry */
-	tags_remove_locked(s, e);
+	unlink_locked(s, e);
 	s->usage -= e->charge;
 	if (atomic_fetch_sub(&e->refs, 1) == 1) {
 		e->hh.next = *dead;
@@ -399,11 +423,15 @@ static bool fits_locked(struct shard *s, size_t charge,
 	return base <= s->capacity && charge <= s->capacity - base;
 }
 
-/* Evicts unpinned entries, oldest first, until charge fits (keep is never
- * evicted). Pinned ones met on the way become most recently used, so each
- * is passed over once; the walk stops after visiting every entry. */
+/* Evicts unpinned entries, oldest first, until charge fits (keep's charge
+ * counted as free, see fits_locked). Neither keep nor fresh (an entry
+ * being inserted, not yet in usage) is evicted. Pinned ones met on the way
+ * become most recently used, so each is passed over once; the walk stops
+ * after visiting every entry. May mark the shard over: the caller ends
+ * with note_usage_locked. */
 static bool make_room_locked(struct shard *s, size_t charge,
-			     const struct entry *keep, struct entry **dead)
+			     const struct entry *keep,
+			     const struct entry *fresh, struct entry **dead)
 {
 	size_t visits = s->tbl ? s->tbl->num_items : 0;
 	struct entry *e = s->table, *next;
@@ -411,7 +439,7 @@ static bool make_room_locked(struct shard *s, size_t charge,
 	lc_assert_held(&s->lock);
 	while (e && visits-- > 0 && !fits_locked(s, charge, keep)) {
 		next = e->hh.next;
-		if (e != keep && evictable_locked(s, e)) {
+		if (e != keep && e != fresh && evictable_locked(s, e)) {
 			remove_locked(s, e, dead);
 			s->stats.evictions++;
 		} else {
@@ -422,45 +450,78 @@ static bool make_room_locked(struct shard *s, size_t charge,
 	return fits_locked(s, charge, keep);
 }
 
-/* Puts e in the table in place of any entry with its key. */
-static int insert_locked(struct shard *s, struct entry *e, struct entry **dead)
+/* When make_room_locked found no room for e (replacing old): whether e
+ * may go in anyway, over capacity. Not in a strict cache, nor when usage
+ * would overflow. */
+static bool may_exceed_locked(struct shard *s, const struct entry *e,
+			      const struct entry *old)
 {
-	struct entry *old;
 	size_t base;
 
 	lc_assert_held(&s->lock);
+	base = s->usage - (old ? old->charge : 0);
+	return !s->cache->strict && e->charge <= SIZE_MAX - base;
+}
+
+/* Puts e in the table in place of any entry with its key. e goes in
+ * before anything is evicted: the add is the only step that allocates, so
+ * ENOMEM leaves the shard untouched. Room is then made around e and the
+ * entry it replaces; without room (ENOSPC), e is taken back out and the
+ * old mapping stays. Both ways end with note_usage_locked. */
+static int insert_locked(struct shard *s, struct entry *e, struct entry **dead)
+{
+	struct entry *old;
+	int err = 0;
+
+	lc_assert_held(&s->lock);
 	old = find_locked(s, e->key, e->hh.keylen, e->hh.hashv);
-	if (!make_room_locked(s, e->charge, old, dead)) {
-		base = s->usage - (old ? old->charge : 0);
-		if (s->cache->strict || e->charge > SIZE_MAX - base)
-			return ENOSPC;
-	}
 	if (!table_add_locked(s, e))
-		return ENOMEM;
-	if (old)
-		remove_locked(s, old, dead);
-	s->stats.inserts++;
+		return ENOMEM; /* nothing evicted, nothing marked */
+	if (make_room_locked(s, e->charge, old, e, dead) ||
+	    may_exceed_locked(s, e, old)) {
+		if (old)
+			remove_locked(s, old, dead);
+		s->usage += e->charge;
+		if (e->hh.next) /* pinned ones passed over went behind e */
+			lru_move_to_tail_locked(s, e);
+		s->stats.inserts++;
+	} else {
+		table_take_back_locked(s, e);
+		err = ENOSPC;
+	}
 	note_usage_locked(s);
-	return 0;
+	return err;
 }
 
 /* ---- one shard: lock, work, unlock, then delete what died ---- */
 
+/* Removes key's entry, if any; true when there was one. */
+static bool erase_locked(struct shard *s, const void *key, size_t keylen,
+			 uint32_t hashv, struct entry **dead)
+{
+	struct entry *e;
+
+	lc_assert_held(&s->lock);
+	e = find_locked(s, key, keylen, hashv);
+	if (!e)
+		return false;
+	remove_locked(s, e, dead);
+	note_usage_locked(s);
+	return true;
+}
+
 static bool erase_in(struct shard *s, const void *key, size_t keylen,
 		     uint32_t hashv)
 {
-	struct entry *e, *dead = NULL;
+	struct entry *dead = NULL;
+	bool found;
 
 	if (lc_mutex_lock(&s->lock))
 		return false;
-	e = find_locked(s, key, keylen, hashv);
-	if (e) {
-		remove_locked(s, e, &dead);
-		note_usage_locked(s);
-	}
+	found = erase_locked(s, key, keylen, hashv, &dead);
 	lc_mutex_unlock(&s->lock);
 	bury(s->cache, dead);
-	return e != NULL;
+	return found;
 }
 
 /* A release unpinned an entry while a shard was over capacity. */
@@ -471,7 +532,7 @@ static void rebalance(struct shard *s)
 	if (lc_mutex_lock(&s->lock))
 		return;
 	if (s->over) {
-		make_room_locked(s, 0, NULL, &dead);
+		make_room_locked(s, 0, NULL, NULL, &dead);
 		note_usage_locked(s);
 	}
 	lc_mutex_unlock(&s->lock);
@@ -645,15 +706,25 @@ void ds_cache_destroy(ds_cache_t *cache)
 
 /* ---- the public operations ---- */
 
-/* charge exceeds the shard's share: never cached (see cache.h). */
-/* charge exceeds the shard's share: never cached (see cache.h). Unless it
- * fails, e is taken: pinned for the caller's handle, or deleted now. */
+/* charge exceeds the shard's share: never cached (see cache.h), but an
+ * insert all the same: it erases the key's old mapping and is counted.
+ * Unless it fails, e is taken: pinned for the caller's handle, or deleted
+ * now. */
 static int insert_uncached(ds_cache_t *c, struct shard *s, struct entry *e,
 			   bool pinned)
 {
+	struct entry *dead = NULL;
+	int err;
+
 	if (c->strict)
 		return ENOSPC;
-	erase_in(s, e->key, e->hh.keylen, e->hh.hashv);
+	err = lc_mutex_lock(&s->lock);
+	if (err)
+		return err;
+	erase_locked(s, e->key, e->hh.keylen, e->hh.hashv, &dead);
+	s->stats.inserts++;
+	lc_mutex_unlock(&s->lock);
+	bury(c, dead);
 	if (pinned)
 		atomic_init(&e->refs, 1);
 	else

@@ -96,12 +96,15 @@ static struct entry *entry_new(ds_rwmap_t *m, const void *key, size_t keylen,
 }
 
 /* Frees an entry that is in no table; BORROW: entry_free gets its key and
- * value first (keep_contents: not, when the caller keeps them). */
+ * value first (keep_contents: not, when the caller keeps them). After
+ * swap_locked either may be NULL, kept by the map; with both NULL there is
+ * nothing to hand over and entry_free is not called. */
 static void entry_free(ds_rwmap_t *m, struct entry *e, bool keep_contents)
 {
 	size_t keylen = e->hh.keylen;
 
-	if (m->borrow && m->entry_free && !keep_contents)
+	if (m->borrow && m->entry_free && !keep_contents &&
+	    (e->hh.key || e->value))
 		m->entry_free((void *)(uintptr_t)e->hh.key, keylen, e->value,
 			      e->vlen, m->free_arg);
 	ds__mem_free(&m->mem, e, entry_size(m, keylen, e->vlen));
@@ -177,7 +180,10 @@ static void unlink_locked(ds_rwmap_t *m, struct entry *e, struct entry **dead)
 }
 
 /* BORROW replace, which cannot fail: old takes fresh's key and value in
- * place, and fresh, carrying old's, goes on *dead. The keys are equal. */
+ * place, and fresh, carrying old's, goes on *dead. The keys are equal. A
+ * pointer the put passed again (the very key or value the map stores) is
+ * still in use: fresh carries NULL (length 0) instead, so that entry_free
+ * gets only what left the map. */
 static void swap_locked(ds_rwmap_t *m, struct entry *old, struct entry *fresh,
 			struct entry **dead)
 {
@@ -189,9 +195,10 @@ static void swap_locked(ds_rwmap_t *m, struct entry *old, struct entry *fresh,
 	old->hh.key = fresh->hh.key;
 	old->value = fresh->value;
 	old->vlen = fresh->vlen;
-	fresh->hh.key = key;
-	fresh->value = value;
-	fresh->vlen = vlen;
+	fresh->hh.key = key == old->hh.key ? NULL : key;
+	fresh->hh.keylen = key == old->hh.key ? 0 : fresh->hh.keylen;
+	fresh->value = value == old->value ? NULL : value;
+	fresh->vlen = value == old->value ? 0 : vlen;
 	fresh->hh.next = *dead;
 	*dead = fresh;
 }

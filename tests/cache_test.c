@@ -465,6 +465,32 @@ START_TEST(test_cache_stats_count_operations)
 }
 END_TEST
 
+/* An insert too heavy to cache still counts: it succeeded, and erased the
+ * key's old mapping. Refused ones do not count. */
+START_TEST(test_cache_stats_count_uncached_inserts)
+{
+	ds_cache_t *c = make_cache(4, 1, false);
+	ds_cache_handle_t *h;
+	struct ds_cache_stats st;
+
+	ck_assert_int_eq(insert(c, 1, 100, 1), 0);
+	ck_assert_int_eq(insert(c, 1, 101, 5), 0); /* erases 100 */
+	h = insert_pinned(c, 2, 200, 5);
+	st = stats(c);
+	ck_assert_uint_eq(st.inserts, 3);
+	ck_assert_uint_eq(st.entries, 0);
+	ck_assert_uint_eq(st.charge, 0);
+	ck_assert_uint_eq(st.evictions, 0);
+	ds_cache_release(c, h);
+	ck_assert_uint_eq(deleted.n, 3);
+	ds_cache_destroy(c);
+	c = make_cache(4, 1, true);
+	ck_assert_int_eq(insert(c, 1, 100, 5), ENOSPC);
+	ck_assert_uint_eq(stats(c).inserts, 0);
+	ds_cache_destroy(c);
+}
+END_TEST
+
 static void unused_free(void *ptr, size_t size, void *arg)
 {
 	(void)size, (void)arg;
@@ -663,13 +689,14 @@ static void failing_free(void *ptr, size_t size, void *arg)
 	free(ptr);
 }
 
-enum { OOM_KEYS = 256, OOM_STEPS = 2 * OOM_KEYS };
+enum { OOM_KEYS = 256, OOM_STEPS = 2 * OOM_KEYS, OOM_EVICT_KEYS = 3 };
 
 /* What the cache should hold: value per key, 0 for none. */
 struct model {
 	int value[OOM_KEYS];
 	bool inserted[4 * OOM_KEYS]; /* per value: insert succeeded */
 	int deletions[4 * OOM_KEYS]; /* per value: times deleted */
+	long ndeletions;	     /* deleter calls */
 	size_t charge;
 };
 
@@ -680,6 +707,7 @@ static void model_deleter(const void *key, size_t keylen, void *value,
 {
 	(void)key, (void)keylen, (void)arg;
 	model->deletions[(intptr_t)value]++;
+	model->ndeletions++;
 }
 
 /* One step of the sequence: insert, replace or erase key k; check. */
@@ -705,13 +733,74 @@ static void oom_step(ds_cache_t *c, int k, int step)
 	EXPECT_EQ(ds_cache_total_charge(c), model->charge);
 }
 
+/* The counters, without Check's write(2) per passing check. */
+static struct ds_cache_stats stats_quiet(ds_cache_t *c)
+{
+	struct ds_cache_stats st;
+
+	EXPECT_EQ(ds_cache_stats(c, &st, NULL, 0), 0);
+	return st;
+}
+
+/* The key the model holds in an evicting run, or -1. */
+static int evict_model_key(void)
+{
+	for (int k = 0; k < OOM_EVICT_KEYS; k++)
+		if (model->value[k])
+			return k;
+	return -1;
+}
+
+/* The key of an evicting step: each twice in a row (a replacement), then
+ * the next (an eviction). */
+static int evict_step_key(int step)
+{
+	return step / 2 % OOM_EVICT_KEYS;
+}
+
+/* One step of the evicting sequence (capacity 1: the cache holds the last
+ * key inserted, unless erased since): insert, or erase the last key
+ * inserted, so that the next insert finds the shard empty; check. An
+ * insert that fails must not have evicted or deleted anything. */
+static void oom_evict_step(ds_cache_t *c, int step)
+{
+	int k = evict_step_key(step), v = step + 1, held = evict_model_key();
+	struct ds_cache_stats before = stats_quiet(c), after;
+	long ndeletions = model->ndeletions;
+	int err;
+
+	if (step % 5 == 4) { /* uthash frees the table with the last entry */
+		k = evict_step_key(step - 1);
+		EXPECT_EQ(erase(c, k), held == k ? 0 : ENOENT);
+		model->value[k] = 0;
+		return;
+	}
+	err = insert(c, k, v, 1);
+	after = stats_quiet(c);
+	EXPECT(err == 0 || err == ENOMEM);
+	EXPECT_EQ(after.inserts - before.inserts, !err);
+	EXPECT_EQ(after.evictions - before.evictions,
+		  !err && held >= 0 && held != k);
+	EXPECT_EQ(model->ndeletions - ndeletions, !err && held >= 0);
+	if (!err) {
+		if (held >= 0)
+			model->value[held] = 0;
+		model->value[k] = v;
+		model->inserted[v] = true;
+	}
+	for (int i = 0; i < OOM_EVICT_KEYS; i++)
+		EXPECT_EQ(lookup(c, i), model->value[i] ? model->value[i] : -1);
+	EXPECT_EQ(after.charge, evict_model_key() >= 0);
+}
+
 /* Runs the sequence with allocation fail_at failing; false when no
  * allocation failed (fail_at is past the end: the loop is done). *nallocs:
- * how many allocations were asked for. */
-static bool oom_run(long fail_at, long *nallocs)
+ * how many allocations were asked for. evicting: the capacity-1 sequence
+ * of oom_evict_step instead of oom_step's roomy one. */
+static bool oom_run(long fail_at, bool evicting, long *nallocs)
 {
 	struct failing_alloc fa = {0, fail_at, 0};
-	struct ds_cache_options opt = {.capacity = 4 * OOM_KEYS,
+	struct ds_cache_options opt = {.capacity = evicting ? 1 : 4 * OOM_KEYS,
 				       .shards = 1,
 				       .seed = {7, 7},
 				       .deleter = model_deleter,
@@ -727,8 +816,12 @@ static bool oom_run(long fail_at, long *nallocs)
 		EXPECT_EQ(fa.live, 0);
 		return true;
 	}
-	for (int step = 0; step < OOM_STEPS; step++)
-		oom_step(c, (step * 7) % OOM_KEYS, step);
+	for (int step = 0; step < OOM_STEPS; step++) {
+		if (evicting)
+			oom_evict_step(c, step);
+		else
+			oom_step(c, (step * 7) % OOM_KEYS, step);
+	}
 	for (int k = 0; k < OOM_KEYS; k++)
 		EXPECT_EQ(lookup(c, k), model->value[k] ? model->value[k] : -1);
 	ds_cache_destroy(c);
@@ -744,13 +837,68 @@ START_TEST(test_cache_survives_every_failed_allocation)
 	long n, nallocs = 0, inserts = OOM_STEPS - OOM_STEPS / 7;
 
 	model = calloc(1, sizeof(*model));
-	for (n = 1; oom_run(n, &nallocs); n++)
+	for (n = 1; oom_run(n, false, &nallocs); n++)
 		;
 	/* Every entry, the cache and its shards, uthash's table and first
 	 * buckets, and at least one bucket expansion had its turn to fail. */
 	ck_assert_int_gt(nallocs, inserts + 4);
 	ck_assert_int_eq(n, nallocs + 1);
 	free(model);
+}
+END_TEST
+
+/* The same with an eviction in nearly every insert: a failed insert, at
+ * whichever allocation, must leave the cache as it was (no eviction, no
+ * deleter call), as cache.h promises for ENOMEM. */
+START_TEST(test_cache_survives_every_failed_allocation_while_evicting)
+{
+	long n, nallocs = 0;
+
+	model = calloc(1, sizeof(*model));
+	for (n = 1; oom_run(n, true, &nallocs); n++)
+		;
+	/* Every entry, the cache and its shards, and the table had their
+	 * turn to fail. */
+	ck_assert_int_gt(nallocs, OOM_STEPS - OOM_STEPS / 5 + 2);
+	ck_assert_int_eq(n, nallocs + 1);
+	free(model);
+}
+END_TEST
+
+/* One shard filled by one unpinned entry, and an insert that must evict
+ * it, with each of the insert's allocations failing in turn. (Evicting
+ * first, as the cache once did, emptied the table; uthash freed it and
+ * the add, needing a new one, failed after the deleter had run.) */
+START_TEST(test_cache_failed_insert_evicts_nothing)
+{
+	struct failing_alloc fa = {0, 0, 0};
+	struct ds_cache_options opt = {.capacity = 10,
+				       .shards = 1,
+				       .deleter = record_deleter,
+				       .alloc = failing_alloc,
+				       .free = failing_free,
+				       .alloc_arg = &fa};
+	struct ds_cache_stats st;
+	ds_cache_t *c;
+	int err = ENOMEM;
+
+	for (long k = 1; err; k++) {
+		ck_assert_int_eq(ds_cache_create(&c, &opt), 0);
+		ck_assert_int_eq(insert(c, 1, 100, 10), 0);
+		reset_deleted();
+		fa.fail_at = fa.n + k;
+		err = insert(c, 2, 200, 10);
+		fa.fail_at = 0;
+		ck_assert(err == 0 || err == ENOMEM);
+		st = stats(c);
+		ck_assert_int_eq(lookup(c, 1), (err ? 100 : -1));
+		ck_assert_int_eq(lookup(c, 2), (err ? -1 : 200));
+		ck_assert_uint_eq(deleted.n, (err ? 0 : 1));
+		ck_assert_uint_eq(st.evictions, (err ? 0 : 1));
+		ck_assert_uint_eq(st.inserts, (err ? 1 : 2));
+		ds_cache_destroy(c);
+		ck_assert_int_eq(fa.live, 0);
+	}
 }
 END_TEST
 
@@ -1093,6 +1241,121 @@ START_TEST(test_cache_shards_are_one_lock_class)
 }
 END_TEST
 
+/* The id of the dump's class with this name, or -1. */
+static int dump_class_id(const char *dump, const char *name)
+{
+	char quoted[128];
+	int id;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+	for (const char *p = dump; (p = strstr(p, "\nclass ")); p++) {
+		const char *eol = strchr(p + 1, '\n');
+		const char *at = strstr(p, quoted);
+
+		if (at && (!eol || at < eol) &&
+		    sscanf(p, "\nclass %d", &id) == 1)
+			return id;
+	}
+	return -1;
+}
+
+/* True when the dump has an edge from class `from` to class `to`: a `to`
+ * lock was taken while a `from` one was held. */
+static bool dump_has_edge(const char *dump, int from, int to)
+{
+	char edge[64];
+
+	snprintf(edge, sizeof(edge), "\nedge %d %d ", from, to);
+	return strstr(dump, edge) != NULL;
+}
+
+/* Releases h holding outer: a shard lock that the release takes shows in
+ * the dump as an edge from outer's class (one per init site). */
+static void release_holding(ds_cache_t *c, ds_cache_handle_t *h,
+			    lc_mutex_t *outer)
+{
+	EXPECT_EQ(lc_mutex_lock(outer), 0);
+	ds_cache_release(c, h);
+	EXPECT_EQ(lc_mutex_unlock(outer), 0);
+	EXPECT_EQ(lc_mutex_destroy(outer), 0);
+}
+
+/* Two inserts refused (ENOSPC) after meeting a pinned entry while looking
+ * for room; then the pin's release, with the cache within capacity, which
+ * cache.h says takes no lock. For contrast, a release in a cache that is
+ * over capacity because of pins, which must take one. */
+static void release_after_refused_inserts(void *arg)
+{
+	ds_cache_t *strict = make_cache(10, 1, true);
+	ds_cache_t *loose = make_cache(SIZE_MAX, 1, false);
+	ds_cache_t *over = make_cache(1, 1, false);
+	ds_cache_handle_t *hs, *hl, *ho[2];
+	lc_mutex_t in_strict, in_loose, in_over;
+
+	(void)arg;
+	EXPECT_EQ(lc_mutex_init(&in_strict, "cache_test.within_strict"), 0);
+	EXPECT_EQ(lc_mutex_init(&in_loose, "cache_test.within_loose"), 0);
+	EXPECT_EQ(lc_mutex_init(&in_over, "cache_test.over"), 0);
+	hs = insert_pinned(strict, 1, 100, 10);
+	hl = insert_pinned(loose, 1, 100, SIZE_MAX - 1);
+	EXPECT_EQ(insert(strict, 2, 200, 5), ENOSPC);
+	EXPECT_EQ(insert(loose, 2, 200, 2), ENOSPC); /* usage would overflow */
+	release_holding(strict, hs, &in_strict);     /* within capacity */
+	release_holding(loose, hl, &in_loose);
+	EXPECT_EQ(lookup(strict, 1), 100);
+	EXPECT_EQ(lookup(loose, 1), 100);
+	ho[0] = insert_pinned(over, 1, 100, 1);
+	ho[1] = insert_pinned(over, 2, 200, 1);
+	release_holding(over, ho[0], &in_over); /* over: evicts 1 */
+	ds_cache_release(over, ho[1]);
+	EXPECT_EQ(lookup(over, 1), -1);
+	ds_cache_destroy(strict);
+	ds_cache_destroy(loose);
+	ds_cache_destroy(over);
+}
+
+START_TEST(test_cache_refused_insert_leaves_release_lock_free)
+{
+	static const char *const classes[] = {"cache_test.within_strict",
+					      "cache_test.within_loose"};
+	const char *dir = lct_tmpdir("cache_release");
+	char env_dump[4200], path[4300];
+	const char *env[] = {"LOCKCHECK_ACTION=abort", env_dump, NULL};
+	struct lct_child c;
+	char *dump;
+	int shard;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s/out.graph",
+		 dir);
+	snprintf(path, sizeof(path), "%s/out.graph", dir);
+	ck_assert_int_eq(
+	    lct_run_fn(release_after_refused_inserts, NULL, env, &c), 0);
+	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
+		lct_child_dump(&c, "release after refused inserts");
+	ck_assert(lct_exited_with(&c, 0));
+	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	lct_child_free(&c);
+	if (!LOCKCHECK)
+		return; /* no checker, no dump: the behaviour alone */
+	dump = lct_read_file(path, NULL);
+	ck_assert_ptr_nonnull(dump);
+	shard = dump_class_id(dump, "ds_cache.shard");
+	ck_assert_int_ge(shard, 0);
+	ck_assert(
+	    dump_has_edge(dump, dump_class_id(dump, "cache_test.over"), shard));
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		int outer = dump_class_id(dump, classes[i]);
+
+		ck_assert_int_ge(outer, 0);
+		if (dump_has_edge(dump, outer, shard))
+			ck_abort_msg("a release in %s took a shard lock",
+				     classes[i]);
+	}
+	free(dump);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cache");
@@ -1120,12 +1383,16 @@ int main(void)
 	tcase_add_test(core, test_cache_strict_capacity_refuses_when_pinned);
 	tcase_add_test(core, test_cache_prune_drops_only_unpinned);
 	tcase_add_test(core, test_cache_stats_count_operations);
+	tcase_add_test(core, test_cache_stats_count_uncached_inserts);
 	tcase_add_test(core, test_cache_rejects_bad_arguments);
 	tcase_add_test(core, test_cache_spreads_keys_over_shards);
 	tcase_add_test(core, test_cache_keys_are_copied_bytes);
 	tcase_add_test(core, test_cache_deleter_may_call_back_into_cache);
 	tcase_add_test(core, test_cache_destroy_deletes_every_value_once);
 	tcase_add_test(oom, test_cache_survives_every_failed_allocation);
+	tcase_add_test(
+	    oom, test_cache_survives_every_failed_allocation_while_evicting);
+	tcase_add_test(oom, test_cache_failed_insert_evicts_nothing);
 	tcase_add_test(oom, test_cache_insert_failure_leaves_value_to_caller);
 	tcase_set_timeout(oom, 120);
 	tcase_add_loop_test(threads, test_cache_stress_keeps_invariants, 0, n);
@@ -1134,6 +1401,8 @@ int main(void)
 	tcase_set_timeout(threads, 120);
 	tcase_add_test(checked, test_cache_reports_nothing_under_checker);
 	tcase_add_test(checked, test_cache_shards_are_one_lock_class);
+	tcase_add_test(checked,
+		       test_cache_refused_insert_leaves_release_lock_free);
 	tcase_set_timeout(checked, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, oom);

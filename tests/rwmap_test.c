@@ -467,8 +467,9 @@ static void record_free(void *key, size_t keylen, void *value, size_t vlen,
 			void *arg)
 {
 	ck_assert_ptr_eq(arg, &freed);
-	ck_assert_uint_eq(keylen, strlen(key));
-	ck_assert_uint_eq(vlen, strlen(value) + 1);
+	ck_assert(key || value); /* not called when the map keeps both */
+	ck_assert_uint_eq(keylen, key ? strlen(key) : 0);
+	ck_assert_uint_eq(vlen, value ? strlen(value) + 1 : 0);
 	freed.keys[freed.n] = key;
 	freed.values[freed.n++] = value;
 	if (freed.map) /* no lock of the map may be held here */
@@ -517,6 +518,41 @@ START_TEST(test_rwmap_borrow_mode_frees_each_entry_once)
 	ck_assert_int_eq(freed.n, 3);
 	ck_assert_ptr_eq(freed.keys[2], k3);
 	for (int i = 0; i < 3; i++) {
+		free(freed.keys[i]);
+		free(freed.values[i]);
+	}
+}
+END_TEST
+
+/* A put may pass again the very pointers the map stores for the key (a
+ * caller that keeps them and re-puts): what stays in the map is not
+ * handed to entry_free, which gets NULL in its place. */
+START_TEST(test_rwmap_borrow_reput_frees_only_what_left)
+{
+	ds_rwmap_t *m = make_borrow_map();
+	char *k1 = strdup("k"), *k2 = strdup("k");
+	char *v1 = strdup("v1"), *v2 = strdup("v2");
+
+	ck_assert_int_eq(put_b(m, k1, v1), 0);
+	ck_assert_int_eq(put_b(m, k1, v2), 0); /* the stored key: v1 goes */
+	ck_assert_int_eq(freed.n, 1);
+	ck_assert_ptr_null(freed.keys[0]);
+	ck_assert_ptr_eq(freed.values[0], v1);
+	assert_get(m, "k", "v2");
+	/* The stored value under a new key pointer: k1 goes. */
+	ck_assert_int_eq(ds_rwmap_replace(m, k2, 1, v2, 3), 0);
+	ck_assert_int_eq(freed.n, 2);
+	ck_assert_ptr_eq(freed.keys[1], k1);
+	ck_assert_ptr_null(freed.values[1]);
+	assert_get(m, "k", "v2");
+	ck_assert_int_eq(put_b(m, k2, v2), 0); /* both stored: nothing goes */
+	ck_assert_int_eq(freed.n, 2);
+	assert_get(m, "k", "v2");
+	ds_rwmap_destroy(m);
+	ck_assert_int_eq(freed.n, 3);
+	ck_assert_ptr_eq(freed.keys[2], k2);
+	ck_assert_ptr_eq(freed.values[2], v2);
+	for (int i = 0; i < freed.n; i++) { /* each pointer once */
 		free(freed.keys[i]);
 		free(freed.values[i]);
 	}
@@ -1072,6 +1108,7 @@ int main(void)
 	tcase_add_test(core, test_rwmap_iterator_visits_every_entry);
 	tcase_add_test(core, test_rwmap_iterator_detects_modification);
 	tcase_add_test(core, test_rwmap_borrow_mode_frees_each_entry_once);
+	tcase_add_test(core, test_rwmap_borrow_reput_frees_only_what_left);
 	tcase_add_test(core, test_rwmap_entry_free_runs_without_lock);
 	tcase_add_test(core, test_rwmap_holds_many_entries);
 	tcase_add_loop_test(oom, test_rwmap_survives_every_failed_allocation, 0,

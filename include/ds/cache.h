@@ -28,8 +28,8 @@
  *
  * Errors are returned as errno values: EINVAL for bad arguments (NULL
  * cache or key, zero-length key), ENOMEM when memory runs out (the cache is
- * then unchanged), ENOSPC when a strict-capacity cache cannot fit an entry,
- * ENOENT for a missing key.
+ * then unchanged: nothing evicted, no deleter run), ENOSPC when a
+ * strict-capacity cache cannot fit an entry, ENOENT for a missing key.
  */
 #ifndef DS_CACHE_H
 #define DS_CACHE_H
@@ -73,7 +73,8 @@ struct ds_cache_options {
 struct ds_cache_stats {
 	uint64_t hits;	    /* lookups that found their key */
 	uint64_t misses;    /* lookups that did not */
-	uint64_t inserts;   /* successful inserts (replacing or not) */
+	uint64_t inserts;   /* successful inserts (replacing or not,
+			       uncached ones too) */
 	uint64_t evictions; /* entries dropped to make room */
 	size_t entries;	    /* entries in the cache now */
 	size_t charge;	    /* their total charge */
@@ -108,10 +109,13 @@ void ds_cache_destroy(ds_cache_t *cache);
  * charge exceeds a shard's share of the capacity is never cached: a strict
  * cache returns ENOSPC; otherwise the key's old mapping is erased and
  * *handle (if asked for) holds an uncached entry whose value is deleted
- * at its release (with handle NULL: at once).
+ * at its release (with handle NULL: at once). Any cache also returns
+ * ENOSPC, as a strict one would, when pinned entries leave no room and the
+ * shard's total charge would overflow a size_t.
  *
- * Returns 0, EINVAL, ENOMEM or ENOSPC. On error nothing changed and the
- * caller still owns value.
+ * Returns 0, EINVAL, ENOMEM or ENOSPC. On error the caller still owns
+ * value and the key keeps its old mapping; the only change an error may
+ * leave is ENOSPC's evictions above (ENOMEM evicts nothing).
  */
 int ds_cache_insert(ds_cache_t *cache, const void *key, size_t keylen,
 		    void *value, size_t charge, ds_cache_handle_t **handle);

@@ -11,7 +11,9 @@
  *   - DS_RWMAP_BORROW: put stores the caller's key and value pointers and
  *     the map owns them from then on; when an entry leaves the map (replaced,
  *     deleted, destroyed) the entry_free function gets them, once, with no
- *     lock of the map held.
+ *     lock of the map held. A put may pass again the very key or value
+ *     pointer the map stores for that key: that pointer stays in the map
+ *     and is not given to entry_free (see ds_rwmap_put).
  *
  * Callbacks (ds_rwmap_read, ds_rwmap_foreach, ds_rwmap_iter_next) run with
  * the map's READ lock held. They may read the map, but must not write to
@@ -44,7 +46,9 @@ enum ds_rwmap_ownership {
 	DS_RWMAP_BORROW = 1,
 };
 
-/* Gets an entry leaving a DS_RWMAP_BORROW map. No map lock is held. */
+/* Gets an entry leaving a DS_RWMAP_BORROW map. No map lock is held. key
+ * (keylen 0) or value (vlen 0) is NULL when that pointer stays in the map
+ * (a put passed it again); the call is skipped when both stay. */
 typedef void ds_rwmap_free_fn(void *key, size_t keylen, void *value,
 			      size_t vlen, void *arg);
 
@@ -88,9 +92,11 @@ void ds_rwmap_destroy(ds_rwmap_t *map);
 /*
  * Maps key to value (vlen bytes), replacing any earlier value. COPY: the
  * bytes are copied. BORROW: the map takes key and value on success (on a
- * replace it keeps the new key and frees the old key and value). value may
- * be NULL only with vlen 0. Returns 0, EINVAL or ENOMEM (nothing changed,
- * the caller keeps what it passed).
+ * replace it keeps the new key and frees the old key and value, except a
+ * pointer passed again: re-putting the very key pointer the map stores
+ * frees only the old value, re-putting the stored value pointer only the
+ * old key). value may be NULL only with vlen 0. Returns 0, EINVAL or ENOMEM
+ * (nothing changed, the caller keeps what it passed).
  */
 int ds_rwmap_put(ds_rwmap_t *map, const void *key, size_t keylen,
 		 const void *value, size_t vlen);
