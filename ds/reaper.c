@@ -4,13 +4,20 @@
  * Model: one lock guards two hashes keyed by pid, the children still
  * running and the index of exit records, plus the record list itself (in
  * reap order) and the pending list handed to the reaper thread
- * (reaper_thread.c). Process work (spawning, pidfds, waiting) is done
- * outside the lock; the lock covers pointer and hash updates only.
+ * (reaper_thread.c). Process work (spawning, opening pidfds, waiting for
+ * children to end) is done outside the lock; the lock covers pointer and
+ * hash updates, plus the non-blocking waitid that reaps a child known to
+ * have ended (ds__reaper_reap): the kernel frees a pid when it is reaped,
+ * so the reap and the removal from running must be one step, or a new
+ * child that gets the pid would find it still listed.
  *
  * Invariants, under the lock:
  * - a child is in at most one of: running (with in_running set), the
- *   record list; a pid is in running at most once (an unreaped child
- *   keeps its pid, so no reuse can collide there);
+ *   record list; a pid is in running at most once;
+ * - a child in running is unreaped by us: its pid is its own, unless other
+ *   code took its status (waitpid(-1), SIGCHLD ignored), which the reaper
+ *   cannot prevent; then a new child with that pid takes its place in
+ *   running (ds__reaper_track), and the old one is recorded as lost later;
  * - every record is on the list exactly once until a drain takes the whole
  *   list; the index is a lookup aid only: a record it could not take
  *   (out of memory) is counted in `unindexed` and found by a list scan, and
@@ -48,18 +55,41 @@ void ds__reaper_wake(struct ds_reaper *r)
 		;
 }
 
+static void leave_running_locked(struct ds_reaper *r, struct ds__child *c)
+{
+	lc_assert_held(&r->lock);
+	if (!c->in_running)
+		return;
+	HASH_DEL(r->running, c);
+	c->in_running = false;
+	r->nrunning--;
+}
+
+/* 0 when c's pid may enter running, EEXIST when it is watched already. A
+ * child listed under that pid whose status other code took no longer owns
+ * the pid: it leaves running, and the thread still records it, as lost.
+ * The peek at its pidfd is one WNOHANG waitid, on a collision only. */
+static int claim_pid_locked(struct ds_reaper *r, struct ds__child *c)
+{
+	struct ds__child *dup;
+
+	lc_assert_held(&r->lock);
+	HASH_FIND(hh, r->running, &c->rec.pid, sizeof(pid_t), dup);
+	if (!dup)
+		return 0;
+	if (!ds__child_stolen(dup->pidfd))
+		return EEXIST;
+	leave_running_locked(r, dup);
+	return 0;
+}
+
 /* Puts a freshly opened child into running and on the pending list. */
 int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 {
-	struct ds__child *dup;
-	int err = 0;
+	int err;
 
 	lc_mutex_lock(&r->lock);
-	HASH_FIND(hh, r->running, &c->rec.pid, sizeof(pid_t), dup);
-	if (r->stopping)
-		err = ECANCELED;
-	else if (dup)
-		err = EEXIST;
+	err = r->stopping ? ECANCELED : claim_pid_locked(r, c);
 	if (!err) {
 		HASH_ADD(hh, r->running, rec.pid, sizeof(pid_t), c);
 		err = c->hh.tbl ? 0 : ENOMEM;
@@ -74,16 +104,6 @@ int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 	if (!err)
 		ds__reaper_wake(r);
 	return err;
-}
-
-static void leave_running_locked(struct ds_reaper *r, struct ds__child *c)
-{
-	lc_assert_held(&r->lock);
-	if (!c->in_running)
-		return;
-	HASH_DEL(r->running, c);
-	c->in_running = false;
-	r->nrunning--;
 }
 
 /* Appends c's record to the list and indexes it (newest of its pid). */
@@ -105,21 +125,42 @@ static void record_locked(struct ds_reaper *r, struct ds__child *c)
 	r->nexited++;
 }
 
-/* Moves reaped children (a list via rec.next) into the table. */
-void ds__reaper_publish(struct ds_reaper *r, struct ds_reaper_exit *list)
+/*
+ * Reaps the children of list (linked by rec.next; the thread's, each known
+ * to have ended) and records them, in the one critical section that also
+ * takes them out of running: see the head comment. Each waitid is WNOHANG
+ * on a child that has ended, so the lock is held for a few system calls.
+ * Returns those that turned out to be still running, untouched.
+ */
+struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
+				       struct ds_reaper_exit *list)
 {
-	struct ds_reaper_exit *next;
+	struct ds_reaper_exit *alive = NULL, *next;
+	bool any = false;
 
 	lc_mutex_lock(&r->lock);
 	for (; list; list = next) {
+		struct ds__child *c = DS__CHILD_OF(list);
+
 		next = list->next;
-		record_locked(r, DS__CHILD_OF(list));
+		if (ds__reap(c->pidfd, &c->rec) == EAGAIN) {
+			list->next = alive;
+			alive = list;
+			continue;
+		}
+		close(c->pidfd);
+		c->pidfd = -1;
+		record_locked(r, c); /* c may be drained once we unlock */
+		any = true;
 	}
-	lc_cond_broadcast(&r->changed);
+	if (any)
+		lc_cond_broadcast(&r->changed);
 	lc_mutex_unlock(&r->lock);
+	return alive;
 }
 
-/* Drops children left running at a stop from the table, then frees them. */
+/* Drops children left running at a stop from the table, then closes their
+ * pidfds and frees them. */
 void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list)
 {
 	struct ds_reaper_exit *e, *next;
@@ -131,6 +172,7 @@ void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list)
 	lc_mutex_unlock(&r->lock);
 	for (e = list; e; e = next) {
 		next = e->next;
+		close(DS__CHILD_OF(e)->pidfd);
 		free(DS__CHILD_OF(e));
 	}
 }
@@ -301,21 +343,39 @@ static struct ds__child *child_new(pid_t pid)
 	return c;
 }
 
+/* A spawned child that was gone before it could be watched: recorded as
+ * lost, unless a stop is under way (ECANCELED, as any spawn then; the
+ * child is gone, so none is left behind). */
+static int record_lost(struct ds_reaper *r, struct ds__child *c)
+{
+	int err = 0;
+
+	ds__record_lost(&c->rec);
+	lc_mutex_lock(&r->lock);
+	if (r->stopping) {
+		err = ECANCELED;
+	} else {
+		record_locked(r, c); /* c may be drained once we unlock */
+		lc_cond_broadcast(&r->changed);
+	}
+	lc_mutex_unlock(&r->lock);
+	if (err)
+		free(c);
+	return err;
+}
+
 /*
  * Watches a child spawn just started. Gone already (auto-reaped under an
  * ignored SIGCHLD, or reaped by other code): recorded as lost, and the
- * spawn still succeeded. Any other failure kills and reaps it.
+ * spawn still succeeded (record_lost). Any other failure kills and reaps
+ * it, by pid when no pidfd could be opened (only while it is still ours).
  */
 static int adopt_spawned(struct ds_reaper *r, struct ds__child *c)
 {
 	int err = ds__child_open(c->rec.pid, &c->pidfd);
 
-	if (err == ESRCH || err == ECHILD) {
-		ds__record_lost(&c->rec);
-		c->rec.next = NULL;
-		ds__reaper_publish(r, &c->rec);
-		return 0;
-	}
+	if (err == ESRCH || err == ECHILD)
+		return record_lost(r, c);
 	if (err) {
 		ds__kill_and_reap_pid(c->rec.pid);
 		free(c);

@@ -8,10 +8,15 @@
  *                 signals), no lock, no table.
  *
  * A child's life: child_new (spawner) -> running hash + pending list
- * (ds__reaper_track) -> the thread's poll slots (adopted) -> reaped: exit
- * index + record list (ds__reaper_publish) -> a drained list (the caller's)
- * -> freed by ds_reaper_exits_free. Or, at a stop with sig 0 while it still
+ * (ds__reaper_track) -> the thread's poll slots (adopted) -> reaped, out of
+ * the running hash and into the exit index + record list, all in one
+ * critical section (ds__reaper_reap) -> a drained list (the caller's) ->
+ * freed by ds_reaper_exits_free. Or, at a stop with sig 0 while it still
  * runs: forgotten (ds__reaper_forget) and freed.
+ *
+ * Pidfds: a child's pidfd is open from before it is tracked until after it
+ * has left the running hash; while it is in the hash, the pidfd may be used
+ * under the lock (ds__reaper_track peeks at it).
  */
 #ifndef DS_REAPER_INTERNAL_H
 #define DS_REAPER_INTERNAL_H
@@ -75,7 +80,8 @@ struct ds_reaper {
 
 /* reaper.c: table operations, each one short critical section. */
 int ds__reaper_track(struct ds_reaper *r, struct ds__child *c);
-void ds__reaper_publish(struct ds_reaper *r, struct ds_reaper_exit *list);
+struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
+				       struct ds_reaper_exit *list);
 void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list);
 void ds__reaper_wake(struct ds_reaper *r);
 
@@ -85,6 +91,8 @@ void *ds__reaper_main(void *arg);
 /* reaper_proc.c: 0 or an errno value; none blocks except where said. */
 int ds__child_open(pid_t pid, int *pidfd);
 int ds__reap(int pidfd, struct ds_reaper_exit *rec);
+bool ds__child_ended(int pidfd);
+bool ds__child_stolen(int pidfd);
 int ds__send_signal(int pidfd, int sig);
 void ds__kill_and_reap_fd(int pidfd);
 void ds__kill_and_reap_pid(pid_t pid);

@@ -3,9 +3,10 @@
  *
  * Everything goes through a pidfd once there is one: a pidfd names one
  * process for good, so a signal or a wait through it can never hit another
- * process that happens to get the same pid later. The one wait by pid left
- * is for a child we spawned and could not open a pidfd for: an unreaped
- * child of ours holds its pid, so that pid cannot have been reused.
+ * process that happens to get the same pid later. The one kill and wait by
+ * pid left is for a child we spawned and could not open a pidfd for; it
+ * acts only while that pid is still an unreaped child of ours (see
+ * ds__kill_and_reap_pid).
  *
  * waitid is called as the raw system call: its fifth argument, a struct
  * rusage, is the child's resource usage, which glibc's wrapper drops.
@@ -108,6 +109,31 @@ int ds__reap(int pidfd, struct ds_reaper_exit *rec)
 	return 0;
 }
 
+/* A peek that reaps nothing: 0 with si (si_pid 0 while it runs), or -1
+ * with errno (ECHILD once its status is gone). */
+static int peek(int pidfd, siginfo_t *si)
+{
+	return waitid_rusage(pidfd, si, WEXITED | WNOHANG | WNOWAIT, NULL);
+}
+
+/* Whether the child behind pidfd has ended: a zombie, or reaped by other
+ * code. Never blocks, reaps nothing. */
+bool ds__child_ended(int pidfd)
+{
+	siginfo_t si;
+
+	return peek(pidfd, &si) < 0 || si.si_pid != 0;
+}
+
+/* Whether other code has taken the status of the child behind pidfd (or the
+ * kernel discarded it): its pid is then free and may name a new process. */
+bool ds__child_stolen(int pidfd)
+{
+	siginfo_t si;
+
+	return peek(pidfd, &si) < 0 && errno == ECHILD;
+}
+
 int ds__send_signal(int pidfd, int sig)
 {
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? errno
@@ -124,11 +150,24 @@ void ds__kill_and_reap_fd(int pidfd)
 	close(pidfd);
 }
 
-/* Same without a pidfd (none could be opened). The child is ours and
- * unreaped, so its pid is still its own. */
+/*
+ * Same without a pidfd (none could be opened), so by pid: it acts only while
+ * pid is still an unreaped child of ours (a WNOWAIT peek), whose pid cannot
+ * have been reused. When other code has taken its status already (a
+ * waitpid(-1)), the pid may name another process by now: it is left alone.
+ * What remains: a stranger is hit only if, between the peek and the kill,
+ * other code reaps the child and the kernel hands its pid out again (after
+ * going round pid_max), or if the stranger is another child of ours.
+ */
 void ds__kill_and_reap_pid(pid_t pid)
 {
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return; /* ECHILD: not ours any more */
+	if (si.si_pid == 0)
+		kill(pid, SIGKILL); /* still running; a zombie needs no kill */
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
 		;
 }

@@ -9,17 +9,24 @@
  * the thread.
  *
  * One pass: adopt pending children, poll (no timeout), reap every child
- * whose pidfd is readable, publish all of them in one critical section,
- * then look at the stop request.
+ * whose pidfd is readable and record all of them in one critical section
+ * (ds__reaper_reap: the reap and the removal from the running hash are one
+ * step, so a freed pid is never still listed), then look at the stop
+ * request, whatever the poll did.
  *
  * Invariants:
- * - every tracked, unreaped child is either on the pending list or in
- *   exactly one slot, never both;
- * - a pidfd is reaped once: after waitid consumed it the slot is dropped
- *   in the same pass;
- * - when memory for slots runs out, the children that did not fit stay
- *   pending and the poll gets a timeout (RETRY_MS), the only timed wait;
- *   nothing is lost, exits are only seen later.
+ * - every tracked, unreaped child is either on the pending list, in
+ *   exactly one slot, or (during a reap) on the thread's ready list: never
+ *   two of them;
+ * - a pidfd is reaped once: a child whose waitid consumed it leaves the
+ *   slots before the reap and never comes back;
+ * - there are only two timed waits, both RETRY_MS, both where the normal
+ *   wait cannot be had; nothing is lost, exits are only seen later:
+ *   memory for slots runs out (the children that did not fit stay pending,
+ *   the poll gets a timeout), or poll itself fails (EINVAL once there are
+ *   more slots than RLIMIT_NOFILE, ENOMEM): then the thread waits on the
+ *   eventfd alone, so a stop still wakes it at once, and afterwards peeks
+ *   at every child for an exit.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
@@ -29,7 +36,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define RETRY_MS 50 /* poll timeout while adoption waits for memory */
+#define RETRY_MS 50 /* poll timeout while adoption or poll lacks means */
 
 /* Appends c to the slots; false when the slots cannot grow. */
 static bool add_slot(struct ds_reaper *r, struct ds__child *c)
@@ -101,25 +108,42 @@ static void drop_slot(struct ds_reaper *r, size_t i)
 	r->kid[i] = r->kid[r->nfd];
 }
 
-/* Reaps every child whose pidfd polled readable; publishes them at once.
- * Walks down so that drop_slot only moves slots already looked at. */
+/* Back into a slot after a reap found it running: the slot it left is
+ * free, so this cannot fail, and kill_sig was sent to it already. */
+static void put_back(struct ds_reaper *r, struct ds__child *c)
+{
+	r->pfd[r->nfd] = (struct pollfd){ .fd = c->pidfd, .events = POLLIN };
+	r->kid[r->nfd++] = c;
+}
+
+/* Adds c to *list (linked by rec.next). */
+static void push(struct ds_reaper_exit **list, struct ds__child *c)
+{
+	c->rec.next = *list;
+	*list = &c->rec;
+}
+
+/* Reaps and records every child whose slot is marked (revents) in one
+ * critical section. Walks down so that drop_slot only moves slots already
+ * looked at. */
 static void reap_ready(struct ds_reaper *r)
 {
-	struct ds_reaper_exit *done = NULL;
+	struct ds_reaper_exit *ready = NULL, *next;
 
 	for (size_t i = r->nfd; i-- > 1;) {
 		struct ds__child *c = r->kid[i];
 
-		if (!r->pfd[i].revents || ds__reap(c->pidfd, &c->rec) == EAGAIN)
+		if (!r->pfd[i].revents)
 			continue;
-		close(c->pidfd);
-		c->pidfd = -1;
 		drop_slot(r, i);
-		c->rec.next = done;
-		done = &c->rec;
+		push(&ready, c);
 	}
-	if (done)
-		ds__reaper_publish(r, done);
+	if (!ready)
+		return;
+	for (ready = ds__reaper_reap(r, ready); ready; ready = next) {
+		next = ready->next;
+		put_back(r, DS__CHILD_OF(ready));
+	}
 }
 
 static void clear_wake(struct ds_reaper *r)
@@ -152,34 +176,61 @@ static bool stop_reached(struct ds_reaper *r)
 	return idle && r->nfd == 1;
 }
 
+static void clear_revents(struct ds_reaper *r)
+{
+	for (size_t i = 0; i < r->nfd; i++)
+		r->pfd[i].revents = 0;
+}
+
+/*
+ * poll on every slot failed (EINVAL: more slots than RLIMIT_NOFILE; ENOMEM)
+ * and will likely fail again at once. Waits RETRY_MS on the eventfd alone
+ * (nothing at all if even that fails), so a stop or a new child still
+ * wakes the thread, then marks the children that have ended by now, as
+ * their readable pidfds would have been.
+ */
+static void back_off(struct ds_reaper *r)
+{
+	clear_revents(r);
+	if (poll(r->pfd, 1, RETRY_MS) < 0) {
+		r->pfd[0].revents = POLLIN; /* nonblocking read: harmless */
+		poll(NULL, 0, RETRY_MS);
+	}
+	for (size_t i = 1; i < r->nfd; i++)
+		if (ds__child_ended(r->kid[i]->pidfd))
+			r->pfd[i].revents = POLLIN;
+}
+
+/* Waits until a slot is ready (revents), RETRY_MS at most while adoption
+ * waits for memory or when poll fails (back_off). */
+static void wait_ready(struct ds_reaper *r)
+{
+	if (poll(r->pfd, r->nfd, r->retry ? RETRY_MS : -1) >= 0)
+		return;
+	if (errno == EINTR)
+		clear_revents(r);
+	else
+		back_off(r);
+}
+
 /* Returns true when the thread should end. */
 static bool one_pass(struct ds_reaper *r)
 {
 	adopt_pending(r);
-	if (poll(r->pfd, r->nfd, r->retry ? RETRY_MS : -1) < 0) {
-		if (errno != EINTR)
-			r->retry = true; /* ENOMEM: try again shortly */
-		return false;
-	}
+	wait_ready(r);
 	if (r->pfd[0].revents)
 		clear_wake(r);
 	reap_ready(r);
 	return stop_reached(r);
 }
 
-/* A child still watched at the end: recorded if it has ended by now,
- * otherwise forgotten (left running). Its pidfd is closed either way. */
+/* A child still watched at the end goes to ended (to be reaped) or left
+ * (to be forgotten, still running). The peek keeps the reap's critical
+ * section to the children that have ended. */
 static void sort_out(struct ds__child *c, struct ds_reaper_exit **ended,
 		     struct ds_reaper_exit **left)
 {
-	struct ds_reaper_exit **to = ended;
-
-	if (ds__reap(c->pidfd, &c->rec) == EAGAIN)
-		to = left;
-	close(c->pidfd);
-	c->pidfd = -1;
-	c->rec.next = *to;
-	*to = &c->rec;
+	push(ds__child_ended(c->pidfd) ? ended : left, c);
 }
 
 static void finish(struct ds_reaper *r)
@@ -195,7 +246,11 @@ static void finish(struct ds_reaper *r)
 		sort_out(r->kid[i], &ended, &left);
 	r->nfd = 1;
 	if (ended)
-		ds__reaper_publish(r, ended);
+		ended = ds__reaper_reap(r, ended); /* now: any still running */
+	for (; ended; ended = next) {
+		next = ended->next;
+		push(&left, DS__CHILD_OF(ended));
+	}
 	if (left)
 		ds__reaper_forget(r, left);
 }

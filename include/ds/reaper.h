@@ -7,12 +7,13 @@
  * an eventfd that wakes it when a child is added or a stop is asked for.
  * When pidfds turn readable it reaps every ended child of that wake-up with
  * waitid(P_PIDFD) (rusage included) and moves its record into the exit
- * table. A collector takes records out of the table in one of three ways:
- * ds_reaper_drain swaps the whole table for an empty one and hands the old
- * one over (O(1) under the lock), ds_reaper_wait blocks for one pid with a
- * timeout, ds_reaper_lookup peeks at one pid. Only drain removes records:
- * every child started or watched appears in exactly one drain, whether it
- * ended before or after its spawner returned.
+ * table in the same critical section. A collector takes records out of the
+ * table in one of three ways: ds_reaper_drain swaps the whole table for an
+ * empty one and hands the old one over (O(1) under the lock),
+ * ds_reaper_wait blocks for one pid with a timeout, ds_reaper_lookup peeks
+ * at one pid. Only drain removes records: every child started or watched
+ * appears in exactly one drain, whether it ended before or after its
+ * spawner returned.
  *
  * Only what is ours. The reaper never calls waitpid(-1): it waits for the
  * pidfds it opened and for nothing else, so other code of the process may
@@ -24,10 +25,13 @@
  * docs/reaper.md.
  *
  * Pids. While a child is watched its pid cannot be reused (we hold it as an
- * unreaped child). After it is reaped the pid is free again; a record keeps
- * it until drained. If a new child gets the same pid before the old record
- * is drained, lookup and wait answer for the newest child, and both records
- * still come out of drain.
+ * unreaped child). The reaper takes it off the running children in the
+ * same step as it reaps it, so a new child that gets the freed pid is
+ * watched like any other; a record keeps the pid until drained. If a new
+ * child gets the same pid before the old record is drained, lookup and
+ * wait answer for the newest child, and both records still come out of
+ * drain. The same holds when other code took the old child's status: the
+ * new child replaces it, and the old one is recorded as lost.
  *
  * Needs Linux 5.4 or later (pidfd_open, waitid(P_PIDFD)).
  *
@@ -93,11 +97,14 @@ void ds_reaper_destroy(struct ds_reaper *r);
  * (NULL-terminated) and environment envp (NULL: this process's environ), and
  * watches it. The child inherits the caller's signal mask, ignored signals
  * and every fd not marked close-on-exec. On success *pid is the child's pid;
- * its record will appear in exactly one drain, even if it has already ended.
+ * its record will appear in exactly one drain, even if it has already ended
+ * (DS_REAPER_LOST when other code took its status before it was watched).
  * Returns 0, or with no child left behind: EINVAL (NULL or empty argv, NULL
  * pid), ENOENT/EACCES/ENOEXEC... (argv[0] cannot be executed: errno of the
- * exec, from posix_spawnp), ECANCELED (the reaper is stopping or stopped),
- * ENOMEM, EMFILE (no fd for its pidfd), EAGAIN (no process).
+ * exec, from posix_spawnp), ECANCELED (the reaper is stopping or stopped;
+ * no record either), ENOMEM, EMFILE (no fd for its pidfd: the child is
+ * killed and reaped by pid, unless other code has taken its status
+ * already, when its pid may name another process), EAGAIN (no process).
  */
 int ds_reaper_spawn(struct ds_reaper *r, const char *const argv[],
 		    const char *const envp[], pid_t *pid);
@@ -107,8 +114,8 @@ int ds_reaper_spawn(struct ds_reaper *r, const char *const argv[],
  * now on the reaper reaps it: the caller must not wait for it. A child that
  * has already ended but was not reaped yet is recorded at once.
  * Returns 0; EINVAL (pid <= 0); ECHILD (not a child of this process, or
- * already reaped); ESRCH (no such process); EEXIST (already watched);
- * ECANCELED (stopping or stopped); ENOMEM; EMFILE.
+ * already reaped); ESRCH (no such process); EEXIST (this child is watched
+ * already); ECANCELED (stopping or stopped); ENOMEM; EMFILE.
  */
 int ds_reaper_watch(struct ds_reaper *r, pid_t pid);
 
@@ -151,7 +158,8 @@ bool ds_reaper_is_running(const struct ds_reaper *r);
 
 /*
  * Stops the reaper thread and joins it; spawn and watch fail with ECANCELED
- * from now on. The wake-up is immediate (an eventfd), not a polling loop.
+ * from now on. The wake-up is immediate (an eventfd), not a polling loop,
+ * also while poll on the children fails (more of them than RLIMIT_NOFILE).
  * Children still running:
  * - sig == 0: they are left running and forgotten (lookup and wait say
  *   ECHILD). Every child that had ended by the stop is reaped and recorded
