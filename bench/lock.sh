@@ -24,23 +24,28 @@ gcc "${CFLAGS[@]}" -DLOCKCHECK=0 bench/lock_bench.c lockcheck/mode_off.c -o "$ou
 gcc "${CFLAGS[@]}" -DLOCKCHECK=1 -rdynamic bench/lock_bench.c "${CHECKER[@]}" -o "$out/on"
 gcc "${CFLAGS[@]}" -DBENCH_RAW -fsanitize=thread bench/lock_bench.c -o "$out/tsan"
 
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# The median, and the spread as [min-max] in spread[$key].
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)], v[1], v[NR]}'; }
 
-# run VARIANT WORKLOAD THREADS STEPS -> median ns/step
+declare -A ns spread
+
+# run KEY VARIANT WORKLOAD THREADS STEPS: median ns/step into ns[KEY]
 run() {
-	local i
-	for i in $(seq "$RUNS"); do
-		"$out/$1" "$2" "$3" "$4" | awk '{print $4}'
-	done | median
+	local i m
+	m=$(for i in $(seq "$RUNS"); do
+		"$out/$2" "$3" "$4" "$5" | awk '{print $4}'
+	done | median)
+	ns[$1]=${m%% *}
+	spread[$1]="[${m#* }]"
+	spread[$1]=${spread[$1]/ /-}
 }
 
-declare -A ns
 for w in pair nested; do
 	steps=$PAIR_STEPS
 	[ "$w" = nested ] && steps=$NESTED_STEPS
 	for t in 1 2; do
 		for v in raw off on tsan; do
-			ns[$v.$w.$t]=$(run "$v" "$w" "$t" "$steps")
+			run "$v.$w.$t" "$v" "$w" "$t" "$steps"
 		done
 	done
 	ns[helgrind.$w.1]=$(valgrind -q --tool=helgrind "$out/raw" "$w" 1 $((steps / SLOW_DIV)) 2>/dev/null | awk '{print $4}')
@@ -48,13 +53,16 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-echo "ns per step, median of $RUNS (pair: lock+unlock; nested: 3 locks in, 3 out)"
-printf "%-10s %10s %10s %12s %12s\n" variant pair-1T pair-2T nested-1T nested-2T
+echo "ns per step, median [min-max] of $RUNS (pair: lock+unlock; nested: 3 locks in, 3 out)"
+printf "%-9s %-22s %-22s %-24s %-24s\n" variant pair-1T pair-2T nested-1T nested-2T
 for v in raw off on tsan; do
-	printf "%-10s %10s %10s %12s %12s\n" "$v" "${ns[$v.pair.1]}" "${ns[$v.pair.2]}" \
-		"${ns[$v.nested.1]}" "${ns[$v.nested.2]}"
+	printf "%-9s" "$v"
+	for k in pair.1 pair.2 nested.1 nested.2; do
+		printf " %-22s" "${ns[$v.$k]} ${spread[$v.$k]}"
+	done
+	printf "\n"
 done
-printf "%-10s %10s %10s %12s %12s\n" helgrind "${ns[helgrind.pair.1]}" - "${ns[helgrind.nested.1]}" -
+printf "%-9s %-22s %-22s %-24s %-24s\n" helgrind "${ns[helgrind.pair.1]}" - "${ns[helgrind.nested.1]}" -
 echo
 for w in pair nested; do
 	echo "$w: off/raw $(ratio "${ns[off.$w.1]}" "${ns[raw.$w.1]}")" \

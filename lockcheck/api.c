@@ -184,9 +184,10 @@ int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 		return mutex_wait(t, m, cls, how, abstime, &at, CALLER);
 	if (err)
 		return err;
-	if (how != HOW_TRY && t->nheld)
+	if (how != HOW_TRY && t->nheld &&
+	    !(cls && lc__validated(t, cls, LC_WRITE)))
 		lc__validate(t, &m->lk, cls, LC_WRITE, &at, CALLER);
-	lc__count(t, cls, false, 0);
+	lc__count_free(t, cls);
 	push(t, &m->lk, cls, &at, LC_WRITE, how == HOW_TRY);
 	return 0;
 }
@@ -375,9 +376,9 @@ int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 		return rwlock_wait(t, l, cls, write, &at, CALLER);
 	if (err)
 		return err == EDEADLK ? EBUSY : err;
-	if (!trylock && t->nheld)
+	if (!trylock && t->nheld && !(cls && lc__validated(t, cls, mode)))
 		lc__validate(t, &l->lk, cls, mode, &at, CALLER);
-	lc__count(t, cls, false, 0);
+	lc__count_free(t, cls);
 	push(t, &l->lk, cls, &at, mode, trylock);
 	return 0;
 }

@@ -247,6 +247,15 @@ LC__HOT void lc__count(struct lc__thread *t, const struct lc__class *cls,
 	s->wait_ns += wait_ns;
 }
 
+/* An uncontended acquisition: the counter usually is all there is to it. */
+LC__HOT void lc__count_free(struct lc__thread *t, const struct lc__class *cls)
+{
+	if (cls && cls->id < t->nstats)
+		t->stats[cls->id].acquired++;
+	else
+		lc__count(t, cls, false, 0);
+}
+
 /* Fills t->insts with the exclusively held instances; returns how many. */
 uint32_t lc__exclusive_insts(struct lc__thread *t);
 
@@ -270,6 +279,32 @@ struct lc__chain {
 
 /* Lock-free lookup; NULL when absent. */
 struct lc__chain *lc__chain_find(uint64_t hash);
+
+/* Every gate the chain's edges still have is held now (validate.c). */
+bool lc__gates_covered(const struct lc__thread *t, const struct lc__chain *c);
+
+/* The common case of lc__validate, inline: the chain (held classes and
+ * modes, then cls in mode) is in t's cache, no lock of cls is held, and
+ * its gates (if any) are held. Counts the hit.
+ * REQUIRES: t holds a lock, cls is not NULL. gated only goes from true to
+ * false, so a relaxed read of it only ever costs a needless check. */
+LC__HOT bool lc__validated(struct lc__thread *t, const struct lc__class *cls,
+			   uint8_t mode)
+{
+	uint64_t key = lc__chain_next(t->held[t->nheld - 1].chain, cls->id,
+				      mode);
+	struct lc__lcache *slot = &t->cache[key & (LC_LCACHE - 1)];
+	struct lc__chain *c = slot->chain;
+
+	if (!c || slot->hash != key || c->same_class)
+		return false;
+	if (atomic_load_explicit(&c->gated, memory_order_relaxed) &&
+	    !lc__gates_covered(t, c))
+		return false;
+	slot->hits++;
+	return true;
+}
+
 
 /* Under lc__slow: publishes a new chain. ENOMEM, or ENOSPC at the limit. */
 int lc__chain_insert(struct lc__chain *c);

@@ -69,7 +69,7 @@ static bool held_exclusively(const struct lc__thread *t, uint64_t id)
 /* Every gate the chain's edges still have is held now: this occurrence
  * would shrink no gate set. Gates only ever shrink, so reading them while
  * the slow path shrinks them can only ask for a needless slow path. */
-static bool gates_covered(const struct lc__thread *t, const struct lc__chain *c)
+bool lc__gates_covered(const struct lc__thread *t, const struct lc__chain *c)
 {
 	for (uint32_t i = 0; i < c->nedges; i++) {
 		const struct lc__edge *e = c->edges[i];
@@ -281,7 +281,7 @@ void lc__validate(struct lc__thread *t, struct lc__lock *lk,
 	c = cached_chain(t, key, &slot);
 	if (c && (!c->same_class || keyed_in_order(t, lk, cls)) &&
 	    (!atomic_load_explicit(&c->gated, memory_order_acquire) ||
-	     gates_covered(t, c))) {
+	     lc__gates_covered(t, c))) {
 		slot->hits++;
 		return;
 	}
