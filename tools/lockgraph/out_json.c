@@ -40,13 +40,6 @@ static void put_dumps(FILE *f, const struct lg_graph *g)
 	fputs("],\n", f);
 }
 
-static const char *kind_word(uint8_t kinds)
-{
-	return kinds & LG_RWLOCK      ? "rwlock"
-	       : kinds & LG_RECURSIVE ? "recursive"
-				      : "mutex";
-}
-
 static void put_class(FILE *f, const struct lg_graph *g, uint32_t i)
 {
 	const struct lg_class *c = &g->classes[i];
@@ -59,7 +52,7 @@ static void put_class(FILE *f, const struct lg_graph *g, uint32_t i)
 		", \"line\": %d, \"kind\": \"%s\", \"instances\": %llu, "
 		"\"singleton\": %s, \"dumps\": %u, \"acquired\": %llu, "
 		"\"contended\": %llu, \"wait_ns\": %llu}",
-		(int)c->line, kind_word(c->kinds),
+		(int)c->line, lg_kind_word(c->kinds),
 		(unsigned long long)c->instances,
 		c->singleton ? "true" : "false", c->ndumps,
 		(unsigned long long)c->acquired,

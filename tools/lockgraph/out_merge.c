@@ -39,13 +39,6 @@ static void put_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *kind_word(uint8_t kinds)
-{
-	return kinds & LG_RWLOCK      ? "rwlock"
-	       : kinds & LG_RECURSIVE ? "recursive"
-				      : "mutex";
-}
-
 static void put_class(FILE *f, const struct lg_graph *g, uint32_t i)
 {
 	const struct lg_class *c = &g->classes[i];
@@ -53,7 +46,7 @@ static void put_class(FILE *f, const struct lg_graph *g, uint32_t i)
 			: c->instances < 2 ? 2
 					   : c->instances;
 
-	fprintf(f, "class %u %s %llu %llu %llu %llu", i, kind_word(c->kinds),
+	fprintf(f, "class %u %s %llu %llu %llu %llu", i, lg_kind_word(c->kinds),
 		(unsigned long long)inst, (unsigned long long)c->acquired,
 		(unsigned long long)c->contended,
 		(unsigned long long)c->wait_ns);

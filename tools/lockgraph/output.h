@@ -28,6 +28,10 @@ void lg_put_dot(FILE *f, const char *s);
 /* A JSON string, quotes included; non-UTF-8 bytes as U+FFFD. */
 void lg_put_json(FILE *f, const char *s);
 
+/* The dump format's word for a class's kind: "rwlock", "recursive" or
+ * "mutex" (an rwlock anywhere wins, then a recursive mutex). */
+const char *lg_kind_word(uint8_t kinds);
+
 /* "name [file:line]" of a class, as text. */
 void lg_put_class(FILE *f, const struct lg_graph *g, uint32_t cls);
 

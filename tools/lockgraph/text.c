@@ -152,3 +152,10 @@ void lg_put_cycle_names(FILE *f, const struct lg_analysis *a, uint32_t id,
 	}
 	put_name(f, g, g->edges[e[0]].from, sites);
 }
+
+const char *lg_kind_word(uint8_t kinds)
+{
+	return kinds & LG_RWLOCK      ? "rwlock"
+	       : kinds & LG_RECURSIVE ? "recursive"
+				      : "mutex";
+}
