@@ -1,11 +1,16 @@
 /*
  * api.c: the checked lock operations behind the lockcheck.h macros.
  *
- * Each one: find the lock in the caller's held stack (recursion, misuse),
- * validate a blocking acquisition before it can block, then do the pthread
- * call, then record the result. A trylock first tells contention apart, so
- * the counters cost nothing when the lock is free. If the thread's state
- * cannot be allocated, the operation is done unchecked.
+ * A lock operation tries the lock first. When that succeeds the caller did
+ * not hold it (no recursion to look for) and nothing waited (no contention
+ * to count): the acquisition is validated, counted and pushed on the
+ * thread's held stack. When the lock is busy, the caller's own stack is
+ * searched first (a self-deadlock is reported instead of blocking), then
+ * the acquisition is validated before it blocks. Recursive mutexes and read
+ * locks are looked up first, since their trylock succeeds on re-entry.
+ * Unlock pops the entry, refusing locks the caller does not hold. If the
+ * thread's state cannot be allocated, operations go unchecked (counted, so
+ * their unlocks pass).
  */
 #define _GNU_SOURCE
 #include "internal.h"
