@@ -89,11 +89,12 @@ void lc__copy_name(char *buf, size_t size, const char *name)
 	buf[i] = '\0';
 }
 
-/* Under lc__slow: name interned as one line. */
-static const char *intern_name(const char *name)
+const char *lc__intern_line(const char *name)
 {
-	char buf[256];
+	char buf[512];
 
+	if (!name)
+		return NULL;
 	lc__copy_name(buf, sizeof(buf), name);
 	return lc__intern(buf);
 }
@@ -130,9 +131,10 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 		goto no_memory;
 	c->id = nclasses;
 	c->kind = lk->kind;
-	c->name = intern_name(lk->name ? lk->name : "(unnamed lock)");
-	c->file = intern_name(lk->file ? lk->file : "(unknown)");
+	c->name = lc__intern_line(lk->name ? lk->name : "(unnamed lock)");
+	c->file = lc__intern_line(lk->file ? lk->file : "(unknown)");
 	c->line = lk->line;
+	c->keyed = lk->key != NULL;
 	classes[nclasses++] = c;
 	return c;
 no_memory:
@@ -141,10 +143,14 @@ no_memory:
 	return NULL;
 }
 
+/* An init macro's site is its file and line (one class however it names
+ * its locks); an initializer's site also has its name (initializers with
+ * distinct names are distinct classes). */
 static uint64_t site_hash(const struct lc__lock *lk)
 {
-	return lc__hash_str(lc__hash_str((uint64_t)lk->line, lk->file),
-			    lk->name);
+	uint64_t h = lc__hash_str((uint64_t)lk->line, lk->file);
+
+	return lk->key ? h : lc__hash_str(h, lk->name);
 }
 
 static bool same_text(const char *stored, const char *raw)
@@ -157,9 +163,10 @@ static bool same_text(const char *stored, const char *raw)
 
 static bool same_site(const struct lc__class *c, const struct lc__lock *lk)
 {
-	return c->line == lk->line &&
+	return c->line == lk->line && c->keyed == (lk->key != NULL) &&
 	       same_text(c->file, lk->file ? lk->file : "(unknown)") &&
-	       same_text(c->name, lk->name ? lk->name : "(unnamed lock)");
+	       (lk->key ||
+		same_text(c->name, lk->name ? lk->name : "(unnamed lock)"));
 }
 
 /* Under lc__slow: the class of an initializer lock, found or made. Sites
@@ -198,7 +205,11 @@ struct lc__class *lc__class_of(struct lc__lock *lk)
 	lc__slow_lock();
 	/* By site, keyed or not: an init site in a header's static inline
 	 * function has one key per .c file but is one class. */
-	c = class_by_site(lk);
+	c = lk->key ? atomic_load_explicit(&lk->key->cls,
+					   memory_order_relaxed)
+		    : NULL;
+	if (!c)
+		c = class_by_site(lk);
 	if (c && lk->key)
 		atomic_store_explicit(&lk->key->cls, c, memory_order_release);
 	lc__slow_unlock();

@@ -10,16 +10,17 @@
  *    held, exclusively, by the thread of its edge, all at once.
  * Finding such a cycle is a search over simple paths, exponential in the
  * worst case, so it runs in two steps. A breadth-first search over states
- * (node, wanted mode, start-edge gates still common to the path) finds the
- * shortest closed walk that meets a weaker rule (modes, and no gate common
- * to all edges); it is polynomial and no valid cycle exists when it finds
- * nothing. Its walk is usually a valid cycle too and is reported as is.
- * Otherwise a depth-first search over simple paths, tracking the gates in
- * use, decides exactly, within a step budget; when the budget runs out the
- * walk found first is reported (a possible false report, never a miss).
- * The caller may refuse cycles (those it reported already): the search
- * then goes on to the next one.
- * Neither recurses, so long cycles cannot overflow the stack.
+ * (node, wanted mode) finds the shortest closed walk through the start edge
+ * that meets the modes and uses no edge sharing a gate with the start edge
+ * (the start edge is on every cycle it closes, so such edges are out); it is
+ * polynomial, and no valid cycle exists when it finds nothing. Its walk is
+ * usually a valid cycle too and is returned as is. Otherwise a depth-first
+ * search over simple paths, tracking the gates in use, decides exactly
+ * within a step budget. The caller may refuse cycles (those it reported
+ * already): the search then goes on to the next one. When memory or the
+ * budget runs out the caller is told (g->search_incomplete): neither a
+ * cycle nor its absence was shown. Nothing recurses, so long cycles cannot
+ * overflow the stack.
  */
 #include "graph.h"
 
@@ -35,52 +36,52 @@ struct lc__bfs_item {
 	uint32_t edge;	 /* edge taken from the parent */
 	uint32_t depth;	 /* edges from the start state */
 	uint8_t want;	 /* wanted mode of that edge */
-	uint8_t mask;	 /* start-edge gates still common to the path */
 };
 
-/* Bits of the start edge's live gates that edge f also keeps alive. */
-static uint8_t common_gates(const struct lc__edge *start, uint8_t mask,
-			    const struct lc__edge *f)
+static uint64_t alive_of(const struct lc__edge *e)
 {
-	uint8_t alive = atomic_load_explicit(&f->gate_alive,
-					     memory_order_relaxed);
-	uint8_t keep = 0;
-
-	for (uint32_t i = 0; i < LC_GATE_MAX; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		for (uint32_t j = 0; j < LC_GATE_MAX; j++)
-			if ((alive & (1u << j)) && f->gate[j] == start->gate[i])
-				keep |= (uint8_t)(1u << i);
-	}
-	return keep;
+	return atomic_load_explicit(&e->gate_alive, memory_order_relaxed);
 }
+
+/* f has a gate in common with a: both cannot be held at once. */
+static bool share_gate(const struct lc__edge *a, const struct lc__edge *f)
+{
+	for (uint64_t ma = alive_of(a); ma; ma &= ma - 1)
+		for (uint64_t mf = alive_of(f); mf; mf &= mf - 1)
+			if (a->gate[__builtin_ctzll(ma)] ==
+			    f->gate[__builtin_ctzll(mf)])
+				return true;
+	return false;
+}
+
+/* ---- the breadth-first filter ---- */
 
 static int push(struct lc__graph *g, uint32_t *len, struct lc__bfs_item it)
 {
-	uint64_t key = (uint64_t)it.node << 5 | (uint64_t)it.want << 4 |
-		       it.mask;
+	uint64_t key = (uint64_t)it.node << 1 | it.want;
 
 	if (lc__u64map_get(&g->seen, key, NULL))
 		return 0;
 	if (lc__grow_array((void **)&g->queue, &g->queue_cap, *len + 1,
-		       sizeof(*g->queue)) ||
+			   sizeof(*g->queue)) ||
 	    lc__u64map_put(&g->seen, key, *len))
 		return ENOMEM;
 	g->queue[(*len)++] = it;
 	return 0;
 }
 
-/* Writes the path ending with edge last after queue state i; returns its
- * length (start edge included), 0 when out of memory. */
+/* Writes the walk ending with edge last after queue state i into g->path;
+ * returns its length (start edge included), 0 when out of memory. */
 static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
 			   uint32_t last)
 {
 	uint32_t len = 2;
 
-	for (uint32_t j = i; g->queue[j].parent != LC_NONE; j = g->queue[j].parent)
+	for (uint32_t j = i; g->queue[j].parent != LC_NONE;
+	     j = g->queue[j].parent)
 		len++;
-	if (lc__grow_array((void **)&g->path, &g->path_cap, len, sizeof(*g->path)))
+	if (lc__grow_array((void **)&g->path, &g->path_cap, len,
+			   sizeof(*g->path)))
 		return 0;
 	g->path[0] = start;
 	g->path[len - 1] = last;
@@ -90,24 +91,28 @@ static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
 	return len;
 }
 
-/* One search: the start edge and the mode it holds its source in. */
+/* One breadth-first search: the start edge, the mode it holds its source
+ * in, states queued, and whether memory ran out. */
 struct walk {
 	const struct lc__edge *start;
 	uint32_t start_edge;
 	int held0;
-	uint32_t len; /* states queued */
+	uint32_t len;
+	bool oom;
 };
 
-/* Follows edge f from queue state head in every mode pair it was seen
- * in that lets a thread wait at the node. Returns the cycle length when f
- * closes one, 0 otherwise (new states queued); UINT32_MAX on no memory. */
+/* Follows edge f from queue state head in every mode pair it was seen in
+ * that lets a thread wait at the node. Returns the walk's length when f
+ * closes it, 0 otherwise (new states queued). */
 static uint32_t follow(struct lc__graph *g, struct walk *w, uint32_t head,
 		       uint32_t f)
 {
 	const struct lc__bfs_item it = g->queue[head];
 	const struct lc__edge *fe = lc__graph_edge(g, f);
-	uint8_t mask = common_gates(w->start, it.mask, fe);
+	uint32_t n;
 
+	if (share_gate(w->start, fe))
+		return 0;
 	for (int h = 0; h < 2; h++) {
 		if (h == LC_READ && it.want == LC_READ)
 			continue; /* a reader does not wait for a reader */
@@ -115,51 +120,54 @@ static uint32_t follow(struct lc__graph *g, struct walk *w, uint32_t head,
 			if (!(fe->modes & LC_COMBO(h, want)))
 				continue;
 			if (fe->to == w->start->from) {
-				if (mask || (want == LC_READ && w->held0 == LC_READ))
+				if (want == LC_READ && w->held0 == LC_READ)
 					continue;
-				return build_path(g, w->start_edge, head, f);
+				n = build_path(g, w->start_edge, head, f);
+				w->oom |= n == 0;
+				return n;
 			}
 			if (fe->to != w->start->to &&
-			    push(g, &w->len, (struct lc__bfs_item){
-						     fe->to, head, f,
-						     it.depth + 1,
-						     (uint8_t)want, mask }))
-				return UINT32_MAX;
+			    push(g, &w->len,
+				 (struct lc__bfs_item){ fe->to, head, f,
+							it.depth + 1,
+							(uint8_t)want })) {
+				w->oom = true;
+				return 0;
+			}
 		}
 	}
 	return 0;
 }
 
-/* One breadth-first search for a cycle closing e, with e taken in mode pair
- * (held0, want0). Returns the cycle length or 0. limit: the length of a
- * cycle already found (0: none); only a shorter one is of interest. */
+/* One breadth-first search for a walk closing e, with e taken in mode pair
+ * (held0, want0). Returns its length or 0. limit: the length of a walk
+ * already found (0: none); only a shorter one is of interest. */
 static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
 		       uint32_t limit)
 {
 	const struct lc__edge *start = lc__graph_edge(g, e);
-	struct walk w = { start, e, held0, 0 };
-	struct lc__bfs_item first = {
-		start->to, LC_NONE, LC_NONE, 0, (uint8_t)want0,
-		atomic_load_explicit(&start->gate_alive, memory_order_relaxed)
-	};
+	struct walk w = { start, e, held0, 0, false };
+	struct lc__bfs_item first = { start->to, LC_NONE, LC_NONE, 0,
+				      (uint8_t)want0 };
 
 	lc__u64map_clear(&g->seen);
 	if (push(g, &w.len, first))
-		return 0;
-	for (uint32_t head = 0; head < w.len; head++) {
+		w.oom = true;
+	for (uint32_t head = 0; head < w.len && !w.oom; head++) {
 		if (limit && g->queue[head].depth + 2 >= limit)
-			return 0;
+			break;
 		for (uint32_t f = g->nodes[g->queue[head].node].out;
-		     f != LC_NONE; f = lc__graph_edge(g, f)->next_out) {
+		     f != LC_NONE && !w.oom;
+		     f = lc__graph_edge(g, f)->next_out) {
 			uint32_t n = follow(g, &w, head, f);
 
 			if (n)
-				return n == UINT32_MAX ? 0 : n;
+				return n;
 		}
 	}
+	g->search_incomplete |= w.oom;
 	return 0;
 }
-
 
 /* ---- the exact search ---- */
 
@@ -172,8 +180,6 @@ struct lc__dfs_frame {
 	uint8_t want;	 /* mode wanted by via */
 };
 
-enum { EXACT_NONE, EXACT_FOUND, EXACT_GAVE_UP };
-
 /* One exact search: the start edge, its mode, what the caller accepts. */
 struct exact {
 	struct lc__graph *g;
@@ -182,7 +188,7 @@ struct exact {
 	lc__cycle_accept_fn *accept;
 	void *arg;
 	uint32_t depth; /* frames on the stack */
-	bool oom;	/* gave up for lack of memory */
+	bool oom;	/* memory ran out */
 };
 
 static bool gate_in_use(const struct lc__graph *g, uint32_t n, uint64_t id)
@@ -198,20 +204,18 @@ static bool gate_in_use(const struct lc__graph *g, uint32_t n, uint64_t id)
 static bool take_gates(struct exact *x, uint32_t *n, const struct lc__edge *f)
 {
 	struct lc__graph *g = x->g;
-	uint8_t alive = atomic_load_explicit(&f->gate_alive,
-					     memory_order_relaxed);
 
-	for (uint32_t i = 0; i < LC_GATE_MAX; i++) {
-		if (!(alive & (1u << i)))
-			continue;
-		if (gate_in_use(g, *n, f->gate[i]))
+	for (uint64_t m = alive_of(f); m; m &= m - 1) {
+		uint64_t id = f->gate[__builtin_ctzll(m)];
+
+		if (gate_in_use(g, *n, id))
 			return false;
 		if (lc__grow_array((void **)&g->gates, &g->gates_cap, *n + 1,
 				   sizeof(*g->gates))) {
 			x->oom = true;
 			return false;
 		}
-		g->gates[(*n)++] = f->gate[i];
+		g->gates[(*n)++] = id;
 	}
 	return true;
 }
@@ -282,27 +286,32 @@ static uint32_t exact_step(struct exact *x)
 	return 0;
 }
 
-static int exact(struct exact *x, int want0, uint32_t *len)
+/* Searches simple paths for a cycle the caller accepts; its length (in
+ * g->path) or 0. Sets g->search_incomplete when it could not finish. */
+static uint32_t exact(struct exact *x, int want0)
 {
 	struct lc__graph *g = x->g;
 	const struct lc__edge *start = lc__graph_edge(g, x->e);
-	uint32_t ngates = 0, budget = EXACT_BUDGET;
+	uint32_t ngates = 0, budget = EXACT_BUDGET, len;
 
 	x->depth = 0;
-	if (lc__grow_array((void **)&g->onpath, &g->onpath_cap, g->nnodes,
-			   sizeof(*g->onpath)))
-		return EXACT_GAVE_UP;
-	memset(g->onpath, 0, g->nnodes);
-	g->onpath[start->from] = 1;
-	if (!take_gates(x, &ngates, start))
-		return EXACT_GAVE_UP;
-	push_frame(x, start->to, LC_NONE, (uint8_t)want0, ngates);
-	while (x->depth > 0 && budget-- && !x->oom) {
-		*len = exact_step(x);
-		if (*len && (!x->accept || x->accept(g, g->path, *len, x->arg)))
-			return EXACT_FOUND;
+	x->oom = lc__grow_array((void **)&g->onpath, &g->onpath_cap, g->nnodes,
+				sizeof(*g->onpath)) != 0;
+	if (!x->oom) {
+		memset(g->onpath, 0, g->nnodes);
+		g->onpath[start->from] = 1;
+		if (take_gates(x, &ngates, start))
+			push_frame(x, start->to, LC_NONE, (uint8_t)want0,
+				   ngates);
 	}
-	return x->depth == 0 && !x->oom ? EXACT_NONE : EXACT_GAVE_UP;
+	while (x->depth > 0 && budget && !x->oom) {
+		budget--;
+		len = exact_step(x);
+		if (len && (!x->accept || x->accept(g, g->path, len, x->arg)))
+			return len;
+	}
+	g->search_incomplete |= x->depth > 0 || x->oom;
+	return 0;
 }
 
 /* ---- both together ---- */
@@ -341,15 +350,12 @@ static bool walk_gates_disjoint(struct lc__graph *g, const uint32_t *path,
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc__edge *f = lc__graph_edge(g, path[i]);
-		uint8_t alive = atomic_load(&f->gate_alive);
 
-		for (uint32_t k = 0; k < LC_GATE_MAX; k++) {
-			if (!(alive & (1u << k)))
-				continue;
+		for (uint64_t m = alive_of(f); m; m &= m - 1) {
 			if (lc__grow_array((void **)&g->gates, &g->gates_cap,
 					   ngates + 1, sizeof(*g->gates)))
 				return false;
-			g->gates[ngates++] = f->gate[k];
+			g->gates[ngates++] = f->gate[__builtin_ctzll(m)];
 		}
 	}
 	if (ngates < 2)
@@ -370,8 +376,8 @@ static bool walk_is_cycle(struct lc__graph *g, const uint32_t *path,
 	       walk_gates_disjoint(g, path, n);
 }
 
-/* The shortest walk meeting the weaker rule, over every mode pair of e;
- * its length (0: none), the walk left in g->path. */
+/* The shortest walk meeting the filter, over every mode pair of e; its
+ * length (0: none), the walk left in g->path. */
 static uint32_t shortest_walk(struct lc__graph *g, uint32_t e)
 {
 	const struct lc__edge *start = lc__graph_edge(g, e);
@@ -387,8 +393,10 @@ static uint32_t shortest_walk(struct lc__graph *g, uint32_t e)
 			if (n && (!best || n < best)) {
 				uint32_t *keep = malloc(n * sizeof(*keep));
 
-				if (!keep)
+				if (!keep) {
+					g->search_incomplete = true;
 					continue;
+				}
 				memcpy(keep, g->path, n * sizeof(*keep));
 				free(best_path);
 				best_path = keep;
@@ -408,31 +416,23 @@ uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
 {
 	const struct lc__edge *start = lc__graph_edge(g, e);
 	struct exact x = { g, e, 0, accept, arg, 0, false };
-	uint32_t n = shortest_walk(g, e), len = 0, *walk;
-	bool gave_up = false;
+	uint32_t n, len = 0;
 
+	g->search_incomplete = false;
+	n = shortest_walk(g, e);
 	*path = g->path;
 	if (!n)
 		return 0;
 	if (walk_is_cycle(g, g->path, n) &&
 	    (!accept || accept(g, g->path, n, arg)))
 		return n;
-	walk = malloc(n * sizeof(*walk));
-	if (!walk)
-		return 0; /* cannot decide; the next weakening retries */
-	memcpy(walk, g->path, n * sizeof(*walk));
 	for (int h = 0; h < 2 && !len; h++)
 		for (int w = 0; w < 2 && !len; w++) {
 			if (!(start->modes & LC_COMBO(h, w)))
 				continue;
 			x.held0 = h;
-			x.oom = false;
-			gave_up |= exact(&x, w, &len) == EXACT_GAVE_UP;
+			len = exact(&x, w);
 		}
-	if (!len && gave_up && (!accept || accept(g, walk, n, arg))) {
-		memcpy(g->path, walk, n * sizeof(*walk));
-		len = n; /* undecided: a possible false report, not a miss */
-	}
-	free(walk);
+	*path = g->path; /* the searches may have moved it */
 	return len;
 }

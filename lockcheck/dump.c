@@ -1,12 +1,14 @@
 /*
  * dump.c: writes the process's lock graph for tools/lockgraph, in the text
- * format of docs/dump-format.md. Written once, at exit, to a temporary file
- * renamed into place, so a reader never sees half a dump.
+ * format of docs/dump-format.md. Written once, at exit (or before an abort
+ * the checker makes), to a temporary file renamed into place, so a reader
+ * never sees half a dump.
  */
 #define _GNU_SOURCE
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,32 +17,32 @@
 
 #define DUMP_VERSION 1
 
-static void put_str(FILE *f, const char *s)
+static void put_str(struct lc__buf *b, const char *s)
 {
-	fputc(' ', f);
-	fputc('"', f);
+	lc__buf_putc(b, ' ');
+	lc__buf_putc(b, '"');
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
+			lc__buf_add(b, "\\%c", c);
 		else if (c == '\n')
-			fputs("\\n", f);
+			lc__buf_add(b, "\\n");
 		else if (c == '\t')
-			fputs("\\t", f);
+			lc__buf_add(b, "\\t");
 		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
+			lc__buf_add(b, "\\x%02x", c);
 		else
-			fputc(c, f);
+			lc__buf_putc(b, (char)c);
 	}
-	fputc('"', f);
+	lc__buf_putc(b, '"');
 }
 
-static void put_site(FILE *f, const struct lc__site *s)
+static void put_site(struct lc__buf *b, const struct lc__site *s)
 {
-	put_str(f, s->file);
-	fprintf(f, " %d", s->line);
-	put_str(f, s->func);
+	put_str(b, s->file);
+	lc__buf_add(b, " %d", s->line);
+	put_str(b, s->func);
 }
 
 static const char *kind_name(int kind)
@@ -50,28 +52,28 @@ static const char *kind_name(int kind)
 					    : "mutex";
 }
 
-static void put_modes(FILE *f, uint8_t modes)
+static void put_modes(struct lc__buf *b, uint8_t modes)
 {
 	static const char *const names[4] = { "RR", "RW", "WR", "WW" };
 	const char *sep = " ";
 
 	for (int i = 0; i < 4; i++)
 		if (modes & (1u << i)) {
-			fprintf(f, "%s%s", sep, names[i]);
+			lc__buf_add(b, "%s%s", sep, names[i]);
 			sep = ",";
 		}
 }
 
-static void put_gates(FILE *f, const struct lc__edge *e)
+static void put_gates(struct lc__buf *b, const struct lc__edge *e)
 {
-	uint8_t alive = atomic_load(&e->gate_alive);
+	uint64_t alive = atomic_load(&e->gate_alive);
 	const char *sep = " ";
 
 	if (!alive)
-		fputs(" -", f);
+		lc__buf_add(b, " -");
 	for (int i = 0; i < LC_GATE_MAX; i++)
-		if (alive & (1u << i)) {
-			fprintf(f, "%s%u:%llu", sep, e->gate_cls[i],
+		if (alive & (1ull << i)) {
+			lc__buf_add(b, "%s%u:%llu", sep, e->gate_cls[i],
 				(unsigned long long)e->gate[i]);
 			sep = ",";
 		}
@@ -87,7 +89,7 @@ static void add_hits(struct lc__chain *c, void *arg)
 }
 
 struct counts {
-	FILE *f;
+	struct lc__buf *b;
 	uint32_t n;
 };
 
@@ -96,17 +98,17 @@ static void put_finding(enum lc__kind kind, const char *summary,
 {
 	struct counts *out = arg;
 
-	fprintf(out->f, "finding %s ", lc__kind_names[kind]);
+	lc__buf_add(out->b, "finding %s ", lc__kind_names[kind]);
 	if (!n)
-		fputc('-', out->f);
+		lc__buf_putc(out->b, '-');
 	for (uint32_t i = 0; i < n; i++)
-		fprintf(out->f, "%s%u", i ? "," : "", classes[i]);
-	put_str(out->f, summary);
-	fputc('\n', out->f);
+		lc__buf_add(out->b, "%s%u", i ? "," : "", classes[i]);
+	put_str(out->b, summary);
+	lc__buf_putc(out->b, '\n');
 	out->n++;
 }
 
-static uint32_t put_edges(FILE *f)
+static uint32_t put_edges(struct lc__buf *b)
 {
 	const struct lc__graph *g = &lc__classes_graph;
 	uint32_t n = 0;
@@ -122,47 +124,47 @@ static uint32_t put_edges(FILE *f)
 
 		if (!e->modes)
 			continue; /* a slot an allocation failure left empty */
-		fprintf(f, "edge %llu %llu %llu",
+		lc__buf_add(b, "edge %llu %llu %llu",
 			(unsigned long long)g->nodes[e->from].key,
 			(unsigned long long)g->nodes[e->to].key,
 			(unsigned long long)(e->count + e->hits));
-		put_modes(f, e->modes);
-		put_gates(f, e);
-		fprintf(f, " %d", e->info.tid);
-		put_str(f, e->info.thread);
-		put_site(f, &e->info.held_at);
-		put_site(f, &e->info.next_at);
-		fputc('\n', f);
+		put_modes(b, e->modes);
+		put_gates(b, e);
+		lc__buf_add(b, " %d", e->info.tid);
+		put_str(b, e->info.thread);
+		put_site(b, &e->info.held_at);
+		put_site(b, &e->info.next_at);
+		lc__buf_putc(b, '\n');
 		n++;
 	}
 	return n;
 }
 
-static void put_graph(FILE *f)
+static void put_graph(struct lc__buf *b)
 {
-	struct counts findings = { f, 0 };
+	struct counts findings = { b, 0 };
 	uint32_t nclasses = lc__class_count(), nedges;
 
-	fprintf(f, "lockcheck-dump %d\n", DUMP_VERSION);
-	fprintf(f, "process %d", (int)getpid());
-	put_str(f, program_invocation_short_name);
-	fputc('\n', f);
+	lc__buf_add(b, "lockcheck-dump %d\n", DUMP_VERSION);
+	lc__buf_add(b, "process %d", (int)getpid());
+	put_str(b, program_invocation_short_name);
+	lc__buf_putc(b, '\n');
 	for (uint32_t i = 0; i < nclasses; i++) {
 		const struct lc__class *c = lc__class_by_id(i);
 
-		fprintf(f, "class %u %s %llu %llu %llu %llu", c->id,
+		lc__buf_add(b, "class %u %s %llu %llu %llu %llu", c->id,
 			kind_name(c->kind),
 			(unsigned long long)atomic_load(&c->instances),
 			(unsigned long long)atomic_load(&c->acquired),
 			(unsigned long long)atomic_load(&c->contended),
 			(unsigned long long)atomic_load(&c->wait_ns));
-		put_str(f, c->name);
-		put_str(f, c->file);
-		fprintf(f, " %d\n", c->line);
+		put_str(b, c->name);
+		put_str(b, c->file);
+		lc__buf_add(b, " %d\n", c->line);
 	}
-	nedges = put_edges(f);
+	nedges = put_edges(b);
 	lc__findings_each(put_finding, &findings);
-	fprintf(f, "end %u %u %u\n", nclasses, nedges, findings.n);
+	lc__buf_add(b, "end %u %u %u\n", nclasses, nedges, findings.n);
 }
 
 /* The dump's final path: LOCKCHECK_DUMP, or a file in it if a directory. */
@@ -186,29 +188,49 @@ void lc__dump_write(void)
 	lc__slow_unlock();
 }
 
+/* Writes all of b to a new file at tmp; 0 or an errno value. */
+static int write_file(const char *tmp, const struct lc__buf *b)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t done = 0;
+	int err = 0;
+
+	if (fd < 0)
+		return errno;
+	while (done < b->len && !err) {
+		ssize_t n = write(fd, b->p + done, b->len - done);
+
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			err = errno;
+	}
+	if (close(fd) && !err)
+		err = errno;
+	return err;
+}
+
+/* Built in memory and written with plain system calls: no stdio while
+ * lc__slow is held (stdio's own locks could close a cycle with it). */
 void lc__dump_write_locked(void)
 {
 	char path[4096], tmp[4200];
-	FILE *f;
+	struct lc__buf b;
 	int err;
 
+	lc__buf_init(&b);
 	err = final_path(path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	f = err ? NULL : fopen(tmp, "we");
-	if (!f) {
-		err = err ? err : errno;
-		goto out;
+	if (!err) {
+		put_graph(&b);
+		err = b.cut ? ENOMEM : write_file(tmp, &b);
+		if (!err && rename(tmp, path))
+			err = errno;
+		if (err)
+			unlink(tmp);
 	}
-	put_graph(f);
-	err = ferror(f) ? EIO : 0;
-	if (fclose(f) && !err)
-		err = errno;
-	if (!err && rename(tmp, path))
-		err = errno;
-	if (err)
-		unlink(tmp);
-out:
 	if (err)
 		lc__log_note("lockcheck-dump: cannot write %s: %s",
 			     lc__cfg.dump, strerror(err));
+	lc__buf_free(&b);
 }

@@ -23,6 +23,8 @@ void lc__graph_init(struct lc__graph *g)
 
 void lc__graph_free(struct lc__graph *g)
 {
+	for (uint32_t i = 0; i < g->nedges; i++)
+		free(lc__graph_edge(g, i)->gate); /* NULL on free edges */
 	for (uint32_t i = 0; i < g->nchunks; i++)
 		free(g->chunks[i]);
 	free(g->chunks);
@@ -133,13 +135,33 @@ static bool held_has(const struct lc__held_inst *held, uint32_t nheld,
 	return false;
 }
 
+/* The first occurrence's exclusively held locks are the edge's gate
+ * candidates: every one of them (up to the mask's 64 bits), since which ones
+ * survive must not depend on the order occurrences come in. With no memory
+ * for them the edge has none: more reports, never fewer. */
+static void set_gates(struct lc__edge *edge, const struct lc__held_inst *held,
+		      uint32_t nheld)
+{
+	uint32_t n = nheld < LC_GATE_MAX ? nheld : LC_GATE_MAX;
+	uint64_t alive = 0;
+
+	edge->gate = n ? malloc(n * (sizeof(uint64_t) + sizeof(uint32_t)))
+		       : NULL;
+	edge->gate_cls = edge->gate ? (uint32_t *)(edge->gate + n) : NULL;
+	for (uint32_t i = 0; edge->gate && i < n; i++) {
+		edge->gate[i] = held[i].id;
+		edge->gate_cls[i] = held[i].cls;
+		alive |= 1ull << i;
+	}
+	atomic_store_explicit(&edge->gate_alive, alive, memory_order_relaxed);
+}
+
 static uint32_t new_edge(struct lc__graph *g, uint32_t from, uint32_t to,
 			 uint8_t combo, const struct lc__held_inst *held,
 			 uint32_t nheld, const struct lc__edge_info *info)
 {
 	uint32_t e = alloc_edge(g);
 	struct lc__edge *edge;
-	uint8_t alive = 0;
 
 	if (e == LC_NONE)
 		return LC_NONE;
@@ -150,12 +172,7 @@ static uint32_t new_edge(struct lc__graph *g, uint32_t from, uint32_t to,
 	}
 	edge = lc__graph_edge(g, e);
 	memset(edge, 0, sizeof(*edge));
-	for (uint32_t i = 0; i < nheld && i < LC_GATE_MAX; i++) {
-		edge->gate[i] = held[i].id;
-		edge->gate_cls[i] = held[i].cls;
-		alive |= (uint8_t)(1u << i);
-	}
-	atomic_store_explicit(&edge->gate_alive, alive, memory_order_relaxed);
+	set_gates(edge, held, nheld);
 	edge->from = from;
 	edge->to = to;
 	edge->modes = combo;
@@ -176,7 +193,7 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 {
 	uint32_t e = lc__graph_find_edge(g, from, to);
 	struct lc__edge *edge;
-	uint8_t alive, kept = 0;
+	uint64_t alive, kept = 0;
 
 	if (e == LC_NONE) {
 		*weakened = true;
@@ -188,8 +205,8 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 	edge->modes |= combo;
 	alive = atomic_load_explicit(&edge->gate_alive, memory_order_relaxed);
 	for (uint32_t i = 0; i < LC_GATE_MAX; i++)
-		if ((alive & (1u << i)) && held_has(held, nheld, edge->gate[i]))
-			kept |= (uint8_t)(1u << i);
+		if ((alive & (1ull << i)) && held_has(held, nheld, edge->gate[i]))
+			kept |= 1ull << i;
 	if (kept != alive) {
 		atomic_store_explicit(&edge->gate_alive, kept,
 				      memory_order_release);
@@ -219,6 +236,9 @@ static void drop_edge(struct lc__graph *g, uint32_t e)
 	unlink_edge(g, &g->nodes[edge->from].out, e, true);
 	unlink_edge(g, &g->nodes[edge->to].in, e, false);
 	lc__u64map_del(&g->edge_of, edge_key(edge->from, edge->to));
+	free(edge->gate); /* only instance graphs drop edges: no fast path
+			     reads theirs */
+	edge->gate = NULL;
 	edge->next_out = g->free_edge;
 	g->free_edge = e;
 	g->live_edges--;

@@ -31,7 +31,7 @@
 #include "u64map.h"
 
 #define LC_NONE UINT32_MAX
-#define LC_GATE_MAX 4 /* gate instances kept per edge: outermost first */
+#define LC_GATE_MAX 64 /* gate candidates kept per edge (one mask's bits) */
 
 enum lc__mode { LC_READ = 0, LC_WRITE = 1 };
 
@@ -57,9 +57,9 @@ struct lc__edge_info {
 struct lc__edge {
 	uint32_t from, to;	      /* node indices */
 	uint32_t next_out, next_in;   /* node lists; LC_NONE ends them */
-	uint64_t gate[LC_GATE_MAX];   /* gate candidates, fixed at creation */
-	uint32_t gate_cls[LC_GATE_MAX]; /* their classes, for dumps */
-	_Atomic uint8_t gate_alive;   /* bit i: gate[i] held every time */
+	uint64_t *gate;		      /* gate candidates, fixed at creation */
+	uint32_t *gate_cls;	      /* their classes, for dumps */
+	_Atomic uint64_t gate_alive;  /* bit i: gate[i] held every time */
 	uint8_t modes;		      /* LC_COMBO bits seen */
 	uint64_t count;		      /* occurrences seen by the slow path */
 	uint64_t hits;		      /* scratch for the dump: cached ones */
@@ -102,6 +102,7 @@ struct lc__graph {
 	uint32_t gates_cap;
 	uint8_t *onpath;
 	uint32_t onpath_cap;
+	bool search_incomplete; /* the last search ran out of memory or budget */
 };
 
 void lc__graph_init(struct lc__graph *g);
@@ -149,7 +150,9 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
  * (see cycles.c). accept (NULL: any) may refuse a cycle, say one reported
  * already; the search then looks for another. Returns its length and points
  * *path at its edge indices, e first, each edge's target the next one's
- * source; 0 when there is none. *path stays valid until the next call.
+ * source; 0 when there is none, or none was found before memory or the
+ * step budget ran out (then g->search_incomplete is set). *path stays valid
+ * until the next call.
  */
 typedef bool lc__cycle_accept_fn(const struct lc__graph *g,
 				 const uint32_t *path, uint32_t n, void *arg);

@@ -50,14 +50,15 @@ struct lc__config {
 extern struct lc__config lc__cfg;
 
 /* Guards every structure the slow paths touch: a raw pthread mutex, taken
- * only through these two. They are re-entrant, so the thread that holds it
- * can still get through a fork handler or a SIGABRT handler that takes
- * locks (the structures are consistent whenever such code can run); and
- * thread cancellation is off while it is held, so no thread dies holding
- * it. */
+ * only through these. They are re-entrant, so the thread that holds it can
+ * still get through a fork handler of the program that takes locks (the
+ * structures are consistent whenever that runs); and thread cancellation is
+ * off while it is held, so no thread dies holding it. lc__slow_drop lets go
+ * of it entirely, before an abort(). */
 extern pthread_mutex_t lc__slow;
 void lc__slow_lock(void);
 void lc__slow_unlock(void);
+void lc__slow_drop(void);
 
 /* Reads the environment and installs the exit and fork hooks, once. */
 void lc__init(void);
@@ -73,6 +74,7 @@ struct lc__class {
 	const char *name;	/* interned */
 	const char *file;	/* interned init site */
 	int line;
+	bool keyed;		/* an init macro's site, not an initializer */
 	_Atomic uint64_t instances; /* locks initialised with this class */
 	_Atomic uint64_t acquired;  /* counters of exited threads */
 	_Atomic uint64_t contended;
@@ -118,6 +120,9 @@ const char *lc__intern(const char *s);
 /* Copies name into buf (cut at size), control characters replaced by '?':
  * a name is one line of a report. src may equal buf. */
 void lc__copy_name(char *buf, size_t size, const char *name);
+
+/* Under lc__slow: s interned as one line of a report (lc__copy_name). */
+const char *lc__intern_line(const char *s);
 
 /* ---- thread.c: per-thread state. ---- */
 
@@ -388,6 +393,7 @@ int lc__stack_get(uint32_t id, void *const **frames);
 struct lc__buf {
 	char *p;
 	size_t len, cap;
+	bool cut;	/* it could not grow: the text is incomplete */
 	char small[1024];
 };
 
@@ -396,6 +402,7 @@ void lc__buf_free(struct lc__buf *b);
 void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void lc__buf_vadd(struct lc__buf *b, const char *fmt, va_list ap);
+void lc__buf_putc(struct lc__buf *b, char c);
 
 enum lc__kind {
 	LC_LOCK_ORDER_CYCLE,

@@ -45,6 +45,7 @@ void lc__buf_init(struct lc__buf *b)
 	b->p = b->small;
 	b->len = 0;
 	b->cap = sizeof(b->small);
+	b->cut = false;
 	b->small[0] = '\0';
 }
 
@@ -65,8 +66,10 @@ static bool buf_reserve(struct lc__buf *b, size_t more)
 	while (cap <= b->len + more)
 		cap *= 2;
 	p = b->p == b->small ? malloc(cap) : realloc(b->p, cap);
-	if (!p)
+	if (!p) {
+		b->cut = true;
 		return false;
+	}
 	if (b->p == b->small)
 		memcpy(p, b->small, b->len + 1);
 	b->p = p;
@@ -92,6 +95,14 @@ void lc__buf_vadd(struct lc__buf *b, const char *fmt, va_list ap)
 		b->len += (size_t)n;
 }
 
+void lc__buf_putc(struct lc__buf *b, char c)
+{
+	if (!buf_reserve(b, 1))
+		return;
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
 void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -111,8 +122,11 @@ void lc__print_class(struct lc__buf *b, const struct lc__class *c)
 
 void lc__print_site(struct lc__buf *b, const struct lc__site *s)
 {
-	lc__buf_add(b, "%s:%d in %s()", s->file ? s->file : "?", s->line,
-		    s->func ? s->func : "?");
+	char file[512], func[256];
+
+	lc__copy_name(file, sizeof(file), s->file ? s->file : "?");
+	lc__copy_name(func, sizeof(func), s->func ? s->func : "?");
+	lc__buf_add(b, "%s:%d in %s()", file, s->line, func);
 }
 
 static uint64_t seen_key(enum lc__kind kind, uint64_t signature)
@@ -198,6 +212,7 @@ void lc__report(enum lc__kind kind, struct lc__buf *body,
 		write_all(lc__cfg.log_fd, msg, sizeof(msg) - 1);
 		if (lc__cfg.dump) /* exit hooks will not run: dump now */
 			lc__dump_write_locked();
+		lc__slow_drop(); /* a SIGABRT handler may lock, or jump away */
 		abort();
 	}
 }

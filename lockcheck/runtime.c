@@ -40,11 +40,14 @@ void lc__slow_lock(void)
 {
 	int old;
 
-	if (slow_depth++ > 0)
+	if (slow_depth > 0) {
+		slow_depth++;
 		return;
+	}
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_mutex_lock(&lc__slow);
 	slow_cancel = old;
+	slow_depth = 1;
 }
 
 void lc__slow_unlock(void)
@@ -53,6 +56,14 @@ void lc__slow_unlock(void)
 		return;
 	pthread_mutex_unlock(&lc__slow);
 	pthread_setcancelstate(slow_cancel, NULL);
+}
+
+void lc__slow_drop(void)
+{
+	if (slow_depth == 0)
+		return;
+	slow_depth = 1;
+	lc__slow_unlock();
 }
 
 /* A positive number from the environment, or dflt when unset or bad. */

@@ -73,11 +73,12 @@ bool lc__gates_covered(const struct lc__thread *t, const struct lc__chain *c)
 {
 	for (uint32_t i = 0; i < c->nedges; i++) {
 		const struct lc__edge *e = c->edges[i];
-		uint8_t alive = atomic_load_explicit(&e->gate_alive,
-						     memory_order_acquire);
+		uint64_t alive = atomic_load_explicit(&e->gate_alive,
+						      memory_order_acquire);
 
-		for (uint32_t g = 0; alive; g++, alive >>= 1)
-			if ((alive & 1) && !held_exclusively(t, e->gate[g]))
+		for (; alive; alive &= alive - 1)
+			if (!held_exclusively(t,
+					      e->gate[__builtin_ctzll(alive)]))
 				return false;
 	}
 	return true;
@@ -89,16 +90,29 @@ static bool unreported(const struct lc__graph *g, const uint32_t *path,
 	return lc__cycle_is_new(g, path, n, cls);
 }
 
-/* A cycle through e not reported before, if there is one: the shortest
- * through e may be known while another through it is new. */
+#define CYCLES_PER_EDGE 16 /* new cycles one weakened edge may report */
+
+/* Every cycle through e not reported before (up to a bound): one edge may
+ * close several at once, and which get reported must not depend on the
+ * order the edges came in. */
 static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
 			const struct lc__acq *a, const struct lc__class *cls)
 {
 	const uint32_t *path;
-	uint32_t n = lc__graph_find_cycle(g, e, unreported, (void *)cls, &path);
+	uint32_t n;
 
-	if (n)
-		lc__report_cycle(g, path, n, t, a, cls);
+	for (int i = 0; i < CYCLES_PER_EDGE; i++) {
+		n = lc__graph_find_cycle(g, e, unreported, (void *)cls, &path);
+		if (n)
+			lc__report_cycle(g, path, n, t, a, cls);
+		if (!n && g->search_incomplete)
+			lc__report_limit("search", "a cycle search ran out of "
+						   "memory or of its step "
+						   "budget; a cycle may have "
+						   "been missed");
+		if (!n)
+			return;
+	}
 }
 
 /* Records held -> acquired in graph g between nodes from and to, capturing
@@ -108,8 +122,8 @@ static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
  * keeps copies of the site's strings, never pointers into that code. */
 static struct lc__site intern_site(const struct lc__site *at)
 {
-	struct lc__site copy = { lc__intern(at->file), at->line,
-				 lc__intern(at->func) };
+	struct lc__site copy = { lc__intern_line(at->file), at->line,
+				 lc__intern_line(at->func) };
 
 	return copy;
 }

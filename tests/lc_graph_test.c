@@ -252,6 +252,71 @@ START_TEST(test_longer_valid_cycle_is_found_past_an_invalid_short_one)
 }
 END_TEST
 
+/* The short way back (2 3 4 1) has two edges under gate 100; the only
+ * valid cycle goes round 20 more locks: longer than the path buffer the
+ * first search left, so the exact search must hand back its own. */
+START_TEST(test_long_cycle_from_the_exact_search_comes_back_whole)
+{
+	static const uint64_t gate[] = { 100 };
+	const uint32_t *path;
+	uint32_t n;
+
+	see(2, 3, W, W, gate, 1, NULL);
+	see(3, 4, W, W, gate, 1, NULL);
+	see(4, 1, W, W, NULL, 0, NULL);
+	see(2, 50, W, W, NULL, 0, NULL);
+	for (uint64_t k = 50; k < 69; k++)
+		see(k, k + 1, W, W, NULL, 0, NULL);
+	see(69, 1, W, W, NULL, 0, NULL);
+	n = lc__graph_find_cycle(&g, see(1, 2, W, W, NULL, 0, NULL), NULL,
+				 NULL, &path);
+	ck_assert_uint_eq(n, 22); /* 1 2 50 .. 69 1 */
+	for (uint32_t i = 0; i + 1 < n; i++) /* a closed chain of edges */
+		ck_assert_uint_eq(lc__graph_edge(&g, path[i])->to,
+				  lc__graph_edge(&g, path[i + 1])->from);
+	ck_assert_uint_eq(lc__graph_edge(&g, path[n - 1])->to,
+			  lc__graph_edge(&g, path[0])->from);
+}
+END_TEST
+
+/* The first occurrence of 1 -> 2 holds six locks, the gate 100 fifth;
+ * the second holds only the gate. Every candidate must be kept, or the
+ * gate would be lost by the order the occurrences came in. */
+START_TEST(test_every_held_lock_of_the_first_occurrence_is_a_candidate)
+{
+	static const uint64_t many[] = { 11, 12, 13, 14, 100, 15 };
+	static const uint64_t gate[] = { 100 };
+
+	see(1, 2, W, W, many, 6, NULL);
+	see(1, 2, W, W, gate, 1, NULL);
+	ck_assert_uint_eq(cycle_len(see(2, 1, W, W, gate, 1, NULL)), 0);
+}
+END_TEST
+
+/* 2^20 ways from 2 back to 1, every one ending with two edges under gate
+ * 100: no valid cycle, but too many paths to try. The search says it could
+ * not finish rather than answer either way. */
+START_TEST(test_search_that_runs_out_of_budget_says_so)
+{
+	static const uint64_t gate[] = { 100 };
+	uint64_t node = 2, id = 1000;
+
+	for (int rung = 0; rung < 20; rung++) { /* two ways to each end */
+		uint64_t a = id++, b = id++, end = id++;
+
+		see(node, a, W, W, NULL, 0, NULL);
+		see(node, b, W, W, NULL, 0, NULL);
+		see(a, end, W, W, NULL, 0, NULL);
+		see(b, end, W, W, NULL, 0, NULL);
+		node = end;
+	}
+	see(node, 7, W, W, gate, 1, NULL);
+	see(7, 1, W, W, gate, 1, NULL);
+	ck_assert_uint_eq(cycle_len(see(1, 2, W, W, NULL, 0, NULL)), 0);
+	ck_assert(g.search_incomplete);
+}
+END_TEST
+
 START_TEST(test_removing_a_node_removes_its_edges)
 {
 	see(1, 2, W, W, NULL, 0, NULL);
@@ -312,6 +377,10 @@ int main(void)
 	tcase_add_test(tc, test_two_edges_under_one_gate_rule_out_the_cycle);
 	tcase_add_test(tc,
 		       test_longer_valid_cycle_is_found_past_an_invalid_short_one);
+	tcase_add_test(tc, test_long_cycle_from_the_exact_search_comes_back_whole);
+	tcase_add_test(tc,
+		       test_every_held_lock_of_the_first_occurrence_is_a_candidate);
+	tcase_add_test(tc, test_search_that_runs_out_of_budget_says_so);
 	tcase_add_test(tc, test_removing_a_node_removes_its_edges);
 	tcase_add_test(tc, test_map_survives_many_puts_and_deletes);
 	suite_add_tcase(s, tc);

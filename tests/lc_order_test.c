@@ -144,6 +144,26 @@ START_TEST(test_cycle_of_one_thread_is_reported_once)
 }
 END_TEST
 
+/* A -> B closes A B A and A B C A at once: both are reported, whichever
+ * order the other edges came in. */
+START_TEST(test_one_edge_closing_two_cycles_reports_both)
+{
+	const struct pair last[] = { { &B, &A }, { &B, &C }, { &C, &A },
+				     { &A, &B }, { 0 } };
+	const struct pair first[] = { { &A, &B }, { &B, &A }, { &B, &C },
+				      { &C, &A }, { 0 } };
+	const struct pair *orders[] = { last, first };
+
+	for (int i = 0; i < 2; i++) {
+		struct lct_child c = lct_expect_reports(
+			pairs_in_threads, (void *)orders[i], NULL,
+			"lock-order-cycle", LOCKCHECK ? 2 : 0);
+
+		lct_child_free(&c);
+	}
+}
+END_TEST
+
 static void two_distinct_cycles(void *arg)
 {
 	const struct pair p[] = { { &A, &B }, { &B, &A }, { &C, &D },
@@ -471,6 +491,7 @@ int main(void)
 	tcase_add_test(cycles, test_ABCDBDDA_names_only_the_cycle);
 	tcase_add_test(cycles, test_cycle_of_one_thread_is_reported_once);
 	tcase_add_test(cycles, test_checking_goes_on_after_a_finding);
+	tcase_add_test(cycles, test_one_edge_closing_two_cycles_reports_both);
 	tcase_add_test(cycles,
 		       test_control_characters_in_names_cannot_forge_report_lines);
 	tcase_add_test(cycles, test_200_class_cycle_is_found_once);

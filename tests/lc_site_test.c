@@ -1,8 +1,8 @@
 /*
  * lc_site_test.c: a lock class is an init site. One in a header's static
- * inline function, compiled into two files, is still one class: locks made
- * through either file and nested in ascending key order are silent, and
- * the dump has one class for the site.
+ * inline function, compiled into two files, is still one class, whatever
+ * names its callers give: locks made through either file and nested in
+ * ascending key order are silent, and the dump has one class for the site.
  */
 #include <check.h>
 #include <stdio.h>
@@ -16,9 +16,9 @@ static void ascending_from_both_files(void *arg)
 	lc_mutex_t x, y, z;
 
 	(void)arg;
-	site_lock_init(&x, 1);		  /* this file's key */
-	site_lock_init_elsewhere(&y, 2); /* the other file's key */
-	site_lock_init(&z, 3);
+	site_lock_init(&x, 1, "site.lock");	/* this file's key */
+	site_lock_init_elsewhere(&y, 2);	/* the other's, another name */
+	site_lock_init(&z, 3, "site.lock");
 	for (int i = 0; i < 2; i++) {
 		lc_mutex_lock(&x);
 		lc_mutex_lock(&y);

@@ -8,9 +8,10 @@
 
 #include "lockcheck/lockcheck.h"
 
-static inline void site_lock_init(lc_mutex_t *m, uint64_t key)
+static inline void site_lock_init(lc_mutex_t *m, uint64_t key,
+				  const char *name)
 {
-	lc_mutex_init(m, "site.lock");
+	lc_mutex_init(m, name); /* the name is for reports; the site is one */
 	lc_mutex_set_order(m, key);
 }
 

@@ -3,5 +3,5 @@
 
 void site_lock_init_elsewhere(lc_mutex_t *m, uint64_t key)
 {
-	site_lock_init(m, key);
+	site_lock_init(m, key, "site.lock.b");
 }
