@@ -74,9 +74,9 @@ static void lock_forget(struct lc__lock *lk)
 
 LC__HOT void push(struct lc__thread *t, struct lc__lock *lk,
 		  struct lc__class *cls, const struct lc__site *at,
-		  uint8_t mode, bool trylock)
+		  uint8_t mode, bool trylock, uint64_t chain)
 {
-	lc__push(t, lk, cls, lc__id_fast(lk), at, mode, trylock);
+	lc__push(t, lk, cls, lc__id_fast(lk), at, mode, trylock, chain);
 }
 
 /* ---- mutexes ---- */
@@ -145,18 +145,19 @@ static int mutex_wait(struct lc__thread *t, lc_mutex_t *m,
 		      const void *ra)
 {
 	int i = lc__find_held(t, &m->lk), err;
-	uint64_t start;
+	uint64_t start, chain;
 
 	if (i >= 0)
 		return mutex_relock(t, m, i, how, abstime, at, ra);
+	chain = lc__chain_of(t, cls, LC_WRITE);
 	if (t->nheld)
-		lc__validate(t, &m->lk, cls, LC_WRITE, at, ra);
+		lc__validate(t, &m->lk, cls, LC_WRITE, chain, at, ra);
 	start = now_ns();
 	err = how == HOW_TIMED ? pthread_mutex_timedlock(&m->pm, abstime)
 			       : pthread_mutex_lock(&m->pm);
 	if (!err) {
 		lc__count(t, cls, true, now_ns() - start);
-		push(t, &m->lk, cls, at, LC_WRITE, false);
+		push(t, &m->lk, cls, at, LC_WRITE, false, chain);
 	}
 	return err;
 }
@@ -173,6 +174,7 @@ int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 	struct lc__site at = { file, line, func };
 	struct lc__thread *t;
 	struct lc__class *cls;
+	uint64_t chain;
 	int i, err;
 
 	if (!m || (how == HOW_TIMED && !abstime))
@@ -189,11 +191,11 @@ int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 		return mutex_wait(t, m, cls, how, abstime, &at, CALLER);
 	if (err)
 		return err;
-	if (how != HOW_TRY && t->nheld &&
-	    !(cls && lc__validated(t, cls, LC_WRITE)))
-		lc__validate(t, &m->lk, cls, LC_WRITE, &at, CALLER);
+	chain = lc__chain_of(t, cls, LC_WRITE);
+	if (how != HOW_TRY && t->nheld && !(cls && lc__validated(t, chain)))
+		lc__validate(t, &m->lk, cls, LC_WRITE, chain, &at, CALLER);
 	lc__count_free(t, cls);
-	push(t, &m->lk, cls, &at, LC_WRITE, how == HOW_TRY);
+	push(t, &m->lk, cls, &at, LC_WRITE, how == HOW_TRY, chain);
 	return 0;
 }
 
@@ -339,17 +341,18 @@ static int rwlock_wait(struct lc__thread *t, lc_rwlock_t *l,
 {
 	int i = lc__find_held(t, &l->lk), err;
 	uint8_t mode = write ? LC_WRITE : LC_READ;
-	uint64_t start;
+	uint64_t start, chain;
 
 	if (i >= 0)
 		return rwlock_relock(t, l, i, write, false, at, ra);
+	chain = lc__chain_of(t, cls, mode);
 	if (t->nheld)
-		lc__validate(t, &l->lk, cls, mode, at, ra);
+		lc__validate(t, &l->lk, cls, mode, chain, at, ra);
 	start = now_ns();
 	err = block_rwlock(l, write);
 	if (!err) {
 		lc__count(t, cls, true, now_ns() - start);
-		push(t, &l->lk, cls, at, mode, false);
+		push(t, &l->lk, cls, at, mode, false, chain);
 	}
 	return err;
 }
@@ -363,6 +366,7 @@ int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 	uint8_t mode = write ? LC_WRITE : LC_READ;
 	struct lc__thread *t;
 	struct lc__class *cls;
+	uint64_t chain;
 	int i, err;
 
 	if (!l)
@@ -381,10 +385,11 @@ int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 		return rwlock_wait(t, l, cls, write, &at, CALLER);
 	if (err)
 		return err == EDEADLK ? EBUSY : err;
-	if (!trylock && t->nheld && !(cls && lc__validated(t, cls, mode)))
-		lc__validate(t, &l->lk, cls, mode, &at, CALLER);
+	chain = lc__chain_of(t, cls, mode);
+	if (!trylock && t->nheld && !(cls && lc__validated(t, chain)))
+		lc__validate(t, &l->lk, cls, mode, chain, &at, CALLER);
 	lc__count_free(t, cls);
-	push(t, &l->lk, cls, &at, mode, trylock);
+	push(t, &l->lk, cls, &at, mode, trylock, chain);
 	return 0;
 }
 
@@ -454,6 +459,7 @@ struct rewait {
 	struct lc__class *cls;
 	struct lc__site at;
 	uint32_t depth;
+	uint64_t chain; /* of the stack with the mutex back on top */
 };
 
 static void retake_after_wait(void *arg)
@@ -461,7 +467,7 @@ static void retake_after_wait(void *arg)
 	struct rewait *w = arg;
 	uint32_t i = w->t->nheld;
 
-	push(w->t, &w->m->lk, w->cls, &w->at, LC_WRITE, false);
+	push(w->t, &w->m->lk, w->cls, &w->at, LC_WRITE, false, w->chain);
 	if (w->t->nheld > i)
 		w->t->held[i].depth = w->depth;
 }
@@ -469,7 +475,7 @@ static void retake_after_wait(void *arg)
 int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 		  const char *file, int line, const char *func)
 {
-	struct rewait w = { lc__self(), m, NULL, { file, line, func }, 0 };
+	struct rewait w = { lc__self(), m, NULL, { file, line, func }, 0, 0 };
 	int i, err;
 
 	if (!c || !m)
@@ -492,8 +498,10 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	 * it is validated now, before the wait can block. */
 	w.depth = w.t->held[i].depth;
 	lc__pop_held(w.t, i);
+	w.chain = lc__chain_of(w.t, w.cls, LC_WRITE);
 	if (w.t->nheld)
-		lc__validate(w.t, &m->lk, w.cls, LC_WRITE, &w.at, CALLER);
+		lc__validate(w.t, &m->lk, w.cls, LC_WRITE, w.chain, &w.at,
+			     CALLER);
 	pthread_cleanup_push(retake_after_wait, &w);
 	err = abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
 		      : pthread_cond_wait(&c->pc, &m->pm);

@@ -204,11 +204,21 @@ static inline uint64_t lc__chain_next(uint64_t prefix, uint32_t cls_id,
 			 ((uint64_t)cls_id << 1 | mode) + 1);
 }
 
-/* Records a taken lock on top of t's stack. */
+/* The chain hash t's stack will have once it also holds a lock of cls in
+ * mode: the key of that acquisition's validation and its held entry's
+ * chain, computed once for both. */
+LC__HOT uint64_t lc__chain_of(const struct lc__thread *t,
+			      const struct lc__class *cls, uint8_t mode)
+{
+	return lc__chain_next(t->nheld ? t->held[t->nheld - 1].chain : 0,
+			      cls ? cls->id : UINT32_MAX, mode);
+}
+
+/* Records a taken lock on top of t's stack; chain: lc__chain_of it. */
 LC__HOT void lc__push(struct lc__thread *t, struct lc__lock *lk,
 			    struct lc__class *cls, uint64_t id,
 			    const struct lc__site *at, uint8_t mode,
-			    uint8_t trylock)
+			    uint8_t trylock, uint64_t chain)
 {
 	struct lc__held *h =
 		t->nheld < t->cap ? &t->held[t->nheld] : lc__held_grow(t);
@@ -219,8 +229,7 @@ LC__HOT void lc__push(struct lc__thread *t, struct lc__lock *lk,
 	h->cls = cls;
 	h->id = id;
 	h->at = *at;
-	h->chain = lc__chain_next(t->nheld ? h[-1].chain : 0,
-				  cls ? cls->id : UINT32_MAX, mode);
+	h->chain = chain;
 	h->depth = 1;
 	h->mode = mode;
 	h->trylock = trylock;
@@ -288,16 +297,14 @@ struct lc__chain *lc__chain_find(uint64_t hash);
 /* Every gate the chain's edges still have is held now (validate.c). */
 bool lc__gates_covered(const struct lc__thread *t, const struct lc__chain *c);
 
-/* The common case of lc__validate, inline: the chain (held classes and
- * modes, then cls in mode) is in t's cache, no lock of cls is held, and
- * its gates (if any) are held. Counts the hit.
- * REQUIRES: t holds a lock, cls is not NULL. gated only goes from true to
- * false, so a relaxed read of it only ever costs a needless check. */
-LC__HOT bool lc__validated(struct lc__thread *t, const struct lc__class *cls,
-			   uint8_t mode)
+/* The common case of lc__validate, inline: the chain key (lc__chain_of:
+ * held classes and modes, then the new class and mode) is in t's cache,
+ * no lock of the new class is held, and its gates (if any) are held.
+ * Counts the hit. REQUIRES: t holds a lock, the new class is not NULL.
+ * gated only goes from true to false, so a relaxed read of it only ever
+ * costs a needless check. */
+LC__HOT bool lc__validated(struct lc__thread *t, uint64_t key)
 {
-	uint64_t key = lc__chain_next(t->held[t->nheld - 1].chain, cls->id,
-				      mode);
 	struct lc__lcache *slot = &t->cache[key & (LC_LCACHE - 1)];
 	struct lc__chain *c = slot->chain;
 
@@ -331,9 +338,10 @@ struct lc__acq {
 };
 
 /* Before a blocking acquisition of lk while t holds other locks: records
- * and checks its edges. ra: the caller's return address. */
+ * and checks its edges. key: lc__chain_of(t, cls, mode); ra: the caller's
+ * return address. */
 void lc__validate(struct lc__thread *t, struct lc__lock *lk,
-		  struct lc__class *cls, uint8_t mode,
+		  struct lc__class *cls, uint8_t mode, uint64_t key,
 		  const struct lc__site *at, const void *ra);
 
 /* ---- cycle_report.c: the reports the validation makes. ---- */

@@ -281,17 +281,15 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a,
 }
 
 void lc__validate(struct lc__thread *t, struct lc__lock *lk,
-		  struct lc__class *cls, uint8_t mode,
+		  struct lc__class *cls, uint8_t mode, uint64_t key,
 		  const struct lc__site *at, const void *ra)
 {
 	struct lc__lcache *slot;
 	struct lc__chain *c;
 	struct lc__acq a;
-	uint64_t key;
 
 	if (t->nheld == 0 || !cls)
 		return;
-	key = lc__chain_next(t->held[t->nheld - 1].chain, cls->id, mode);
 	c = cached_chain(t, key, &slot);
 	if (c && (!c->same_class || keyed_in_order(t, lk, cls)) &&
 	    (!atomic_load_explicit(&c->gated, memory_order_acquire) ||
