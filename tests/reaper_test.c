@@ -154,7 +154,7 @@ static size_t list_length(const struct ds_reaper_exit *e)
 /* For code that runs in a child process, where Check cannot report: says
  * which check failed and ends the child with status 1 (_exit: see
  * in_pid_namespace). */
-#define EXPECT(cond)                                                           \
+#define CHILD_EXPECT(cond)                                                     \
 	do {                                                                   \
 		if (!(cond)) {                                                 \
 			fprintf(stderr, "reaper_test.c:%d: failed: %s\n",      \
@@ -791,28 +791,28 @@ static void poll_failure_session(void *arg)
 	size_t n, killed = 0;
 
 	hang_alarm(LCT_CHILD_ALARM / 3);
-	EXPECT(ds_reaper_create(&r) == 0);
-	EXPECT(gate_make(&first) && gate_make(&half) && gate_make(&rest));
-	EXPECT(start(r, bin, "wait-fd", first.rd, &pid) == 0);
+	CHILD_EXPECT(ds_reaper_create(&r) == 0);
+	CHILD_EXPECT(gate_make(&first) && gate_make(&half) && gate_make(&rest));
+	CHILD_EXPECT(start(r, bin, "wait-fd", first.rd, &pid) == 0);
 	for (int i = 0; i < HALF; i++) {
-		EXPECT(start(r, bin, "wait-fd", half.rd, &quit[i]) == 0);
-		EXPECT(start(r, bin, "wait-fd", rest.rd, &e.pid) == 0);
+		CHILD_EXPECT(start(r, bin, "wait-fd", half.rd, &quit[i]) == 0);
+		CHILD_EXPECT(start(r, bin, "wait-fd", rest.rd, &e.pid) == 0);
 	}
-	EXPECT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	CHILD_EXPECT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
 	rl.rlim_cur = 2 * HALF / 3; /* fewer than the poll slots */
-	EXPECT(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	CHILD_EXPECT(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 	gate_release(&first); /* seen by the poll under way; the next fails */
-	EXPECT(ds_reaper_wait(r, pid, -1, &e) == 0 && e.code == 0);
+	CHILD_EXPECT(ds_reaper_wait(r, pid, -1, &e) == 0 && e.code == 0);
 	gate_release(&half);
 	for (int i = 0; i < HALF; i++)
-		EXPECT(ds_reaper_wait(r, quit[i], -1, &e) == 0 &&
+		CHILD_EXPECT(ds_reaper_wait(r, quit[i], -1, &e) == 0 &&
 		       e.how == DS_REAPER_EXITED && e.code == 0);
-	EXPECT(ds_reaper_stop(r, SIGKILL) == 0);
+	CHILD_EXPECT(ds_reaper_stop(r, SIGKILL) == 0);
 	list = ds_reaper_drain(r, &n);
-	EXPECT(n == 1 + 2 * HALF);
+	CHILD_EXPECT(n == 1 + 2 * HALF);
 	for (struct ds_reaper_exit *k = list; k; k = k->next)
 		killed += k->how == DS_REAPER_KILLED && k->code == SIGKILL;
-	EXPECT(killed == HALF);
+	CHILD_EXPECT(killed == HALF);
 	ds_reaper_exits_free(list);
 	ds_reaper_destroy(r);
 	gate_release(&rest);
@@ -986,18 +986,18 @@ static int reuse_at_reap(const char *bin)
 	pid_t pid;
 	size_t n;
 
-	EXPECT(ds_reaper_create(&r) == 0 && gate_make(&g));
-	EXPECT(start(r, bin, "wait-fd", g.rd, &pid) == 0);
+	CHILD_EXPECT(ds_reaper_create(&r) == 0 && gate_make(&g));
+	CHILD_EXPECT(start(r, bin, "wait-fd", g.rd, &pid) == 0);
 	observe_reap_of(r, bin, pid, observe_spawn);
 	gate_release(&g);
-	EXPECT(ds_reaper_wait(r, pid, -1, &e) == 0);
-	EXPECT(observer_joined());
-	EXPECT(obs.err == 0); /* not EEXIST */
-	EXPECT(obs.got == pid);
-	EXPECT(ds_reaper_wait(r, pid, -1, &e) == 0 && e.code == 5);
+	CHILD_EXPECT(ds_reaper_wait(r, pid, -1, &e) == 0);
+	CHILD_EXPECT(observer_joined());
+	CHILD_EXPECT(obs.err == 0); /* not EEXIST */
+	CHILD_EXPECT(obs.got == pid);
+	CHILD_EXPECT(ds_reaper_wait(r, pid, -1, &e) == 0 && e.code == 5);
 	list = ds_reaper_drain(r, &n);
-	EXPECT(n == 2 && list->pid == pid && list->next->pid == pid);
-	EXPECT(list->code == 0 && list->next->code == 5);
+	CHILD_EXPECT(n == 2 && list->pid == pid && list->next->pid == pid);
+	CHILD_EXPECT(list->code == 0 && list->next->code == 5);
 	ds_reaper_exits_free(list);
 	ds_reaper_destroy(r);
 	return 0;
@@ -1089,15 +1089,15 @@ static int no_pidfd_after_theft(const char *bin)
 	struct ds_reaper *r;
 	pid_t pid = 0;
 
-	EXPECT(ds_reaper_create(&r) == 0);
+	CHILD_EXPECT(ds_reaper_create(&r) == 0);
 	atomic_store(&stranger.armed, true);
 	atomic_store(&probe, probe_no_pidfd);
-	EXPECT(start(r, bin, "exit", 0, &pid) == EMFILE);
+	CHILD_EXPECT(start(r, bin, "exit", 0, &pid) == EMFILE);
 	atomic_store(&probe, NULL);
-	EXPECT(stranger.made);
-	EXPECT(stranger_lived()); /* the failed spawn did not kill it */
-	EXPECT(ds_reaper_count_running(r) == 0);
-	EXPECT(ds_reaper_drain(r, NULL) == NULL);
+	CHILD_EXPECT(stranger.made);
+	CHILD_EXPECT(stranger_lived()); /* the failed spawn did not kill it */
+	CHILD_EXPECT(ds_reaper_count_running(r) == 0);
+	CHILD_EXPECT(ds_reaper_drain(r, NULL) == NULL);
 	ds_reaper_destroy(r);
 	return 0;
 }

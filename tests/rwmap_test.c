@@ -23,21 +23,6 @@
 #include "lockcheck/lockcheck.h"
 #include "testutil.h"
 
-/* Check's ck_assert records every passing check with a write(2); loops
- * use these, which call into Check only when they fail. */
-#define EXPECT(cond)                                                           \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);  \
-	} while (0)
-#define EXPECT_EQ(a, b)                                                        \
-	do {                                                                   \
-		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		if (a_ != b_)                                                  \
-			ck_abort_msg("%s:%d: %s == %lld, %s == %lld",          \
-				     __FILE__, __LINE__, #a, a_, #b, b_);      \
-	} while (0)
-
 /* ---- helpers: string keys and values ---- */
 
 static ds_rwmap_t *make_map(void)
