@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,6 +95,17 @@ static int collect(int out_fd, int err_fd, struct buf *out, struct buf *err)
 	return rc;
 }
 
+/* Waits for the child: its status and peak memory into c. */
+static void reap(pid_t pid, struct lct_child *c)
+{
+	struct rusage ru;
+
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(pid, &c->status, 0, &ru) < 0 && errno == EINTR)
+		;
+	c->max_rss_kb = ru.ru_maxrss;
+}
+
 static int run(void (*fn)(void *), void *arg, const char *const *argv,
 	       const char *const *env, struct lct_child *c)
 {
@@ -133,8 +146,7 @@ static int run(void (*fn)(void *), void *arg, const char *const *argv,
 	close(po[1]);
 	close(pe[1]);
 	rc = collect(po[0], pe[0], &out, &err);
-	while (waitpid(pid, &c->status, 0) < 0 && errno == EINTR)
-		;
+	reap(pid, c);
 	if (!rc)
 		rc = buf_append(&out, "", 0);
 	if (!rc)
@@ -224,15 +236,115 @@ bool lct_find_line(const char *text, const char *prefix, char *buf,
 	return false;
 }
 
+#define DUMP_PART 32768 /* bytes of a stream's head and of its tail */
+
+/* One captured stream; a long one as its head and its tail. */
+static void dump_stream(const char *name, const char *s, size_t len)
+{
+	fprintf(stderr, "---- %s (%zu bytes):\n", name, len);
+	if (!s)
+		s = "";
+	if (len <= 2 * DUMP_PART) {
+		fprintf(stderr, "%s\n", s);
+		return;
+	}
+	fwrite(s, 1, DUMP_PART, stderr);
+	fprintf(stderr, "\n---- [%zu bytes left out] ----\n",
+		len - 2 * DUMP_PART);
+	fwrite(s + len - DUMP_PART, 1, DUMP_PART, stderr);
+	fputc('\n', stderr);
+}
+
 void lct_child_dump(const struct lct_child *c, const char *what)
 {
 	fprintf(stderr, "---- %s: status %#x", what, (unsigned)c->status);
 	if (WIFEXITED(c->status))
 		fprintf(stderr, " (exit %d)", WEXITSTATUS(c->status));
 	if (WIFSIGNALED(c->status))
-		fprintf(stderr, " (signal %d)", WTERMSIG(c->status));
-	fprintf(stderr, "\n---- stdout:\n%s\n---- stderr:\n%s\n---- end\n",
-		c->out ? c->out : "", c->err ? c->err : "");
+		fprintf(stderr, " (signal %d, %s)", WTERMSIG(c->status),
+			strsignal(WTERMSIG(c->status)));
+	fprintf(stderr, ", peak RSS %ld KiB\n", c->max_rss_kb);
+	dump_stream("stdout", c->out, c->out_len);
+	dump_stream("stderr", c->err, c->err_len);
+	fprintf(stderr, "---- end\n");
+}
+
+void lct_child_fail(const struct lct_child *c, const char *file, int line,
+		    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lct_child_dump(c, msg);
+	ck_abort_msg("%s:%d: %s (the child's output is above)", file, line,
+		     msg);
+}
+
+void lct_assert_ran_at(int rc, const struct lct_child *c, const char *file,
+		       int line)
+{
+	if (rc)
+		lct_child_fail(c, file, line, "the child did not run: %s",
+			       strerror(rc));
+}
+
+/* "exit 3", "signal 6 (Aborted)" or "status 0x..." of a wait status. */
+static void describe(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "status %#x", (unsigned)status);
+}
+
+void lct_assert_exited_at(const struct lct_child *c, int code, const char *file,
+			  int line)
+{
+	char how[96];
+
+	if (lct_exited_with(c, code))
+		return;
+	describe(c->status, how, sizeof(how));
+	lct_child_fail(c, file, line, "child ended with %s, want exit %d", how,
+		       code);
+}
+
+void lct_assert_killed_at(const struct lct_child *c, int sig, const char *file,
+			  int line)
+{
+	char how[96];
+
+	if (lct_killed_by(c, sig))
+		return;
+	describe(c->status, how, sizeof(how));
+	lct_child_fail(c, file, line, "child ended with %s, want signal %d",
+		       how, sig);
+}
+
+void lct_assert_reports_at(const struct lct_child *c, const char *kind,
+			   size_t n, const char *file, int line)
+{
+	size_t have = lct_count_reports(c, kind);
+
+	if (have != n)
+		lct_child_fail(c, file, line, "%zu '%s' reports, want %zu",
+			       have, kind, n);
+}
+
+void lct_assert_has_at(const struct lct_child *c, bool err, const char *text,
+		       const char *file, int line)
+{
+	const char *s = err ? c->err : c->out;
+
+	if (!s || !strstr(s, text))
+		lct_child_fail(c, file, line, "no '%s' in the child's %s", text,
+			       err ? "stderr" : "stdout");
 }
 
 const char *lct_runfile(const char *workspace_path)
@@ -295,18 +407,17 @@ struct lct_child lct_expect_reports(void (*fn)(void *), void *arg,
 				    size_t n)
 {
 	struct lct_child c;
-	size_t all, mine;
+	size_t all;
 
-	ck_assert_int_eq(lct_run_fn(fn, arg, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(fn, arg, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	if (kind)
+		LCT_ASSERT_REPORTS(&c, kind, n);
 	all = lct_count_all_reports(&c);
-	mine = kind ? lct_count_reports(&c, kind) : 0;
-	if (!lct_exited_with(&c, 0) || mine != n || all != n)
-		lct_child_dump(&c, kind ? kind : "expected silence");
-	ck_assert_msg(lct_exited_with(&c, 0), "child status %#x",
-		      (unsigned)c.status);
-	ck_assert_msg(mine == n, "%zu '%s' reports, expected %zu", mine,
-		      kind ? kind : "-", n);
-	ck_assert_msg(all == n, "%zu reports in all, expected %zu", all, n);
+	if (all != n)
+		lct_child_fail(&c, __FILE__, __LINE__,
+			       "%zu reports in all, want %zu (%s)", all, n,
+			       kind ? kind : "silence");
 	return c;
 }
 

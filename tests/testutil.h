@@ -32,12 +32,15 @@
 				     __FILE__, __LINE__, #a, a_, #b, b_);      \
 	} while (0)
 
-/* What a child did: its wait status and everything it wrote. */
+/* What a child did: its wait status, its peak memory and everything it
+ * wrote. */
 struct lct_child {
-	int status;	/* raw status from waitpid */
-	char *out;	/* stdout, NUL-terminated (never NULL after a run) */
+	int status;	 /* raw status from waitpid */
+	long max_rss_kb; /* peak resident set (wait4); for an exec'd command
+			  * never below this process's at the fork */
+	char *out;	 /* stdout, NUL-terminated (never NULL after a run) */
 	size_t out_len;
-	char *err;	/* stderr, NUL-terminated (never NULL after a run) */
+	char *err;	 /* stderr, NUL-terminated (never NULL after a run) */
 	size_t err_len;
 };
 
@@ -98,8 +101,57 @@ void lct_in_thread(void (*fn)(void *), void *arg);
  * name is, so this also shows that reports pick pthread names up). */
 void lct_in_named_thread(const char *name, void (*fn)(void *), void *arg);
 
-/* Writes the child's status and output to stderr, for failing asserts. */
+/* Writes the child's status and output to stderr, for failing asserts
+ * (a stream over 64 KiB: its first and last 32 KiB). */
 void lct_child_dump(const struct lct_child *c, const char *what);
+
+/*
+ * Assertions about a child. Each fails the current test like ck_assert,
+ * but first writes the child's status, stdout and stderr to the test's
+ * stderr (lct_child_dump): a failure always shows what the child said.
+ * Use them for every check of a child's status or output.
+ *
+ *   LCT_ASSERT_RAN(rc, c)           rc (of lct_run_fn/_cmd) is 0
+ *   LCT_ASSERT_CHILD(c, cond)       any condition on the child
+ *   LCT_ASSERT_EXITED(c, code)      exited normally with code
+ *   LCT_ASSERT_KILLED(c, sig)       ended by signal sig
+ *   LCT_ASSERT_REPORTS(c, kind, n)  exactly n "lockcheck: kind:" lines
+ *   LCT_ASSERT_ERR_HAS(c, text)     stderr contains text
+ *   LCT_ASSERT_OUT_HAS(c, text)     stdout contains text
+ */
+#define LCT_ASSERT_CHILD(c, cond)                                              \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			lct_child_fail((c), __FILE__, __LINE__, "%s", #cond);  \
+	} while (0)
+#define LCT_ASSERT_RAN(rc, c)                                                  \
+	lct_assert_ran_at((rc), (c), __FILE__, __LINE__)
+#define LCT_ASSERT_EXITED(c, code)                                             \
+	lct_assert_exited_at((c), (code), __FILE__, __LINE__)
+#define LCT_ASSERT_KILLED(c, sig)                                              \
+	lct_assert_killed_at((c), (sig), __FILE__, __LINE__)
+#define LCT_ASSERT_REPORTS(c, kind, n)                                         \
+	lct_assert_reports_at((c), (kind), (n), __FILE__, __LINE__)
+#define LCT_ASSERT_ERR_HAS(c, text)                                            \
+	lct_assert_has_at((c), true, (text), __FILE__, __LINE__)
+#define LCT_ASSERT_OUT_HAS(c, text)                                            \
+	lct_assert_has_at((c), false, (text), __FILE__, __LINE__)
+
+/* Dumps the child, then fails the test with "file:line: message". */
+void lct_child_fail(const struct lct_child *c, const char *file, int line,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The functions behind the macros above. */
+void lct_assert_ran_at(int rc, const struct lct_child *c, const char *file,
+		       int line);
+void lct_assert_exited_at(const struct lct_child *c, int code, const char *file,
+			  int line);
+void lct_assert_killed_at(const struct lct_child *c, int sig, const char *file,
+			  int line);
+void lct_assert_reports_at(const struct lct_child *c, const char *kind,
+			   size_t n, const char *file, int line);
+void lct_assert_has_at(const struct lct_child *c, bool err, const char *text,
+		       const char *file, int line);
 
 /* Path of a file next to the test binary's runfiles ("tools/lockgraph/
  * lockgraph" style workspace paths); NULL when it cannot be found. The
