@@ -58,7 +58,9 @@ static const char usage[] =
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "lockgraph: <message>" as one line: the message may quote a file
- * name or bytes of the input, so control bytes become '?'. */
+ * name or bytes of the input, so it goes through the text escape (control
+ * bytes and bytes that are not UTF-8 as \n, \xHH) like every string of a
+ * report. */
 static int fail(const char *fmt, ...)
 {
 	char msg[1024];
@@ -67,10 +69,9 @@ static int fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "lockgraph: %s\n", msg);
+	fputs("lockgraph: ", stderr);
+	lg_put_text(stderr, msg);
+	fputc('\n', stderr);
 	return EXIT_BAD;
 }
 

@@ -63,6 +63,9 @@ static int class_ref(struct parser *p, const char *s, size_t n,
 {
 	uint64_t v = 0;
 
+	if (n == 0)
+		return bad(p, "%s line: empty class id (a stray ',' or ':')",
+			   rec);
 	for (size_t i = 0; i < n; i++) {
 		unsigned d = (unsigned)(s[i] - '0');
 
@@ -71,12 +74,19 @@ static int class_ref(struct parser *p, const char *s, size_t n,
 				   n > 20 ? 20 : (int)n, s);
 		v = v * 10 + d;
 	}
-	if (n == 0 || v >= p->nclasses)
+	if (v >= p->nclasses)
 		return bad(p,
 			   "%s line: class id %.*s is not a class of this dump",
 			   rec, n > 20 ? 20 : (int)n, s);
 	*id = (uint32_t)v;
 	return 0;
+}
+
+/* A file saved with DOS line ends: say so, not "bad field". */
+static int crlf(struct parser *p)
+{
+	return bad(p, "CRLF line endings: the lines of a dump end with LF "
+		      "alone");
 }
 
 static int parse_header(struct parser *p, struct lg_cursor *c)
@@ -89,6 +99,8 @@ static int parse_header(struct parser *p, struct lg_cursor *c)
 	    memcmp(w, "lockcheck-dump", 14))
 		return bad(p, "not a lock-graph dump (the first line is not "
 			      "'lockcheck-dump %d')", LG_DUMP_VERSION);
+	if (c->end[-1] == '\r')
+		return crlf(p);
 	if (lg_field_u64(c, &version) || lg_field_end(c))
 		return bad(p, "bad header line (want 'lockcheck-dump %d')",
 			   LG_DUMP_VERSION);
@@ -438,6 +450,8 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	size_t n;
 
 	lg_cursor_init(&c, line, len);
+	if (p->sec != S_HEADER && len > 0 && line[len - 1] == '\r')
+		return crlf(p);
 	switch (p->sec) {
 	case S_HEADER:
 		return parse_header(p, &c);
