@@ -4,7 +4,8 @@
  * megabyte-long line, broken references - the command exits 2 with exactly
  * one line on stderr naming the file and the line, and never crashes or
  * hangs. The line is clean: every byte of the input it quotes is escaped,
- * no double space. The inputs the fuzzer saved (tools/lockgraph/testdata/fuzz) are
+ * no double space. Memory stays bounded whatever the size of a refused
+ * dump. The inputs the fuzzer saved (tools/lockgraph/testdata/fuzz) are
  * replayed the same way: exit 0, 1 or 2, never a signal.
  */
 #include <check.h>
@@ -224,6 +225,170 @@ START_TEST(test_megabyte_line_is_refused_in_bounded_memory)
 }
 END_TEST
 
+/* Bytes of the big dumps below: ten times LG_CHECK_FIRST (parse.h), the
+ * size from which lockgraph checks a whole dump before merging any of it.
+ * Merged, their classes would take over 100 MiB. */
+#define BIG_DUMP (40u << 20)
+
+/* Writes HEAD and class lines to f, each a new class with new strings,
+ * until about bytes are written; returns how many. */
+static unsigned write_classes(FILE *f, size_t bytes)
+{
+	size_t written = 0;
+	unsigned n = 0;
+
+	ck_assert_int_ge(fputs(HEAD, f), 0);
+	while (written < bytes) {
+		int len = fprintf(f, "class %u mutex 1 0 0 0 \"lock %u\" "
+				     "\"src/file%u.c\" %u\n",
+				  n, n, n, n + 1);
+
+		ck_assert_int_gt(len, 0);
+		written += (size_t)len;
+		n++;
+	}
+	return n;
+}
+
+/* Peak RSS of lockgraph refusing a small dump: what the process costs
+ * before any input does (and, for a forked command, at least what this
+ * test process had at the fork). */
+static long baseline_rss_kb(void)
+{
+	struct lct_child c;
+	long kb;
+
+	run_lg("check", tmpfile_with(HEAD, strlen(HEAD)), &c);
+	LCT_ASSERT_EXITED(&c, 2);
+	kb = c.max_rss_kb;
+	lct_child_free(&c);
+	return kb;
+}
+
+/* lockgraph refuses path at line with want, its peak memory not above the
+ * baseline's plus 16 MiB (a fraction of the file). */
+static void expect_refused_in_little_memory(const char *path, unsigned line,
+					    const char *want)
+{
+	long base = baseline_rss_kb();
+	char where[64];
+	struct lct_child c;
+
+	run_lg("check", path, &c);
+	LCT_ASSERT_EXITED(&c, 2);
+	snprintf(where, sizeof(where), ".graph:%u: ", line);
+	LCT_ASSERT_ERR_HAS(&c, where);
+	LCT_ASSERT_ERR_HAS(&c, want);
+	if (c.max_rss_kb > base + 16384)
+		lct_child_fail(&c, __FILE__, __LINE__,
+			       "peak RSS %ld KiB for a %u MiB dump, %ld KiB "
+			       "for an empty one",
+			       c.max_rss_kb, BIG_DUMP >> 20, base);
+	lct_child_free(&c);
+	ck_assert_int_eq(unlink(path), 0);
+}
+
+START_TEST(test_big_truncated_dump_is_refused_in_little_memory)
+{
+	char path[4200];
+	unsigned n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cut.graph", lct_tmpdir("big"));
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	n = write_classes(f, BIG_DUMP);
+	ck_assert_int_ge(fputs("class 999 mut", f), 0); /* cut mid-line */
+	ck_assert_int_eq(fclose(f), 0);
+	expect_refused_in_little_memory(path, n + 3,
+					"the last line has no newline");
+}
+END_TEST
+
+START_TEST(test_big_dump_broken_near_its_end_is_refused_in_little_memory)
+{
+	char path[4200];
+	unsigned n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/broken.graph", lct_tmpdir("big"));
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	n = write_classes(f, BIG_DUMP);
+	ck_assert_int_ge(fprintf(f, "edge 0 %u 1 WW - 1 \"t\" \"x\" 1 \"f\" "
+				    "\"x\" 2 \"f\"\nend %u 1 0\n",
+				 n, n),
+			 0);
+	ck_assert_int_eq(fclose(f), 0);
+	expect_refused_in_little_memory(path, n + 3,
+					"is not a class of this dump");
+}
+END_TEST
+
+START_TEST(test_big_dump_is_checked_then_merged_once)
+{
+	char path[4200], want[128];
+	struct lct_child c;
+	unsigned n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/whole.graph", lct_tmpdir("big"));
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	n = write_classes(f, 6u << 20); /* over LG_CHECK_FIRST: two passes */
+	ck_assert_int_ge(fprintf(f, "edge 0 1 1 WW - 1 \"t\" \"x\" 1 \"f\" "
+				    "\"x\" 2 \"f\"\n"
+				    "edge 1 0 1 WW - 1 \"t\" \"x\" 3 \"g\" "
+				    "\"x\" 4 \"g\"\n"
+				    "end %u 2 0\n",
+				 n),
+			 0);
+	ck_assert_int_eq(fclose(f), 0);
+	run_lg("report", path, &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	snprintf(want, sizeof(want),
+		 "lockgraph report: 1 dump, %u classes, 2 edges\n", n);
+	LCT_ASSERT_OUT_HAS(&c, want);
+	LCT_ASSERT_OUT_HAS(&c, "\n== 1 cycle that can deadlock\n");
+	LCT_ASSERT_OUT_HAS(&c, "\ncycle 1: lock 0 -> lock 1 -> lock 0\n");
+	lct_child_free(&c);
+	ck_assert_int_eq(unlink(path), 0);
+}
+END_TEST
+
+/* Runs "lockgraph check /dev/stdin" with data in a pipe on its stdin. */
+static void check_from_pipe(const char *data, struct lct_child *c)
+{
+	int p[2], saved = dup(STDIN_FILENO);
+
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], data, strlen(data)),
+			 (ssize_t)strlen(data)); /* fits the pipe's buffer */
+	ck_assert_int_eq(close(p[1]), 0);
+	ck_assert_int_ge(dup2(p[0], STDIN_FILENO), 0);
+	ck_assert_int_eq(close(p[0]), 0);
+	run_lg("check", "/dev/stdin", c);
+	ck_assert_int_ge(dup2(saved, STDIN_FILENO), 0);
+	ck_assert_int_eq(close(saved), 0);
+}
+
+START_TEST(test_dump_in_a_pipe_is_read_once)
+{
+	struct lct_child c;
+
+	check_from_pipe(VALID, &c);
+	LCT_ASSERT_EXITED(&c, 1);
+	LCT_ASSERT_OUT_HAS(&c, "finding: exit-held");
+	LCT_ASSERT_CHILD(&c, c.err_len == 0);
+	lct_child_free(&c);
+	check_from_pipe(HEAD CLASS0, &c);
+	LCT_ASSERT_EXITED(&c, 2);
+	LCT_ASSERT_ERR_HAS(&c, "lockgraph: /dev/stdin:4: truncated");
+	lct_child_free(&c);
+}
+END_TEST
+
 START_TEST(test_many_gates_and_classes_are_accepted)
 {
 	static char data[65536];
@@ -371,6 +536,11 @@ int main(void)
 	tcase_add_test(bad, test_binary_garbage_is_refused);
 	tcase_add_test(bad, test_megabyte_line_is_refused_in_bounded_memory);
 	tcase_add_test(bad, test_many_gates_and_classes_are_accepted);
+	tcase_add_test(bad, test_big_truncated_dump_is_refused_in_little_memory);
+	tcase_add_test(
+		bad, test_big_dump_broken_near_its_end_is_refused_in_little_memory);
+	tcase_add_test(bad, test_big_dump_is_checked_then_merged_once);
+	tcase_add_test(bad, test_dump_in_a_pipe_is_read_once);
 	tcase_add_test(bad, test_directory_without_dumps_is_refused);
 	tcase_add_test(bad, test_missing_and_unreadable_files_are_refused);
 	tcase_add_test(bad, test_bad_file_in_a_directory_is_named);

@@ -6,8 +6,16 @@
  * those sections; each line is checked completely before anything of it is
  * merged, ids are checked against the classes already read (so they are
  * dense and every reference is in range), and the end line's counts must
- * match. Memory is bounded by the reader's line limit plus what the graph
- * keeps; nothing is allocated from a count the file claims.
+ * match. Nothing is allocated from a count the file claims.
+ *
+ * A dump bigger than LG_CHECK_FIRST in a regular file is read twice: the
+ * first pass checks every line and touches nothing of the graph, the second
+ * checks them again and merges. So a big dump cut short or broken anywhere
+ * is refused in the parser's constant memory (the reader's buffer, one
+ * scratch line, one line's class ids), never after merging a gigabyte of
+ * it; what the first pass cannot see without memory (a class or an edge
+ * given twice) the second refuses. A smaller dump, the usual one, is read
+ * once: refusing it costs at most the graph of LG_CHECK_FIRST bytes.
  */
 #include "parse.h"
 
@@ -15,6 +23,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "fields.h"
 #include "reader.h"
@@ -27,6 +37,7 @@ struct parser {
 	struct lg_reader rd;
 	struct lg_err *err;
 	enum section sec;
+	bool merge;			       /* into the graph, not only checked */
 	uint32_t nclasses, nedges, nfindings; /* lines of this dump */
 	char *scratch;			       /* decoded strings */
 	uint32_t *ids;			       /* a finding's classes */
@@ -123,10 +134,12 @@ static int parse_process(struct parser *p, struct lg_cursor *c)
 	    field(p, lg_field_str(c, &raw, &n), "process", "program") ||
 	    field(p, lg_field_end(c), "process", "trailing"))
 		return EINVAL;
+	p->sec = S_CLASS;
+	if (!p->merge)
+		return 0;
 	len = lg_field_decode(raw, n, p->scratch);
 	if (lg_graph_begin_dump(p->g, p->path, pid, p->scratch, len, &dump))
 		return ENOMEM;
-	p->sec = S_CLASS;
 	return 0;
 }
 
@@ -174,13 +187,32 @@ static void decode_pair(struct parser *p, struct lg_class_rec *r,
 	r->file_len = lg_field_decode(file, fn, p->scratch + r->name_len + 1);
 }
 
+/* Counts a checked class line; merges it unless this is the checking
+ * pass. */
+static int merge_class(struct parser *p, struct lg_class_rec *r,
+		       const char *name, size_t nn, const char *file, size_t fn)
+{
+	int err;
+
+	if (!p->merge) {
+		p->nclasses++;
+		return 0;
+	}
+	decode_pair(p, r, name, nn, file, fn);
+	err = lg_graph_add_class(p->g, r);
+	if (err == EEXIST)
+		return bad(p, "class line: the dump already has class \"%.60s\" "
+			      "of %.100s:%d", r->name, r->file, (int)r->line);
+	p->nclasses += !err;
+	return err;
+}
+
 static int parse_class(struct parser *p, struct lg_cursor *c)
 {
 	struct lg_class_rec r = { 0 };
 	const char *name, *file;
 	size_t nn, fn;
 	uint64_t id;
-	int err;
 
 	if (field(p, lg_field_u64(c, &id), "class", "id"))
 		return EINVAL;
@@ -193,13 +225,7 @@ static int parse_class(struct parser *p, struct lg_cursor *c)
 	    field(p, lg_field_i32(c, &r.line), "class", "line") ||
 	    field(p, lg_field_end(c), "class", "trailing"))
 		return EINVAL;
-	decode_pair(p, &r, name, nn, file, fn);
-	err = lg_graph_add_class(p->g, &r);
-	if (err == EEXIST)
-		return bad(p, "class line: the dump already has class \"%.60s\" "
-			      "of %.100s:%d", r.name, r.file, (int)r.line);
-	p->nclasses += !err;
-	return err;
+	return merge_class(p, &r, name, nn, file, fn);
 }
 
 /* 1 for W, 0 for R, -1 for anything else. */
@@ -315,7 +341,7 @@ static int parse_edge(struct parser *p, struct lg_cursor *c)
 	    parse_modes(p, c, &r.modes) || parse_gates(p, c, &r) ||
 	    edge_strings(p, c, &r))
 		return EINVAL;
-	err = lg_graph_add_edge(p->g, &r);
+	err = p->merge ? lg_graph_add_edge(p->g, &r) : 0;
 	if (err == EEXIST)
 		return bad(p, "edge line: the dump already has the edge %u -> %u",
 			   r.from, r.to);
@@ -362,10 +388,29 @@ static int finding_classes(struct parser *p, struct lg_cursor *c,
 	return 0;
 }
 
+/* Counts a checked finding line; merges it unless this is the checking
+ * pass. */
+static int merge_finding(struct parser *p, const char *kind, size_t kn,
+			 uint32_t ncls, const char *raw, size_t n)
+{
+	size_t len;
+	int err;
+
+	if (!p->merge) {
+		p->nfindings++;
+		return 0;
+	}
+	len = lg_field_decode(raw, n, p->scratch);
+	err = lg_graph_add_finding(p->g, kind, kn, p->ids, ncls, p->scratch,
+				   len);
+	p->nfindings += !err;
+	return err;
+}
+
 static int parse_finding(struct parser *p, struct lg_cursor *c)
 {
 	const char *kind, *raw;
-	size_t kn, n, len;
+	size_t kn, n;
 	uint32_t ncls;
 	int err;
 
@@ -380,11 +425,7 @@ static int parse_finding(struct parser *p, struct lg_cursor *c)
 	if (field(p, lg_field_str(c, &raw, &n), "finding", "summary") ||
 	    field(p, lg_field_end(c), "finding", "trailing"))
 		return EINVAL;
-	len = lg_field_decode(raw, n, p->scratch);
-	err = lg_graph_add_finding(p->g, kind, kn, p->ids, ncls, p->scratch,
-				   len);
-	p->nfindings += !err;
-	return err;
+	return merge_finding(p, kind, kn, ncls, raw, n);
 }
 
 static int check_count(struct parser *p, struct lg_cursor *c,
@@ -504,6 +545,50 @@ static int run(struct parser *p)
 	}
 }
 
+/* Back to where the dump began, for the second pass. */
+static int restart(struct parser *p, off_t start)
+{
+	if (fseeko(p->rd.f, start, SEEK_SET))
+		return lg_errf(p->err, EIO, "%s: cannot read the file again: %s",
+			       p->path, strerror(errno));
+	lg_reader_restart(&p->rd);
+	p->sec = S_HEADER;
+	p->nclasses = p->nedges = p->nfindings = 0;
+	return 0;
+}
+
+/* Whether f is a regular file with more than LG_CHECK_FIRST bytes left;
+ * *start gets where they begin. */
+static bool big_file(FILE *f, off_t *start)
+{
+	struct stat st;
+	int fd = fileno(f);
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return false;
+	*start = ftello(f);
+	return *start >= 0 && st.st_size - *start > LG_CHECK_FIRST;
+}
+
+/* A big dump is checked whole, then merged; a small one (or one in a pipe,
+ * which cannot be read twice) is merged as it is checked. */
+static int check_then_merge(struct parser *p)
+{
+	off_t start;
+	int rc;
+
+	if (big_file(p->rd.f, &start)) {
+		rc = run(p);
+		if (rc)
+			return rc;
+		rc = restart(p, start);
+		if (rc)
+			return rc;
+	}
+	p->merge = true;
+	return run(p);
+}
+
 int lg_parse(struct lg_graph *g, const char *path, FILE *f,
 	     struct lg_err *err)
 {
@@ -514,7 +599,7 @@ int lg_parse(struct lg_graph *g, const char *path, FILE *f,
 	if (rc || !p.scratch)
 		rc = ENOMEM;
 	else
-		rc = run(&p);
+		rc = check_then_merge(&p);
 	if (rc == ENOMEM)
 		lg_errf(err, ENOMEM, "%s: out of memory", path);
 	free(p.scratch);

@@ -10,11 +10,16 @@
 
 #define LG_DUMP_VERSION 1
 
+/* Bytes: a dump in a regular file bigger than this is checked whole before
+ * any of it is merged (parse.c), so a broken one costs no memory. */
+#define LG_CHECK_FIRST (4 << 20)
+
 /*
  * Reads the dump in f (named path in messages) and merges it into g, which
  * must not be finished. Returns 0; EINVAL for bad input, with "path:line:
  * what" in *err; ENOMEM; EIO for a read error (also described in *err).
- * On error g holds part of the dump: use it only to free it.
+ * On error g holds part of the dump (at most LG_CHECK_FIRST bytes of it):
+ * use it only to free it.
  */
 int lg_parse(struct lg_graph *g, const char *path, FILE *f,
 	     struct lg_err *err);

@@ -25,6 +25,15 @@ void lg_reader_free(struct lg_reader *r)
 	r->buf = NULL;
 }
 
+void lg_reader_restart(struct lg_reader *r)
+{
+	r->start = r->end = 0;
+	r->eof = false;
+	r->lineno = 0;
+	r->read_errno = 0;
+	clearerr(r->f);
+}
+
 /* Moves the unread bytes to the front and reads more after them. */
 static int fill(struct lg_reader *r)
 {

@@ -26,6 +26,10 @@ struct lg_reader {
 int lg_reader_init(struct lg_reader *r, FILE *f);
 void lg_reader_free(struct lg_reader *r);
 
+/* Forgets what was read, for reading f again after the caller moved it
+ * back (fseeko): the next line is line 1. */
+void lg_reader_restart(struct lg_reader *r);
+
 /*
  * The next line, without its newline, NUL-terminated in place. Returns 0;
  * ENODATA at the end of the file; EMSGSIZE for a line over LG_MAX_LINE;
