@@ -149,6 +149,27 @@ static unsigned char *slot(ds_chan_t *ch, size_t i)
 	return ch->ring + i * ch->item_size;
 }
 
+/* memcpy of item_size bytes. A pointer, an integer or a pair of them is
+ * what most channels carry: with the size a constant, those copies are
+ * plain moves, where a call to memcpy was a tenth of a message's cost
+ * (bench/chan_bench.c solo row, counted with callgrind). */
+static void copy_item(void *dst, const void *src, size_t size)
+{
+	switch (size) {
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	default:
+		memcpy(dst, src, size);
+	}
+}
+
 /* Waits on c (releasing lock meanwhile) until signalled or the deadline. */
 static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 		   const struct timespec *deadline)
@@ -205,7 +226,7 @@ static void push_locked(ds_chan_t *ch, const void *item)
 	assert(ch->len < ch->cap && !ch->closed);
 	if (tail >= ch->cap)
 		tail -= ch->cap;
-	memcpy(slot(ch, tail), item, ch->item_size);
+	copy_item(slot(ch, tail), item, ch->item_size);
 	ch->len++;
 	ch->sent++;
 	if (ch->receivers_waiting)
@@ -217,7 +238,7 @@ static void pop_locked(ds_chan_t *ch, void *out)
 {
 	lc_assert_held(&ch->lock);
 	assert(ch->len > 0);
-	memcpy(out, slot(ch, ch->head), ch->item_size);
+	copy_item(out, slot(ch, ch->head), ch->item_size);
 	ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
 	ch->len--;
 	ch->received++;

@@ -210,6 +210,29 @@ START_TEST(test_items_are_copied_in_and_out)
 }
 END_TEST
 
+/* Every size a copy can take (the common ones are special-cased). */
+START_TEST(test_every_item_size_round_trips)
+{
+	static const size_t sizes[] = { 1, 3, 4, 7, 8, 12, 16, 24, 100 };
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		unsigned char in[100], out[101]; /* out: one byte spare */
+		ds_chan_t *ch = make(2, sizes[k]);
+
+		for (int round = 0; round < 3; round++) {
+			for (size_t i = 0; i < sizes[k]; i++)
+				in[i] = (unsigned char)(k * 31 + round * 7 + i);
+			memset(out, 0xee, sizeof(out));
+			EXPECT_EQ(ds_chan_send(ch, in), 0);
+			EXPECT_EQ(ds_chan_recv(ch, out), 0);
+			EXPECT(memcmp(in, out, sizes[k]) == 0);
+			EXPECT_EQ(out[sizes[k]], 0xee); /* no byte more */
+		}
+		ds_chan_destroy(ch);
+	}
+}
+END_TEST
+
 START_TEST(test_try_calls_never_wait)
 {
 	ds_chan_t *ch = make(2, sizeof(struct item));
@@ -769,6 +792,7 @@ int main(void)
 	tcase_add_test(core, test_new_channel_is_empty_and_open);
 	tcase_add_test(core, test_items_come_out_in_order_across_the_wrap);
 	tcase_add_test(core, test_items_are_copied_in_and_out);
+	tcase_add_test(core, test_every_item_size_round_trips);
 	tcase_add_test(core, test_try_calls_never_wait);
 	tcase_add_test(core, test_timeout_calls_time_out);
 	tcase_add_test(core, test_close_refuses_sends_and_drains_receives);
