@@ -8,9 +8,10 @@
 # The two builds run alternately, REPS times each (every run measures
 # every row and both queues); each cell is the median of its REPS runs.
 # Printed: messages/s, the ratio ds_chan:queue within each build, and
-# checked:plain for each queue. MSGS=<n> messages per producer per run
-# (default 200000), REPS=<n> (default 5). docs/performance.md ("Channel")
-# has the method and the results.
+# checked:plain for each queue; then callgrind's instructions per message
+# of the solo row (one thread, no waiting) for all four. MSGS=<n>
+# messages per producer per run (default 200000), REPS=<n> (default 5).
+# docs/performance.md ("Channel") has the method and the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,4 +72,15 @@ END {
 	print "chan:queue  ds_chan messages/s over the plain queue'"'"'s, in one build (> 1: ds_chan faster)"
 	print "lc:0        a queue'"'"'s messages/s checked over plain (< 1: what the checker costs)"
 }' "$out/results.txt"
+
+# Instructions per message of the solo loop (send 32, receive 32, no
+# waiting), counted by callgrind: what the calls cost, whatever the load.
+count() { # BUILD IMPL
+	valgrind -q --tool=callgrind --toggle-collect=solo_run \
+		--callgrind-out-file="$out/cg.$1.$2" "$out/$1" solo "$2" 320000
+	awk '/^summary:/ {printf "%.0f", $2 / 320000}' "$out/cg.$1.$2"
+}
+echo "instructions per message, solo loop (callgrind):" \
+	"plain: queue $(count plain queue), ds_chan $(count plain ds_chan);" \
+	"checked: queue $(count checked queue), ds_chan $(count checked ds_chan)"
 echo "after: load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,7 +3,11 @@
  * written plainly (one mutex, two condvars, a signal on every push and
  * pop), side by side in one run.
  *
- * Method: P producers and P consumers (P = 1, 2) share one channel of
+ * Method: row "0 pairs" is one thread that sends 32 messages and receives
+ * them back, over and over, on a channel of 64: no thread ever waits, so
+ * it measures the calls themselves (lock, copy, unlock, no wake-up) and is
+ * the number that load on the machine disturbs least. Then P producers
+ * and P consumers (P = 1, 2) share one channel of
  * `cap` 8-byte messages (cap = 1: every message is a hand-over; cap = 64:
  * batches). Each producer sends N messages (N = msgs per producer, 1/16
  * of it in the cap = 1 rows, where every message is a wake-up); the
@@ -21,6 +25,7 @@
  * the lines into medians and ratios.
  *
  *   chan_bench [msgs-per-producer [reps]]     (defaults 200000, 1)
+ *   chan_bench solo queue|ds_chan MSGS         the solo loop alone
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "ds/chan.h"
@@ -208,6 +214,29 @@ static double seconds_since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* One thread, batches of 32 sent and received back: no waiting. */
+static double solo_run(const struct impl *impl, size_t cap, uint64_t msgs)
+{
+	void *q = impl->create(cap);
+	uint64_t v, sum = 0, n = 0;
+	struct timespec t0;
+	double s;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (; n + 32 <= msgs; n += 32) {
+		for (uint64_t i = n + 1; i <= n + 32; i++)
+			if (impl->send(q, &i))
+				exit(1);
+		for (int i = 0; i < 32; i++)
+			sum += impl->recv(q, &v) ? 0 : v;
+	}
+	s = seconds_since(&t0);
+	if (sum != n * (n + 1) / 2)
+		exit(1);
+	impl->destroy(q);
+	return (double)n / s;
+}
+
 /* Messages per second of one run; exits 1 when a message went missing. */
 static double timed_run(const struct impl *impl, int pairs, size_t cap,
 			uint64_t msgs)
@@ -218,6 +247,8 @@ static double timed_run(const struct impl *impl, int pairs, size_t cap,
 	struct timespec t0;
 	double s;
 
+	if (pairs == 0)
+		return solo_run(impl, cap, msgs);
 	pthread_barrier_init(&r.start, NULL, 2 * (unsigned)pairs + 1);
 	for (int i = 0; i < pairs; i++) {
 		pthread_create(&cons[i], NULL, consumer, &r);
@@ -241,17 +272,21 @@ static double timed_run(const struct impl *impl, int pairs, size_t cap,
 }
 
 /* A capacity of 1 makes every message a sleep and a wake-up: those rows
- * send 1/16 of the messages, so that a run takes about as long. */
+ * send 1/16 of the messages, and the solo row, which never sleeps, 8
+ * times as many, so that every run takes about as long. */
 static const struct row {
 	int pairs;
 	size_t cap;
-	long divisor; /* of msgs per producer */
-} rows[] = { { 1, 1, 16 }, { 1, 64, 1 }, { 2, 1, 16 }, { 2, 64, 1 } };
+	double scale; /* of msgs per producer */
+} rows[] = {
+	{ 0, 64, 8 }, { 1, 1, 1.0 / 16 }, { 1, 64, 1 },
+	{ 2, 1, 1.0 / 16 }, { 2, 64, 1 },
+};
 
 /* One row, both queues: a RESULT line each. */
 static void measure(const struct row *w, long msgs)
 {
-	uint64_t n = (uint64_t)(msgs / w->divisor) + 1;
+	uint64_t n = (uint64_t)((double)msgs * w->scale) + 1;
 
 	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 		printf("RESULT %s %d %zu %.0f LOCKCHECK=%d\n", impls[i].name,
@@ -259,13 +294,28 @@ static void measure(const struct row *w, long msgs)
 		       timed_run(&impls[i], w->pairs, w->cap, n), LOCKCHECK);
 }
 
+/* "solo <impl> <msgs>": only that queue's solo loop (for callgrind). */
+static int solo_only(const char *name, long msgs)
+{
+	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
+		if (strcmp(impls[i].name, name) == 0 && msgs > 0) {
+			solo_run(&impls[i], 64, (uint64_t)msgs);
+			return 0;
+		}
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	long msgs = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
 	long reps = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
 
+	if (argc == 4 && strcmp(argv[1], "solo") == 0)
+		return solo_only(argv[2], strtol(argv[3], NULL, 10));
 	if (msgs <= 0 || reps <= 0) {
-		fputs("usage: chan_bench [msgs-per-producer [reps]]\n", stderr);
+		fputs("usage: chan_bench [msgs-per-producer [reps]]\n"
+		      "       chan_bench solo queue|ds_chan msgs\n",
+		      stderr);
 		return 2;
 	}
 	for (long rep = 0; rep < reps; rep++)
