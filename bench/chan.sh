@@ -6,16 +6,17 @@
 #
 # bench/chan_bench.c is built twice with gcc -O2 -g, as users build it.
 # The two builds run alternately, REPS times each (every run measures
-# every row and both queues); each cell is the median of its REPS runs.
+# every row and both queues, which one first alternating between rounds);
+# each cell is the median of its REPS runs.
 # Printed: messages/s, the ratio ds_chan:queue within each build, and
 # checked:plain for each queue; then callgrind's instructions per message
 # of the solo row (one thread, no waiting) for all four. MSGS=<n>
-# messages per producer per run (default 200000), REPS=<n> (default 5).
+# messages per producer per run (default 200000), REPS=<n> (default 6).
 # docs/performance.md ("Channel") has the method and the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REPS=${REPS:-5}
+REPS=${REPS:-6}
 MSGS=${MSGS:-200000}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -32,9 +33,11 @@ gcc "${CFLAGS[@]}" -DLOCKCHECK=1 -rdynamic bench/chan_bench.c "${DS[@]}" \
 	"${CHECKER[@]}" -o "$out/checked"
 
 echo "machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for _ in $(seq "$REPS"); do
-	"$out/plain" "$MSGS" 1
-	"$out/checked" "$MSGS" 1
+# Odd rounds measure ds_chan first in every row, even rounds the queue.
+for i in $(seq "$REPS"); do
+	order=$([ $((i % 2)) = 1 ] && echo swap || echo keep)
+	"$out/plain" "$MSGS" 1 "$order"
+	"$out/checked" "$MSGS" 1 "$order"
 done >"$out/results.txt"
 
 # RESULT <impl> <pairs> <cap> <msgs/s> LOCKCHECK=<n>: medians per cell,
@@ -46,7 +49,7 @@ function median(key,   n, i, j, t, v) {
 		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
 			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
 		}
-	return v[int((n + 1) / 2)]
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 $1 == "RESULT" {
 	key = $2 " " $3 " " $4 " " $6
@@ -54,7 +57,7 @@ $1 == "RESULT" {
 	if (!($3 " " $4 in seen)) { seen[$3 " " $4] = 1; order[++rows] = $3 " " $4 }
 }
 END {
-	printf "channel: %d messages of 8 bytes per producer (cap 1: 1/16 of it), median of %d runs\n", msgs, reps
+	printf "channel: %d messages of 8 bytes per producer (cap 1: 1/16 of it; pairs 0: 8x), median of %d runs\n", msgs, reps
 	printf "%-11s %-31s %-31s\n", "", "Mmsgs/s, plain build", "Mmsgs/s, checked build"
 	printf "%5s %4s   %9s %9s %10s   %9s %9s %10s   %11s %11s\n", "pairs", "cap",
 		"queue", "ds_chan", "chan:queue", "queue", "ds_chan", "chan:queue",
@@ -69,6 +72,7 @@ END {
 			pc[1], pc[2], q0 / 1e6, c0 / 1e6, c0 / q0,
 			q1 / 1e6, c1 / 1e6, c1 / q1, q1 / q0, c1 / c0
 	}
+	print "pairs 0     one thread sends 32 and receives them back, over and over: no waiting"
 	print "chan:queue  ds_chan messages/s over the plain queue'"'"'s, in one build (> 1: ds_chan faster)"
 	print "lc:0        a queue'"'"'s messages/s checked over plain (< 1: what the checker costs)"
 }' "$out/results.txt"

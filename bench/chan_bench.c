@@ -19,12 +19,13 @@
  * the structure's own cost, the ratio between builds the checker's.
  *
  * Each invocation runs every row and both implementations REPS times,
- * interleaved, and prints one line per run:
+ * interleaved, the queue first in even rounds and ds_chan first in odd
+ * ones ("swap" turns that around), and prints one line per run:
  *   RESULT <impl> <pairs> <cap> <msgs/s> LOCKCHECK=<0|1>
  * bench/chan.sh runs a plain and a checked build alternately and turns
  * the lines into medians and ratios.
  *
- *   chan_bench [msgs-per-producer [reps]]     (defaults 200000, 1)
+ *   chan_bench [msgs-per-producer [reps [swap]]]   (defaults 200000, 1)
  *   chan_bench solo queue|ds_chan MSGS         the solo loop alone
  */
 #include <errno.h>
@@ -283,15 +284,19 @@ static const struct row {
 	{ 2, 1, 1.0 / 16 }, { 2, 64, 1 },
 };
 
-/* One row, both queues: a RESULT line each. */
-static void measure(const struct row *w, long msgs)
+/* One row, both queues (ds_chan first when swap is set): a RESULT line
+ * each. */
+static void measure(const struct row *w, long msgs, bool swap)
 {
 	uint64_t n = (uint64_t)((double)msgs * w->scale) + 1;
 
-	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
-		printf("RESULT %s %d %zu %.0f LOCKCHECK=%d\n", impls[i].name,
-		       w->pairs, w->cap,
-		       timed_run(&impls[i], w->pairs, w->cap, n), LOCKCHECK);
+	for (size_t k = 0; k < 2; k++) {
+		const struct impl *impl = &impls[swap ? 1 - k : k];
+
+		printf("RESULT %s %d %zu %.0f LOCKCHECK=%d\n", impl->name,
+		       w->pairs, w->cap, timed_run(impl, w->pairs, w->cap, n),
+		       LOCKCHECK);
+	}
 }
 
 /* "solo <impl> <msgs>": only that queue's solo loop (for callgrind). */
@@ -309,17 +314,18 @@ int main(int argc, char **argv)
 {
 	long msgs = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
 	long reps = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
+	bool swap = argc > 3 && strcmp(argv[3], "swap") == 0;
 
 	if (argc == 4 && strcmp(argv[1], "solo") == 0)
 		return solo_only(argv[2], strtol(argv[3], NULL, 10));
 	if (msgs <= 0 || reps <= 0) {
-		fputs("usage: chan_bench [msgs-per-producer [reps]]\n"
+		fputs("usage: chan_bench [msgs-per-producer [reps [swap]]]\n"
 		      "       chan_bench solo queue|ds_chan msgs\n",
 		      stderr);
 		return 2;
 	}
 	for (long rep = 0; rep < reps; rep++)
 		for (size_t w = 0; w < sizeof(rows) / sizeof(rows[0]); w++)
-			measure(&rows[w], msgs);
+			measure(&rows[w], msgs, swap != (rep % 2 == 1));
 	return 0;
 }
