@@ -27,8 +27,8 @@
  * while it copies one item or changes the state, and no user code ever
  * runs while it is held (there are no callbacks), so the channel's lock is
  * always the last one taken. A thread may call send or recv holding locks
- * of its own; a send that waits while holding a lock that the receivers
- * need is a deadlock (the checker's wait nodes are for that).
+ * of its own; but a send that waits while holding a lock the receivers
+ * need is a deadlock that no lock order shows.
  *
  * Edge cases, decided:
  *   capacity 0      EINVAL: no rendezvous channel (a sender that waits for
@@ -49,8 +49,9 @@
  *
  * Thread safety: every function may be called from any thread at any
  * time, except ds_chan_destroy, which needs every other call on the
- * channel to have returned. The calls are not cancellation points that
- * are safe to cancel a thread in (pthread_cancel): do not.
+ * channel to have returned. Do not cancel a thread (pthread_cancel) that
+ * is inside a call: the channel's count of waiting threads would be
+ * wrong from then on.
  */
 #ifndef DS_CHAN_H
 #define DS_CHAN_H
