@@ -9,13 +9,19 @@
  * compiles to the same instructions.
  *
  * Built with LOCKCHECK=1 every lock operation feeds a lockdep-style checker.
- * Each call site of an init macro is one lock CLASS; the checker learns the
- * order in which classes are taken (an edge A->B when a B is acquired while an
- * A is held) and reports a possible deadlock the first time an order closes a
- * cycle, before the acquisition blocks. Reports go to stderr (or
- * LOCKCHECK_LOG) as blocks starting "lockcheck: <kind>: ". See
- * docs/report-guide.md for the kinds and docs/dump-format.md for
- * LOCKCHECK_DUMP.
+ * Each init call is one lock CLASS (two calls are two classes even on one
+ * line; one call in a loop is one class for all its locks); the checker
+ * learns the order in which classes are taken (an edge A->B when a B is
+ * acquired while an A is held) and reports a possible deadlock the first
+ * time an order closes a cycle, before the acquisition blocks. Reports go
+ * to stderr (or LOCKCHECK_LOG) as blocks starting "lockcheck: <kind>: ", and
+ * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
+ * See docs/report-guide.md for the kinds and docs/dump-format.md for
+ * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
+ * (lockcheck/thread_start.c).
+ *
+ * The header compiles as C11 (strict -std=c11 -pedantic too) and as C++11
+ * and later.
  *
  * Objects built with different LOCKCHECK values must not be linked together:
  * each object references lc_built_with_LOCKCHECK_<n>, which only a library
