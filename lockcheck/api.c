@@ -49,7 +49,7 @@ static void drop_stale_holds(struct lc__lock *lk, const void *ra)
 		return;
 	at = (struct lc__site){ lk->key->file, lk->key->line, lk->key->func };
 	while ((i = lc__find_held(t, lk)) >= 0) {
-		if (!t->held[i].destroy_refused)
+		if (!(t->held[i].flags & LC_HELD_DESTROY_REFUSED))
 			lc__report_init_held(t, lk, &t->held[i], &at, ra);
 		lc__pop_held(t, i);
 	}
@@ -281,7 +281,7 @@ int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
 	i = t ? lc__find_held(t, &m->lk) : -1;
 	if (i >= 0) {
 		lc__report_destroy_held(t, &m->lk, &t->held[i], &at, CALLER);
-		t->held[i].destroy_refused = 1;
+		t->held[i].flags |= LC_HELD_DESTROY_REFUSED;
 		return EBUSY;
 	}
 	err = pthread_mutex_trylock(&m->pm);
@@ -444,7 +444,7 @@ int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
 	i = t ? lc__find_held(t, &l->lk) : -1;
 	if (i >= 0) {
 		lc__report_destroy_held(t, &l->lk, &t->held[i], &at, CALLER);
-		t->held[i].destroy_refused = 1;
+		t->held[i].flags |= LC_HELD_DESTROY_REFUSED;
 		return EBUSY;
 	}
 	err = pthread_rwlock_trywrlock(&l->prw);

@@ -146,8 +146,12 @@ struct lc__held {
 	uint64_t chain;		/* hash of the stack up to this entry */
 	uint32_t depth;		/* recursive holds */
 	uint8_t mode;		/* LC_READ or LC_WRITE */
-	uint8_t trylock;	/* taken with a trylock */
-	uint8_t destroy_refused; /* a destroy of it was refused (reported) */
+	uint8_t flags;		/* LC_HELD_* */
+};
+
+enum {
+	LC_HELD_TRYLOCK = 1,	     /* taken with a trylock */
+	LC_HELD_DESTROY_REFUSED = 2, /* a destroy of it was refused (reported) */
 };
 
 struct lc__stats {
@@ -246,8 +250,7 @@ LC__HOT void lc__push(struct lc__thread *t, struct lc__lock *lk,
 	h->chain = chain;
 	h->depth = 1;
 	h->mode = mode;
-	h->trylock = trylock;
-	h->destroy_refused = 0;
+	h->flags = trylock ? LC_HELD_TRYLOCK : 0;
 	t->nheld++;
 }
 
