@@ -13,14 +13,16 @@
 # passes, three dumps, and `lockgraph check` (built from @lockcheck too)
 # exits 1 naming both cycles.
 #
-# Its own Bazel server (--output_user_root under the work directory) so it
-# does not fight the checkout's; kept between runs for speed, shut down at
-# the end. LC_CONSUMER_DIR moves the work directory.
+# Its own Bazel server (--output_user_root under the work directory, one
+# per checkout) so it does not fight the checkout's; kept between runs for
+# speed, shut down at the end. LC_CONSUMER_DIR moves the work directory.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 checkout=$(cd "$here/../.." && pwd)
-work=${LC_CONSUMER_DIR:-/tmp/lockcheck-consumer-$(id -u)}
+# One work directory per checkout: two checkouts may run this at once.
+tag=$(printf '%s' "$checkout" | cksum | cut -d' ' -f1)
+work=${LC_CONSUMER_DIR:-/tmp/lockcheck-consumer-$(id -u)-$tag}
 ws=$work/ws
 dumps=$work/dumps
 bazel=(bazel --output_user_root="$work/bazel-root")
