@@ -47,9 +47,10 @@ enum { PAIR, NESTED, STATS };
 
 static void init_locks(struct locks *l)
 {
-	/* Two init calls on one line, as a user may write them. */
-	int err = bl_init(&l->table, "table", 0) | bl_init(&l->stats, "stats", 0);
+	int err;
 
+	/* Two init calls on one line, as a user may write them. */
+	err = bl_init(&l->table, "table", 0) | bl_init(&l->stats, "stats", 0);
 	for (int i = 0; i < SHARDS; i++) {
 		err |= bl_init(&l->shard[i], "shard", (uint64_t)i);
 		err |= bl_init(&l->entry[i], "entry", (uint64_t)i);
@@ -193,8 +194,8 @@ int main(int argc, char **argv)
 		memory(10000);
 		return 0;
 	}
-	if (argc != 4 || (strcmp(argv[1], "pair") && strcmp(argv[1], "nested") &&
-			  strcmp(argv[1], "stats"))) {
+	if (argc != 4 || (strcmp(argv[1], "pair") &&
+			  strcmp(argv[1], "nested") && strcmp(argv[1], "stats"))) {
 		fprintf(stderr, "usage: lock_bench pair|nested|stats THREADS "
 				"STEPS | memory\n");
 		return 2;

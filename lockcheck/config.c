@@ -78,9 +78,11 @@ static bool parse_number(const char *v, uint64_t max, uint64_t *out)
 	if (!*v)
 		return false;
 	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > (max - (uint64_t)(*v - '0')) / 10)
+		uint64_t digit = (uint64_t)(*v - '0');
+
+		if (*v < '0' || *v > '9' || n > (max - digit) / 10)
 			return false;
-		n = n * 10 + (uint64_t)(*v - '0');
+		n = n * 10 + digit;
 	}
 	*out = n;
 	return true;

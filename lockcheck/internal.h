@@ -38,7 +38,7 @@
 
 struct lc__config {
 	bool abort_on_report; /* LOCKCHECK_ACTION=abort */
-	int exitcode;	      /* LOCKCHECK_EXITCODE: 66 unless set; 0: keep */
+	int exitcode;	      /* LOCKCHECK_EXITCODE (66); 0: keep status */
 	int log_fd;	      /* stderr or LOCKCHECK_LOG */
 	const char *dump;     /* LOCKCHECK_DUMP's directory, NULL when none */
 	bool symbolize;	      /* LOCKCHECK_SYMBOLIZE=0 turns addr2line off */
@@ -84,7 +84,7 @@ struct lc__class {
 	const char *name;	/* interned */
 	const char *file;	/* interned init site */
 	int line;
-	bool keyed;		/* an init macro's call, not an initializer */
+	bool keyed;		/* an init macro's call, not initializer */
 	const char *text;	/* keyed: the call's argument text */
 	uint32_t next_same;	/* keyed: next class of the same call text */
 	_Atomic uint64_t instances; /* locks initialised with this class */
@@ -151,7 +151,7 @@ struct lc__held {
 
 enum {
 	LC_HELD_TRYLOCK = 1,	     /* taken with a trylock */
-	LC_HELD_DESTROY_REFUSED = 2, /* a destroy of it was refused (reported) */
+	LC_HELD_DESTROY_REFUSED = 2, /* its destroy was refused (reported) */
 };
 
 struct lc__stats {

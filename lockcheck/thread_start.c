@@ -36,7 +36,7 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	bool known;	/* name could be read */
-	char name[16];	/* the creator's kernel name, which the thread gets */
+	char name[16];	/* the creator's kernel name: the thread's too */
 };
 
 bool lc__inherited_name(char out[16])

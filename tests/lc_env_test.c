@@ -1,9 +1,9 @@
 /*
  * lc_env_test.c: the environment knobs (LOCKCHECK_ACTION, _LOG, _EXITCODE,
  * _DUMP: a finding fails the process with 66 by default; dumps are named
- * so that none overwrites another) and the shape of a cycle report: both classes with init sites, the
- * file:line:function of both acquisitions, thread names and ids, and a
- * symbolised backtrace. Also: a would-be deadlock between two threads that
+ * so that none overwrites another) and the shape of a cycle report: both
+ * classes with init sites, the file:line:function of both acquisitions,
+ * thread names and ids, and a symbolised backtrace. Also: a would-be deadlock between two threads that
  * really block is reported before blocking, so with ACTION=abort the child
  * aborts instead of hanging.
  */

@@ -1,8 +1,9 @@
 /*
  * lc_misuse_test.c: the findings about one thread's use of one lock:
  * recursive-lock, unlock-not-held, destroy-held (also: an init over a
- * lock the thread holds), exit-held, assert-held, and limit; each provoked in a child with its exact report line, each
- * reported once per distinct site, and the correct uses that stay silent.
+ * lock the thread holds), exit-held, assert-held, and limit; each provoked
+ * in a child with its exact report line, each reported once per distinct
+ * site, and the correct uses that stay silent.
  */
 #include <check.h>
 #include <errno.h>

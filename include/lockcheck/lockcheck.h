@@ -98,7 +98,7 @@ struct lc__key {
 	int line;
 	const char *func;
 	const char *text;		  /* its arguments, as written */
-	const char *tu;			  /* &lc__tu_anchor of its file */
+	const char *tu;			  /* its file's &lc__tu_anchor */
 };
 
 /* One per translation unit: tells keys of different files apart. */
@@ -106,7 +106,7 @@ static char lc__tu_anchor __attribute__((unused));
 
 /* Checker state embedded in every lock. Owned by lockcheck/; do not touch. */
 struct lc__lock {
-	struct lc__key *key;	   /* init call's key; NULL for initializers */
+	struct lc__key *key;	   /* init call's key; NULL: initializer */
 	const char *name;	   /* the name its init call gave */
 	const char *file;	   /* init site */
 	int line;		   /* init site */
@@ -316,7 +316,7 @@ static const int *const lc__link_mode __attribute__((used)) =
 #endif /* LOCKCHECK */
 
 LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
-		  "lc_rwlock_t holds a pthread_rwlock_t in every language mode");
+		  "lc_rwlock_t holds a pthread_rwlock_t in every mode");
 
 /* Like lc_cond_init, with lc_cond_timedwait's deadline measured on clock:
  * CLOCK_MONOTONIC makes a timeout that a wall-clock step cannot move.
