@@ -150,7 +150,13 @@ static void put_graph(struct lc__buf *b)
 {
 	struct counts findings = { b, 0 };
 	uint32_t nclasses = lc__class_count(), nedges;
+	const char **names = calloc(nclasses ? nclasses : 1, sizeof(*names));
 
+	if (!names) {
+		b->cut = true; /* no memory: no dump, rather than a wrong one */
+		return;
+	}
+	lc__dump_names(names, nclasses);
 	lc__buf_add(b, "lockcheck-dump %d\n", DUMP_VERSION);
 	lc__buf_add(b, "process %d", (int)getpid());
 	put_str(b, program_invocation_short_name);
@@ -164,10 +170,11 @@ static void put_graph(struct lc__buf *b)
 			(unsigned long long)atomic_load(&c->acquired),
 			(unsigned long long)atomic_load(&c->contended),
 			(unsigned long long)atomic_load(&c->wait_ns));
-		put_str(b, c->name);
+		put_str(b, names[i]);
 		put_str(b, c->file);
 		lc__buf_add(b, " %d\n", c->line);
 	}
+	free(names);
 	nedges = put_edges(b);
 	lc__findings_each(put_finding, &findings);
 	lc__buf_add(b, "end %u %u %u\n", nclasses, nedges, findings.n);

@@ -497,7 +497,12 @@ void lc__findings_each(void (*fn)(enum lc__kind kind, const char *summary,
 /* Hash of a string, for signatures. */
 uint64_t lc__hash_str(uint64_t seed, const char *s);
 
-/* ---- dump.c ---- */
+/* ---- dump.c, dump_names.c ---- */
+
+/* Under lc__slow: names[i] for each class id i < n: the name the dump
+ * gives it, unique among the classes of this process with its init site
+ * (the class's name, unless two calls on one line gave one name). */
+void lc__dump_names(const char **names, uint32_t n);
 
 /* Makes path a directory dumps can be written to (creating it and its
  * parents when missing). 0, or the errno value of what failed, with *what

@@ -139,8 +139,54 @@ START_TEST(test_identical_inits_on_one_line_are_two_classes)
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 2);
 		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 1 "), 1);
 		ck_assert_uint_eq(lct_count_prefix(dump, "class 1 mutex 1 "), 1);
+		/* lockgraph tells classes by name and line: ranked apart */
+		ck_assert_ptr_nonnull(
+			strstr(dump, " \"twin (p, \\\"twin\\\") #1\" "));
+		ck_assert_ptr_nonnull(
+			strstr(dump, " \"twin (p, \\\"twin\\\") #2\" "));
 	}
 	free(dump);
+}
+END_TEST
+
+/* Two calls on one line giving one name: the dump adds each call's text
+ * to the name, and lockgraph sees two classes and their cycle. */
+static void same_name_on_one_line(void *arg)
+{
+	struct conn c;
+
+	(void)arg;
+	lc_mutex_init(&c.conn, "link"); lc_mutex_init(&c.session, "link");
+	both_orders(&c.conn, &c.session);
+}
+
+START_TEST(test_one_name_on_one_line_is_two_classes_for_lockgraph)
+{
+	const char *dir = lct_tmpdir("samename");
+	const char *lockgraph = lct_runfile("tools/lockgraph/lockgraph");
+	char env0[4200], bin[4096];
+	const char *env[] = { env0, NULL };
+	struct lct_child c;
+
+	ck_assert_ptr_nonnull(lockgraph);
+	snprintf(bin, sizeof(bin), "%s", lockgraph);
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
+	c = lct_expect_reports(same_name_on_one_line, NULL, env,
+			       "lock-order-cycle", LOCKCHECK ? 1 : 0);
+	lct_child_free(&c);
+	if (!LOCKCHECK)
+		return; /* no dump */
+	{
+		const char *argv[] = { bin, "check", dir, NULL };
+
+		ck_assert_int_eq(lct_run_cmd(argv, NULL, &c), 0);
+	}
+	if (!lct_exited_with(&c, 1))
+		lct_child_dump(&c, "lockgraph check");
+	ck_assert(lct_exited_with(&c, 1));
+	ck_assert_ptr_nonnull(strstr(c.out, "cycle: link (&c.conn, \"link\") "));
+	ck_assert_ptr_nonnull(strstr(c.out, "link (&c.session, \"link\") "));
+	lct_child_free(&c);
 }
 END_TEST
 
@@ -254,6 +300,8 @@ int main(void)
 	tcase_add_test(tc, test_two_inits_on_one_line_are_two_classes);
 	tcase_add_test(tc, test_two_inits_in_one_macro_are_two_classes);
 	tcase_add_test(tc, test_identical_inits_on_one_line_are_two_classes);
+	tcase_add_test(tc,
+		       test_one_name_on_one_line_is_two_classes_for_lockgraph);
 	tcase_add_test(tc, test_helper_in_a_loop_is_one_class);
 	tcase_add_test(tc, test_header_init_site_is_one_class_in_every_file);
 	tcase_add_test(tc, test_header_pair_is_two_classes_in_every_file);
