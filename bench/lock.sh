@@ -3,7 +3,9 @@
 #
 # One program (bench/lock_bench.c) built five ways: raw pthreads, the lc_
 # layer with the checker off, with it on, raw under ThreadSanitizer, raw
-# under Helgrind. All -O2 with gcc. Each native variant runs RUNS times,
+# under Helgrind. All -O2 with gcc. Workloads: pair, nested (table -> shard
+# -> entry) and stats (table -> shard -> stats, table and stats initialised
+# on one line). Each native variant runs RUNS times,
 # interleaved, and the median is kept; Helgrind is slow, so it runs once
 # with fewer steps (ns per step stays comparable). Instruction counts of
 # the lock loop come from callgrind (repeatable, whatever the machine does).
@@ -21,7 +23,8 @@ CFLAGS=(-std=gnu11 -O2 -g -pthread -Iinclude -Ibench)
 mapfile -t CHECKER < <(ls lockcheck/*.c | grep -v mode_off.c)
 gcc "${CFLAGS[@]}" -DBENCH_RAW bench/lock_bench.c -o "$out/raw"
 gcc "${CFLAGS[@]}" -DLOCKCHECK=0 bench/lock_bench.c lockcheck/mode_off.c -o "$out/off"
-gcc "${CFLAGS[@]}" -DLOCKCHECK=1 -rdynamic bench/lock_bench.c "${CHECKER[@]}" -o "$out/on"
+gcc "${CFLAGS[@]}" -DLOCKCHECK=1 -rdynamic bench/lock_bench.c "${CHECKER[@]}" \
+	-Wl,--wrap=pthread_create -o "$out/on"
 gcc "${CFLAGS[@]}" -DBENCH_RAW -fsanitize=thread bench/lock_bench.c -o "$out/tsan"
 
 # The median, and the spread as [min-max] in spread[$key].
@@ -40,9 +43,9 @@ run() {
 	spread[$1]=${spread[$1]/ /-}
 }
 
-for w in pair nested; do
+for w in pair nested stats; do
 	steps=$PAIR_STEPS
-	[ "$w" = nested ] && steps=$NESTED_STEPS
+	[ "$w" != pair ] && steps=$NESTED_STEPS
 	for t in 1 2; do
 		for v in raw off on tsan; do
 			run "$v.$w.$t" "$v" "$w" "$t" "$steps"
@@ -53,18 +56,18 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-echo "ns per step, median [min-max] of $RUNS (pair: lock+unlock; nested: 3 locks in, 3 out)"
-printf "%-9s %-22s %-22s %-24s %-24s\n" variant pair-1T pair-2T nested-1T nested-2T
+echo "ns per step, median [min-max] of $RUNS (pair: lock+unlock; nested, stats: 3 locks in, 3 out)"
+printf "%-9s %-22s %-22s %-22s %-22s %-22s %-22s\n" variant pair-1T pair-2T nested-1T nested-2T stats-1T stats-2T
 for v in raw off on tsan; do
 	printf "%-9s" "$v"
-	for k in pair.1 pair.2 nested.1 nested.2; do
+	for k in pair.1 pair.2 nested.1 nested.2 stats.1 stats.2; do
 		printf " %-22s" "${ns[$v.$k]} ${spread[$v.$k]}"
 	done
 	printf "\n"
 done
-printf "%-9s %-22s %-22s %-24s %-24s\n" helgrind "${ns[helgrind.pair.1]}" - "${ns[helgrind.nested.1]}" -
+printf "%-9s %-22s %-22s %-22s %-22s %-22s %-22s\n" helgrind "${ns[helgrind.pair.1]}" - "${ns[helgrind.nested.1]}" - "${ns[helgrind.stats.1]}" -
 echo
-for w in pair nested; do
+for w in pair nested stats; do
 	echo "$w: off/raw $(ratio "${ns[off.$w.1]}" "${ns[raw.$w.1]}")" \
 		" on/raw $(ratio "${ns[on.$w.1]}" "${ns[raw.$w.1]}")" \
 		" tsan/on $(ratio "${ns[tsan.$w.1]}" "${ns[on.$w.1]}")" \
@@ -79,7 +82,7 @@ count() { # VARIANT FUNCTION WORKLOAD
 		--callgrind-out-file="$out/cg.$1" "$out/$1" "$3" 1 100000 >/dev/null
 	awk '/^summary:/ {print $2}' "$out/cg.$1"
 }
-for w in pair nested; do
+for w in pair nested stats; do
 	echo "$w loop instructions (callgrind, 100000 steps): raw $(count raw ${w}_loop $w)" \
 		" off $(count off ${w}_loop $w)  on $(count on ${w}_loop $w)"
 done

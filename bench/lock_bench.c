@@ -4,6 +4,9 @@
  *
  *   lock_bench pair THREADS STEPS    uncontended lock/unlock of one mutex
  *   lock_bench nested THREADS STEPS  table -> shard -> entry, 64 shards
+ *   lock_bench stats THREADS STEPS   table -> shard -> stats, where table
+ *                                    and stats are initialised on one line
+ *                                    (two init calls: two classes)
  *   lock_bench memory                checked build: heap bytes per class
  *                                    and per edge (mallinfo2 deltas)
  *
@@ -27,6 +30,7 @@
 
 struct locks {
 	bl_mutex_t table;
+	bl_mutex_t stats;
 	bl_mutex_t shard[SHARDS];
 	bl_mutex_t entry[SHARDS];
 	char pad[64]; /* keep threads' locks off each other's cache lines */
@@ -35,14 +39,18 @@ struct locks {
 struct run {
 	struct locks *l;
 	long steps;
-	int nested;
+	int workload; /* PAIR, NESTED or STATS */
 	pthread_barrier_t *start;
 };
 
+enum { PAIR, NESTED, STATS };
+
 static void init_locks(struct locks *l)
 {
-	int err = bl_init(&l->table, "table", 0);
+	int err;
 
+	/* Two init calls on one line, as a user may write them. */
+	err = bl_init(&l->table, "table", 0) | bl_init(&l->stats, "stats", 0);
 	for (int i = 0; i < SHARDS; i++) {
 		err |= bl_init(&l->shard[i], "shard", (uint64_t)i);
 		err |= bl_init(&l->entry[i], "entry", (uint64_t)i);
@@ -76,13 +84,30 @@ __attribute__((noinline, used)) static void nested_loop(struct locks *l,
 	}
 }
 
+__attribute__((noinline, used)) static void stats_loop(struct locks *l,
+							 long steps)
+{
+	for (long i = 0; i < steps; i++) {
+		int s = (int)(i & (SHARDS - 1));
+
+		bl_lock(&l->table);
+		bl_lock(&l->shard[s]);
+		bl_lock(&l->stats);
+		bl_unlock(&l->stats);
+		bl_unlock(&l->shard[s]);
+		bl_unlock(&l->table);
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct run *r = arg;
 
 	pthread_barrier_wait(r->start);
-	if (r->nested)
+	if (r->workload == NESTED)
 		nested_loop(r->l, r->steps);
+	else if (r->workload == STATS)
+		stats_loop(r->l, r->steps);
 	else
 		pair_loop(&r->l->table, r->steps);
 	return NULL;
@@ -97,7 +122,7 @@ static double now_ns(void)
 }
 
 /* Runs threads x steps; returns wall-clock ns per step of one thread. */
-static double measure(int nested, int threads, long steps)
+static double measure(int workload, int threads, long steps)
 {
 	struct run *runs = calloc((size_t)threads, sizeof(*runs));
 	pthread_t *t = calloc((size_t)threads, sizeof(*t));
@@ -111,7 +136,7 @@ static double measure(int nested, int threads, long steps)
 	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
 	for (int i = 0; i < threads; i++) {
 		init_locks(&l[i]);
-		runs[i] = (struct run){ &l[i], steps, nested, &start };
+		runs[i] = (struct run){ &l[i], steps, workload, &start };
 		pthread_create(&t[i], NULL, worker, &runs[i]);
 	}
 	pthread_barrier_wait(&start);
@@ -169,13 +194,16 @@ int main(int argc, char **argv)
 		memory(10000);
 		return 0;
 	}
-	if (argc != 4) {
-		fprintf(stderr, "usage: lock_bench pair|nested THREADS STEPS | "
-				"memory\n");
+	if (argc != 4 || (strcmp(argv[1], "pair") &&
+			  strcmp(argv[1], "nested") && strcmp(argv[1], "stats"))) {
+		fprintf(stderr, "usage: lock_bench pair|nested|stats THREADS "
+				"STEPS | memory\n");
 		return 2;
 	}
 	printf("%s %s %d %.2f\n", BL_VARIANT, argv[1], atoi(argv[2]),
-	       measure(strcmp(argv[1], "nested") == 0, atoi(argv[2]),
-		       atol(argv[3])));
+	       measure(!strcmp(argv[1], "nested")  ? NESTED
+		       : !strcmp(argv[1], "stats") ? STATS
+						   : PAIR,
+		       atoi(argv[2]), atol(argv[3])));
 	return 0;
 }

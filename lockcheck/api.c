@@ -35,19 +35,39 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The calling thread still holds a lock at lk, the memory now being
+ * initialised: a lock destroyed while held (refused and reported then) and
+ * freed, or a held lock whose memory is reused. Its held entry goes, so
+ * the new lock starts clean; reported unless its destroy already was. */
+static void drop_stale_holds(struct lc__lock *lk, const void *ra)
+{
+	struct lc__thread *t = lc__tls;
+	struct lc__site at;
+	int i;
+
+	if (!t || !lk->key)
+		return;
+	at = (struct lc__site){ lk->key->file, lk->key->line, lk->key->func };
+	while ((i = lc__find_held(t, lk)) >= 0) {
+		if (!(t->held[i].flags & LC_HELD_DESTROY_REFUSED))
+			lc__report_init_held(t, lk, &t->held[i], &at, ra);
+		lc__pop_held(t, i);
+	}
+}
+
 static void lock_init(struct lc__lock *lk, const char *name,
-		      struct lc__key *key, const char *file, int line,
-		      int kind)
+		      struct lc__key *key, int kind, const void *ra)
 {
 	struct lc__class *c;
 
 	memset(lk, 0, sizeof(*lk));
 	lk->key = key;
 	lk->name = name;
-	lk->file = file;
-	lk->line = line;
+	lk->file = key ? key->file : NULL;
+	lk->line = key ? key->line : 0;
 	lk->kind = kind;
 	c = lc__class_of(lk);
+	drop_stale_holds(lk, ra);
 	atomic_store_explicit(&lk->id, lc__new_instance_id(),
 			      memory_order_relaxed);
 	if (c)
@@ -82,7 +102,7 @@ LC__HOT void push(struct lc__thread *t, struct lc__lock *lk,
 /* ---- mutexes ---- */
 
 int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
-		   const char *file, int line, int kind)
+		   int kind)
 {
 	pthread_mutexattr_t attr;
 	int err;
@@ -98,7 +118,7 @@ int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
 		err = pthread_mutex_init(&m->pm, &attr);
 	pthread_mutexattr_destroy(&attr);
 	if (!err)
-		lock_init(&m->lk, name, key, file, line, kind);
+		lock_init(&m->lk, name, key, kind, CALLER);
 	return err;
 }
 
@@ -261,6 +281,7 @@ int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
 	i = t ? lc__find_held(t, &m->lk) : -1;
 	if (i >= 0) {
 		lc__report_destroy_held(t, &m->lk, &t->held[i], &at, CALLER);
+		t->held[i].flags |= LC_HELD_DESTROY_REFUSED;
 		return EBUSY;
 	}
 	err = pthread_mutex_trylock(&m->pm);
@@ -289,7 +310,7 @@ int lc__mutex_set_order(lc_mutex_t *m, uint64_t key)
 /* ---- rwlocks ---- */
 
 int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
-		    const char *file, int line, int kind)
+		    int kind)
 {
 	int err;
 
@@ -297,7 +318,7 @@ int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
 		return EINVAL;
 	err = pthread_rwlock_init(&l->prw, NULL);
 	if (!err)
-		lock_init(&l->lk, name, key, file, line, kind);
+		lock_init(&l->lk, name, key, kind, CALLER);
 	return err;
 }
 
@@ -423,6 +444,7 @@ int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
 	i = t ? lc__find_held(t, &l->lk) : -1;
 	if (i >= 0) {
 		lc__report_destroy_held(t, &l->lk, &t->held[i], &at, CALLER);
+		t->held[i].flags |= LC_HELD_DESTROY_REFUSED;
 		return EBUSY;
 	}
 	err = pthread_rwlock_trywrlock(&l->prw);
@@ -506,6 +528,25 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	err = abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)
 		      : pthread_cond_wait(&c->pc, &m->pm);
 	pthread_cleanup_pop(1);
+	return err;
+}
+
+/* Like lc_cond_init with a clock: condvars are not checked, so this is
+ * the plain build's call (mode_off.c), for the checked library. */
+int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	if (!c)
+		return EINVAL;
+	err = pthread_condattr_init(&attr);
+	if (err)
+		return err;
+	err = pthread_condattr_setclock(&attr, clock);
+	if (!err)
+		err = pthread_cond_init(&c->pc, &attr);
+	pthread_condattr_destroy(&attr);
 	return err;
 }
 

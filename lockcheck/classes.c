@@ -1,13 +1,16 @@
 /*
  * classes.c: lock classes, instance ids and interned strings.
  *
- * A class is an init site: (name, file, line). A lock initialised by an
- * init macro finds its class through the static key of that call site,
- * lockdep's way, once the key has been resolved by site (a site in a
- * header's static inline function has one key per .c file); a lock from
- * LC_*_INITIALIZER has no key and is looked up by site each time it is
- * first used. Classes are never freed: edges keep referring to them after
- * every lock of the class is gone. Class ids are dense, from 0.
+ * A class is an init call. A lock initialised by an init macro finds its
+ * class through the static key of that call, lockdep's way, once the key
+ * is resolved: keys with the same call (file, line, argument text) from
+ * different translation units are one class (an init in a header's static
+ * inline function has one key per .c file), two keys of one translation
+ * unit are two calls even when their text is the same. A lock from
+ * LC_*_INITIALIZER has no key: its class is its (name, file, line), looked
+ * up when the lock is first used. Classes are never freed: edges keep
+ * referring to them after every lock of the class is gone. Class ids are
+ * dense, from 0.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -18,6 +21,8 @@
 static struct lc__class **classes; /* by id; lc__slow */
 static uint32_t nclasses, classes_cap;
 static struct lc__u64map by_site;  /* initializer classes: site hash -> id */
+static struct lc__u64map by_call;  /* keyed: call hash -> first class id */
+static struct lc__u64map bound;	   /* (class, translation unit) pairs */
 static _Atomic uint64_t next_instance = 1;
 
 /* Interned strings: hash -> index of the first string with that hash;
@@ -135,6 +140,8 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 	c->file = lc__intern_line(lk->file ? lk->file : "(unknown)");
 	c->line = lk->line;
 	c->keyed = lk->key != NULL;
+	c->text = lk->key ? lc__intern_line(lk->key->text) : NULL;
+	c->next_same = LC_NONE;
 	classes[nclasses++] = c;
 	return c;
 no_memory:
@@ -143,30 +150,27 @@ no_memory:
 	return NULL;
 }
 
-/* An init macro's site is its file and line (one class however it names
- * its locks); an initializer's site also has its name (initializers with
+/* An initializer's site is its name, file and line (initializers with
  * distinct names are distinct classes). */
 static uint64_t site_hash(const struct lc__lock *lk)
 {
-	uint64_t h = lc__hash_str((uint64_t)lk->line, lk->file);
-
-	return lk->key ? h : lc__hash_str(h, lk->name);
+	return lc__hash_str(lc__hash_str((uint64_t)lk->line, lk->file),
+			    lk->name);
 }
 
 static bool same_text(const char *stored, const char *raw)
 {
-	char buf[256];
+	char buf[512];
 
-	lc__copy_name(buf, sizeof(buf), raw);
-	return strcmp(stored, buf) == 0;
+	lc__copy_name(buf, sizeof(buf), raw ? raw : "");
+	return strcmp(stored ? stored : "", buf) == 0;
 }
 
 static bool same_site(const struct lc__class *c, const struct lc__lock *lk)
 {
-	return c->line == lk->line && c->keyed == (lk->key != NULL) &&
+	return !c->keyed && c->line == lk->line &&
 	       same_text(c->file, lk->file ? lk->file : "(unknown)") &&
-	       (lk->key ||
-		same_text(c->name, lk->name ? lk->name : "(unnamed lock)"));
+	       same_text(c->name, lk->name ? lk->name : "(unnamed lock)");
 }
 
 /* Under lc__slow: the class of an initializer lock, found or made. Sites
@@ -188,6 +192,67 @@ static struct lc__class *class_by_site(const struct lc__lock *lk)
 	return c;
 }
 
+/* An init call: file, line and argument text. */
+static uint64_t call_hash(const struct lc__key *k)
+{
+	return lc__hash_str(lc__hash_str((uint64_t)k->line, k->file), k->text);
+}
+
+static bool same_call(const struct lc__class *c, const struct lc__key *k)
+{
+	return c->keyed && c->line == k->line && same_text(c->file, k->file) &&
+	       same_text(c->text, k->text);
+}
+
+/* The (class, translation unit) pair's key in `bound`. */
+static uint64_t bound_key(uint32_t id, const char *tu)
+{
+	return lc__mix64(lc__mix64((uint64_t)(uintptr_t)tu) + id);
+}
+
+/* Under lc__slow: the first class of key k's call (same file, line and
+ * text), or LC_NONE; *slot gets the by_call key it has or would get. */
+static uint32_t first_of_call(const struct lc__key *k, uint64_t *slot)
+{
+	uint64_t h = call_hash(k);
+	uint32_t id;
+
+	while (lc__u64map_get(&by_call, h, &id)) {
+		if (same_call(classes[id], k))
+			break;
+		h++; /* hashes of different calls collided: probe on */
+	}
+	*slot = h;
+	return lc__u64map_get(&by_call, h, &id) ? id : LC_NONE;
+}
+
+/* Under lc__slow: the class of a keyed lock. Among the classes of its
+ * call, the first that no key of this translation unit has yet: the same
+ * call from another file, or a new class for another call of this one. */
+static struct lc__class *class_by_call(const struct lc__lock *lk)
+{
+	const struct lc__key *k = lk->key;
+	uint64_t slot;
+	uint32_t id = first_of_call(k, &slot), last = LC_NONE;
+	struct lc__class *c;
+
+	for (; id != LC_NONE; last = id, id = classes[id]->next_same)
+		if (!lc__u64map_get(&bound, bound_key(id, k->tu), NULL))
+			break;
+	c = id != LC_NONE ? classes[id] : class_new(lk);
+	if (!c)
+		return NULL;
+	if (lc__u64map_put(&bound, bound_key(c->id, k->tu), 1))
+		return NULL; /* no memory: the class stays, unreachable */
+	if (id != LC_NONE)
+		return c;
+	if (last != LC_NONE)
+		classes[last]->next_same = c->id;
+	else if (lc__u64map_put(&by_call, slot, c->id))
+		return NULL;
+	return c;
+}
+
 struct lc__class *lc__class_of(struct lc__lock *lk)
 {
 	struct lc__class *c =
@@ -203,13 +268,11 @@ struct lc__class *lc__class_of(struct lc__lock *lk)
 	}
 	lc__init();
 	lc__slow_lock();
-	/* By site, keyed or not: an init site in a header's static inline
-	 * function has one key per .c file but is one class. */
-	c = lk->key ? atomic_load_explicit(&lk->key->cls,
-					   memory_order_relaxed)
-		    : NULL;
-	if (!c)
+	if (!lk->key)
 		c = class_by_site(lk);
+	else if (!(c = atomic_load_explicit(&lk->key->cls,
+					    memory_order_relaxed)))
+		c = class_by_call(lk);
 	if (c && lk->key)
 		atomic_store_explicit(&lk->key->cls, c, memory_order_release);
 	lc__slow_unlock();

@@ -1,7 +1,11 @@
 /*
  * dump.c: writes the process's lock graph for tools/lockgraph, in the text
  * format of docs/dump-format.md. Written once, at exit (or before an abort
- * the checker makes), to a temporary file renamed into place, so a reader
+ * the checker makes), into the LOCKCHECK_DUMP directory as
+ * <program>.<pid>.<random>.graph: pids repeat (every test under Bazel's
+ * linux-sandbox is pid 2 or so; containers), so the random part and a
+ * link that refuses to replace an existing file keep every dump. The file
+ * is written under a temporary name and linked into place, so a reader
  * never sees half a dump.
  */
 #define _GNU_SOURCE
@@ -12,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DUMP_VERSION 1
@@ -144,7 +150,13 @@ static void put_graph(struct lc__buf *b)
 {
 	struct counts findings = { b, 0 };
 	uint32_t nclasses = lc__class_count(), nedges;
+	const char **names = calloc(nclasses ? nclasses : 1, sizeof(*names));
 
+	if (!names) {
+		b->cut = true; /* no memory: no dump, rather than a wrong one */
+		return;
+	}
+	lc__dump_names(names, nclasses);
 	lc__buf_add(b, "lockcheck-dump %d\n", DUMP_VERSION);
 	lc__buf_add(b, "process %d", (int)getpid());
 	put_str(b, program_invocation_short_name);
@@ -158,26 +170,91 @@ static void put_graph(struct lc__buf *b)
 			(unsigned long long)atomic_load(&c->acquired),
 			(unsigned long long)atomic_load(&c->contended),
 			(unsigned long long)atomic_load(&c->wait_ns));
-		put_str(b, c->name);
+		put_str(b, names[i]);
 		put_str(b, c->file);
 		lc__buf_add(b, " %d\n", c->line);
 	}
+	free(names);
 	nedges = put_edges(b);
 	lc__findings_each(put_finding, &findings);
 	lc__buf_add(b, "end %u %u %u\n", nclasses, nedges, findings.n);
 }
 
-/* The dump's final path: LOCKCHECK_DUMP, or a file in it if a directory. */
-static int final_path(char *buf, size_t size)
+/* mkdir -p: path and its missing parents; 0 or an errno value. */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return len ? ENAMETOOLONG : ENOENT;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; p <= buf + len; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) && errno != EEXIST)
+			return errno;
+		*p = p == buf + len ? '\0' : '/';
+	}
+	return 0;
+}
+
+int lc__dump_dir_prepare(const char *path, const char **what)
 {
 	struct stat st;
-	int n;
+	int err = make_dirs(path);
 
-	if (stat(lc__cfg.dump, &st) == 0 && S_ISDIR(st.st_mode))
-		n = snprintf(buf, size, "%s/lockcheck.%d.graph", lc__cfg.dump,
-			     (int)getpid());
-	else
-		n = snprintf(buf, size, "%s", lc__cfg.dump);
+	*what = "cannot create it";
+	if (stat(path, &st))
+		return err ? err : errno;
+	*what = "not a directory";
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	*what = "cannot write in it";
+	return access(path, W_OK | X_OK) ? errno : 0;
+}
+
+/* 32 random bits: the kernel's, else the clock's and the stack's. */
+static uint32_t random_bits(void)
+{
+	struct timespec ts;
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)lc__mix64((uint64_t)ts.tv_nsec ^
+				   (uint64_t)(uintptr_t)&ts ^
+				   (uint64_t)getpid() << 32);
+}
+
+/* The program's name as a file name part: [A-Za-z0-9._+-], cut short. */
+static void program_part(char *buf, size_t size)
+{
+	const char *p = program_invocation_short_name;
+	size_t i = 0;
+
+	for (; p && p[i] && i + 1 < size && i < 64; i++) {
+		char c = p[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || strchr("._+-", c);
+
+		buf[i] = ok ? c : '_';
+	}
+	buf[i] = '\0';
+	if (i == 0 || buf[0] == '.')
+		snprintf(buf, size, "process");
+}
+
+/* A fresh name in the dump directory: <program>.<pid>.<hex>.graph, or
+ * with prefix "." and suffix ".tmp" for the file being written. */
+static int dump_name(char *buf, size_t size, const char *prog, bool tmp)
+{
+	int n = snprintf(buf, size, "%s/%s%s.%d.%08x.graph%s", lc__cfg.dump,
+			 tmp ? "." : "", prog, (int)getpid(), random_bits(),
+			 tmp ? ".tmp" : "");
+
 	return n > 0 && (size_t)n < size ? 0 : ENAMETOOLONG;
 }
 
@@ -188,10 +265,11 @@ void lc__dump_write(void)
 	lc__slow_unlock();
 }
 
-/* Writes all of b to a new file at tmp; 0 or an errno value. */
+/* Writes all of b to a new file at tmp, which must not exist yet; 0 or
+ * an errno value (EEXIST: tmp exists, left alone). */
 static int write_file(const char *tmp, const struct lc__buf *b)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	size_t done = 0;
 	int err = 0;
 
@@ -207,6 +285,38 @@ static int write_file(const char *tmp, const struct lc__buf *b)
 	}
 	if (close(fd) && !err)
 		err = errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+/* Writes b to a fresh temporary name, put in tmp. */
+static int write_tmp(char *tmp, size_t size, const char *prog,
+		     const struct lc__buf *b)
+{
+	int err = EEXIST;
+
+	for (int tries = 0; tries < 16 && err == EEXIST; tries++) {
+		err = dump_name(tmp, size, prog, true);
+		if (!err)
+			err = write_file(tmp, b);
+	}
+	return err;
+}
+
+/* Gives the written file tmp a fresh final name, never replacing a file
+ * (link fails on an existing name; another name is tried). */
+static int publish(const char *tmp, const char *prog)
+{
+	char path[4200];
+	int err = EEXIST;
+
+	for (int tries = 0; tries < 16 && err == EEXIST; tries++) {
+		err = dump_name(path, sizeof(path), prog, false);
+		if (!err && link(tmp, path))
+			err = errno;
+	}
+	unlink(tmp);
 	return err;
 }
 
@@ -214,23 +324,24 @@ static int write_file(const char *tmp, const struct lc__buf *b)
  * lc__slow is held (stdio's own locks could close a cycle with it). */
 void lc__dump_write_locked(void)
 {
-	char path[4096], tmp[4200];
+	static bool written; /* once: before an abort, or at exit */
+	char tmp[4200], prog[80];
 	struct lc__buf b;
 	int err;
 
+	if (written)
+		return;
+	written = true;
 	lc__buf_init(&b);
-	err = final_path(path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	if (!err) {
-		put_graph(&b);
-		err = b.cut ? ENOMEM : write_file(tmp, &b);
-		if (!err && rename(tmp, path))
-			err = errno;
-		if (err)
-			unlink(tmp);
-	}
+	program_part(prog, sizeof(prog));
+	put_graph(&b);
+	err = b.cut ? ENOMEM : write_tmp(tmp, sizeof(tmp), prog, &b);
+	if (!err)
+		err = publish(tmp, prog);
 	if (err)
-		lc__log_note("lockcheck-dump: cannot write %s: %s",
-			     lc__cfg.dump, strerror(err));
+		lc__config_report("LOCKCHECK_DUMP", lc__cfg.dump,
+				  "cannot write the dump (%s); accepted: a "
+				  "directory this process can write to",
+				  strerror(err));
 	lc__buf_free(&b);
 }

@@ -117,6 +117,18 @@ void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
 	       h ? "this thread" : "another thread");
 }
 
+void lc__report_init_held(struct lc__thread *t, struct lc__lock *lk,
+			  const struct lc__held *h,
+			  const struct lc__site *at, const void *ra)
+{
+	struct misuse m = { LC_DESTROY_HELD, t, lk, at, ra, h, 1 };
+
+	report(&m,
+	       "%s initialised at %s:%d over a lock this thread holds (the "
+	       "held lock is lost: forgotten as if destroyed)",
+	       name_of(lk), at->file, at->line);
+}
+
 void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
 		       bool want_held, const struct lc__site *at,
 		       const void *ra)

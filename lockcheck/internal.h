@@ -38,9 +38,9 @@
 
 struct lc__config {
 	bool abort_on_report; /* LOCKCHECK_ACTION=abort */
-	int exitcode;	      /* LOCKCHECK_EXITCODE, 0 when unset */
+	int exitcode;	      /* LOCKCHECK_EXITCODE (66); 0: keep status */
 	int log_fd;	      /* stderr or LOCKCHECK_LOG */
-	const char *dump;     /* LOCKCHECK_DUMP, NULL when unset */
+	const char *dump;     /* LOCKCHECK_DUMP's directory, NULL when none */
 	bool symbolize;	      /* LOCKCHECK_SYMBOLIZE=0 turns addr2line off */
 	uint32_t max_classes; /* LOCKCHECK_MAX_CLASSES */
 	uint32_t max_held;    /* LOCKCHECK_MAX_HELD: per thread */
@@ -60,8 +60,18 @@ void lc__slow_lock(void);
 void lc__slow_unlock(void);
 void lc__slow_drop(void);
 
-/* Reads the environment and installs the exit and fork hooks, once. */
+/* Reads the environment, once. */
 void lc__init(void);
+
+/* ---- config.c: the environment. ---- */
+
+/* Sets lc__cfg from the LOCKCHECK_* variables; reports bad values. */
+void lc__config_read(void);
+
+/* Reports a problem with a setting (kind config) once per variable and
+ * problem: "<var>="<value>": " and then fmt. Takes lc__slow. */
+void lc__config_report(const char *var, const char *value, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
 
 /* The class graph: nodes are class ids. Under lc__slow. */
 extern struct lc__graph lc__classes_graph;
@@ -74,7 +84,9 @@ struct lc__class {
 	const char *name;	/* interned */
 	const char *file;	/* interned init site */
 	int line;
-	bool keyed;		/* an init macro's site, not an initializer */
+	bool keyed;		/* an init macro's call, not initializer */
+	const char *text;	/* keyed: the call's argument text */
+	uint32_t next_same;	/* keyed: next class of the same call text */
 	_Atomic uint64_t instances; /* locks initialised with this class */
 	_Atomic uint64_t acquired;  /* counters of exited threads */
 	_Atomic uint64_t contended;
@@ -134,7 +146,12 @@ struct lc__held {
 	uint64_t chain;		/* hash of the stack up to this entry */
 	uint32_t depth;		/* recursive holds */
 	uint8_t mode;		/* LC_READ or LC_WRITE */
-	uint8_t trylock;	/* taken with a trylock */
+	uint8_t flags;		/* LC_HELD_* */
+};
+
+enum {
+	LC_HELD_TRYLOCK = 1,	     /* taken with a trylock */
+	LC_HELD_DESTROY_REFUSED = 2, /* its destroy was refused (reported) */
 };
 
 struct lc__stats {
@@ -156,7 +173,8 @@ struct lc__thread {
 	struct lc__held_inst *insts; /* scratch: exclusive held instances */
 	int tid;
 	char name[64];		/* from lc_thread_set_name, or "" */
-	char sysname[16];	/* pthread name, read when needed */
+	char sysname[24];	/* pthread name or "thread-<tid>" */
+	char inherited[16];	/* the kernel name it was born with */
 	int exit_rounds;	/* destructor rounds seen while holding */
 	struct lc__stats *stats; /* indexed by class id */
 	uint32_t nstats;
@@ -232,7 +250,7 @@ LC__HOT void lc__push(struct lc__thread *t, struct lc__lock *lk,
 	h->chain = chain;
 	h->depth = 1;
 	h->mode = mode;
-	h->trylock = trylock;
+	h->flags = trylock ? LC_HELD_TRYLOCK : 0;
 	t->nheld++;
 }
 
@@ -274,8 +292,14 @@ LC__HOT void lc__count_free(struct lc__thread *t, const struct lc__class *cls)
 uint32_t lc__exclusive_insts(struct lc__thread *t);
 
 /* The thread's display name; valid while the thread lives (intern it to
- * keep it). Only its own thread may call this. */
+ * keep it). Only its own thread may call this. Its lc_thread_set_name
+ * name; else its kernel name unless that is the one it inherited from its
+ * creator (the main thread's is the program's); else "thread-<tid>". */
 const char *lc__thread_name(struct lc__thread *t);
+
+/* thread_start.c: the kernel name the calling thread was born with, when
+ * it was started through the pthread_create wrapper. */
+bool lc__inherited_name(char out[16]);
 
 /* Adds t's counters and cached chain hits to the shared totals. */
 void lc__thread_flush(struct lc__thread *t);
@@ -381,6 +405,11 @@ void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
 void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
 		       bool want_held, const struct lc__site *at,
 		       const void *ra);
+/* A lock initialised (at: the init call) over memory where t holds the
+ * lock of held entry h: kind destroy-held. */
+void lc__report_init_held(struct lc__thread *t, struct lc__lock *lk,
+			  const struct lc__held *h,
+			  const struct lc__site *at, const void *ra);
 
 /* ---- stack.c: backtraces, captured cheaply, symbolised when printed. ---- */
 
@@ -421,6 +450,7 @@ enum lc__kind {
 	LC_EXIT_HELD,
 	LC_ASSERT_HELD,
 	LC_LIMIT,
+	LC_CONFIG,
 	LC_KIND_COUNT
 };
 
@@ -434,7 +464,7 @@ bool lc__finding_seen(enum lc__kind kind, uint64_t signature);
 
 /* Under lc__slow: writes a finding's block, whose summary is the first
  * line of body, remembers it for the dump (with the classes involved), and
- * applies LOCKCHECK_ACTION. */
+ * applies LOCKCHECK_ACTION (not to config findings). */
 void lc__report(enum lc__kind kind, struct lc__buf *body,
 		const uint32_t *classes, uint32_t nclasses);
 
@@ -450,10 +480,6 @@ void lc__print_site(struct lc__buf *b, const struct lc__site *s);
 
 /* Under lc__slow: reports a limit once per limit name. */
 void lc__report_limit(const char *what, const char *detail);
-
-/* Writes one line that is not a finding (it must not start with
- * "lockcheck: "), such as a dump that could not be written. */
-void lc__log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* In a forked child: the parent's findings are not the child's (they stay
  * known, so they are not reported again, but are not counted or dumped). */
@@ -471,9 +497,20 @@ void lc__findings_each(void (*fn)(enum lc__kind kind, const char *summary,
 /* Hash of a string, for signatures. */
 uint64_t lc__hash_str(uint64_t seed, const char *s);
 
-/* ---- dump.c ---- */
+/* ---- dump.c, dump_names.c ---- */
 
-/* Writes the graph to LOCKCHECK_DUMP (at exit). Takes lc__slow. */
+/* Under lc__slow: names[i] for each class id i < n: the name the dump
+ * gives it, unique among the classes of this process with its init site
+ * (the class's name, unless two calls on one line gave one name). */
+void lc__dump_names(const char **names, uint32_t n);
+
+/* Makes path a directory dumps can be written to (creating it and its
+ * parents when missing). 0, or the errno value of what failed, with *what
+ * saying what that was ("not a directory", ...). */
+int lc__dump_dir_prepare(const char *path, const char **what);
+
+/* Writes the graph to LOCKCHECK_DUMP (at exit), once per process: not
+ * again after a dump written before an abort. Takes lc__slow. */
 void lc__dump_write(void);
 
 /* The same, for a caller that holds lc__slow (an abort on a finding). */

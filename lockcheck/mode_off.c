@@ -1,7 +1,8 @@
 /*
  * The whole library in a LOCKCHECK=0 build: the lock wrappers are inline
- * pthread calls in the header, so all that remains is the link-mode marker
- * and the thread-naming call.
+ * pthread calls in the header, so all that remains is the link-mode marker,
+ * the thread-naming call, and the few calls the header leaves out of line
+ * (inits, and what strict ISO C cannot see: see lockcheck.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,4 +23,65 @@ int lc_thread_set_name(const char *name)
 	strncpy(shortname, name, sizeof(shortname) - 1);
 	shortname[sizeof(shortname) - 1] = '\0';
 	return pthread_setname_np(pthread_self(), shortname);
+}
+
+int lc__plain_mutex_init_recursive(lc_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	int err;
+
+	if (!m)
+		return EINVAL;
+	err = pthread_mutexattr_init(&attr);
+	if (err)
+		return err;
+	err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	if (!err)
+		err = pthread_mutex_init(&m->pm, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return err;
+}
+
+int lc__plain_mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime)
+{
+	return pthread_mutex_timedlock(&m->pm, abstime);
+}
+
+int lc__plain_rwlock(lc_rwlock_t *l, int op)
+{
+	switch (op) {
+	case LC__RW_INIT:
+		return pthread_rwlock_init(&l->prw, NULL);
+	case LC__RW_RDLOCK:
+		return pthread_rwlock_rdlock(&l->prw);
+	case LC__RW_WRLOCK:
+		return pthread_rwlock_wrlock(&l->prw);
+	case LC__RW_TRYRDLOCK:
+		return pthread_rwlock_tryrdlock(&l->prw);
+	case LC__RW_TRYWRLOCK:
+		return pthread_rwlock_trywrlock(&l->prw);
+	case LC__RW_UNLOCK:
+		return pthread_rwlock_unlock(&l->prw);
+	case LC__RW_DESTROY:
+		return pthread_rwlock_destroy(&l->prw);
+	default:
+		return EINVAL;
+	}
+}
+
+int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	if (!c)
+		return EINVAL;
+	err = pthread_condattr_init(&attr);
+	if (err)
+		return err;
+	err = pthread_condattr_setclock(&attr, clock);
+	if (!err)
+		err = pthread_cond_init(&c->pc, &attr);
+	pthread_condattr_destroy(&attr);
+	return err;
 }

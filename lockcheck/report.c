@@ -25,6 +25,7 @@ const char *const lc__kind_names[LC_KIND_COUNT] = {
 	[LC_EXIT_HELD] = "exit-held",
 	[LC_ASSERT_HELD] = "assert-held",
 	[LC_LIMIT] = "limit",
+	[LC_CONFIG] = "config",
 };
 
 /* What the dump records of each finding. lc__slow. */
@@ -206,7 +207,7 @@ void lc__report(enum lc__kind kind, struct lc__buf *body,
 	lc__buf_free(&out);
 	remember(kind, body->p, summary_len, classes, nclasses);
 	atomic_fetch_add(&reported, 1);
-	if (lc__cfg.abort_on_report) {
+	if (lc__cfg.abort_on_report && kind != LC_CONFIG) {
 		static const char msg[] = "  LOCKCHECK_ACTION=abort: aborting\n";
 
 		write_all(lc__cfg.log_fd, msg, sizeof(msg) - 1);
@@ -254,18 +255,4 @@ void lc__findings_each(void (*fn)(enum lc__kind kind, const char *summary,
 	for (uint32_t i = 0; i < nfindings; i++)
 		fn(findings[i].kind, findings[i].summary, findings[i].classes,
 		   findings[i].nclasses, arg);
-}
-
-void lc__log_note(const char *fmt, ...)
-{
-	struct lc__buf b;
-	va_list ap;
-
-	lc__buf_init(&b);
-	va_start(ap, fmt);
-	lc__buf_vadd(&b, fmt, ap);
-	va_end(ap);
-	lc__buf_add(&b, "\n");
-	write_all(lc__cfg.log_fd, b.p, b.len);
-	lc__buf_free(&b);
 }

@@ -1,16 +1,26 @@
 /*
  * runtime.c: the checker's process-wide setup. Configuration comes from the
- * environment once, at the first lock operation; the exit hook writes the
- * dump and applies LOCKCHECK_EXITCODE; the fork hooks keep lc__slow usable
- * in a child forked while another thread held it. The slow-path lock lives
- * here.
+ * environment once, at the first lock operation (config.c); the exit hook
+ * writes the dump and applies LOCKCHECK_EXITCODE; the fork hooks keep
+ * lc__slow usable in a child forked while another thread held it. The
+ * slow-path lock lives here.
+ *
+ * The exit hook runs after everything else the process does at exit: the
+ * program's atexit handlers, C++ static destructors, every object's
+ * destructor functions (a lock bug in any of them still counts), so that
+ * changing the exit status with _exit() loses none of them. At exit, glibc
+ * runs the atexit list last-registered first, and the object destructors
+ * from a handler registered before main; the checker's own destructor
+ * (priority 101: after the other destructors of its object) registers the
+ * hook from there, and a handler registered while exit runs is run after
+ * the one that registered it. Output the hook's _exit() would leave in
+ * stdio buffers is flushed first.
  */
 #define _GNU_SOURCE
 #include "internal.h"
 
 #include <errno.h>
 #include <execinfo.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,48 +76,10 @@ void lc__slow_drop(void)
 	lc__slow_unlock();
 }
 
-/* A positive number from the environment, or dflt when unset or bad. */
-static uint32_t env_u32(const char *name, uint32_t dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	unsigned long n;
+/* Under AddressSanitizer its leak check runs after the hook: run it now. */
+extern void __lsan_do_leak_check(void) __attribute__((weak));
 
-	if (!v || !*v)
-		return dflt;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n == 0 || n > UINT32_MAX)
-		return dflt;
-	return (uint32_t)n;
-}
-
-static void read_env(void)
-{
-	const char *v;
-
-	v = getenv("LOCKCHECK_ACTION");
-	lc__cfg.abort_on_report = v && strcmp(v, "abort") == 0;
-	v = getenv("LOCKCHECK_EXITCODE");
-	if (v && *v)
-		lc__cfg.exitcode = atoi(v) & 0xff;
-	v = getenv("LOCKCHECK_LOG");
-	if (v && *v) {
-		int fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			      0644);
-
-		if (fd >= 0)
-			lc__cfg.log_fd = fd;
-	}
-	v = getenv("LOCKCHECK_DUMP");
-	if (v && *v)
-		lc__cfg.dump = strdup(v);
-	v = getenv("LOCKCHECK_SYMBOLIZE");
-	lc__cfg.symbolize = !(v && strcmp(v, "0") == 0);
-	lc__cfg.max_classes = env_u32("LOCKCHECK_MAX_CLASSES", 1u << 20);
-	lc__cfg.max_held = env_u32("LOCKCHECK_MAX_HELD", 1u << 16);
-	lc__cfg.max_chains = env_u32("LOCKCHECK_MAX_CHAINS", 1u << 22);
-}
+static atomic_bool started; /* lc__init ran: there is something to do */
 
 static void at_exit(void)
 {
@@ -117,10 +89,18 @@ static void at_exit(void)
 		lc__thread_flush(t);
 	if (lc__cfg.dump)
 		lc__dump_write();
-	if (lc__cfg.exitcode && lc__findings_count() > 0) {
-		fflush(NULL);
-		_exit(lc__cfg.exitcode);
-	}
+	if (!lc__cfg.exitcode || lc__findings_count() == 0)
+		return;
+	fflush(NULL);
+	if (__lsan_do_leak_check)
+		__lsan_do_leak_check();
+	_exit(lc__cfg.exitcode);
+}
+
+__attribute__((destructor(101))) static void arm_exit_hook(void)
+{
+	if (atomic_load(&started) && atexit(at_exit) != 0)
+		at_exit(); /* cannot register: as late as it gets */
 }
 
 static void before_fork(void)
@@ -133,18 +113,21 @@ static void after_fork_parent(void)
 	lc__slow_unlock();
 }
 
-/* The child reports and counts its own findings from here on. */
+/* The child reports and counts its own findings from here on; its
+ * thread is the one that forked, under a new id. */
 static void after_fork_child(void)
 {
 	lc__findings_forget();
+	if (lc__tls)
+		lc__tls->tid = gettid();
 	lc__slow_unlock();
 }
 
 static void init_once(void)
 {
-	read_env();
 	lc__graph_init(&lc__classes_graph);
-	atexit(at_exit);
+	lc__config_read();
+	atomic_store(&started, true);
 }
 
 /* The environment is read at the first lock operation, so a program may

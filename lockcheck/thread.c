@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,6 +111,12 @@ struct lc__thread *lc__thread_create(void)
 		goto no_memory;
 	}
 	t->tid = gettid();
+	/* Not started through the wrapper: whatever name it has now may be
+	 * its creator's, so only a later change of it is shown. */
+	if (!lc__inherited_name(t->inherited) &&
+	    pthread_getname_np(pthread_self(), t->inherited,
+			       sizeof(t->inherited)))
+		t->inherited[0] = '\0';
 	lc__tls = t;
 	pthread_setspecific(exit_key, t);
 	return t;
@@ -192,10 +199,13 @@ const char *lc__thread_name(struct lc__thread *t)
 	if (t->name[0])
 		return t->name;
 	if (pthread_getname_np(pthread_self(), t->sysname,
-			       sizeof(t->sysname)) ||
-	    !t->sysname[0])
-		return "thread";
-	lc__copy_name(t->sysname, sizeof(t->sysname), t->sysname);
+			       sizeof(t->sysname)) == 0 &&
+	    t->sysname[0] &&
+	    (t->tid == getpid() || strcmp(t->sysname, t->inherited) != 0)) {
+		lc__copy_name(t->sysname, sizeof(t->sysname), t->sysname);
+		return t->sysname;
+	}
+	snprintf(t->sysname, sizeof(t->sysname), "thread-%d", t->tid);
 	return t->sysname;
 }
 

@@ -1200,7 +1200,7 @@ static int count_shard_classes(const char *dump, unsigned *instances)
 START_TEST(test_cache_shards_are_one_lock_class)
 {
 	const char *dir;
-	char env_dump[4200], path[4300];
+	char env_dump[4200];
 	const char *env[] = {"LOCKCHECK_ACTION=abort", env_dump, NULL};
 	struct lct_child c;
 	unsigned instances = 0;
@@ -1210,13 +1210,11 @@ START_TEST(test_cache_shards_are_one_lock_class)
 		return; /* no checker, no dump */
 	dir = lct_tmpdir("cache_dump");
 	ck_assert_ptr_nonnull(dir);
-	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s/out.graph",
-		 dir);
-	snprintf(path, sizeof(path), "%s/out.graph", dir);
+	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s", dir);
 	ck_assert_int_eq(lct_run_fn(stats_of_8_shards, NULL, env, &c), 0);
 	ck_assert(lct_exited_with(&c, 0));
 	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
-	dump = lct_read_file(path, NULL);
+	dump = lct_read_only_dump(dir);
 	ck_assert_ptr_nonnull(dump);
 	ck_assert_int_eq(count_shard_classes(dump, &instances), 1);
 	ck_assert_uint_eq(instances, 8);
@@ -1304,16 +1302,14 @@ START_TEST(test_cache_refused_insert_leaves_release_lock_free)
 	static const char *const classes[] = {"cache_test.within_strict",
 					      "cache_test.within_loose"};
 	const char *dir = lct_tmpdir("cache_release");
-	char env_dump[4200], path[4300];
+	char env_dump[4200];
 	const char *env[] = {"LOCKCHECK_ACTION=abort", env_dump, NULL};
 	struct lct_child c;
 	char *dump;
 	int shard;
 
 	ck_assert_ptr_nonnull(dir);
-	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s/out.graph",
-		 dir);
-	snprintf(path, sizeof(path), "%s/out.graph", dir);
+	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s", dir);
 	ck_assert_int_eq(
 	    lct_run_fn(release_after_refused_inserts, NULL, env, &c), 0);
 	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
@@ -1323,7 +1319,7 @@ START_TEST(test_cache_refused_insert_leaves_release_lock_free)
 	lct_child_free(&c);
 	if (!LOCKCHECK)
 		return; /* no checker, no dump: the behaviour alone */
-	dump = lct_read_file(path, NULL);
+	dump = lct_read_only_dump(dir);
 	ck_assert_ptr_nonnull(dump);
 	shard = dump_class_id(dump, "ds_cache.shard");
 	ck_assert_int_ge(shard, 0);

@@ -1,8 +1,9 @@
 /*
  * lc_env_test.c: the environment knobs (LOCKCHECK_ACTION, _LOG, _EXITCODE,
- * _DUMP) and the shape of a cycle report: both classes with init sites, the
- * file:line:function of both acquisitions, thread names and ids, and a
- * symbolised backtrace. Also: a would-be deadlock between two threads that
+ * _DUMP: a finding fails the process with 66 by default; dumps are named
+ * so that none overwrites another) and the shape of a cycle report: both
+ * classes with init sites, the file:line:function of both acquisitions,
+ * thread names and ids, and a symbolised backtrace. Also: a would-be deadlock between two threads that
  * really block is reported before blocking, so with ACTION=abort the child
  * aborts instead of hanging.
  */
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lockcheck/lockcheck.h"
@@ -160,6 +163,25 @@ END_TEST
 
 /* ---- LOCKCHECK_EXITCODE and LOCKCHECK_LOG ---- */
 
+static void abba_then_exit_3(void *arg)
+{
+	abba(arg);
+	exit(3);
+}
+
+START_TEST(test_a_finding_fails_the_process_by_default)
+{
+	struct lct_child c;
+
+	ck_assert_int_eq(lct_run_fn(abba_then_exit_3, NULL, NULL, &c), 0);
+	ck_assert(lct_exited_with(&c, 66));
+	lct_child_free(&c);
+	ck_assert_int_eq(lct_run_fn(clean, NULL, NULL, &c), 0);
+	ck_assert(lct_exited_with(&c, 0));
+	lct_child_free(&c);
+}
+END_TEST
+
 START_TEST(test_exitcode_applies_only_after_a_report)
 {
 	const char *env[] = { "LOCKCHECK_EXITCODE=7", NULL };
@@ -170,6 +192,18 @@ START_TEST(test_exitcode_applies_only_after_a_report)
 	lct_child_free(&c);
 	ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
 	ck_assert(lct_exited_with(&c, 0));
+	lct_child_free(&c);
+}
+END_TEST
+
+START_TEST(test_exitcode_0_keeps_the_program_status)
+{
+	const char *env[] = { "LOCKCHECK_EXITCODE=0", NULL };
+	struct lct_child c;
+
+	ck_assert_int_eq(lct_run_fn(abba_then_exit_3, NULL, env, &c), 0);
+	ck_assert(lct_exited_with(&c, 3));
+	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -197,6 +231,7 @@ END_TEST
 
 /* ---- LOCKCHECK_DUMP ---- */
 
+/* The one entry of dir, as a path in name. */
 static char *only_dump_in(const char *dir, char *name, size_t size)
 {
 	DIR *d = opendir(dir);
@@ -205,7 +240,7 @@ static char *only_dump_in(const char *dir, char *name, size_t size)
 
 	ck_assert_ptr_nonnull(d);
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.') {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			snprintf(name, size, "%s/%s", dir, e->d_name);
 			n++;
 		}
@@ -226,7 +261,7 @@ START_TEST(test_dump_to_a_directory_holds_the_graph)
 	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
 	dump = lct_read_file(only_dump_in(dir, path, sizeof(path)), NULL);
 	ck_assert_ptr_nonnull(dump);
-	ck_assert_ptr_nonnull(strstr(path, "/lockcheck."));
+	ck_assert_ptr_nonnull(strstr(path, "/lc_env_test."));
 	ck_assert_ptr_nonnull(strstr(path, ".graph"));
 	ck_assert_uint_eq(lct_count_prefix(dump, "lockcheck-dump 1\n"), 1);
 	ck_assert_uint_eq(lct_count_prefix(dump, "process "), 1);
@@ -247,23 +282,99 @@ START_TEST(test_dump_to_a_directory_holds_the_graph)
 }
 END_TEST
 
-START_TEST(test_dump_to_a_file_path)
+/* <program>.<pid>.<8 hex digits>.graph */
+START_TEST(test_dump_name_is_program_pid_and_random)
 {
-	const char *dir = lct_tmpdir("dumpfile");
-	char env0[4300], path[4200];
+	const char *dir = lct_tmpdir("dumpname");
+	char env0[4200], path[4200], prefix[64];
+	const char *env[] = { env0, NULL };
+	struct lct_child c;
+	unsigned pid, rnd;
+	char tail[16];
+
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
+	ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
+	only_dump_in(dir, path, sizeof(path));
+	ck_assert_int_eq(sscanf(strrchr(path, '/'), "/lc_env_test.%u.%8x%15s",
+				&pid, &rnd, tail), 3);
+	ck_assert_str_eq(tail, ".graph");
+	snprintf(prefix, sizeof(prefix), "/lc_env_test.%u.", pid);
+	ck_assert_ptr_nonnull(strstr(path, prefix));
+	lct_child_free(&c);
+}
+END_TEST
+
+/* Every process is pid 1 of a new pid namespace, as every test under
+ * Bazel's linux-sandbox has one pid: three dumps all the same. */
+static void in_new_pid_namespace(void *arg)
+{
+	pid_t pid;
+	int status;
+
+	if (unshare(CLONE_NEWPID) != 0)
+		_exit(77); /* not allowed here: the caller says so */
+	pid = fork();
+	if (pid == 0) {
+		clean(arg);
+		exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		_exit(1);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+START_TEST(test_dumps_of_one_pid_never_overwrite_each_other)
+{
+	const char *dir = lct_tmpdir("samepid");
+	char env0[4200];
+	const char *env[] = { env0, NULL };
+	struct lct_child c;
+	bool same_pid = true;
+
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(lct_run_fn(in_new_pid_namespace, NULL, env, &c),
+				 0);
+		if (lct_exited_with(&c, 77)) { /* no namespaces: plain runs */
+			same_pid = false;
+			lct_child_free(&c);
+			ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
+		}
+		ck_assert(lct_exited_with(&c, 0));
+		lct_child_free(&c);
+	}
+	ck_assert_int_eq(lct_count_entries(dir), 3);
+	if (!same_pid)
+		fprintf(stderr, "note: no pid namespace here; three dumps of "
+				"three pids checked instead\n");
+}
+END_TEST
+
+/* A path ending in '/' (or any missing directory) is created. */
+START_TEST(test_missing_dump_directory_is_created)
+{
+	const char *base = lct_tmpdir("mkdump");
+	char env0[4400], dir[4200], with_slash[4300];
 	const char *env[] = { env0, NULL };
 	struct lct_child c;
 	char *dump;
 
-	snprintf(path, sizeof(path), "%s/run.graph", dir);
-	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", path);
-	ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
-	dump = lct_read_file(path, NULL);
-	ck_assert_ptr_nonnull(dump);
-	ck_assert_uint_eq(lct_count_prefix(dump, "edge "), 1);
-	ck_assert_uint_eq(lct_count_prefix(dump, "end 2 1 0\n"), 1);
-	free(dump);
+	snprintf(dir, sizeof(dir), "%s/ci/dumps", base);
+	snprintf(with_slash, sizeof(with_slash), "%s/", dir);
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", with_slash);
+	c = lct_expect_reports(clean, NULL, env, NULL, 0);
 	lct_child_free(&c);
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
+	c = lct_expect_reports(clean, NULL, env, NULL, 0);
+	lct_child_free(&c);
+	ck_assert_int_eq(lct_count_entries(dir), 2);
+	snprintf(dir, sizeof(dir), "%s/new", base);
+	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
+	c = lct_expect_reports(clean, NULL, env, NULL, 0);
+	lct_child_free(&c);
+	dump = lct_read_only_dump(dir); /* a directory, not a file */
+	ck_assert_ptr_nonnull(dump);
+	free(dump);
 }
 END_TEST
 
@@ -285,21 +396,6 @@ START_TEST(test_abort_writes_the_dump_first)
 			  1);
 	ck_assert_uint_eq(lct_count_prefix(dump, "end 2 2 1\n"), 1);
 	free(dump);
-	lct_child_free(&c);
-}
-END_TEST
-
-START_TEST(test_unwritable_dump_is_a_note_not_a_finding)
-{
-	const char *env[] = { "LOCKCHECK_DUMP=/nonexistent/dir/x.graph", NULL };
-	struct lct_child c;
-
-	ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
-	ck_assert_uint_eq(lct_count_prefix(c.err, "lockcheck-dump: cannot "
-						  "write /nonexistent/dir/"),
-			  1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -332,11 +428,14 @@ int main(void)
 		tcase_add_test(tc, test_cycle_report_shows_sites_threads_and_stack);
 		tcase_add_test(tc, test_would_be_deadlock_is_reported_before_it_hangs);
 		tcase_add_test(tc, test_action_report_goes_on);
+		tcase_add_test(tc, test_a_finding_fails_the_process_by_default);
 		tcase_add_test(tc, test_exitcode_applies_only_after_a_report);
+		tcase_add_test(tc, test_exitcode_0_keeps_the_program_status);
 		tcase_add_test(tc, test_log_goes_to_the_file);
 		tcase_add_test(tc, test_dump_to_a_directory_holds_the_graph);
-		tcase_add_test(tc, test_dump_to_a_file_path);
-		tcase_add_test(tc, test_unwritable_dump_is_a_note_not_a_finding);
+		tcase_add_test(tc, test_dump_name_is_program_pid_and_random);
+		tcase_add_test(tc, test_dumps_of_one_pid_never_overwrite_each_other);
+		tcase_add_test(tc, test_missing_dump_directory_is_created);
 		tcase_add_test(tc, test_abort_writes_the_dump_first);
 	} else {
 		tcase_add_test(tc, test_plain_build_ignores_the_environment);

@@ -1,8 +1,9 @@
 /*
  * lc_misuse_test.c: the findings about one thread's use of one lock:
- * recursive-lock, unlock-not-held, destroy-held, exit-held, assert-held,
- * and limit; each provoked in a child with its exact report line, each
- * reported once per distinct site, and the correct uses that stay silent.
+ * recursive-lock, unlock-not-held, destroy-held (also: an init over a
+ * lock the thread holds), exit-held, assert-held, and limit; each provoked
+ * in a child with its exact report line, each reported once per distinct
+ * site, and the correct uses that stay silent.
  */
 #include <check.h>
 #include <errno.h>
@@ -223,6 +224,56 @@ START_TEST(test_destroy_of_read_held_rwlock_is_reported)
 }
 END_TEST
 
+/* A lock whose destroy was refused (it is held) is given up on and its
+ * memory used for a new lock: the one report is the destroy's, and the
+ * new lock starts clean. */
+static void reinit_after_refused_destroy(void *arg)
+{
+	static lc_mutex_t m; /* the memory, reused */
+
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_init(&m, "old"), 0);
+	ck_assert_int_eq(lc_mutex_lock(&m), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&m), EBUSY);
+	ck_assert_int_eq(lc_mutex_init(&m, "new"), 0);
+	ck_assert_int_eq(lc_mutex_lock(&m), 0);
+	ck_assert_int_eq(lc_mutex_unlock(&m), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&m), 0);
+	ck_assert_int_eq(lc_mutex_lock(&A), 0); /* nothing stale above */
+	ck_assert_int_eq(lc_mutex_unlock(&A), 0);
+}
+
+START_TEST(test_init_after_a_refused_destroy_starts_clean)
+{
+	expect_line(reinit_after_refused_destroy, "destroy-held", 1, NULL,
+		    "lockcheck: destroy-held: old destroyed at "
+		    "tests/lc_misuse_test.c:");
+}
+END_TEST
+
+/* The same without the destroy: the init is where the held lock is lost,
+ * reported there, once. */
+static void reinit_while_held(void *arg)
+{
+	static lc_rwlock_t l;
+
+	(void)arg;
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(lc_rwlock_init(&l, "reused"), 0);
+		ck_assert_int_eq(lc_rwlock_wrlock(&l), 0);
+	}
+	ck_assert_int_eq(lc_rwlock_unlock(&l), 0);
+	ck_assert_int_eq(lc_rwlock_destroy(&l), 0);
+}
+
+START_TEST(test_init_over_a_held_lock_is_reported_once)
+{
+	expect_line(reinit_while_held, "destroy-held", 1, NULL,
+		    "lockcheck: destroy-held: reused initialised at "
+		    "tests/lc_misuse_test.c:");
+}
+END_TEST
+
 /* ---- exit-held ---- */
 
 static void lock_and_leave(void *arg)
@@ -342,7 +393,7 @@ START_TEST(test_class_limit_is_reported_once_and_checking_goes_on)
 	struct lct_child c;
 
 	ck_assert_int_eq(lct_run_fn(too_many_classes, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 0));
+	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
 	ck_assert_uint_eq(lct_count_reports(&c, "limit"), 1);
 	ck_assert_uint_eq(lct_count_prefix(c.err, "lockcheck: limit: classes:"),
 			  1);
@@ -462,10 +513,10 @@ START_TEST(test_running_out_of_memory_is_a_limit_not_a_crash)
 	struct lct_child c;
 
 	ck_assert_int_eq(lct_run_fn(starved, NULL, NULL, &c), 0);
-	if (!lct_exited_with(&c, 0) ||
+	if (!lct_exited_with(&c, LCT_FINDING_EXIT) ||
 	    lct_count_reports(&c, "limit") != lct_count_all_reports(&c))
 		lct_child_dump(&c, "starved");
-	ck_assert(lct_exited_with(&c, 0));
+	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
 	ck_assert_uint_ge(lct_count_prefix(c.err, "lockcheck: limit: memory: "),
 			  1);
 	ck_assert_uint_eq(lct_count_reports(&c, "limit"),
@@ -501,6 +552,10 @@ int main(void)
 			       test_destroy_of_lock_held_elsewhere_is_reported);
 		tcase_add_test(checked,
 			       test_destroy_of_read_held_rwlock_is_reported);
+		tcase_add_test(checked,
+			       test_init_after_a_refused_destroy_starts_clean);
+		tcase_add_test(checked,
+			       test_init_over_a_held_lock_is_reported_once);
 		tcase_add_test(
 			checked,
 			test_class_limit_is_reported_once_and_checking_goes_on);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -182,14 +183,22 @@ static void abba_with_abort_handler(void *arg)
 }
 
 /* The checker aborts holding its own lock; exit() from the handler runs
- * the checker's exit hook on the same thread. */
+ * the checker's exit hook on the same thread, which takes that lock to
+ * write the dump and applies the finding's exit status. */
 START_TEST(test_abort_handler_that_exits_does_not_hang)
 {
-	const char *env[] = { "LOCKCHECK_ACTION=abort", NULL };
+	const char *dir = lct_tmpdir("abort_exit");
+	char dump_env[4200];
+	const char *env[] = { "LOCKCHECK_ACTION=abort", dump_env, NULL };
 	struct lct_child c;
+	char *dump;
 
+	snprintf(dump_env, sizeof(dump_env), "LOCKCHECK_DUMP=%s", dir);
 	ck_assert_int_eq(lct_run_fn(abba_with_abort_handler, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 9));
+	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
+	dump = lct_read_only_dump(dir); /* written before the abort, once */
+	ck_assert_ptr_nonnull(dump);
+	free(dump);
 	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
 	lct_child_free(&c);
 }

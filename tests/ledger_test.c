@@ -368,10 +368,10 @@ static void expect_naive_report(bool keyed, const char *kind)
 
 	ck_assert_int_eq(lct_run_fn(naive_child, keyed ? "keyed" : NULL, NULL,
 				    &c), 0);
-	if (!lct_exited_with(&c, 0) ||
+	if (!lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0) ||
 	    lct_count_reports(&c, kind) != (LOCKCHECK ? 1u : 0u))
 		lct_child_dump(&c, kind);
-	ck_assert(lct_exited_with(&c, 0));
+	ck_assert(lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0));
 	ck_assert_uint_eq(lct_count_reports(&c, kind), LOCKCHECK ? 1 : 0);
 	ck_assert_uint_eq(lct_count_all_reports(&c), LOCKCHECK ? 1 : 0);
 	lct_child_free(&c);

@@ -325,6 +325,46 @@ START_TEST(test_svg_without_graphviz_says_so)
 }
 END_TEST
 
+/* "lockgraph dot --svg DIR": the SVG file name forgotten. */
+START_TEST(test_svg_without_its_file_name_says_so)
+{
+	struct lct_child c;
+
+	LG(&c, "dot", "--svg", dumps("weird"));
+	expect_exit(&c, 2, "svg DIR");
+	ck_assert_uint_eq(count_lines(c.err), 1);
+	ck_assert_ptr_nonnull(strstr(c.err, "a directory, not the SVG file"));
+	ck_assert_ptr_nonnull(strstr(c.err, "forgot the file name?"));
+	lct_child_free(&c);
+	LG(&c, "dot", "--svg", "out.svg");
+	expect_exit(&c, 2, "svg FILE");
+	ck_assert_uint_eq(count_lines(c.err), 1);
+	ck_assert_ptr_nonnull(strstr(c.err, "no dump file or directory after "
+					    "the SVG file name"));
+	lct_child_free(&c);
+}
+END_TEST
+
+/* dot fails (it cannot write the file): how it ended, and what it said. */
+START_TEST(test_failed_dot_says_why)
+{
+	char svg[4200];
+	struct lct_child c;
+
+	if (access("/usr/bin/dot", X_OK) != 0)
+		return; /* graphviz not installed: covered by the test above */
+	snprintf(svg, sizeof(svg), "%s/no/such/dir/g.svg", lct_tmpdir("svg"));
+	LG(&c, "dot", "--svg", svg, dumps("weird"));
+	expect_exit(&c, 2, "svg into a missing directory");
+	ck_assert_uint_eq(count_lines(c.err), 1);
+	ck_assert_ptr_nonnull(strstr(c.err, "dot could not write "));
+	ck_assert_ptr_nonnull(strstr(c.err, " (exit status 1): "));
+	ck_assert_ptr_nonnull(strstr(c.err, "Could not open"));
+	ck_assert_ptr_null(strstr(c.err, "256"));
+	lct_child_free(&c);
+}
+END_TEST
+
 /* ---- a strict JSON syntax check, enough to catch bad escaping ---- */
 
 static const char *json_value(const char *p, int depth);
@@ -629,7 +669,9 @@ static const struct live_case {
 static void run_scenarios(const struct live_case *lc, const char *dir)
 {
 	char bin[4096], env_dump[4200];
-	const char *env[] = { env_dump, "LOCKCHECK_LOG=/dev/null", NULL };
+	/* The verdict is lockgraph's here: keep the scenario's own status. */
+	const char *env[] = { env_dump, "LOCKCHECK_LOG=/dev/null",
+			      "LOCKCHECK_EXITCODE=0", NULL };
 
 	runfile("tools/lockgraph/scenario", bin, sizeof(bin));
 	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s", dir);
@@ -698,6 +740,8 @@ int main(void)
 	tcase_add_test(core, test_dot_escapes_names_and_marks_cycles);
 	tcase_add_test(core, test_svg_is_rendered_by_graphviz);
 	tcase_add_test(core, test_svg_without_graphviz_says_so);
+	tcase_add_test(core, test_svg_without_its_file_name_says_so);
+	tcase_add_test(core, test_failed_dot_says_why);
 	tcase_add_test(core, test_json_is_valid_and_escapes_names);
 	tcase_add_test(core, test_order_ranks_classes_by_their_edges);
 	tcase_add_test(core, test_diff_fails_on_a_new_cycle);

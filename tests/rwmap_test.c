@@ -1030,10 +1030,10 @@ START_TEST(test_rwmap_write_from_callback_reports_recursive_lock)
 	ck_assert_int_eq(
 	    lct_run_fn(write_from_callback, _i ? (void *)1 : NULL, NULL, &c),
 	    0);
-	if (!lct_exited_with(&c, 0) ||
+	if (!lct_exited_with(&c, LCT_FINDING_EXIT) ||
 	    lct_count_reports(&c, "recursive-lock") != 1)
 		lct_child_dump(&c, "write from callback");
-	ck_assert(lct_exited_with(&c, 0));
+	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
 	ck_assert_uint_eq(lct_count_reports(&c, "recursive-lock"), 1);
 	ck_assert_uint_eq(lct_count_all_reports(&c), 1);
 	ck_assert(lct_find_line(c.err, "lockcheck: recursive-lock: ", line,

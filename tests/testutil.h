@@ -83,11 +83,22 @@ size_t lct_count_all_reports(const struct lct_child *c);
 bool lct_find_line(const char *text, const char *prefix, char *buf,
 		   size_t size);
 
+/* The checker's default exit status for a process that reported a
+ * finding (LOCKCHECK_EXITCODE unset). */
+#define LCT_FINDING_EXIT 66
+
+/* The status a checked child with findings exits with under env: its
+ * LOCKCHECK_EXITCODE=N when it has a valid one (0 to 255), else
+ * LCT_FINDING_EXIT. */
+int lct_finding_status(const char *const *env);
+
 /*
  * Runs fn(arg) in a child and fails the current Check test, showing the
- * child's output, unless the child exited 0 and its stderr holds exactly n
- * report lines of this kind and no report of any other kind (kind NULL and
- * n 0: no report at all). Returns the child for more checks; free it.
+ * child's output, unless its stderr holds exactly n report lines of this
+ * kind and no report of any other kind (kind NULL and n 0: no report at
+ * all), and it exited with the status that says so: 0 with no report,
+ * lct_finding_status(env) with some. Returns the child for more checks;
+ * free it.
  */
 struct lct_child lct_expect_reports(void (*fn)(void *), void *arg,
 				    const char *const *env, const char *kind,
@@ -163,5 +174,13 @@ const char *lct_tmpdir(const char *tag);
 
 /* Reads a whole file; *len gets its size. NULL when unreadable. Free it. */
 char *lct_read_file(const char *path, size_t *len);
+
+/* Number of entries in directory dir (not "." or ".."); -1 when it cannot
+ * be read. */
+int lct_count_entries(const char *dir);
+
+/* The text of the one lock-graph dump (a *.graph file) in directory dir;
+ * NULL when there is not exactly one entry in dir, or it is no dump. */
+char *lct_read_only_dump(const char *dir);
 
 #endif /* LC_TESTUTIL_H */

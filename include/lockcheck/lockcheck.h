@@ -9,13 +9,19 @@
  * compiles to the same instructions.
  *
  * Built with LOCKCHECK=1 every lock operation feeds a lockdep-style checker.
- * Each call site of an init macro is one lock CLASS; the checker learns the
- * order in which classes are taken (an edge A->B when a B is acquired while an
- * A is held) and reports a possible deadlock the first time an order closes a
- * cycle, before the acquisition blocks. Reports go to stderr (or
- * LOCKCHECK_LOG) as blocks starting "lockcheck: <kind>: ". See
- * docs/report-guide.md for the kinds and docs/dump-format.md for
- * LOCKCHECK_DUMP.
+ * Each init call is one lock CLASS (two calls are two classes even on one
+ * line; one call in a loop is one class for all its locks); the checker
+ * learns the order in which classes are taken (an edge A->B when a B is
+ * acquired while an A is held) and reports a possible deadlock the first
+ * time an order closes a cycle, before the acquisition blocks. Reports go
+ * to stderr (or LOCKCHECK_LOG) as blocks starting "lockcheck: <kind>: ", and
+ * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
+ * See docs/report-guide.md for the kinds and docs/dump-format.md for
+ * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
+ * (lockcheck/thread_start.c).
+ *
+ * The header compiles as C11 (strict -std=c11 -pedantic too) and as C++11
+ * and later.
  *
  * Objects built with different LOCKCHECK values must not be linked together:
  * each object references lc_built_with_LOCKCHECK_<n>, which only a library
@@ -32,12 +38,44 @@
 #define LOCKCHECK 0
 #endif
 
+/* C++ sees the same struct layouts with the atomic fields as plain ones:
+ * only the checker's C code touches them, and C checks below that each
+ * _Atomic type has the size and alignment of its plain type. */
+#ifdef __cplusplus
+#define LC__ATOMIC(T) T
+#define LC__STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define LC__ATOMIC(T) _Atomic(T)
+#define LC__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Strict ISO C (-std=c11 with no feature macro) makes glibc hide the POSIX
+ * 2001 lock names: pthread_rwlock_t, pthread_mutex_timedlock. Whether they
+ * are visible is told by PTHREAD_RWLOCK_INITIALIZER. Without them the
+ * rwlock is kept in storage of the same size and alignment (glibc's
+ * initializer is all zero bytes, tests/header_test.c checks it) and the
+ * plain build reaches those calls through lockcheck/mode_off.c. */
+#ifdef PTHREAD_RWLOCK_INITIALIZER
+#define LC__POSIX_LOCKS 1
+typedef pthread_rwlock_t lc__pthread_rwlock_t;
+#define LC__PTHREAD_RWLOCK_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#else
+#define LC__POSIX_LOCKS 0
+typedef union {
+	char size[__SIZEOF_PTHREAD_RWLOCK_T];
+	long align;
+} lc__pthread_rwlock_t;
+#define LC__PTHREAD_RWLOCK_INITIALIZER { { 0 } }
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Names the calling thread in reports (and, truncated to 15 bytes, for the
- * kernel as pthread_setname_np does). Returns 0, EINVAL for NULL. */
+ * kernel as pthread_setname_np does). Returns 0, EINVAL for NULL. A thread
+ * never named shows as "thread-<tid>" (the main thread by its program
+ * name), never by the name it inherited from the thread that created it. */
 int lc_thread_set_name(const char *name);
 
 #if LOCKCHECK
@@ -46,24 +84,49 @@ int lc_thread_set_name(const char *name);
 
 struct lc__class;
 
-/* One per init call site (declared static by the init macros): the class. */
+/*
+ * One per init call (declared static by the init macros): its class. An
+ * init call is told apart from every other by its file, line and argument
+ * text; the same call compiled into several files (an init in a header's
+ * static inline function) has one key per file and is one class. tu is
+ * this translation unit's lc__tu_anchor: two keys of one file with the
+ * same text (two identical calls on one line) are two calls.
+ */
 struct lc__key {
-	struct lc__class *_Atomic cls; /* resolved on first use */
+	LC__ATOMIC(struct lc__class *) cls; /* resolved on first use */
+	const char *file;		  /* the init call */
+	int line;
+	const char *func;
+	const char *text;		  /* its arguments, as written */
+	const char *tu;			  /* its file's &lc__tu_anchor */
 };
+
+/* One per translation unit: tells keys of different files apart. */
+static char lc__tu_anchor __attribute__((unused));
 
 /* Checker state embedded in every lock. Owned by lockcheck/; do not touch. */
 struct lc__lock {
-	struct lc__key *key;	   /* init site's key; NULL for initializers */
-	const char *name;	   /* class name shown in reports */
+	struct lc__key *key;	   /* init call's key; NULL: initializer */
+	const char *name;	   /* the name its init call gave */
 	const char *file;	   /* init site */
 	int line;		   /* init site */
 	int kind;		   /* LC__KIND_* */
-	struct lc__class *_Atomic cls; /* cached class, NULL until first use */
-	_Atomic uint64_t id;	   /* instance id, unique for the process */
-	_Atomic uint32_t ordinal;  /* n-th lock of its class, from 1 */
+	LC__ATOMIC(struct lc__class *) cls; /* cached class, NULL until used */
+	LC__ATOMIC(uint64_t) id;   /* instance id, unique for the process */
+	LC__ATOMIC(uint32_t) ordinal; /* n-th lock of its class, from 1 */
 	int has_order;		   /* lc_*_set_order was called */
 	uint64_t order;		   /* the order key */
 };
+
+#ifndef __cplusplus
+LC__STATIC_ASSERT(sizeof(_Atomic(uint64_t)) == sizeof(uint64_t) &&
+			  _Alignof(_Atomic(uint64_t)) == _Alignof(uint64_t) &&
+			  sizeof(_Atomic(uint32_t)) == sizeof(uint32_t) &&
+			  _Alignof(_Atomic(uint32_t)) == _Alignof(uint32_t) &&
+			  sizeof(_Atomic(void *)) == sizeof(void *) &&
+			  _Alignof(_Atomic(void *)) == _Alignof(void *),
+		  "C++ sees these atomics as plain fields: same layout");
+#endif
 
 enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK };
 
@@ -73,7 +136,7 @@ typedef struct lc_mutex {
 } lc_mutex_t;
 
 typedef struct lc_rwlock {
-	pthread_rwlock_t prw;
+	lc__pthread_rwlock_t prw;
 	struct lc__lock lk;
 } lc_rwlock_t;
 
@@ -86,15 +149,20 @@ typedef struct lc_cond {
 #define LC_MUTEX_INITIALIZER(name)                                             \
 	{ PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) }
 #define LC_RWLOCK_INITIALIZER(name)                                            \
-	{ PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
+	{ LC__PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
 #define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
 
-/* The one GNU extension: a statement expression declares the static class
- * key of this call site, as lockdep's mutex_init does. */
+/* The one GNU extension: a statement expression declares the static key
+ * of this init call, as lockdep's mutex_init does. text: the call's
+ * arguments as written (after macro expansion), which tell apart two calls
+ * on one line or in one macro. */
 #define LC__INIT(fn, l, name, kind)                                            \
 	__extension__({                                                        \
-		static struct lc__key lc__site_key;                            \
-		fn((l), (name), &lc__site_key, __FILE__, __LINE__, (kind));    \
+		static struct lc__key lc__site_key = {                         \
+			NULL, __FILE__, __LINE__, __func__, #l ", " #name,     \
+			&lc__tu_anchor                                         \
+		};                                                             \
+		fn((l), (name), &lc__site_key, (kind));                        \
 	})
 #define LC__AT __FILE__, __LINE__, __func__
 
@@ -132,7 +200,7 @@ typedef struct lc_cond {
 #define lc_assert_not_held(lock) lc__assert_held(&(lock)->lk, 0, LC__AT)
 
 int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
-		   const char *file, int line, int kind);
+		   int kind);
 int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 		   const char *file, int line, const char *func);
 int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
@@ -140,7 +208,7 @@ int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
 int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
 		      const char *func);
 int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
-		    const char *file, int line, int kind);
+		    int kind);
 int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 		    int line, const char *func);
 int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
@@ -169,7 +237,7 @@ typedef struct lc_mutex {
 } lc_mutex_t;
 
 typedef struct lc_rwlock {
-	pthread_rwlock_t prw;
+	lc__pthread_rwlock_t prw;
 } lc_rwlock_t;
 
 typedef struct lc_cond {
@@ -177,25 +245,8 @@ typedef struct lc_cond {
 } lc_cond_t;
 
 #define LC_MUTEX_INITIALIZER(name) { PTHREAD_MUTEX_INITIALIZER }
-#define LC_RWLOCK_INITIALIZER(name) { PTHREAD_RWLOCK_INITIALIZER }
+#define LC_RWLOCK_INITIALIZER(name) { LC__PTHREAD_RWLOCK_INITIALIZER }
 #define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
-
-static inline int lc__plain_mutex_init(lc_mutex_t *m, int recursive)
-{
-	pthread_mutexattr_t attr;
-	int err;
-
-	if (!recursive)
-		return pthread_mutex_init(&m->pm, NULL);
-	err = pthread_mutexattr_init(&attr);
-	if (err)
-		return err;
-	err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	if (!err)
-		err = pthread_mutex_init(&m->pm, &attr);
-	pthread_mutexattr_destroy(&attr);
-	return err;
-}
 
 /* Order keys only matter to the checker. */
 static inline int lc__plain_set_order(const void *lock, uint64_t key)
@@ -205,16 +256,28 @@ static inline int lc__plain_set_order(const void *lock, uint64_t key)
 	return 0;
 }
 
-#define lc_mutex_init(m, name) ((void)(name), lc__plain_mutex_init((m), 0))
+/* In lockcheck/mode_off.c: the calls strict ISO C cannot see (a recursive
+ * mutex needs pthread_mutexattr_settype, hidden there too). */
+int lc__plain_mutex_init_recursive(lc_mutex_t *m);
+int lc__plain_mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime);
+int lc__plain_rwlock(lc_rwlock_t *l, int op);
+enum {
+	LC__RW_INIT, LC__RW_RDLOCK, LC__RW_WRLOCK, LC__RW_TRYRDLOCK,
+	LC__RW_TRYWRLOCK, LC__RW_UNLOCK, LC__RW_DESTROY
+};
+
+#define lc_mutex_init(m, name) ((void)(name), pthread_mutex_init(&(m)->pm, NULL))
 #define lc_mutex_init_recursive(m, name)                                       \
-	((void)(name), lc__plain_mutex_init((m), 1))
+	((void)(name), lc__plain_mutex_init_recursive(m))
 #define lc_mutex_lock(m) pthread_mutex_lock(&(m)->pm)
 #define lc_mutex_trylock(m) pthread_mutex_trylock(&(m)->pm)
-#define lc_mutex_timedlock(m, abstime) pthread_mutex_timedlock(&(m)->pm, (abstime))
 #define lc_mutex_unlock(m) pthread_mutex_unlock(&(m)->pm)
 #define lc_mutex_destroy(m) pthread_mutex_destroy(&(m)->pm)
 #define lc_mutex_set_order(m, key) lc__plain_set_order(&(m)->pm, (key))
+#define lc_rwlock_set_order(l, key) lc__plain_set_order(&(l)->prw, (key))
 
+#if LC__POSIX_LOCKS
+#define lc_mutex_timedlock(m, abstime) pthread_mutex_timedlock(&(m)->pm, (abstime))
 #define lc_rwlock_init(l, name) ((void)(name), pthread_rwlock_init(&(l)->prw, NULL))
 #define lc_rwlock_rdlock(l) pthread_rwlock_rdlock(&(l)->prw)
 #define lc_rwlock_wrlock(l) pthread_rwlock_wrlock(&(l)->prw)
@@ -222,7 +285,16 @@ static inline int lc__plain_set_order(const void *lock, uint64_t key)
 #define lc_rwlock_trywrlock(l) pthread_rwlock_trywrlock(&(l)->prw)
 #define lc_rwlock_unlock(l) pthread_rwlock_unlock(&(l)->prw)
 #define lc_rwlock_destroy(l) pthread_rwlock_destroy(&(l)->prw)
-#define lc_rwlock_set_order(l, key) lc__plain_set_order(&(l)->prw, (key))
+#else
+#define lc_mutex_timedlock(m, abstime) lc__plain_mutex_timedlock((m), (abstime))
+#define lc_rwlock_init(l, name) ((void)(name), lc__plain_rwlock((l), LC__RW_INIT))
+#define lc_rwlock_rdlock(l) lc__plain_rwlock((l), LC__RW_RDLOCK)
+#define lc_rwlock_wrlock(l) lc__plain_rwlock((l), LC__RW_WRLOCK)
+#define lc_rwlock_tryrdlock(l) lc__plain_rwlock((l), LC__RW_TRYRDLOCK)
+#define lc_rwlock_trywrlock(l) lc__plain_rwlock((l), LC__RW_TRYWRLOCK)
+#define lc_rwlock_unlock(l) lc__plain_rwlock((l), LC__RW_UNLOCK)
+#define lc_rwlock_destroy(l) lc__plain_rwlock((l), LC__RW_DESTROY)
+#endif
 
 #define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
 #define lc_cond_wait(c, m) pthread_cond_wait(&(c)->pc, &(m)->pm)
@@ -243,21 +315,15 @@ static const int *const lc__link_mode __attribute__((used)) =
 
 #endif /* LOCKCHECK */
 
-/* Like lc_cond_init, with lc_cond_timedwait's deadline measured on clock:
- * CLOCK_MONOTONIC makes a timeout that a wall-clock step cannot move. */
-static inline int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)
-{
-	pthread_condattr_t attr;
-	int err = pthread_condattr_init(&attr);
+LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
+		  "lc_rwlock_t holds a pthread_rwlock_t in every mode");
 
-	if (err)
-		return err;
-	err = pthread_condattr_setclock(&attr, clock);
-	if (!err)
-		err = pthread_cond_init(&c->pc, &attr);
-	pthread_condattr_destroy(&attr);
-	return err;
-}
+/* Like lc_cond_init, with lc_cond_timedwait's deadline measured on clock:
+ * CLOCK_MONOTONIC makes a timeout that a wall-clock step cannot move.
+ * (Strict ISO C has no clockid_t: there it is not declared.) */
+#ifdef CLOCK_MONOTONIC
+int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
+#endif
 
 #ifdef __cplusplus
 }

@@ -5,3 +5,8 @@ void site_lock_init_elsewhere(lc_mutex_t *m, uint64_t key)
 {
 	site_lock_init(m, key, "site.lock.b");
 }
+
+void site_pair_init_elsewhere(lc_mutex_t *a, lc_mutex_t *b)
+{
+	site_pair_init(a, b);
+}

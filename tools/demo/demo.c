@@ -3,7 +3,9 @@
  * process of this same binary started through a ds_reaper, all writing
  * their lock graphs into one directory; then feeds that directory to
  * lockgraph (the path given, when there is one). `demo SCENE` runs one
- * scene in this process.
+ * scene in this process. The narrator exits 0 when every scene ended as
+ * the story says (the naive bank stopped by the checker, every other
+ * process clean, lockgraph's verdict 1), 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +23,7 @@ extern char **environ;
 
 static char self[4096];	  /* this binary */
 static char dumps[64];	  /* the scenes' LOCKCHECK_DUMP directory */
+static int surprises;	  /* scenes that did not end as the story says */
 
 void say(const char *fmt, ...)
 {
@@ -44,6 +47,19 @@ static void heading(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stdout);
 	fflush(stdout);
+}
+
+/* Counts e as a surprise unless it ended as wanted (how, code). */
+static void expect_end(const struct ds_reaper_exit *e, int how, int code,
+		       const char *what)
+{
+	char got[96];
+
+	if (e->how == how && e->code == code)
+		return;
+	surprises++;
+	say("(unexpected: %s %s)", what,
+	    ds_reaper_describe(e, got, sizeof(got)));
 }
 
 /* This process's environment without LOCKCHECK_ variables, plus extra
@@ -98,6 +114,7 @@ static void scene_bank(struct ds_reaper *r)
 	    BANK_TELLERS, BANK_ACCOUNTS);
 	say("Run with LOCKCHECK_ACTION=abort: the first finding ends it.\n");
 	e = run_scene(r, "naive-bank", "LOCKCHECK_ACTION=abort");
+	expect_end(&e, DS_REAPER_KILLED, SIGABRT, "naive bank");
 	putchar('\n');
 	say("naive bank %s: the first time the tellers' lock orders",
 	    ds_reaper_describe(&e, how, sizeof(how)));
@@ -107,15 +124,20 @@ static void scene_bank(struct ds_reaper *r)
 	heading("2. The same load on ds_ledger (ascending account ids, "
 		"declared as order keys)");
 	e = run_scene(r, "ledger-bank", NULL);
+	expect_end(&e, DS_REAPER_EXITED, 0, "ledger bank");
 	say("ledger bank %s, no report.",
 	    ds_reaper_describe(&e, how, sizeof(how)));
 }
 
 static void scene_workers(struct ds_reaper *r)
 {
+	struct ds_reaper_exit e;
+
 	heading("4. Two processes, each correct on its own");
-	run_scene(r, "worker-a", NULL);
-	run_scene(r, "worker-b", NULL);
+	e = run_scene(r, "worker-a", NULL);
+	expect_end(&e, DS_REAPER_EXITED, 0, "worker a");
+	e = run_scene(r, "worker-b", NULL);
+	expect_end(&e, DS_REAPER_EXITED, 0, "worker b");
 }
 
 
@@ -189,6 +211,7 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 	printf("\n");
 	say("$ lockgraph check %s   (the CI gate)", dumps);
 	e = lockgraph_run(r, lockgraph, (const char *[]){ "check", dumps, NULL });
+	expect_end(&e, DS_REAPER_EXITED, 1, "lockgraph check");
 	say("exit status %d: the workers' cycle fails the build, though "
 	    "neither", e.how == DS_REAPER_EXITED ? e.code : -1);
 	say("process alone could see it.\n");
@@ -201,6 +224,7 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 
 static int narrate(const char *lockgraph)
 {
+	struct ds_reaper_exit e;
 	struct ds_reaper *r;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
@@ -214,12 +238,16 @@ static int narrate(const char *lockgraph)
 	       "LOCKCHECK=1)\n");
 	scene_bank(r);
 	heading("3. Services under load");
-	run_scene(r, "services", NULL);
+	e = run_scene(r, "services", NULL);
+	expect_end(&e, DS_REAPER_EXITED, 0, "services");
 	scene_batch(r);
 	scene_workers(r);
 	scene_lockgraph(lockgraph, r);
 	ds_reaper_destroy(r);
-	return 0;
+	if (surprises)
+		printf("\n%d scene%s did not end as the story says.\n",
+		       surprises, surprises == 1 ? "" : "s");
+	return surprises ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analysis.h"
 #include "output.h"
@@ -92,10 +93,17 @@ static int parse_number(const char *opt, const char *s, uint64_t max,
 
 static int parse_svg(struct cli *c, const char *val)
 {
+	struct stat st;
+
 	if (strcmp(c->cmd, "dot"))
 		return fail("--svg is an option of 'lockgraph dot'");
 	if (!val)
-		return fail("--svg wants a file name");
+		return fail("--svg wants the SVG file to write: lockgraph dot "
+			    "--svg FILE DUMPS...");
+	if (stat(val, &st) == 0 && S_ISDIR(st.st_mode))
+		return fail("--svg %s: a directory, not the SVG file to write "
+			    "(forgot the file name? lockgraph dot --svg FILE "
+			    "DUMPS...)", val);
 	c->svg = val;
 	return 0;
 }
@@ -145,6 +153,10 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->paths[c->npaths++] = argv[i++];
 		}
 	}
+	if (c->npaths == 0 && c->svg)
+		return fail("dot --svg %s: no dump file or directory after the "
+			    "SVG file name (forgot the file name? lockgraph dot "
+			    "--svg FILE DUMPS...)", c->svg);
 	if (c->npaths == 0)
 		return fail("%s: no dump file or directory given; try "
 			    "'lockgraph --help'", c->cmd);

@@ -1,7 +1,10 @@
 /*
  * svg.c: `dot --svg FILE`: pipes the DOT text into Graphviz's dot. dot is
  * looked up in PATH first, so a missing Graphviz gets a clear message
- * instead of an exec error; dot's own failure is reported with its status.
+ * instead of an exec error; when dot fails, the message says how it ended
+ * (exit status or signal) and the first line dot wrote to stderr, kept in
+ * a temporary file (not a pipe: dot could fill it while we still write
+ * its input).
  */
 #define _GNU_SOURCE
 #include "output.h"
@@ -10,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -52,7 +56,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int spawn_dot(const char *out, int in_fd, pid_t *pid)
+static int spawn_dot(const char *out, int in_fd, int err_fd, pid_t *pid)
 {
 	char *argv[] = { "dot", "-Tsvg", "-o", (char *)out, NULL };
 	posix_spawn_file_actions_t fa;
@@ -62,24 +66,54 @@ static int spawn_dot(const char *out, int in_fd, pid_t *pid)
 		return ENOMEM;
 	err = posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
 	if (!err)
+		err = posix_spawn_file_actions_adddup2(&fa, err_fd,
+						       STDERR_FILENO);
+	if (!err)
 		err = posix_spawnp(pid, "dot", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return err;
+}
+
+/* "exit status N" or "killed by signal N", and dot's first stderr line
+ * (control bytes become '?' in main's message). */
+static int dot_failed(const char *out, int status, FILE *errs,
+		      struct lg_err *err)
+{
+	char how[48], line[256] = "";
+
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit status %d",
+			 WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "killed by signal %d",
+			 WTERMSIG(status));
+	rewind(errs);
+	if (fgets(line, sizeof(line), errs))
+		line[strcspn(line, "\n")] = '\0';
+	return lg_errf(err, EIO, "--svg: dot could not write %s (%s)%s%s", out,
+		       how, line[0] ? ": " : "", line);
 }
 
 /* Feeds the text to dot on a pipe and waits for it. */
 static int pipe_to_dot(const char *dot, size_t len, const char *out,
 		       struct lg_err *err)
 {
+	FILE *errs = tmpfile();
 	int fds[2], status = 0, rc;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC))
-		return lg_errf(err, EIO, "--svg: pipe: %s", strerror(errno));
-	rc = spawn_dot(out, fds[0], &pid);
+	if (!errs || pipe2(fds, O_CLOEXEC)) {
+		rc = lg_errf(err, EIO, "--svg: cannot start dot: %s",
+			     strerror(errno));
+		if (errs)
+			fclose(errs);
+		return rc;
+	}
+	rc = spawn_dot(out, fds[0], fileno(errs), &pid);
 	close(fds[0]);
 	if (rc) {
 		close(fds[1]);
+		fclose(errs);
 		return lg_errf(err, EIO, "--svg: cannot run dot: %s",
 			       strerror(rc));
 	}
@@ -88,11 +122,12 @@ static int pipe_to_dot(const char *dot, size_t len, const char *out,
 	close(fds[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || rc)
-		return lg_errf(err, EIO, "--svg: dot failed to write %s "
-					 "(status %d)",
-			       out, status);
-	return 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		rc = dot_failed(out, status, errs, err);
+	else if (rc)
+		rc = lg_errf(err, EIO, "--svg: dot stopped reading its input");
+	fclose(errs);
+	return rc;
 }
 
 int lg_svg(const char *dot, size_t len, const char *out, struct lg_err *err)

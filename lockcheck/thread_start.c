@@ -1,0 +1,90 @@
+/*
+ * thread_start.c: what a new thread inherited. Linux gives a new thread
+ * its creator's kernel name, so a thread the program never named would
+ * show in reports under another thread's name. //lockcheck links with
+ * -Wl,--wrap=pthread_create: the program's pthread_create calls come here
+ * first, and the new thread records the name it was born with before it
+ * runs the program's code; reports show a thread's kernel name only when
+ * it differs from that one (thread.c).
+ *
+ * The real pthread_create is the linker's __real_pthread_create, which
+ * under ThreadSanitizer or AddressSanitizer is still their interceptor;
+ * when the wrapper is reached from an object linked without the option,
+ * the first pthread_create in the global scope stands in for it.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int create_fn(pthread_t *, const pthread_attr_t *,
+		      void *(*)(void *), void *);
+
+int __real_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg)
+	__attribute__((weak));
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg);
+
+/* Written by the new thread itself before the program's code runs. */
+static _Thread_local char inherited[16];
+static _Thread_local bool inherited_known;
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+	bool known;	/* name could be read */
+	char name[16];	/* the creator's kernel name: the thread's too */
+};
+
+bool lc__inherited_name(char out[16])
+{
+	if (inherited_known)
+		memcpy(out, inherited, sizeof(inherited));
+	return inherited_known;
+}
+
+static void *start_thread(void *p)
+{
+	struct start s = *(struct start *)p;
+
+	free(p);
+	memcpy(inherited, s.name, sizeof(inherited));
+	inherited_known = s.known;
+	return s.fn(s.arg);
+}
+
+static create_fn *real_create(void)
+{
+	static create_fn *_Atomic found;
+	create_fn *f = atomic_load_explicit(&found, memory_order_acquire);
+
+	if (f)
+		return f;
+	f = __real_pthread_create;
+	if (!f)
+		f = (create_fn *)dlsym(RTLD_DEFAULT, "pthread_create");
+	atomic_store_explicit(&found, f, memory_order_release);
+	return f;
+}
+
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg)
+{
+	struct start *s = malloc(sizeof(*s));
+	int err;
+
+	if (!s || !fn) { /* unknown inheritance: thread.c copes */
+		free(s);
+		return real_create()(th, attr, fn, arg);
+	}
+	*s = (struct start){ fn, arg, false, "" };
+	s->known = pthread_getname_np(pthread_self(), s->name,
+				      sizeof(s->name)) == 0;
+	err = real_create()(th, attr, start_thread, s);
+	if (err)
+		free(s);
+	return err;
+}
