@@ -106,13 +106,13 @@ static bool fill_rows(struct lc__search *s, const struct lc__scc *scc,
 		lc__search_set_root(s, scc->members[r->b + i]);
 		if (!lc__search_dist(s))
 			return false;
-		for (uint32_t j = 0; j < r->n; j++) {
+		memset(row, NO_DIST, (size_t)r->n * 4);
+		for (uint32_t j = i + 1; j < r->n; j++) { /* above the root */
 			uint32_t v = scc->members[r->b + j];
 
-			for (uint32_t k = 0; k < 4; k++)
-				row[j * 4 + k] = cap(s->dseen[v] == s->depoch
-							     ? s->dist[v][k]
-							     : UINT32_MAX);
+			for (uint32_t k = 0; s->dseen[v] == s->depoch && k < 4;
+			     k++)
+				row[j * 4 + k] = cap(s->dist[v][k]);
 		}
 		r->girth[i] = cap(lc__search_girth(s));
 		r->open[i] = 1;

@@ -25,6 +25,26 @@ uint8_t lc__modes_extend(uint8_t state, uint8_t modes)
 	return next;
 }
 
+uint8_t lc__modes_back(uint8_t after, uint8_t modes)
+{
+	uint8_t before = 0;
+
+	for (int s = 0; s < 4; s++) {
+		int h0 = s >> 1, w2 = s & 1;
+
+		if (!(after & (1u << s)))
+			continue;
+		for (int m = 0; m < 4; m++) {
+			int h = m >> 1, w = m & 1; /* held by the edge, wanted
+						    * by the one before */
+
+			if ((modes & LC_COMBO(h, w2)) && lc__mode_waits(w, h))
+				before |= (uint8_t)(1u << (h0 * 2 + w));
+		}
+	}
+	return before;
+}
+
 bool lc__modes_close(uint8_t state)
 {
 	for (int s = 0; s < 4; s++)

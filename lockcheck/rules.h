@@ -41,6 +41,11 @@ static inline bool lc__mode_waits(int want, int held)
  * modes; 0 when no choice of modes lets the path go on. */
 uint8_t lc__modes_extend(uint8_t state, uint8_t modes);
 
+/* The states a path can be in before an edge with mode set modes, when
+ * it is in one of the states `after` once that edge is added (the
+ * inverse of lc__modes_extend, for searches that go backwards). */
+uint8_t lc__modes_back(uint8_t after, uint8_t modes);
+
 /* True when a path in this state, closed into a cycle (its last lock is
  * its first), can deadlock by modes. */
 bool lc__modes_close(uint8_t state);

@@ -7,9 +7,10 @@
  * frames[i] to frames[i + 1]. onpath marks the nodes of frames[1 .. top]
  * (the root is known by its number) and gates holds exactly the gates of
  * path[0 .. top); a pass starts from frames[0 .. base] and restores both
- * to that however it ends. Mode
- * state s of a node is h0 * 2 + w (rules.h); the distance queue holds
- * node * 4 + s.
+ * to that however it ends. Mode state k of a node is h0 * 2 + w
+ * (rules.h). The distance search goes by layers: a queue entry is a node
+ * with the mode states first reached at one distance, so an edge is looked
+ * at once per node and distance, not once per state.
  */
 #include "search.h"
 
@@ -31,13 +32,26 @@ void lc__search_init(struct lc__search *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The mode rule as tables, for the inner loops. */
+static void mode_tables(struct lc__search *s)
+{
+	for (uint8_t a = 0; a < 16; a++)
+		for (uint8_t m = 0; m < 16; m++) {
+			s->ext[a][m] = lc__modes_extend(a, m);
+			s->back[a][m] = lc__modes_back(a, m);
+		}
+	s->tables = true;
+}
+
 void lc__search_free(struct lc__search *s)
 {
 	free(s->mark);
 	free(s->dseen);
 	free(s->dist);
+	free(s->queued);
 	free(s->onpath);
 	free(s->queue);
+	free(s->qstates);
 	free(s->frames);
 	free(s->path);
 	lc__u64map_free(&s->gates);
@@ -76,9 +90,12 @@ static int grow_nodes(struct lc__search *s, uint32_t n)
 	if (grow((void **)&s->mark, old, n, sizeof(*s->mark)) ||
 	    grow((void **)&s->dseen, old, n, sizeof(*s->dseen)) ||
 	    grow((void **)&s->dist, old, n, sizeof(*s->dist)) ||
+	    grow((void **)&s->queued, old, n, sizeof(*s->queued)) ||
 	    grow((void **)&s->onpath, old, n, sizeof(*s->onpath)) ||
 	    grow((void **)&s->queue, 4 * old, 4 * (size_t)n,
-		 sizeof(*s->queue)))
+		 sizeof(*s->queue)) ||
+	    grow((void **)&s->qstates, 4 * old, 4 * (size_t)n,
+		 sizeof(*s->qstates)))
 		return ENOMEM;
 	s->ncap = n;
 	return 0;
@@ -107,6 +124,8 @@ int lc__search_begin(struct lc__search *s, const struct lc__graph *g)
 	s->stop = s->broke = s->oom = s->halted = false;
 	s->area = NULL;
 	s->above_root = false;
+	if (!s->tables)
+		mode_tables(s);
 	if (grow_nodes(s, g->nnodes) || grow_depth(s, 2)) {
 		s->oom = s->stop = true;
 		return ENOMEM;
@@ -166,64 +185,79 @@ static uint32_t min_dist(const struct lc__search *s, uint32_t v,
 	return best;
 }
 
-/* State (v, k) is d edges from the root unless known to be closer. */
-static uint32_t relax(struct lc__search *s, uint32_t v, uint32_t k,
-		      uint32_t d, uint32_t tail)
+/* The queue of the distance search: entries [head, tail). */
+struct layer {
+	uint32_t head, tail;
+};
+
+/* The states of v in `states` are d edges from the root unless known to
+ * be closer; the new ones join v's entry of that distance, or a new one. */
+static void relax(struct lc__search *s, struct layer *q, uint32_t v,
+		  uint8_t states, uint32_t d)
 {
+	uint8_t fresh = 0;
+	uint32_t at;
+
 	if (s->dseen[v] != s->depoch) {
 		s->dseen[v] = s->depoch;
-		for (int i = 0; i < 4; i++)
-			s->dist[v][i] = INF;
+		for (int k = 0; k < 4; k++)
+			s->dist[v][k] = INF;
+		s->queued[v] = LC_NONE;
 	}
-	if (s->dist[v][k] != INF)
-		return tail;
-	s->dist[v][k] = d;
-	s->queue[tail] = v * 4 + k;
-	return tail + 1;
+	for (uint32_t k = 0; k < 4; k++)
+		if ((states & (1u << k)) && s->dist[v][k] == INF) {
+			s->dist[v][k] = d;
+			fresh |= (uint8_t)(1u << k);
+		}
+	if (!fresh)
+		return;
+	at = s->queued[v];
+	if (at != LC_NONE && at >= q->head &&
+	    s->dist[v][__builtin_ctz(s->qstates[at])] == d) {
+		s->qstates[at] |= fresh; /* not looked at yet: same layer */
+		return;
+	}
+	s->queue[q->tail] = v;
+	s->qstates[q->tail] = fresh;
+	s->queued[v] = q->tail++;
 }
 
-/* The states before edge f that lead to state k of its target in one
- * step, at distance d. */
-static uint32_t relax_edge(struct lc__search *s, uint32_t f, uint32_t k,
-			   uint32_t d, uint32_t tail)
+/* Every state before edge f that reaches `states` of its target, at
+ * distance d. */
+static void relax_edge(struct lc__search *s, struct layer *q, uint32_t f,
+		       uint8_t states, uint32_t d)
 {
 	const struct lc__edge *fe = lc__graph_edge(s->g, f);
-	uint32_t v = fe->from, h0 = k >> 1, w2 = k & 1;
+	uint8_t before = s->back[states][fe->modes];
 
-	if (v == s->root || !allowed(s, v) || lc__gates_meet(&s->gates, fe))
-		return tail;
-	for (int h = 0; h < 2; h++) {
-		if (!(fe->modes & LC_COMBO(h, w2)))
-			continue;
-		for (int w = 0; w < 2; w++)
-			if (lc__mode_waits(w, h))
-				tail = relax(s, v, h0 * 2 + (uint32_t)w, d,
-					     tail);
-	}
-	return tail;
+	if (!before || fe->from == s->root || !allowed(s, fe->from))
+		return;
+	if (s->gates.count && lc__gates_meet(&s->gates, fe))
+		return;
+	relax(s, q, fe->from, before, d);
 }
 
 bool lc__search_dist(struct lc__search *s)
 {
 	const struct lc__graph *g = s->g;
-	uint32_t head = 0, tail = 0;
+	struct layer q = { 0, 0 };
+	uint8_t closing = 0;
 
 	lc__search_new_dist(s);
-	s->dseen[s->root] = s->depoch;
-	for (uint32_t k = 0; k < 4; k++) {
-		/* closing here: wanted in w, first held in h0 */
-		s->dist[s->root][k] = lc__mode_waits(k & 1, k >> 1) ? 0 : INF;
-		if (!s->dist[s->root][k])
-			s->queue[tail++] = s->root * 4 + k;
-	}
-	while (head < tail) {
-		uint32_t st = s->queue[head++], u = st >> 2, k = st & 3;
+	for (uint32_t k = 0; k < 4; k++) /* wanted in w, first held in h0 */
+		if (lc__mode_waits(k & 1, k >> 1))
+			closing |= (uint8_t)(1u << k);
+	relax(s, &q, s->root, closing, 0);
+	while (q.head < q.tail) {
+		uint32_t u = s->queue[q.head];
+		uint8_t states = s->qstates[q.head++];
+		uint32_t d = s->dist[u][__builtin_ctz(states)] + 1;
 
 		for (uint32_t f = g->nodes[u].in; f != LC_NONE;
 		     f = lc__graph_edge(g, f)->next_in) {
 			if (!lc__search_step(s))
 				return false;
-			tail = relax_edge(s, f, k, s->dist[u][k] + 1, tail);
+			relax_edge(s, &q, f, states, d);
 		}
 	}
 	return true;
@@ -269,7 +303,7 @@ static bool fits(struct lc__search *s, uint32_t v, uint8_t state,
 static void close_cycle(struct lc__search *s, uint32_t d, uint32_t f)
 {
 	const struct lc__edge *fe = lc__graph_edge(s->g, f);
-	uint8_t state = lc__modes_extend(s->frames[d].state, fe->modes);
+	uint8_t state = s->ext[s->frames[d].state][fe->modes];
 
 	if (!lc__modes_close(state) || lc__gates_meet(&s->gates, fe))
 		return;
@@ -293,8 +327,7 @@ static uint32_t try_edge(struct lc__search *s, uint32_t d, uint32_t f)
 	}
 	if (!allowed(s, v) || s->onpath[v])
 		return d;
-	state = d ? lc__modes_extend(s->frames[d].state, fe->modes)
-		  : fe->modes;
+	state = d ? s->ext[s->frames[d].state][fe->modes] : fe->modes;
 	if (!state || !fits(s, v, state, d + 1))
 		return d;
 	err = lc__gates_take(&s->gates, fe);

@@ -78,16 +78,22 @@ struct lc__search {
 	uint32_t area_id;
 	uint32_t ncap;		/* node slots of the arrays below */
 	uint32_t *mark;		/* reachable: mark[v] == epoch */
-	uint32_t *dseen;	/* dist[v] is set: dseen[v] == epoch */
+	uint32_t *dseen;	/* dist[v] is set: dseen[v] == depoch */
 	uint32_t (*dist)[4];	/* per node and mode state */
+	uint32_t *queued;	/* v's last distance queue entry (dseen) */
 	uint8_t *onpath;
-	uint32_t *queue;	/* 4 per node */
+	uint32_t *queue;	/* 4 per node: nodes */
+	uint8_t *qstates;	/* 4 per node: their new mode states */
+	bool tables;		/* ext and back are filled in */
+	uint8_t ext[16][16];	/* lc__modes_extend(state, modes) */
+	uint8_t back[16][16];	/* lc__modes_back(states, modes) */
 	uint32_t dcap;		/* depth slots of frames and path */
 	struct lc__search_frame *frames;
 	uint32_t *path;
 	struct lc__u64map gates; /* gates held by the path's edges */
 };
 
+/* An empty search (a zeroed struct is one too); free leaves one. */
 void lc__search_init(struct lc__search *s);
 void lc__search_free(struct lc__search *s);
 
