@@ -210,7 +210,7 @@ static bool check_one(const char *dir, const char *name, int pid,
 
 		ok = lct_dump_agrees(path, whole, reason, sizeof(reason));
 		if (!ok)
-			snprintf(why, size, "%s: %s", path, reason);
+			snprintf(why, size, "%.1000s: %.900s", path, reason);
 	}
 	if (ok)
 		unlink(path);
