@@ -5,9 +5,8 @@
  * (name, file, line) and edges by (from, to), so every output is the same
  * whatever order the dumps came in; then adjacency arrays are built.
  * After this, edges of node v are edges[out[v] .. out[v + 1]), sorted by
- * target, and in_edges[in[v] .. in[v + 1]) lists the edges into v; and
- * lc, the rule module's copy of the graph, has node i for class i and
- * edge i for edge i, each node's out-edges in the same order.
+ * target; and lc, the rule module's copy of the graph, has node i for
+ * class i and edge i for edge i, each node's out-edges in the same order.
  */
 #define _GNU_SOURCE
 #include "graph.h"
@@ -198,20 +197,12 @@ static int build_adjacency(struct lg_graph *g)
 	uint32_t n = g->nclasses;
 
 	g->out = calloc(n + 1, sizeof(*g->out));
-	g->in = calloc(n + 2, sizeof(*g->in));
-	g->in_edges = malloc((g->nedges + 1) * sizeof(*g->in_edges));
-	if (!g->out || !g->in || !g->in_edges)
+	if (!g->out)
 		return ENOMEM;
-	for (uint32_t i = 0; i < g->nedges; i++) {
-		g->out[g->edges[i].from + 1]++;
-		g->in[g->edges[i].to + 2]++;
-	}
-	for (uint32_t v = 0; v < n; v++) {
-		g->out[v + 1] += g->out[v];
-		g->in[v + 2] += g->in[v + 1];
-	}
 	for (uint32_t i = 0; i < g->nedges; i++)
-		g->in_edges[g->in[g->edges[i].to + 1]++] = i;
+		g->out[g->edges[i].from + 1]++;
+	for (uint32_t v = 0; v < n; v++)
+		g->out[v + 1] += g->out[v];
 	return 0;
 }
 

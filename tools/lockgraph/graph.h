@@ -141,8 +141,8 @@ struct lg_graph {
 	struct lg_index class_ix, edge_ix, finding_ix;
 	bool finished;
 	/* After finish: edges sorted by (from, to); out[v] .. out[v + 1] are
-	 * the out-edges of v; in_edges[in[v] .. in[v + 1]] its in-edges. */
-	uint32_t *out, *in, *in_edges;
+	 * the out-edges of v. */
+	uint32_t *out;
 	uint32_t *local_cls; /* local gate key n -> its lock's class */
 	uint32_t nlocal;
 	struct lc__graph lc; /* after finish: what the rules judge */

@@ -81,8 +81,6 @@ void lg_graph_free(struct lg_graph *g)
 	free(g->ids);
 	free(g->local);
 	free(g->out);
-	free(g->in);
-	free(g->in_edges);
 	free(g->local_cls);
 	lg_index_free(&g->class_ix);
 	lg_index_free(&g->edge_ix);
