@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,19 +152,29 @@ bool lct_dump_agrees(const char *path, bool whole, char *why, size_t size)
 	return ok;
 }
 
+/* The LOCKCHECK_DUMP the child gets from env or from ours, or NULL. */
+static const char *chosen_dump(const char *const *env, size_t *n)
+{
+	const char *value = getenv("LOCKCHECK_DUMP");
+
+	for (*n = 0; env && env[*n]; (*n)++) /* applied in order: last wins */
+		if (!strncmp(env[*n], "LOCKCHECK_DUMP=", 15))
+			value = env[*n] + 15;
+	return value;
+}
+
 const char *const *lct_dump_hook_env(struct lct_dump_hook *h,
 				     const char *const *env)
 {
-	const char *base = getenv("TEST_TMPDIR");
-	size_t n = 0;
+	const char *base = getenv("TEST_TMPDIR"), *theirs;
+	size_t n;
 
-	h->dir[0] = '\0';
 	h->env = NULL;
-	if (getenv("LOCKCHECK_DUMP"))
+	h->ours = false;
+	theirs = chosen_dump(env, &n);
+	snprintf(h->dir, sizeof(h->dir), "%s", theirs ? theirs : "");
+	if (theirs)
 		return env;
-	for (; env && env[n]; n++)
-		if (!strncmp(env[n], "LOCKCHECK_DUMP=", 15))
-			return env;
 	snprintf(h->dir, sizeof(h->dir), "%s/childdump.XXXXXX",
 		 base ? base : "/tmp");
 	h->env = mkdtemp(h->dir) ? calloc(n + 2, sizeof(*h->env)) : NULL;
@@ -172,6 +183,7 @@ const char *const *lct_dump_hook_env(struct lct_dump_hook *h,
 		h->dir[0] = '\0';
 		return env;
 	}
+	h->ours = true;
 	snprintf(h->var, sizeof(h->var), "LOCKCHECK_DUMP=%s", h->dir);
 	if (n)
 		memcpy(h->env, env, n * sizeof(*env));
@@ -194,48 +206,60 @@ static int dump_pid(const char *path)
 	return pid;
 }
 
-/* Checks dir/name when it is pid's dump; false (why set) on a
- * disagreement. The file is removed when they agree. */
-static bool check_one(const char *dir, const char *name, int pid,
-		      bool whole, char *why, size_t size)
+/* Checks path when it is pid's dump; false (why set) on a disagreement. */
+static bool check_path(const char *path, int pid, bool whole, char *why,
+		       size_t size)
 {
-	char path[8400];
-	size_t len = strlen(name);
+	size_t len = strlen(path);
+	char reason[1024] = "";
+
+	if (len < 6 || strcmp(path + len - 6, ".graph") || dump_pid(path) != pid)
+		return true;
+	if (lct_dump_agrees(path, whole, reason, sizeof(reason)))
+		return true;
+	snprintf(why, size, "%.1000s: %.900s", path, reason);
+	return false;
+}
+
+/* Checks pid's dumps in dir; removes every file when it is ours and all
+ * agree. */
+static bool check_dir(const struct lct_dump_hook *h, int pid, bool whole,
+		      char *why, size_t size)
+{
+	DIR *d = opendir(h->dir);
+	struct dirent *ent;
 	bool ok = true;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (len > 6 && !strcmp(name + len - 6, ".graph") &&
-	    dump_pid(path) == pid) {
-		char reason[1024] = "";
+	while (d && (ent = readdir(d))) {
+		char path[8400];
 
-		ok = lct_dump_agrees(path, whole, reason, sizeof(reason));
-		if (!ok)
-			snprintf(why, size, "%.1000s: %.900s", path, reason);
+		if (ent->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", h->dir, ent->d_name);
+		ok &= check_path(path, pid, whole, why, size);
+		if (h->ours && ok)
+			unlink(path);
 	}
-	if (ok)
-		unlink(path);
+	if (d)
+		closedir(d);
+	if (h->ours && ok)
+		rmdir(h->dir);
 	return ok;
 }
 
 void lct_dump_hook_check(struct lct_dump_hook *h, int pid, int status)
 {
 	char why[2048] = "";
-	struct dirent *ent;
-	DIR *d;
-	bool ok = true;
+	struct stat st;
+	bool ok = true, whole = WIFEXITED(status);
 
-	if (!h->dir[0])
-		return;
 	free(h->env);
 	h->env = NULL;
-	d = opendir(h->dir);
-	while (d && (ent = readdir(d)))
-		if (ent->d_name[0] != '.')
-			ok &= check_one(h->dir, ent->d_name, pid,
-					WIFEXITED(status), why, sizeof(why));
-	if (d)
-		closedir(d);
-	if (ok)
-		rmdir(h->dir);
+	if (!h->dir[0] || stat(h->dir, &st))
+		return;
+	if (S_ISDIR(st.st_mode))
+		ok = check_dir(h, pid, whole, why, sizeof(why));
+	else if (S_ISREG(st.st_mode))
+		ok = check_path(h->dir, pid, whole, why, sizeof(why));
 	ck_assert_msg(ok, "lockgraph and the checker disagree on %s", why);
 }

@@ -4,8 +4,9 @@
  *
  * lct_run_fn and lct_run_cmd (testutil.c) give every child a dump
  * directory unless the test chose LOCKCHECK_DUMP itself, and after the
- * child ends they check its dump (in checked builds a child writes one at
- * exit; in the plain build none is written and there is nothing to check):
+ * child ends they check the dump it wrote, in that directory or in the
+ * test's (in checked builds a child writes one at exit; in the plain build
+ * none is written and there is nothing to check):
  * the cycles the process reported (lock-order-cycle findings of two or
  * more classes) must be cycles lockgraph finds on its own on that dump,
  * and, when the process exited normally, every cycle lockgraph finds must
@@ -25,22 +26,24 @@
  */
 bool lct_dump_agrees(const char *path, bool whole, char *why, size_t size);
 
-/* A child's dump directory, between starting and checking it. */
+/* Where a child's dump goes, between starting and checking it. */
 struct lct_dump_hook {
-	char dir[4096];		/* "" when the hook is off for this child */
-	char var[4200];		/* "LOCKCHECK_DUMP=<dir>" */
+	char dir[4096];		/* LOCKCHECK_DUMP for the child; "": none */
+	bool ours;		/* a fresh directory, removed after */
+	char var[4200];		/* "LOCKCHECK_DUMP=<dir>" when ours */
 	const char **env;	/* the child's environment: env plus var */
 };
 
 /* The environment to start the child with: env plus a fresh dump
  * directory, or env itself when the test or the caller's environment
- * chose LOCKCHECK_DUMP. */
+ * chose LOCKCHECK_DUMP (its dumps are then checked where they are, and
+ * left there). */
 const char *const *lct_dump_hook_env(struct lct_dump_hook *h,
 				     const char *const *env);
 
 /* After child pid ended with status: checks each dump it wrote (other
- * processes' are skipped), fails the current test on a disagreement,
- * and removes the directory. */
+ * processes' are skipped) and fails the current test on a disagreement;
+ * removes the directory when it is ours. */
 void lct_dump_hook_check(struct lct_dump_hook *h, int pid, int status);
 
 #endif /* LC_DUMP_AGREE_H */

@@ -24,10 +24,12 @@
  * lock-order-cycle reports (as sets of locks) must be the model's cycles,
  * of classes and of instances; lockgraph on the dump must list the model's
  * class cycles and link each report to one. Every build also gives
- * lockgraph the dump the model writes itself.
+ * lockgraph the dump the model writes itself, and checks the committed
+ * dumps of real processes against their own reports.
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,6 +819,41 @@ START_TEST(test_random_programs_get_one_verdict)
 }
 END_TEST
 
+/* The committed dumps of real runs (tools/lockgraph/testdata/dumps/CASE/):
+ * lockgraph finds exactly the cycles each process reported. */
+START_TEST(test_committed_dumps_agree_with_their_reports)
+{
+	char root[4096], path[8400], why[1024];
+	const char *at = lct_runfile("tools/lockgraph/testdata/dumps");
+	struct dirent *c, *f;
+	DIR *cases, *d;
+	int checked = 0;
+
+	ck_assert_ptr_nonnull(at);
+	snprintf(root, sizeof(root), "%s", at);
+	cases = opendir(root);
+	ck_assert_ptr_nonnull(cases);
+	while ((c = readdir(cases))) {
+		snprintf(path, sizeof(path), "%s/%s", root, c->d_name);
+		d = c->d_name[0] == '.' ? NULL : opendir(path);
+		while (d && (f = readdir(d))) {
+			if (!strstr(f->d_name, ".graph"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", root,
+				 c->d_name, f->d_name);
+			ck_assert_msg(lct_dump_agrees(path, true, why,
+						      sizeof(why)),
+				      "%s", why);
+			checked++;
+		}
+		if (d)
+			closedir(d);
+	}
+	closedir(cases);
+	ck_assert_int_ge(checked, 10);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rules_agree");
@@ -829,6 +866,7 @@ int main(void)
 	tcase_add_test(fixed, test_readers_in_both_orders_make_no_cycle);
 	tcase_add_test(fixed, test_two_locks_of_one_class_in_both_orders);
 	tcase_add_test(fixed, test_cycle_through_class_zero_hides_no_other);
+	tcase_add_test(fixed, test_committed_dumps_agree_with_their_reports);
 	tcase_add_loop_test(random, test_random_programs_get_one_verdict, 0,
 			    8); /* 200 programs */
 	tcase_set_timeout(fixed, 120);
