@@ -81,12 +81,17 @@ static int grow(void **p, size_t old, size_t n, size_t size)
 	return 0;
 }
 
+/* Room for n nodes, doubling: graphs grow a node at a time. */
 static int grow_nodes(struct lc__search *s, uint32_t n)
 {
 	size_t old = s->ncap;
 
 	if (n <= s->ncap)
 		return 0;
+	if (n < 2 * old)
+		n = (uint32_t)(2 * old);
+	if (n < 64)
+		n = 64;
 	if (grow((void **)&s->mark, old, n, sizeof(*s->mark)) ||
 	    grow((void **)&s->dseen, old, n, sizeof(*s->dseen)) ||
 	    grow((void **)&s->dist, old, n, sizeof(*s->dist)) ||
