@@ -22,8 +22,9 @@ RUNS=${RUNS:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-CFLAGS=(-std=gnu11 -O2 -g)
-mapfile -t LIB < <(ls tools/lockgraph/*.c)
+CFLAGS=(-std=gnu11 -O2 -g -I.)
+# lockgraph and the rule module it shares with the checker (lockcheck:graph)
+mapfile -t LIB < <(ls tools/lockgraph/*.c; sed -n '/^GRAPH_SRCS = \[/,/^]/s/^ *"\(.*\)",$/lockcheck\/\1/p' lockcheck/BUILD)
 gcc "${CFLAGS[@]}" "${LIB[@]}" -o "$out/lockgraph"
 gcc "${CFLAGS[@]}" bench/lockgraph_gen.c -o "$out/gen"
 gcc "${CFLAGS[@]}" bench/lockgraph_run.c -o "$out/run"

@@ -140,15 +140,20 @@ static void print_closer(struct lc__buf *b, struct lc__thread *t,
 	lc__print_stack(b, frames, n, "    ");
 }
 
-/* The same cycle is the same set of nodes, whichever edge closed it. */
+/* The same cycle is the same set of nodes, whichever edge closed it.
+ * Class ids and instance ids are small numbers from one range, so each
+ * graph salts its keys (the class graph with 0, an instance graph with its
+ * class): a cycle of instances never passes for a cycle of classes. Plus
+ * one, since the mixer maps 0 to 0 and class 0 must count. */
 static uint64_t cycle_signature(const struct lc__graph *g,
 				const uint32_t *path, uint32_t n,
 				const struct lc__class *cls)
 {
-	uint64_t sig = cls ? lc__mix64(cls->id + 1) : 0;
+	uint64_t salt = cls ? lc__mix64(cls->id + 1) : 0, sig = salt;
 
 	for (uint32_t i = 0; i < n; i++)
-		sig += lc__mix64(g->nodes[edge_at(g, path, i)->from].key);
+		sig += lc__mix64(g->nodes[edge_at(g, path, i)->from].key + 1 +
+				 salt);
 	return sig;
 }
 

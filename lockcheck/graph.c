@@ -3,10 +3,11 @@
  *
  * Invariants: every live edge is in exactly one out-list (its source's) and
  * one in-list (its target's) and in edge_of; free edges are only on the free
- * list. The cycle search lives in cycles.c.
+ * list. The rules are in rules.c, the searches in search.c.
  */
 #include "graph.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +30,8 @@ void lc__graph_free(struct lc__graph *g)
 		free(g->chunks[i]);
 	free(g->chunks);
 	free(g->nodes);
-	free(g->queue);
-	free(g->path);
-	free(g->frames);
-	free(g->gates);
-	free(g->onpath);
 	lc__u64map_free(&g->node_of);
 	lc__u64map_free(&g->edge_of);
-	lc__u64map_free(&g->seen);
 	lc__graph_init(g);
 }
 
@@ -83,8 +78,34 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 		g->free_node = n;
 		return LC_NONE;
 	}
-	g->nodes[n] = (struct lc__node){ key, addr, 0, LC_NONE, LC_NONE };
+	g->nodes[n] = (struct lc__node){ key, addr, 0, LC_NONE, LC_NONE,
+					 LC__NODE_LOCK };
 	return n;
+}
+
+/* Reverses the list from *head, linked through next_out or next_in. */
+static void reverse_list(struct lc__graph *g, uint32_t *head, bool out_list)
+{
+	uint32_t prev = LC_NONE, e = *head;
+
+	while (e != LC_NONE) {
+		struct lc__edge *edge = lc__graph_edge(g, e);
+		uint32_t *link = out_list ? &edge->next_out : &edge->next_in;
+		uint32_t next = *link;
+
+		*link = prev;
+		prev = e;
+		e = next;
+	}
+	*head = prev;
+}
+
+void lc__graph_reverse_lists(struct lc__graph *g)
+{
+	for (uint32_t n = 0; n < g->nnodes; n++) {
+		reverse_list(g, &g->nodes[n].out, true);
+		reverse_list(g, &g->nodes[n].in, false);
+	}
 }
 
 static uint64_t edge_key(uint32_t from, uint32_t to)
@@ -194,6 +215,9 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 	uint32_t e = lc__graph_find_edge(g, from, to);
 	struct lc__edge *edge;
 	uint64_t alive, kept = 0;
+
+	assert(from < g->nnodes && to < g->nnodes && from != to);
+	assert(combo && combo < 16);
 
 	if (e == LC_NONE) {
 		*weakened = true;

@@ -1,24 +1,24 @@
 /*
- * graph.h: a lock-order graph and the search for cycles that can deadlock.
+ * graph.h: the wait graph the deadlock rules judge, shared by the checker
+ * and lockgraph (the rule module: graph.h, rules.h, search.h, limits.h).
  *
- * Nodes are lock classes (the class graph) or lock instances of one class
- * (a class's instance graph); an edge X->Y says a Y was wanted while an X was
- * held. Each edge keeps what the verdict on a cycle rests on:
+ * A node is anything a thread can wait for: a lock class (the checker's
+ * class graph, lockgraph's merged graph), a lock instance of one class (a
+ * class's instance graph); its kind, label and address are the caller's
+ * notes for reports, which the rules never read, so other kinds of waits
+ * are just more nodes. An edge X->Y says a Y was wanted while an X was
+ * held. Each edge keeps what the verdict on a cycle rests on (the rules
+ * themselves are in rules.h):
  *
- *  - modes: which (held mode, wanted mode) pairs were seen. A thread waits
- *    for a lock only when its wanted mode conflicts with the holder's mode,
- *    and readers never wait for readers (glibc's default rwlock). So a cycle
- *    can deadlock only if at every lock on it the incoming edge's wanted mode
- *    and the outgoing edge's held mode are not both read.
- *  - gates: the lock instances held exclusively at EVERY occurrence (the
- *    intersection over occurrences). In a deadlock every thread of the
- *    cycle holds its edge's gates at once, so an instance in the gate sets
- *    of two edges of a cycle rules that cycle out.
+ *  - modes: which (held mode, wanted mode) pairs were seen;
+ *  - gates: 64-bit keys of the locks held exclusively at EVERY occurrence
+ *    (the intersection over occurrences): the checker's instance ids, or
+ *    lockgraph's class and dump-local keys.
  *
- * The module is pure data: no threads, no printing. The caller serialises all
- * calls. Edges never move in memory and an edge's gate candidates never
- * change after it is made; gate_alive only loses bits, and is the one field
- * others may read (atomically) while the graph is updated.
+ * The module is pure data: no threads, no I/O, no printing. The caller
+ * serialises all calls. Edges never move in memory and an edge's gate
+ * candidates never change after it is made; gate_alive only loses bits, and
+ * is the one field others may read (atomically) while the graph is updated.
  */
 #ifndef LOCKCHECK_GRAPH_H
 #define LOCKCHECK_GRAPH_H
@@ -28,10 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
 #include "u64map.h"
 
 #define LC_NONE UINT32_MAX
-#define LC_GATE_MAX 64 /* gate candidates kept per edge (one mask's bits) */
 
 enum lc__mode { LC_READ = 0, LC_WRITE = 1 };
 
@@ -66,14 +66,21 @@ struct lc__edge {
 	struct lc__edge_info info;
 };
 
+/* What a node stands for: notes for reports; the rules ignore it. */
+enum lc__node_kind {
+	LC__NODE_LOCK,	/* a lock class or a lock instance */
+};
+
 struct lc__node {
 	uint64_t key;	   /* class id or instance id; ~0 when free */
 	const void *addr;  /* the lock's address (instance graphs) */
 	uint32_t label;	   /* the caller's name for it (lock ordinals) */
 	uint32_t out, in;  /* first edge of each list */
+	uint8_t kind;	   /* enum lc__node_kind */
 };
 
-/* An instance held at an occurrence: a gate candidate. */
+/* A lock held at an occurrence: a gate candidate (its key, and the class
+ * the checker's dump names it by). */
 struct lc__held_inst {
 	uint64_t id;
 	uint32_t cls;
@@ -90,19 +97,6 @@ struct lc__graph {
 	uint32_t free_node;	  /* free list through out */
 	struct lc__u64map node_of;  /* key -> node index */
 	struct lc__u64map edge_of;  /* from << 32 | to -> edge index */
-	/* Scratch for the cycle search (cycles.c), reused across calls. */
-	struct lc__bfs_item *queue;
-	uint32_t queue_cap;
-	struct lc__u64map seen;
-	uint32_t *path;
-	uint32_t path_cap;
-	struct lc__dfs_frame *frames;
-	uint32_t frames_cap;
-	uint64_t *gates;
-	uint32_t gates_cap;
-	uint8_t *onpath;
-	uint32_t onpath_cap;
-	bool search_incomplete; /* the last search ran out of memory or budget */
 };
 
 void lc__graph_init(struct lc__graph *g);
@@ -123,8 +117,19 @@ static inline struct lc__edge *lc__graph_edge(const struct lc__graph *g,
 	return &g->chunks[e >> 10][e & 1023];
 }
 
+/* Whether node n is in use (removed nodes wait on a free list). */
+static inline bool lc__graph_node_live(const struct lc__graph *g, uint32_t n)
+{
+	return g->nodes[n].key != UINT64_MAX;
+}
+
 /* Grows an array to hold need items of size (doubling). 0 or ENOMEM. */
 int lc__grow_array(void **p, uint32_t *cap, uint32_t need, size_t size);
+
+/* Reverses every node's edge lists. New edges go to the front of their
+ * lists, so a graph built in edge order and reversed lists each node's
+ * edges in that order (lockgraph: out-edges by target). */
+void lc__graph_reverse_lists(struct lc__graph *g);
 
 /* The edge from -> to, or LC_NONE. */
 uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
@@ -141,24 +146,5 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 			   uint8_t combo, const struct lc__held_inst *held,
 			   uint32_t nheld, const struct lc__edge_info *info,
 			   bool *weakened);
-
-/*
- * Looks for a cycle through edge e that can deadlock: elementary, modes as
- * above, and no lock instance in the gate sets of two of its edges (gate
- * holders would all hold it at once). The shortest such cycle when there is
- * one in reach of a cheap search, else one found by an exact, budgeted one
- * (see cycles.c). accept (NULL: any) may refuse a cycle, say one reported
- * already; the search then looks for another. Returns its length and points
- * *path at its edge indices, e first, each edge's target the next one's
- * source; 0 when there is none, or none was found before memory or the
- * step budget ran out (then g->search_incomplete is set). *path stays valid
- * until the next call.
- */
-typedef bool lc__cycle_accept_fn(const struct lc__graph *g,
-				 const uint32_t *path, uint32_t n, void *arg);
-
-uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
-			      lc__cycle_accept_fn *accept, void *arg,
-			      const uint32_t **path);
 
 #endif /* LOCKCHECK_GRAPH_H */

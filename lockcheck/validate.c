@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "search.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,35 +85,46 @@ bool lc__gates_covered(const struct lc__thread *t, const struct lc__chain *c)
 	return true;
 }
 
-static bool unreported(const struct lc__graph *g, const uint32_t *path,
-		       uint32_t n, void *cls)
+/* Scratch of every cycle search: they all run under lc__slow. */
+static struct lc__search search;
+
+/* A new or weakened edge being checked: what its reports need. */
+struct closing {
+	const struct lc__graph *g;
+	struct lc__thread *t;
+	const struct lc__acq *a;
+	const struct lc__class *cls;
+	uint32_t reported;
+};
+
+/* Reports a cycle the edge closes unless reported before; stops the
+ * search at LC_CYCLES_PER_EDGE new ones. */
+static bool report_new(const uint32_t *path, uint32_t n, void *arg)
 {
-	return lc__cycle_is_new(g, path, n, cls);
+	struct closing *c = arg;
+
+	if (!lc__cycle_is_new(c->g, path, n, c->cls))
+		return false;
+	lc__report_cycle(c->g, path, n, c->t, c->a, c->cls);
+	return ++c->reported == LC_CYCLES_PER_EDGE;
 }
 
-#define CYCLES_PER_EDGE 16 /* new cycles one weakened edge may report */
-
-/* Every cycle through e not reported before (up to a bound): one edge may
- * close several at once, and which get reported must not depend on the
- * order the edges came in. */
+/* Every cycle through e not reported before (up to a bound), shortest
+ * first: one edge may close several at once, and which get reported must
+ * not depend on the order the edges came in. */
 static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
 			const struct lc__acq *a, const struct lc__class *cls)
 {
-	const uint32_t *path;
-	uint32_t n;
+	struct closing c = { g, t, a, cls, 0 };
 
-	for (int i = 0; i < CYCLES_PER_EDGE; i++) {
-		n = lc__graph_find_cycle(g, e, unreported, (void *)cls, &path);
-		if (n)
-			lc__report_cycle(g, path, n, t, a, cls);
-		if (!n && g->search_incomplete)
-			lc__report_limit("search", "a cycle search ran out of "
-						   "memory or of its step "
-						   "budget; a cycle may have "
-						   "been missed");
-		if (!n)
-			return;
-	}
+	search.comp = NULL;
+	search.left = LC_SEARCH_STEPS +
+		      (uint64_t)LC_SEARCH_STEPS_PER_EDGE * g->live_edges;
+	if (lc__cycle_through(&search, g, e, UINT32_MAX, report_new, &c) ==
+	    LC__SEARCH_CUT)
+		lc__report_limit("search", "a cycle search ran out of memory "
+					   "or of its step budget; a cycle "
+					   "may have been missed");
 }
 
 /* Records held -> acquired in graph g between nodes from and to, capturing

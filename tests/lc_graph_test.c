@@ -1,12 +1,19 @@
 /*
- * lc_graph_test.c: the lock-order graph on its own: no threads, no locks,
- * just nodes, edges and the cycle search with its mode and gate rules, and
- * the map underneath. jemalloc's witness tests work the same way.
+ * lc_graph_test.c: the rule module on its own: no threads, no locks, just
+ * nodes, edges, the mode and gate rules, the searches the checker and
+ * lockgraph make, and the map underneath; and all of it against the
+ * brute-force model (cycle_model.h) on random graphs. jemalloc's witness
+ * tests work the same way.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cycle_model.h"
 #include "lockcheck/graph.h"
+#include "lockcheck/rules.h"
+#include "lockcheck/search.h"
 #include "lockcheck/u64map.h"
 
 enum { R = LC_READ, W = LC_WRITE };
@@ -14,14 +21,19 @@ enum { R = LC_READ, W = LC_WRITE };
 static const struct lc__edge_info no_info;
 
 static struct lc__graph g;
+static struct lc__search search;
+static enum lc__search_end last_end; /* of the last cycle_at() */
+static uint32_t last_path[32768]; /* its path */
 
 static void setup(void)
 {
 	lc__graph_init(&g);
+	lc__search_init(&search);
 }
 
 static void teardown(void)
 {
+	lc__search_free(&search);
 	lc__graph_free(&g);
 }
 
@@ -52,22 +64,47 @@ static uint32_t see(uint64_t from, uint64_t to, int held, int want,
 	return e;
 }
 
+static bool keep_first(const uint32_t *path, uint32_t n, void *arg)
+{
+	ck_assert_uint_le(n, sizeof(last_path) / sizeof(last_path[0]));
+	memcpy(last_path, path, n * sizeof(*path));
+	*(uint32_t *)arg = n;
+	return true;
+}
+
+/* The first cycle through e the checker's search finds, with its budget:
+ * its length (0: none), its path in last_path[]. */
+static uint32_t cycle_at(uint32_t e)
+{
+	uint32_t n = 0;
+
+	search.comp = NULL;
+	search.left = LC_SEARCH_STEPS +
+		      (uint64_t)LC_SEARCH_STEPS_PER_EDGE * g.live_edges;
+	last_end = lc__cycle_through(&search, &g, e, UINT32_MAX, keep_first,
+				     &n);
+	if (n)
+		ck_assert_int_eq(last_end, LC__SEARCH_STOPPED);
+	return n;
+}
+
+/* The same, for a search that must finish: 0 means there is none. */
 static uint32_t cycle_len(uint32_t e)
 {
-	const uint32_t *path;
+	uint32_t n = cycle_at(e);
 
-	return lc__graph_find_cycle(&g, e, NULL, NULL, &path);
+	ck_assert_int_ne(last_end, LC__SEARCH_CUT);
+	return n;
 }
 
 START_TEST(test_two_edge_cycle_is_found_with_its_path)
 {
-	const uint32_t *path;
 	uint32_t ab = see(1, 2, W, W, NULL, 0, NULL);
 	uint32_t ba = see(2, 1, W, W, NULL, 0, NULL);
 
-	ck_assert_uint_eq(lc__graph_find_cycle(&g, ba, NULL, NULL, &path), 2);
-	ck_assert_uint_eq(path[0], ba);
-	ck_assert_uint_eq(path[1], ab);
+	ck_assert_uint_eq(cycle_at(ba), 2);
+	ck_assert_uint_eq(last_path[0], ba);
+	ck_assert_uint_eq(last_path[1], ab);
 }
 END_TEST
 
@@ -237,18 +274,14 @@ END_TEST
 START_TEST(test_longer_valid_cycle_is_found_past_an_invalid_short_one)
 {
 	static const uint64_t gate[] = { 100 };
-	const uint32_t *path;
 
 	see(2, 3, W, W, gate, 1, NULL);
 	see(3, 1, W, W, gate, 1, NULL);
 	see(2, 4, W, W, NULL, 0, NULL);
 	see(4, 5, W, W, NULL, 0, NULL);
 	see(5, 1, W, W, NULL, 0, NULL);
-	ck_assert_uint_eq(lc__graph_find_cycle(&g, see(1, 2, W, W, NULL, 0,
-							NULL),
-					       NULL, NULL, &path),
-			  4);
-	ck_assert_uint_eq(lc__graph_edge(&g, path[1])->to, node(4));
+	ck_assert_uint_eq(cycle_at(see(1, 2, W, W, NULL, 0, NULL)), 4);
+	ck_assert_uint_eq(lc__graph_edge(&g, last_path[1])->to, node(4));
 }
 END_TEST
 
@@ -258,7 +291,7 @@ END_TEST
 START_TEST(test_long_cycle_from_the_exact_search_comes_back_whole)
 {
 	static const uint64_t gate[] = { 100 };
-	const uint32_t *path;
+	const uint32_t *path = last_path;
 	uint32_t n;
 
 	see(2, 3, W, W, gate, 1, NULL);
@@ -268,8 +301,7 @@ START_TEST(test_long_cycle_from_the_exact_search_comes_back_whole)
 	for (uint64_t k = 50; k < 69; k++)
 		see(k, k + 1, W, W, NULL, 0, NULL);
 	see(69, 1, W, W, NULL, 0, NULL);
-	n = lc__graph_find_cycle(&g, see(1, 2, W, W, NULL, 0, NULL), NULL,
-				 NULL, &path);
+	n = cycle_at(see(1, 2, W, W, NULL, 0, NULL));
 	ck_assert_uint_eq(n, 22); /* 1 2 50 .. 69 1 */
 	for (uint32_t i = 0; i + 1 < n; i++) /* a closed chain of edges */
 		ck_assert_uint_eq(lc__graph_edge(&g, path[i])->to,
@@ -312,8 +344,8 @@ START_TEST(test_search_that_runs_out_of_budget_says_so)
 	}
 	see(node, 7, W, W, gate, 1, NULL);
 	see(7, 1, W, W, gate, 1, NULL);
-	ck_assert_uint_eq(cycle_len(see(1, 2, W, W, NULL, 0, NULL)), 0);
-	ck_assert(g.search_incomplete);
+	ck_assert_uint_eq(cycle_at(see(1, 2, W, W, NULL, 0, NULL)), 0);
+	ck_assert_int_eq(last_end, LC__SEARCH_CUT);
 }
 END_TEST
 
@@ -354,6 +386,252 @@ START_TEST(test_map_survives_many_puts_and_deletes)
 }
 END_TEST
 
+/* ---- the rules on their own ---- */
+
+START_TEST(test_mode_state_follows_the_rule_at_every_lock)
+{
+	uint8_t rr = LC_COMBO(R, R), rw = LC_COMBO(R, W), wr = LC_COMBO(W, R);
+
+	/* a reader wanted, then held for reading: no wait there */
+	ck_assert_uint_eq(lc__modes_extend(rr, rr), 0);
+	ck_assert_uint_eq(lc__modes_extend(wr, rr), 0);
+	/* wanted for writing, then held for reading: the path goes on,
+	 * still starting held for reading, now ending wanted for reading */
+	ck_assert_uint_eq(lc__modes_extend(rw, rr), rr);
+	/* closing: the last wanted and the first held not both read */
+	ck_assert(!lc__modes_close(rr));
+	ck_assert(lc__modes_close(rw));
+	ck_assert(lc__modes_close(wr));
+	ck_assert(!lc__modes_close(0));
+}
+END_TEST
+
+START_TEST(test_gate_set_refuses_an_edge_with_a_held_gate)
+{
+	const uint64_t g1[] = { 5, 6 }, g2[] = { 7, 6 }, g3[] = { 8 };
+	struct lc__u64map held = { 0 };
+	const struct lc__edge *a = lc__graph_edge(&g, see(1, 2, W, W, g1, 2,
+							  NULL));
+	const struct lc__edge *b = lc__graph_edge(&g, see(2, 3, W, W, g2, 2,
+							  NULL));
+	const struct lc__edge *c = lc__graph_edge(&g, see(3, 1, W, W, g3, 1,
+							  NULL));
+
+	ck_assert(!lc__gates_meet(&held, a));
+	ck_assert_int_eq(lc__gates_take(&held, a), 0);
+	ck_assert(lc__gates_meet(&held, b)); /* 6 on both */
+	ck_assert_int_eq(lc__gates_take(&held, b), EEXIST);
+	ck_assert_uint_eq(held.count, 2); /* unchanged by the refusal */
+	ck_assert_int_eq(lc__gates_take(&held, c), 0);
+	lc__gates_drop(&held, a);
+	ck_assert_int_eq(lc__gates_take(&held, b), 0);
+	ck_assert_uint_eq(held.count, 3);
+	lc__u64map_free(&held);
+}
+END_TEST
+
+START_TEST(test_verdict_on_a_given_cycle)
+{
+	const uint64_t gate[] = { 9 };
+	uint32_t p[3] = { see(1, 2, W, W, NULL, 0, NULL),
+			  see(2, 3, R, W, NULL, 0, NULL),
+			  see(3, 1, W, W, NULL, 0, NULL) };
+	uint32_t walk[4] = { p[0], see(2, 1, W, W, NULL, 0, NULL), p[0],
+			     see(2, 1, W, W, NULL, 0, NULL) };
+	bool can;
+
+	ck_assert_int_eq(lc__cycle_verdict(&g, p, 3, &can), 0);
+	ck_assert(can);
+	ck_assert_int_eq(lc__cycle_verdict(&g, walk, 4, &can), 0);
+	ck_assert(!can); /* 1 twice: no elementary cycle */
+	ck_assert_int_eq(lc__cycle_verdict(&g, walk, 2, &can), 0);
+	ck_assert(can);
+	lc__graph_free(&g);
+	lc__graph_init(&g);
+	p[0] = see(1, 2, W, W, gate, 1, NULL);
+	p[1] = see(2, 3, W, W, NULL, 0, NULL);
+	p[2] = see(3, 1, W, W, gate, 1, NULL);
+	ck_assert_int_eq(lc__cycle_verdict(&g, p, 3, &can), 0);
+	ck_assert(!can); /* one gate on two edges */
+	lc__graph_free(&g);
+	lc__graph_init(&g);
+	p[0] = see(1, 2, R, R, NULL, 0, NULL);
+	p[1] = see(2, 1, R, R, NULL, 0, NULL);
+	ck_assert_int_eq(lc__cycle_verdict(&g, p, 2, &can), 0);
+	ck_assert(!can); /* readers do not wait for readers */
+}
+END_TEST
+
+/* ---- the module against the brute-force model ---- */
+
+#define RN 7	   /* nodes at most */
+#define RGATES 2   /* gates per edge at most, from a pool of 4 */
+
+static uint32_t rng = 1;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng = rng * 1103515245u + 12345u;
+	return (rng >> 8) % n;
+}
+
+struct rgraph {
+	struct cm_graph cm;
+	uint64_t gate[RN][RN][RGATES];
+	int ngates[RN][RN];
+	uint32_t edge[RN][RN]; /* module edge index */
+};
+
+static bool rgraph_share(const struct cm_graph *cm, int a, int b, int c,
+			 int d)
+{
+	const struct rgraph *r = cm->ctx;
+
+	for (int i = 0; i < r->ngates[a][b]; i++)
+		for (int j = 0; j < r->ngates[c][d]; j++)
+			if (r->gate[a][b][i] == r->gate[c][d][j])
+				return true;
+	return false;
+}
+
+static void random_rgraph(struct rgraph *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->cm.n = 2 + (int)rnd(RN - 1);
+	r->cm.share = rgraph_share;
+	r->cm.ctx = r;
+	for (int a = 0; a < r->cm.n; a++)
+		node((uint64_t)a);
+	for (int a = 0; a < r->cm.n; a++)
+		for (int b = 0; b < r->cm.n; b++) {
+			uint64_t keys[RGATES] = { 0 };
+			int n = (int)rnd(RGATES + 1);
+
+			if (a == b || rnd(100) >= 40)
+				continue;
+			for (int i = 0; i < n; i++) /* distinct keys */
+				keys[i] = 100 + (uint64_t)i * 4 + rnd(4);
+			r->cm.modes[a][b] = 1 + (int)rnd(15);
+			memcpy(r->gate[a][b], keys, sizeof(keys));
+			r->ngates[a][b] = n;
+			r->edge[a][b] = lc__graph_observe(
+				&g, (uint32_t)a, (uint32_t)b,
+				(uint8_t)r->cm.modes[a][b],
+				(const struct lc__held_inst[]){ { keys[0], 0 },
+								{ keys[1], 0 } },
+				(uint32_t)n, &no_info, &(bool){ false });
+		}
+}
+
+/* The cycles a search hands over, as node sets, each at most once. */
+struct sets {
+	unsigned v[CM_CYCLES];
+	int n;
+	const struct lc__graph *g;
+};
+
+static bool collect(const uint32_t *path, uint32_t n, void *arg)
+{
+	struct sets *s = arg;
+	unsigned set = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		set |= 1u << lc__graph_edge(s->g, path[i])->from;
+	ck_assert_int_lt(s->n, CM_CYCLES);
+	s->v[s->n++] = set;
+	return false;
+}
+
+static bool has_set(const struct sets *s, unsigned set)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i] == set)
+			return true;
+	return false;
+}
+
+/* Every cycle through each edge, the checker's search, against the
+ * model's cycles that use that edge. */
+static void check_through(const struct rgraph *r, const struct cm_cycles *m)
+{
+	static struct sets got;
+
+	for (int a = 0; a < r->cm.n; a++)
+		for (int b = 0; b < r->cm.n; b++) {
+			int want = 0;
+
+			if (!r->cm.modes[a][b])
+				continue;
+			got = (struct sets){ .g = &g };
+			search.comp = NULL;
+			search.left = LC_SEARCH_STEPS;
+			ck_assert_int_eq(lc__cycle_through(&search, &g,
+							   r->edge[a][b],
+							   UINT32_MAX, collect,
+							   &got),
+					 LC__SEARCH_DONE);
+			for (int i = 0; i < m->n; i++) {
+				unsigned set = cm_node_set(m, i);
+
+				if (!(set & (1u << a)) || !(set & (1u << b)))
+					continue;
+				for (int k = 0; k < m->len[i]; k++)
+					if (m->node[i][k] == a &&
+					    m->node[i][(k + 1) % m->len[i]] == b)
+						want++;
+			}
+			ck_assert_int_eq(got.n, want);
+		}
+}
+
+/* lockgraph's searches: per component, proofs, then every cycle. */
+static void check_components(const struct rgraph *r,
+			     const struct cm_cycles *m)
+{
+	static struct sets got;
+	struct lc__scc scc;
+
+	got = (struct sets){ .g = &g };
+	ck_assert_int_eq(lc__scc_find(&g, &scc), 0);
+	for (uint32_t c = 0; c < scc.ncomp; c++) {
+		bool proven;
+
+		if (lc__scc_size(&scc, c) < 2)
+			continue;
+		ck_assert_int_eq(lc__comp_cannot_deadlock(&search, &g, &scc, c,
+							  &proven),
+				 0);
+		search.left = LC_SEARCH_STEPS;
+		ck_assert_int_eq(lc__comp_cycles(&search, &g, &scc, c,
+						 (uint32_t)r->cm.n, collect,
+						 &got),
+				 LC__SEARCH_DONE);
+		for (int i = 0; proven && i < m->n; i++)
+			ck_assert(scc.comp[m->node[i][0]] != c);
+	}
+	ck_assert_int_eq(got.n, m->n); /* each cycle once */
+	for (int i = 0; i < m->n; i++)
+		ck_assert(has_set(&got, cm_node_set(m, i)));
+	lc__scc_free(&scc);
+}
+
+START_TEST(test_searches_match_brute_force_model)
+{
+	static struct rgraph r;
+	static struct cm_cycles m;
+
+	rng = 777u + (uint32_t)_i;
+	for (int round = 0; round < 100; round++) {
+		random_rgraph(&r);
+		cm_find_cycles(&r.cm, &m);
+		check_through(&r, &m);
+		check_components(&r, &m);
+		lc__graph_free(&g);
+		lc__graph_init(&g);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lc_graph");
@@ -383,6 +661,10 @@ int main(void)
 	tcase_add_test(tc, test_search_that_runs_out_of_budget_says_so);
 	tcase_add_test(tc, test_removing_a_node_removes_its_edges);
 	tcase_add_test(tc, test_map_survives_many_puts_and_deletes);
+	tcase_add_test(tc, test_mode_state_follows_the_rule_at_every_lock);
+	tcase_add_test(tc, test_gate_set_refuses_an_edge_with_a_held_gate);
+	tcase_add_test(tc, test_verdict_on_a_given_cycle);
+	tcase_add_loop_test(tc, test_searches_match_brute_force_model, 0, 4);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

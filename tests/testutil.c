@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include "dump_agree.h"
+
 #include <check.h>
 #include <pthread.h>
 
@@ -111,6 +113,7 @@ static int run(void (*fn)(void *), void *arg, const char *const *argv,
 	       const char *const *env, struct lct_child *c)
 {
 	struct buf out = { 0 }, err = { 0 };
+	struct lct_dump_hook hook;
 	int po[2], pe[2], rc;
 	pid_t pid;
 
@@ -123,11 +126,13 @@ static int run(void (*fn)(void *), void *arg, const char *const *argv,
 		close(po[1]);
 		return rc;
 	}
+	env = lct_dump_hook_env(&hook, env);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		rc = errno;
 		close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
+		lct_dump_hook_check(&hook, -1, 0);
 		return rc;
 	}
 	if (pid == 0) {
@@ -148,6 +153,7 @@ static int run(void (*fn)(void *), void *arg, const char *const *argv,
 	close(pe[1]);
 	rc = collect(po[0], pe[0], &out, &err);
 	reap(pid, c);
+	lct_dump_hook_check(&hook, pid, c->status);
 	if (!rc)
 		rc = buf_append(&out, "", 0);
 	if (!rc)

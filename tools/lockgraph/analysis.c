@@ -18,7 +18,7 @@ int lg_analysis_run(struct lg_analysis *a, const struct lg_search_opts *o)
 {
 	int rc = lg_graph_finish(&a->g);
 
-	rc = rc ? rc : lg_scc_find(&a->g, &a->scc);
+	rc = rc ? rc : lc__scc_find(&a->g.lc, &a->scc);
 	rc = rc ? rc : lg_cycles_find(&a->g, &a->scc, o, &a->cycles);
 	rc = rc ? rc : lg_cycles_link_findings(&a->cycles, &a->g, &a->scc);
 	rc = rc ? rc : lg_cycles_classify(&a->cycles, &a->g);
@@ -42,7 +42,7 @@ int lg_analyze(struct lg_analysis *a, char *const *paths, int n,
 void lg_analysis_free(struct lg_analysis *a)
 {
 	lg_cycles_free(&a->cycles);
-	lg_scc_free(&a->scc);
+	lc__scc_free(&a->scc);
 	lg_graph_free(&a->g);
 }
 

@@ -8,11 +8,11 @@
 
 #include "cycles.h"
 #include "graph.h"
-#include "scc.h"
+#include "lockcheck/scc.h"
 
 struct lg_analysis {
 	struct lg_graph g;
-	struct lg_scc scc;
+	struct lc__scc scc;
 	struct lg_cycles cycles;
 };
 

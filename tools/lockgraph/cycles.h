@@ -1,21 +1,19 @@
 /*
- * cycles.h: the cycles of a finished graph that can deadlock.
+ * cycles.h: the list of cycles of a finished graph that can deadlock.
  *
- * The search, per strongly connected component (scc.h):
- *  0. nothing, when settle.c proves in linear time that no cycle of the
- *     component can deadlock;
- *  1. the SHORTEST cycle that can deadlock (verdict.h), for every component
- *     before anything else, so a big tangle cannot starve a small one;
- *  2. then more elementary cycles up to max_len classes, from each class
- *     by increasing length, until max_cycles cycles are listed or the step
- *     budget is spent; the list is then ordered by length.
- * An elementary cycle is found once, not once per rotation: it is searched
- * from its smallest class only, through larger classes only, and stored
- * starting there. Depth-first search is pruned by the distance back to the
- * root (a path that cannot close within the length limit is not followed),
- * by the mode rule (a path no mode choice can continue is dropped) and by
- * the gate rule (an edge that shares a gate with the path is not taken).
- * Shortest-first is iterative deepening on that pruned search.
+ * The rules and the searches are the rule module's (lockcheck/rules.h,
+ * lockcheck/search.h), run on the graph's lc copy; this file only decides
+ * what to ask for and keeps the answers. Per strongly connected component:
+ *  0. nothing, when a linear-time proof shows that no cycle of the
+ *     component can deadlock (read-read tangles, one gate everywhere);
+ *  1. the SHORTEST cycle that can deadlock, for every component before
+ *     anything else, so a big tangle cannot starve a small one; each gets
+ *     an equal share of the step budget left;
+ *  2. then more elementary cycles up to max_len classes, all of length 2,
+ *     then 3, ..., until max_cycles cycles are listed or the step budget is
+ *     spent; the list is then ordered by length.
+ * An elementary cycle is listed once, not once per rotation: the search
+ * meets it from its smallest class only, and it is stored starting there.
  *
  * Every step of the search (an edge looked at) counts against the budget,
  * so any graph is searched in bounded time; what was cut short is recorded
@@ -29,9 +27,9 @@
 
 #include "graph.h"
 #include "index.h"
-#include "scc.h"
+#include "lockcheck/scc.h"
 
-#define LG_MAX_LEN_LIMIT 64 /* the largest --max-length accepted */
+#define LG_MAX_LEN_LIMIT LC_MAX_LEN_LIMIT /* the largest --max-length */
 
 enum lg_scope {
 	LG_SCOPE_THREAD,    /* one dump has every edge, all from one thread */
@@ -53,7 +51,7 @@ struct lg_cycle {
 struct lg_comp {
 	uint32_t comp;
 	uint32_t ncycles;	/* cycles listed in it */
-	bool proven;		/* settle.c proved no cycle can deadlock */
+	bool proven;		/* a proof showed no cycle can deadlock */
 	bool exhausted;		/* the budget ran out before its shortest
 				 * deadlock cycle was settled */
 	bool too_long;		/* it has more classes than max_len: longer
@@ -83,7 +81,7 @@ void lg_cycles_init(struct lg_cycles *c);
 void lg_cycles_free(struct lg_cycles *c);
 
 /* Runs the search over g's components s. 0 or ENOMEM. */
-int lg_cycles_find(const struct lg_graph *g, const struct lg_scc *s,
+int lg_cycles_find(const struct lg_graph *g, const struct lc__scc *s,
 		   const struct lg_search_opts *o, struct lg_cycles *out);
 
 /*
@@ -105,7 +103,7 @@ uint32_t lg_cycles_lookup(const struct lg_cycles *c,
  * its edges, e first, into path (room for o->max_len) and returns their
  * number; 0 when there is none, or no memory to search.
  */
-uint32_t lg_cycle_through(const struct lg_graph *g, const struct lg_scc *s,
+uint32_t lg_cycle_through(const struct lg_graph *g, const struct lc__scc *s,
 			  uint32_t e, const struct lg_search_opts *o,
 			  uint64_t *budget, uint32_t *path);
 
@@ -126,16 +124,13 @@ static inline const uint32_t *lg_cycle_edges(const struct lg_cycles *c,
 	return c->edges + c->v[id].off;
 }
 
-/* ---- settle.c ---- */
-
 /*
- * Sets *cannot when a linear-time proof shows that no cycle of component
- * comp can deadlock (no closed walk of mode states, or one gate on every
- * edge, hence on two edges of every cycle). pos is scratch with a slot per
- * class. 0 or ENOMEM.
+ * The rules' verdict on cycle edges[0..n) (in cycle order, any rotation):
+ * *can_deadlock is set when it is elementary and can deadlock. 0 or
+ * ENOMEM.
  */
-int lg_comp_cannot_deadlock(const struct lg_graph *g, const struct lg_scc *s,
-			    uint32_t comp, uint32_t *pos, bool *cannot);
+int lg_cycle_verdict(const struct lg_graph *g, const uint32_t *edges,
+		     uint32_t n, bool *can_deadlock);
 
 /* ---- classify.c ---- */
 
@@ -150,6 +145,6 @@ int lg_cycles_classify(struct lg_cycles *c, const struct lg_graph *g);
  * adding the cycle when the search did not list it. 0 or ENOMEM.
  */
 int lg_cycles_link_findings(struct lg_cycles *c, struct lg_graph *g,
-			    const struct lg_scc *s);
+			    const struct lc__scc *s);
 
 #endif /* LOCKGRAPH_CYCLES_H */

@@ -5,11 +5,13 @@
  * (name, file, line) and edges by (from, to), so every output is the same
  * whatever order the dumps came in; then adjacency arrays are built.
  * After this, edges of node v are edges[out[v] .. out[v + 1]), sorted by
- * target, and in_edges[in[v] .. in[v + 1]) lists the edges into v.
+ * target; and lc, the rule module's copy of the graph, has node i for
+ * class i and edge i for edge i, each node's out-edges in the same order.
  */
 #define _GNU_SOURCE
 #include "graph.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,20 +197,40 @@ static int build_adjacency(struct lg_graph *g)
 	uint32_t n = g->nclasses;
 
 	g->out = calloc(n + 1, sizeof(*g->out));
-	g->in = calloc(n + 2, sizeof(*g->in));
-	g->in_edges = malloc((g->nedges + 1) * sizeof(*g->in_edges));
-	if (!g->out || !g->in || !g->in_edges)
+	if (!g->out)
 		return ENOMEM;
-	for (uint32_t i = 0; i < g->nedges; i++) {
-		g->out[g->edges[i].from + 1]++;
-		g->in[g->edges[i].to + 2]++;
-	}
-	for (uint32_t v = 0; v < n; v++) {
-		g->out[v + 1] += g->out[v];
-		g->in[v + 2] += g->in[v + 1];
-	}
 	for (uint32_t i = 0; i < g->nedges; i++)
-		g->in_edges[g->in[g->edges[i].to + 1]++] = i;
+		g->out[g->edges[i].from + 1]++;
+	for (uint32_t v = 0; v < n; v++)
+		g->out[v + 1] += g->out[v];
+	return 0;
+}
+
+/* The graph the rules judge: classes and edges by number, each edge with
+ * its modes and gate keys. */
+static int build_rule_graph(struct lg_graph *g)
+{
+	static const struct lc__edge_info none;
+	struct lc__held_inst gates[LC_GATE_MAX];
+	bool weakened;
+
+	for (uint32_t i = 0; i < g->nclasses; i++)
+		if (lc__graph_node(&g->lc, i, NULL, true) != i)
+			return ENOMEM;
+	for (uint32_t i = 0; i < g->nedges; i++) {
+		const struct lg_edge *e = &g->edges[i];
+		uint32_t id;
+
+		assert(e->ngates <= LC_GATE_MAX);
+		for (uint32_t j = 0; j < e->ngates; j++)
+			gates[j] = (struct lc__held_inst){ e->gates.keys[j], 0 };
+		id = lc__graph_observe(&g->lc, e->from, e->to, e->modes, gates,
+				       e->ngates, &none, &weakened);
+		if (id == LC_NONE)
+			return ENOMEM;
+		assert(id == i && weakened); /* merged edges are distinct */
+	}
+	lc__graph_reverse_lists(&g->lc); /* out-edges by target */
 	return 0;
 }
 
@@ -236,7 +258,8 @@ int lg_graph_finish(struct lg_graph *g)
 	free(order);
 	free(newid);
 	drop_reading_state(g);
-	return err ? err : build_adjacency(g);
+	err = err ? err : build_adjacency(g);
+	return err ? err : build_rule_graph(g);
 }
 
 uint32_t lg_graph_find_edge(const struct lg_graph *g, uint32_t from,

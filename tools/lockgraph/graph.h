@@ -5,7 +5,7 @@
  * file, init line); class ids inside a dump are local and are mapped to
  * merged ids as the dump is read. An edge from -> to says some process
  * wanted a `to` while holding a `from`. Per edge the merge keeps what the
- * verdict on a cycle rests on (see verdict.h):
+ * verdict on a cycle rests on (the rules: lockcheck/rules.h):
  *
  *  - modes: the union of the (held, wanted) mode pairs of every dump;
  *  - gates: the locks held at EVERY occurrence in EVERY dump. Inside one dump
@@ -27,8 +27,11 @@
  *
  * Lifecycle: lg_graph_init; any number of lg_graph_begin_dump + class /
  * edge / finding calls (parse.c); lg_graph_finish once, which sorts classes
- * by (name, file, line) and edges by (from, to), renumbers everything and
- * builds adjacency arrays. Only finished graphs are searched and printed.
+ * by (name, file, line) and edges by (from, to), renumbers everything,
+ * builds adjacency arrays and the rule module's graph (lc: node i is class
+ * i, edge i is edge i, with its modes and gate keys), on which every
+ * verdict and search runs. This layer only computes gate keys and modes;
+ * it never judges a cycle. Only finished graphs are searched and printed.
  */
 #ifndef LOCKGRAPH_GRAPH_H
 #define LOCKGRAPH_GRAPH_H
@@ -37,10 +40,9 @@
 #include <stdint.h>
 
 #include "index.h"
+#include "lockcheck/graph.h"
 #include "strtab.h"
 #include "util.h"
-
-#define LG_MAX_GATES 8 /* gate candidates kept per edge, outermost first */
 
 /* Mode pair bits, as the dump's two letters: held then wanted. */
 enum { LG_RR = 1, LG_RW = 2, LG_WR = 4, LG_WW = 8 };
@@ -139,10 +141,11 @@ struct lg_graph {
 	struct lg_index class_ix, edge_ix, finding_ix;
 	bool finished;
 	/* After finish: edges sorted by (from, to); out[v] .. out[v + 1] are
-	 * the out-edges of v; in_edges[in[v] .. in[v + 1]] its in-edges. */
-	uint32_t *out, *in, *in_edges;
+	 * the out-edges of v. */
+	uint32_t *out;
 	uint32_t *local_cls; /* local gate key n -> its lock's class */
 	uint32_t nlocal;
+	struct lc__graph lc; /* after finish: what the rules judge */
 };
 
 /* 0 or ENOMEM. */
@@ -179,7 +182,7 @@ struct lg_edge_rec {
 	uint32_t from, to;
 	uint8_t modes;
 	uint32_t ngates;
-	struct lg_gate_rec gates[LG_MAX_GATES];
+	struct lg_gate_rec gates[LC_GATE_MAX]; /* more: bad input */
 	uint64_t count;
 	int32_t tid;
 	int32_t held_line, next_line;
@@ -203,7 +206,8 @@ int lg_graph_add_finding(struct lg_graph *g, const char *kind,
 
 /* ---- finish.c ---- */
 
-/* Gate keys, sorting, renumbering, adjacency. 0 or ENOMEM. */
+/* Gate keys, sorting, renumbering, adjacency, the rule graph. 0 or
+ * ENOMEM. */
 int lg_graph_finish(struct lg_graph *g);
 
 /* After finish: the edge from -> to, or LG_NONE. */

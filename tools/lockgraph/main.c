@@ -272,7 +272,8 @@ static bool known_command(const char *cmd)
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .search = { 100, 16, 20000000 } };
+	struct cli c = { .search = { LC_LG_MAX_CYCLES, LC_LG_MAX_LEN,
+				     LC_LG_BUDGET } };
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {

@@ -61,6 +61,7 @@ static bool finding_eq(const void *ctx, uint32_t idx, const void *k)
 int lg_graph_init(struct lg_graph *g)
 {
 	memset(g, 0, sizeof(*g));
+	lc__graph_init(&g->lc);
 	lg_index_init(&g->class_ix);
 	lg_index_init(&g->edge_ix);
 	lg_index_init(&g->finding_ix);
@@ -80,13 +81,12 @@ void lg_graph_free(struct lg_graph *g)
 	free(g->ids);
 	free(g->local);
 	free(g->out);
-	free(g->in);
-	free(g->in_edges);
 	free(g->local_cls);
 	lg_index_free(&g->class_ix);
 	lg_index_free(&g->edge_ix);
 	lg_index_free(&g->finding_ix);
 	lg_strtab_free(&g->strs);
+	lc__graph_free(&g->lc);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -40,9 +40,9 @@ static void put_finding_line(FILE *f, const struct lg_graph *g,
 static void put_unsettled_line(FILE *f, const struct lg_analysis *a,
 			       const struct lg_comp *c)
 {
-	const struct lg_scc *s = &a->scc;
+	const struct lc__scc *s = &a->scc;
 
-	fprintf(f, "unsettled: %u classes from ", lg_scc_size(s, c->comp));
+	fprintf(f, "unsettled: %u classes from ", lc__scc_size(s, c->comp));
 	lg_put_class(f, &a->g, s->members[s->start[c->comp]]);
 	fprintf(f, " form cycles the search did not finish (%s)\n",
 		c->exhausted ? "raise --budget" : "raise --max-length");

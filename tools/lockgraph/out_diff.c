@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "verdict.h"
-
 struct diff {
 	FILE *f;
 	const struct lg_analysis *base, *cur;
@@ -122,23 +120,30 @@ static void put_edges(struct diff *d)
 	}
 }
 
-/* True when cycle path[0..n) of cur can deadlock in base as well. */
-static bool in_base(struct diff *d, uint32_t n)
+/* Sets *in when cycle path[0..n) of cur can deadlock in base as well.
+ * 0 or ENOMEM. */
+static int in_base(struct diff *d, uint32_t n, bool *in)
 {
+	*in = false;
 	for (uint32_t i = 0; i < n; i++) {
 		d->mapped[i] = d->edge[d->path[i]];
 		if (d->mapped[i] == LG_NONE)
-			return false;
+			return 0;
 	}
-	return lg_cycle_can_deadlock(&d->base->g, d->mapped, n);
+	return lg_cycle_verdict(&d->base->g, d->mapped, n, in);
 }
 
 static int consider(struct diff *d, uint32_t n)
 {
+	bool in;
 	uint32_t id;
+	int err;
 
-	if (!n || in_base(d, n))
+	if (!n)
 		return 0;
+	err = in_base(d, n, &in);
+	if (err || in)
+		return err;
 	return lg_cycles_add(&d->out, &d->cur->g, d->path, n, 0, false, &id);
 }
 

@@ -183,7 +183,7 @@ static void put_comps(FILE *f, const struct lg_analysis *a, bool unsettled)
 			continue;
 		fputs(sep, f);
 		put_u32_list(f, a->scc.members + a->scc.start[c->comp],
-			     lg_scc_size(&a->scc, c->comp));
+			     lc__scc_size(&a->scc, c->comp));
 		sep = ", ";
 	}
 	fputc(']', f);

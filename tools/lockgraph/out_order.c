@@ -69,7 +69,7 @@ static void release(const struct lg_analysis *a, uint32_t comp,
 		    uint32_t *indeg, struct heap *h)
 {
 	const struct lg_graph *g = &a->g;
-	const struct lg_scc *s = &a->scc;
+	const struct lc__scc *s = &a->scc;
 
 	for (uint32_t i = s->start[comp]; i < s->start[comp + 1]; i++) {
 		uint32_t v = s->members[i];
@@ -93,8 +93,8 @@ static bool comp_deadlocks(const struct lg_analysis *a, uint32_t comp)
 static void put_comp(FILE *f, const struct lg_analysis *a, uint32_t comp,
 		     uint32_t rank)
 {
-	const struct lg_scc *s = &a->scc;
-	uint32_t size = lg_scc_size(s, comp);
+	const struct lc__scc *s = &a->scc;
+	uint32_t size = lc__scc_size(s, comp);
 	const char *note = size == 1 ? ""
 			   : comp_deadlocks(a, comp)
 				   ? "  (cycle: can deadlock)"

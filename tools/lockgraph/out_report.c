@@ -88,7 +88,7 @@ static void put_cycle(FILE *f, const struct lg_analysis *a, uint32_t id)
 static void put_comp_classes(FILE *f, const struct lg_analysis *a,
 			     uint32_t comp)
 {
-	const struct lg_scc *s = &a->scc;
+	const struct lc__scc *s = &a->scc;
 	const char *sep = "";
 
 	for (uint32_t i = s->start[comp]; i < s->start[comp + 1]; i++) {

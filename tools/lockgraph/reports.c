@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verdict.h"
-
 /* The finding's cycle as merged edges into edges[]; false when one of
  * them is missing (a dump whose finding does not match its edges). */
 static bool finding_edges(const struct lg_graph *g,
@@ -60,9 +58,10 @@ static bool is_cycle_report(const struct lg_graph *g,
 }
 
 static int link_one(struct lg_cycles *c, struct lg_graph *g,
-		    const struct lg_scc *s, struct lg_finding *f,
+		    const struct lc__scc *s, struct lg_finding *f,
 		    uint32_t *edges)
 {
+	bool can = false;
 	uint32_t id;
 	int err;
 
@@ -70,8 +69,9 @@ static int link_one(struct lg_cycles *c, struct lg_graph *g,
 		return 0;
 	id = lg_cycles_lookup(c, g, edges, f->ncls);
 	if (id == LG_NONE) {
-		if (!lg_cycle_can_deadlock(g, edges, f->ncls))
-			return 0;
+		err = lg_cycle_verdict(g, edges, f->ncls, &can);
+		if (err || !can)
+			return err;
 		err = lg_cycles_add(c, g, edges, f->ncls,
 				    s->comp[g->edges[edges[0]].from], false,
 				    &id);
@@ -85,7 +85,7 @@ static int link_one(struct lg_cycles *c, struct lg_graph *g,
 }
 
 int lg_cycles_link_findings(struct lg_cycles *c, struct lg_graph *g,
-			    const struct lg_scc *s)
+			    const struct lc__scc *s)
 {
 	uint32_t longest = 1, *edges;
 	int err = 0;

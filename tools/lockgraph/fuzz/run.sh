@@ -9,9 +9,11 @@ cd "$(dirname "$0")/../../.."
 secs=${1:-60}
 work=fuzz-out/lockgraph
 mkdir -p "$work/corpus" "$work/crashes"
-src=$(ls tools/lockgraph/*.c | grep -v '/main.c$')
+# lockgraph without its main, and the rule module (//lockcheck:graph)
+src=$(ls tools/lockgraph/*.c | grep -v '/main.c$'
+	sed -n '/^GRAPH_SRCS = \[/,/^]/s/^ *"\(.*\)",$/lockcheck\/\1/p' lockcheck/BUILD)
 clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -Wall -Wextra -Werror \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror -I. \
 	tools/lockgraph/fuzz/fuzz_parse.c $src -o "$work/fuzz_parse"
 cp tools/lockgraph/testdata/dumps/*/*.graph "$work/corpus/" 2>/dev/null || true
 cp tools/lockgraph/testdata/fuzz/* "$work/corpus/" 2>/dev/null || true

@@ -1,19 +1,20 @@
 /*
- * scc.c: see scc.h. Tarjan with an explicit frame stack: frame i is a
- * class being explored and the position of its next out-edge. A class is on
- * the component stack from its discovery until its component is complete;
- * low[v] is the smallest discovery number reachable from v's subtree
- * through classes still on that stack.
+ * scc.c: see scc.h. Tarjan with an explicit frame stack: frame i is a node
+ * being explored and its next out-edge. A node is on the component stack
+ * from its discovery until its component is complete; low[v] is the
+ * smallest discovery number reachable from v's subtree through nodes still
+ * on that stack.
  */
 #include "scc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct tarjan {
-	const struct lg_graph *g;
-	uint32_t *index, *low, *stack, *frame_v, *frame_pos, *tmp_comp;
+	const struct lc__graph *g;
+	uint32_t *index, *low, *stack, *frame_v, *frame_e, *tmp_comp;
 	uint8_t *on_stack;
 	uint32_t counter, sp, fp, ncomp;
 };
@@ -24,7 +25,8 @@ static void visit(struct tarjan *t, uint32_t v)
 	t->stack[t->sp++] = v;
 	t->on_stack[v] = 1;
 	t->frame_v[t->fp] = v;
-	t->frame_pos[t->fp++] = t->g->out[v];
+	t->frame_e[t->fp++] =
+		lc__graph_node_live(t->g, v) ? t->g->nodes[v].out : LC_NONE;
 }
 
 /* v's exploration is over: close its component when v is its root. */
@@ -53,37 +55,38 @@ static void explore(struct tarjan *t, uint32_t root)
 	visit(t, root);
 	while (t->fp) {
 		uint32_t v = t->frame_v[t->fp - 1];
-		uint32_t pos = t->frame_pos[t->fp - 1];
-		uint32_t w;
+		uint32_t e = t->frame_e[t->fp - 1];
+		const struct lc__edge *edge;
 
-		if (pos == t->g->out[v + 1]) {
+		if (e == LC_NONE) {
 			t->fp--;
 			finish(t, v);
 			continue;
 		}
-		t->frame_pos[t->fp - 1]++;
-		w = t->g->edges[pos].to;
-		if (t->index[w] == LG_NONE)
-			visit(t, w);
-		else if (t->on_stack[w] && t->index[w] < t->low[v])
-			t->low[v] = t->index[w];
+		edge = lc__graph_edge(t->g, e);
+		t->frame_e[t->fp - 1] = edge->next_out;
+		if (t->index[edge->to] == LC_NONE)
+			visit(t, edge->to);
+		else if (t->on_stack[edge->to] &&
+			 t->index[edge->to] < t->low[v])
+			t->low[v] = t->index[edge->to];
 	}
 }
 
 /* Renumbers components by smallest member and groups the members. */
-static int group(struct tarjan *t, struct lg_scc *s)
+static int group(struct tarjan *t, struct lc__scc *s)
 {
-	uint32_t n = t->g->nclasses, *renum = t->index, next = 0;
+	uint32_t n = t->g->nnodes, *renum = t->index, next = 0;
 
-	s->start = calloc(t->ncomp + 2, sizeof(*s->start));
+	s->start = calloc((size_t)t->ncomp + 2, sizeof(*s->start));
 	if (!s->start)
 		return ENOMEM;
 	for (uint32_t c = 0; c < t->ncomp; c++)
-		renum[c] = LG_NONE;
+		renum[c] = LC_NONE;
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t c = t->tmp_comp[v];
 
-		if (renum[c] == LG_NONE)
+		if (renum[c] == LC_NONE)
 			renum[c] = next++;
 		s->comp[v] = renum[c];
 		s->start[s->comp[v] + 2]++;
@@ -93,37 +96,38 @@ static int group(struct tarjan *t, struct lg_scc *s)
 	for (uint32_t v = 0; v < n; v++)
 		s->members[s->start[s->comp[v] + 1]++] = v;
 	s->ncomp = t->ncomp;
+	assert(s->start[s->ncomp] == n);
 	return 0;
 }
 
-int lg_scc_find(const struct lg_graph *g, struct lg_scc *s)
+int lc__scc_find(const struct lc__graph *g, struct lc__scc *s)
 {
-	uint32_t n = g->nclasses;
+	uint32_t n = g->nnodes;
 	struct tarjan t = { .g = g };
-	size_t sz = (n + 1) * sizeof(uint32_t);
+	size_t sz = ((size_t)n + 1) * sizeof(uint32_t);
 	int err = ENOMEM;
 
 	memset(s, 0, sizeof(*s));
 	t.index = malloc(sz), t.low = malloc(sz), t.stack = malloc(sz);
-	t.frame_v = malloc(sz), t.frame_pos = malloc(sz);
-	t.tmp_comp = malloc(sz), t.on_stack = calloc(n + 1, 1);
+	t.frame_v = malloc(sz), t.frame_e = malloc(sz);
+	t.tmp_comp = malloc(sz), t.on_stack = calloc((size_t)n + 1, 1);
 	s->comp = malloc(sz), s->members = malloc(sz);
-	if (t.index && t.low && t.stack && t.frame_v && t.frame_pos &&
+	if (t.index && t.low && t.stack && t.frame_v && t.frame_e &&
 	    t.tmp_comp && t.on_stack && s->comp && s->members) {
 		memset(t.index, 0xff, sz);
 		for (uint32_t v = 0; v < n; v++)
-			if (t.index[v] == LG_NONE)
+			if (t.index[v] == LC_NONE)
 				explore(&t, v);
 		err = group(&t, s);
 	}
 	free(t.index), free(t.low), free(t.stack), free(t.frame_v);
-	free(t.frame_pos), free(t.tmp_comp), free(t.on_stack);
+	free(t.frame_e), free(t.tmp_comp), free(t.on_stack);
 	if (err)
-		lg_scc_free(s);
+		lc__scc_free(s);
 	return err;
 }
 
-void lg_scc_free(struct lg_scc *s)
+void lc__scc_free(struct lc__scc *s)
 {
 	free(s->comp);
 	free(s->members);
