@@ -338,7 +338,10 @@ void lc__dump_write_locked(void)
 	err = b.cut ? ENOMEM : write_tmp(tmp, sizeof(tmp), prog, &b);
 	if (!err)
 		err = publish(tmp, prog);
-	if (err)
+	if (err == ENOMEM) /* not a bad setting: the process ran out */
+		lc__report_limit("memory", "no memory to write the dump; "
+					   "it is not written");
+	else if (err)
 		lc__config_report("LOCKCHECK_DUMP", lc__cfg.dump,
 				  "cannot write the dump (%s); accepted: a "
 				  "directory this process can write to",
