@@ -52,7 +52,7 @@ static const char *const mistakes[][3] = {
 	{ "frobnicate", NULL, "tools/dev: unknown command 'frobnicate'" },
 	{ "test", "bogus",
 	  "tools/dev: unknown build 'bogus' (plain lockcheck tsan asan "
-	  "consumer)" },
+	  "scripts)" },
 };
 
 START_TEST(test_mistake_names_itself_and_exits_2)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/consumer/run.sh: README's "From another Bazel workspace", tried as a
 # user would, outside this checkout. `tools/dev test` runs it after the four
-# builds; it ends with "N passed, N failed" like the Check tests.
+# builds; one "PASS: <check>" or "FAIL: <check>" line per check.
 #
 # A workspace in /tmp whose WORKSPACE is exactly README's three lines, the
 # BUILD and .bazelrc of this directory and three cc_tests: session_test (a
@@ -34,10 +34,10 @@ check() { # WHAT CONDITION...: counts one check
 	shift
 	if "$@"; then
 		passed=$((passed + 1))
-		echo "  ok: $what"
+		echo "PASS: $what"
 	else
 		failed=$((failed + 1))
-		echo "  FAILED: $what"
+		echo "FAIL: $what"
 	fi
 }
 
@@ -72,7 +72,7 @@ log_has() { # TEST LINE: the test's log holds this exact line
 count_dumps() { find "$dumps" -name '*.graph' 2>/dev/null | wc -l; }
 
 echo "=== consumer workspace: $ws (@lockcheck = $checkout)"
-setup || { echo "consumer: cannot set up $ws"; echo "0 passed, 1 failed"; exit 1; }
+setup || { echo "FAIL: set up $ws"; exit 1; }
 cd "$ws" || exit 1
 rc=0
 "${bazel[@]}" test --config=lockcheck --keep_going \
@@ -109,5 +109,5 @@ if [ "$failed" != 0 ]; then
 	echo "  (bazel's output: $work/test.out)"
 	tail -n 30 "$work/test.out" | sed 's/^/  | /'
 fi
-echo "$passed passed, $failed failed"
+echo "tests/consumer: $passed passed, $failed failed"
 [ "$failed" = 0 ]
