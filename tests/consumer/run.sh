@@ -75,7 +75,7 @@ echo "=== consumer workspace: $ws (@lockcheck = $checkout)"
 setup || { echo "FAIL: set up $ws"; exit 1; }
 cd "$ws" || exit 1
 rc=0
-"${bazel[@]}" test --config=lockcheck --keep_going \
+"${bazel[@]}" test --config=lockcheck --keep_going --nocache_test_results \
 	--test_env=LOCKCHECK_DUMP="$dumps/" //... >"$work/test.out" 2>&1 || rc=$?
 grep -E '^//:' "$work/test.out"
 check "bazel test builds offline and only tests fail (exit 3, got $rc)" \

@@ -99,7 +99,7 @@ pkg_config_flags() {
 	pkg_config_is --cflags lockcheck-checked "-I$P/include -DLOCKCHECK=1"
 	pkg_config_is --libs lockcheck "-L$P/lib -llockcheck -pthread"
 	pkg_config_is --libs lockcheck-checked \
-		"-L$P/lib -llockcheck-checked -pthread"
+		"-L$P/lib -llockcheck-checked -pthread -Wl,--wrap=pthread_create"
 }
 
 # ---- consumer programs
@@ -133,7 +133,7 @@ runs_as() {
 	[ "$rc" = 66 ] || fail "exit status $rc, want 66 (LOCKCHECK_EXITCODE)"
 	[ "$(grep '^lockcheck: ' "$err")" = "$CYCLE" ] ||
 		fail "want exactly one finding: $CYCLE"
-	grep -qE '#0 take_in_order at .*app\.c:[0-9]+' "$err" ||
+	grep -qE '#0 take_in_order(\(void\*\))? at .*app\.c:[0-9]+' "$err" ||
 		fail "no symbolised frame of app.c in the report"
 }
 
@@ -197,7 +197,7 @@ lockgraph_checks_dump() {
 	local dumps=$TMP/dumps rc=0 out
 	mkdir -p "$dumps"
 	LD_LIBRARY_PATH=$P/lib LOCKCHECK_DUMP=$dumps \
-		"$TMP/make-checked-shared/app" >/dev/null 2>&1
+		"$TMP/make-checked-shared/app" >/dev/null 2>&1 || true # 66
 	out=$("$P/bin/lockgraph" check "$dumps") || rc=$?
 	echo "$out"
 	[ "$rc" = 1 ] || fail "lockgraph check exit status $rc, want 1"
@@ -236,9 +236,8 @@ for mode in plain checked; do
 		check "cmake-$mode-$link" builds_with_cmake "$mode" "$link"
 	done
 done
-# C++: the checked header does not compile as C++ yet (its _Atomic fields);
-# check cxx-checked the same way once it does.
 check cxx-plain builds_as_cxx plain
+check cxx-checked builds_as_cxx checked
 check mixed-modes-refused mixed_modes_refused
 check lockgraph-check lockgraph_checks_dump
 check man-pages man_pages_complete
