@@ -174,7 +174,10 @@ static struct shard *shard_for(ds_cache_t *c, uint32_t hashv)
 	return &c->shards[(uint64_t)hashv >> c->shard_shift];
 }
 
-/* The entry has left the cache and nothing pins it: delete and free. */
+/* The entry has left the cache and nothing pins it: delete and free. The
+ * caller may hold locks of its own (cache.h allows it), so what is
+ * asserted is that the one cache lock a path here took, the entry's
+ * shard's, was let go. */
 static void entry_delete(ds_cache_t *c, struct entry *e)
 {
 	assert(atomic_load(&e->refs) == 0 && !e->hh.tbl);
