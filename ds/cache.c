@@ -29,8 +29,12 @@
  * Invariants, for every shard s, under s->lock:
  *   - usage == the sum of the charges of the entries in s->table;
  *   - tick - e->stamp (mod 2^32) >= the number of entries after e in the
- *     LRU order;
+ *     LRU order, while e was put at the tail fewer than 2^32 ticks ago
+ *     (older, the lazy promotion may just move e sooner than needed);
  *   - every entry in s->table has refs >= 1, and refs == 1 means unpinned;
+ *   - an entry is in one table (hh.tbl set, refs counting the table's
+ *     reference) or in none (hh.tbl NULL), never both; only an entry in
+ *     none with refs 0 is deleted;
  *   - s->tags, when not NULL, has one byte per bucket (tags_nb is the
  *     bucket count), each the OR of tag_bit() of the entries in its chain;
  *   - usage > capacity only if every entry left in the table was pinned
@@ -41,6 +45,11 @@
  *     changes usage or evicts ends with note_usage_locked;
  *   - an entry not in any table is pinned by handles only; it is never
  *     looked up again and is freed by the release that drops its last one.
+ * All but the stamps are asserted: refs and table membership at every
+ * change, over at the end of every critical section, the charge sum and
+ * the tags where a walk of the table is paid anyway (prune, destroy), and
+ * at destroy, where no handle may be left, refs == 1 everywhere and no
+ * shard over capacity.
  *
  * Insertion adds the new entry first and evicts after, so that running out
  * of memory (uthash allocating a table or buckets) changes nothing; an
@@ -57,6 +66,7 @@
 #define _GNU_SOURCE
 #include "ds/cache.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -66,6 +76,7 @@
 #include "cache_mem.h"
 #include "hash.h"
 #include "lockcheck/lockcheck.h"
+#include "must.h"
 
 /* uthash: allocate through the cache's allocator, survive a failed one
  * (uthash_nonfatal_oom sets the caller's `oom`), compare short keys
@@ -158,9 +169,19 @@ static struct entry *entry_new(ds_cache_t *c, const void *key, size_t keylen,
 	return e;
 }
 
-/* The entry has left the cache and nothing pins it: delete and free. */
+static struct shard *shard_for(ds_cache_t *c, uint32_t hashv)
+{
+	return &c->shards[(uint64_t)hashv >> c->shard_shift];
+}
+
+/* The entry has left the cache and nothing pins it: delete and free. The
+ * caller may hold locks of its own (cache.h allows it), so what is
+ * asserted is that the one cache lock a path here took, the entry's
+ * shard's, was let go. */
 static void entry_delete(ds_cache_t *c, struct entry *e)
 {
+	assert(atomic_load(&e->refs) == 0 && !e->hh.tbl);
+	lc_assert_not_held(&shard_for(c, e->hh.hashv)->lock);
 	if (c->deleter)
 		c->deleter(e->key, e->hh.keylen, e->value, c->deleter_arg);
 	ds__mem_free(&c->mem, e, entry_size(e->hh.keylen));
@@ -229,6 +250,26 @@ static void tags_rebuild_locked(struct shard *s)
 		tag_bucket_locked(s, b);
 }
 
+/* Whether each bucket's filter byte is the OR of its entries' tag bits
+ * (no filter: trivially). Under the lock, or with no other thread. */
+static bool tags_match(const struct shard *s)
+{
+	if (!s->tags)
+		return true;
+	if (!s->tbl || s->tags_nb != s->tbl->num_buckets)
+		return false;
+	for (unsigned b = 0; b < s->tags_nb; b++) {
+		UT_hash_handle *hh = s->tbl->buckets[b].hh_head;
+		uint8_t t = 0;
+
+		for (; hh; hh = hh->hh_next)
+			t |= tag_bit(s, hh->hashv);
+		if (t != s->tags[b])
+			return false;
+	}
+	return true;
+}
+
 /* e was just added. */
 static void tags_add_locked(struct shard *s, const struct entry *e)
 {
@@ -252,11 +293,6 @@ static void tags_remove_locked(struct shard *s, const struct entry *e)
 
 /* ---- one shard, under its lock ---- */
 
-static struct shard *shard_for(ds_cache_t *c, uint32_t hashv)
-{
-	return &c->shards[(uint64_t)hashv >> c->shard_shift];
-}
-
 static struct entry *find_locked(struct shard *s, const void *key,
 				 size_t keylen, uint32_t hashv)
 {
@@ -267,6 +303,7 @@ static struct entry *find_locked(struct shard *s, const void *key,
 	lc_assert_held(&s->lock);
 	if (!tbl)
 		return NULL;
+	assert(!s->tags || s->tags_nb == tbl->num_buckets);
 	HASH_TO_BKT(hashv, tbl->num_buckets, bkt);
 	if (s->tags && !(s->tags[bkt] & tag_bit(s, hashv)))
 		return NULL; /* a miss that reads no entry */
@@ -353,25 +390,35 @@ static void unlink_locked(struct shard *s, struct entry *e)
 	if (!s->table)
 		s->tbl = NULL; /* uthash freed it with the last entry */
 	tags_remove_locked(s, e);
+	e->hh.tbl = NULL; /* in no table: entry_delete checks it */
 }
 
 /* Undoes table_add_locked: e was never visible outside this critical
  * section, so refs goes back to the caller's pins alone. */
 static void table_take_back_locked(struct shard *s, struct entry *e)
 {
+	uint32_t refs;
+
 	lc_assert_held(&s->lock);
 	unlink_locked(s, e);
-	atomic_fetch_sub(&e->refs, 1);
+	refs = atomic_fetch_sub(&e->refs, 1);
+	assert(refs >= 1); /* the table's own reference */
+	(void)refs;
 }
 
 /* Takes e out of the table and drops the table's reference; if that was
  * the last, e goes on *dead for deletion once the lock is released. */
 static void remove_locked(struct shard *s, struct entry *e, struct entry **dead)
 {
+	uint32_t refs;
+
 	lc_assert_held(&s->lock);
+	assert(s->usage >= e->charge);
 	unlink_locked(s, e);
 	s->usage -= e->charge;
-	if (atomic_fetch_sub(&e->refs, 1) == 1) {
+	refs = atomic_fetch_sub(&e->refs, 1);
+	assert(refs >= 1); /* the table's own reference */
+	if (refs == 1) {
 		e->hh.next = *dead;
 		*dead = e;
 	}
@@ -397,6 +444,14 @@ static void note_usage_locked(struct shard *s)
 		s->over = false;
 		atomic_fetch_sub(&s->cache->nover, 1u);
 	}
+}
+
+/* Ends every critical section that may change usage or evict: s->over
+ * must then equal (usage > capacity) (see the file head). */
+static void assert_settled_locked(struct shard *s)
+{
+	lc_assert_held(&s->lock);
+	assert(s->over == (s->usage > s->capacity));
 }
 
 /* True when only the table holds e. Finding it pinned, marks the shard
@@ -516,10 +571,10 @@ static bool erase_in(struct shard *s, const void *key, size_t keylen,
 	struct entry *dead = NULL;
 	bool found;
 
-	if (lc_mutex_lock(&s->lock))
-		return false;
+	DS__MUST(lc_mutex_lock(&s->lock));
 	found = erase_locked(s, key, keylen, hashv, &dead);
-	lc_mutex_unlock(&s->lock);
+	assert_settled_locked(s);
+	DS__MUST(lc_mutex_unlock(&s->lock));
 	bury(s->cache, dead);
 	return found;
 }
@@ -529,69 +584,75 @@ static void rebalance(struct shard *s)
 {
 	struct entry *dead = NULL;
 
-	if (lc_mutex_lock(&s->lock))
-		return;
+	DS__MUST(lc_mutex_lock(&s->lock));
 	if (s->over) {
 		make_room_locked(s, 0, NULL, NULL, &dead);
 		note_usage_locked(s);
 	}
-	lc_mutex_unlock(&s->lock);
+	assert_settled_locked(s);
+	DS__MUST(lc_mutex_unlock(&s->lock));
 	bury(s->cache, dead);
 }
 
+/* Walks the whole table anyway, so it checks the sum of the charges. */
 static size_t prune_shard(struct shard *s)
 {
 	struct entry *e, *next, *dead = NULL;
-	size_t n = 0;
+	size_t n = 0, kept = 0;
 
-	if (lc_mutex_lock(&s->lock))
-		return 0;
+	DS__MUST(lc_mutex_lock(&s->lock));
 	for (e = s->table; e; e = next) {
 		next = e->hh.next;
 		if (atomic_load(&e->refs) == 1) {
 			remove_locked(s, e, &dead);
 			n++;
+		} else {
+			kept += e->charge;
 		}
 	}
+	assert(kept == s->usage && tags_match(s));
 	note_usage_locked(s);
-	lc_mutex_unlock(&s->lock);
+	assert_settled_locked(s);
+	DS__MUST(lc_mutex_unlock(&s->lock));
 	bury(s->cache, dead);
 	return n;
 }
 
-/* Destroy: no other thread, no handle left; every entry is deleted. */
+/* Destroy: no other thread, and no handle left (asserted: each entry's
+ * refs is the table's alone). With nothing pinned the shard is within its
+ * capacity, and usage is the sum of the charges. Every entry is deleted. */
 static void shard_clear(struct shard *s)
 {
 	struct entry *e = s->table, *next;
+	size_t usage = 0;
 
+	assert(tags_match(s));
 	HASH_CLEAR(hh, s->table); /* uthash's own memory; entries stay */
 	s->tbl = NULL;
 	ds__mem_free(&s->cache->mem, s->tags, s->tags_nb);
 	for (; e; e = next) {
 		next = e->hh.next;
+		assert(atomic_load(&e->refs) == 1 &&
+		       "ds_cache_destroy: a handle was not released");
+		usage += e->charge;
+		atomic_store(&e->refs, 0); /* the table lets go */
+		e->hh.tbl = NULL;
 		entry_delete(s->cache, e);
 	}
+	assert(usage == s->usage && !s->over);
 }
 
 /* Locks every shard, in ascending index order (their declared order). */
-static int lock_all(ds_cache_t *c)
+static void lock_all(ds_cache_t *c)
 {
-	for (unsigned i = 0; i < c->nshards; i++) {
-		int err = lc_mutex_lock(&c->shards[i].lock);
-
-		if (err) {
-			while (i-- > 0)
-				lc_mutex_unlock(&c->shards[i].lock);
-			return err;
-		}
-	}
-	return 0;
+	for (unsigned i = 0; i < c->nshards; i++)
+		DS__MUST(lc_mutex_lock(&c->shards[i].lock));
 }
 
 static void unlock_all(ds_cache_t *c)
 {
 	for (unsigned i = c->nshards; i-- > 0;)
-		lc_mutex_unlock(&c->shards[i].lock);
+		DS__MUST(lc_mutex_unlock(&c->shards[i].lock));
 }
 
 /* ---- creation ---- */
@@ -632,10 +693,10 @@ static int shard_init(ds_cache_t *c, unsigned i, size_t capacity)
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	err = lc_mutex_init(&s->lock, "ds_cache.shard");
+	err = ds__init_result(lc_mutex_init(&s->lock, "ds_cache.shard"));
 	if (err)
 		return err;
-	lc_mutex_set_order(&s->lock, i);
+	DS__MUST(lc_mutex_set_order(&s->lock, i));
 	s->capacity = capacity / c->nshards + (i < capacity % c->nshards);
 	s->cache = c;
 	return 0;
@@ -656,7 +717,7 @@ static int shards_create(ds_cache_t *c, size_t capacity)
 		err = shard_init(c, i, capacity);
 		if (err) {
 			while (i-- > 0)
-				lc_mutex_destroy(&c->shards[i].lock);
+				DS__MUST(lc_mutex_destroy(&c->shards[i].lock));
 			ds__mem_free(&c->mem, c->shards_mem, c->shards_size);
 			return err;
 		}
@@ -697,8 +758,9 @@ void ds_cache_destroy(ds_cache_t *cache)
 		return;
 	for (unsigned i = 0; i < cache->nshards; i++) {
 		shard_clear(&cache->shards[i]);
-		lc_mutex_destroy(&cache->shards[i].lock);
+		DS__MUST(lc_mutex_destroy(&cache->shards[i].lock));
 	}
+	assert(atomic_load(&cache->nover) == 0);
 	mem = cache->mem;
 	ds__mem_free(&mem, cache->shards_mem, cache->shards_size);
 	ds__mem_free(&mem, cache, sizeof(*cache));
@@ -714,16 +776,14 @@ static int insert_uncached(ds_cache_t *c, struct shard *s, struct entry *e,
 			   bool pinned)
 {
 	struct entry *dead = NULL;
-	int err;
 
 	if (c->strict)
 		return ENOSPC;
-	err = lc_mutex_lock(&s->lock);
-	if (err)
-		return err;
+	DS__MUST(lc_mutex_lock(&s->lock));
 	erase_locked(s, e->key, e->hh.keylen, e->hh.hashv, &dead);
 	s->stats.inserts++;
-	lc_mutex_unlock(&s->lock);
+	assert_settled_locked(s);
+	DS__MUST(lc_mutex_unlock(&s->lock));
 	bury(c, dead);
 	if (pinned)
 		atomic_init(&e->refs, 1);
@@ -738,11 +798,10 @@ static int insert_cached(struct shard *s, struct entry *e, bool pinned)
 	int err;
 
 	atomic_init(&e->refs, pinned ? 1 : 0); /* the table adds its own */
-	err = lc_mutex_lock(&s->lock);
-	if (err)
-		return err;
+	DS__MUST(lc_mutex_lock(&s->lock));
 	err = insert_locked(s, e, &dead);
-	lc_mutex_unlock(&s->lock);
+	assert_settled_locked(s);
+	DS__MUST(lc_mutex_unlock(&s->lock));
 	bury(s->cache, dead);
 	return err;
 }
@@ -802,6 +861,7 @@ static struct entry *lookup_locked(struct shard *s, const void *key,
 				   size_t keylen, uint32_t hashv)
 {
 	struct entry *e;
+	uint32_t refs;
 
 	lc_assert_held(&s->lock);
 	e = find_locked(s, key, keylen, hashv);
@@ -809,7 +869,9 @@ static struct entry *lookup_locked(struct shard *s, const void *key,
 		s->stats.misses++;
 		return NULL;
 	}
-	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	refs = atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	assert(refs >= 1); /* the table's own reference */
+	(void)refs;
 	bucket_to_front_locked(s, e);
 	lru_touch_locked(s, e);
 	s->stats.hits++;
@@ -822,7 +884,6 @@ int ds_cache_lookup(ds_cache_t *cache, const void *key, size_t keylen,
 	uint32_t hashv;
 	struct shard *s;
 	struct entry *e;
-	int err;
 
 	if (handle)
 		*handle = NULL;
@@ -830,11 +891,9 @@ int ds_cache_lookup(ds_cache_t *cache, const void *key, size_t keylen,
 		return EINVAL;
 	hashv = (uint32_t)ds__siphash13(&cache->hkey, key, keylen);
 	s = shard_for(cache, hashv);
-	err = lc_mutex_lock(&s->lock);
-	if (err)
-		return err;
+	DS__MUST(lc_mutex_lock(&s->lock));
 	e = lookup_locked(s, key, keylen, hashv);
-	lc_mutex_unlock(&s->lock);
+	DS__MUST(lc_mutex_unlock(&s->lock));
 	*handle = (ds_cache_handle_t *)e;
 	return e ? 0 : ENOENT;
 }
@@ -859,6 +918,7 @@ void ds_cache_release(ds_cache_t *cache, ds_cache_handle_t *handle)
 		return;
 	hashv = e->hh.hashv; /* e may be freed by others after the decrement */
 	old = atomic_fetch_sub(&e->refs, 1);
+	assert(old >= 1); /* else released twice */
 	if (old == 1)
 		entry_delete(cache, e);
 	else if (old == 2 && atomic_load(&cache->nover) > 0)
@@ -891,8 +951,9 @@ size_t ds_cache_total_charge(ds_cache_t *cache)
 {
 	size_t sum = 0;
 
-	if (!cache || lock_all(cache))
+	if (!cache)
 		return 0;
+	lock_all(cache);
 	for (unsigned i = 0; i < cache->nshards; i++)
 		sum += cache->shards[i].usage;
 	unlock_all(cache);
@@ -919,13 +980,10 @@ int ds_cache_stats(ds_cache_t *cache, struct ds_cache_stats *total,
 		   struct ds_cache_stats *per_shard, size_t n)
 {
 	struct ds_cache_stats sum = {0}, one;
-	int err;
 
 	if (!cache)
 		return EINVAL;
-	err = lock_all(cache);
-	if (err)
-		return err;
+	lock_all(cache);
 	for (unsigned i = 0; i < cache->nshards; i++) {
 		struct shard *s = &cache->shards[i];
 

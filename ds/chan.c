@@ -14,6 +14,10 @@
  * - nothing is pushed once closed is set;
  * - senders_waiting / receivers_waiting count the threads inside a wait
  *   on room / contents (each decrements only after it took the lock back).
+ * The first two are asserted at every push and pop (assert_ring_locked),
+ * the third at every push, the last at destroy, where both counts are 0.
+ * No user code runs in the channel, so nothing is called with its lock
+ * held.
  *
  * Why one signal per item is enough: every waiter re-checks its condition
  * after any wake-up, a timed-out one included, before it gives up. So a
@@ -34,6 +38,7 @@
 
 #include "deadline.h"
 #include "lockcheck/lockcheck.h"
+#include "must.h"
 
 struct ds_chan {
 	lc_mutex_t lock;
@@ -83,21 +88,22 @@ static bool chan_size(size_t cap, size_t item_size, size_t namelen,
 /* The mutex and both condvars, or none of them (an error from init). */
 static int init_sync(ds_chan_t *ch)
 {
-	int err = lc_mutex_init(&ch->lock, "ds_chan.lock");
+	int err = ds__init_result(lc_mutex_init(&ch->lock, "ds_chan.lock"));
 
 	if (err)
 		return err;
-	err = lc_cond_init_clock(&ch->room, CLOCK_MONOTONIC);
+	err = ds__init_result(lc_cond_init_clock(&ch->room, CLOCK_MONOTONIC));
 	if (err)
 		goto no_room;
-	err = lc_cond_init_clock(&ch->contents, CLOCK_MONOTONIC);
+	err = ds__init_result(
+		lc_cond_init_clock(&ch->contents, CLOCK_MONOTONIC));
 	if (err)
 		goto no_contents;
 	return 0;
 no_contents:
-	lc_cond_destroy(&ch->room);
+	DS__MUST(lc_cond_destroy(&ch->room));
 no_room:
-	lc_mutex_destroy(&ch->lock);
+	DS__MUST(lc_mutex_destroy(&ch->lock));
 	return err;
 }
 
@@ -130,17 +136,26 @@ int ds__chan_create(ds_chan_t **out, size_t cap, size_t item_size,
 	return 0;
 }
 
+/* The ring's indices in range and its counts consistent. */
+static void assert_ring_locked(ds_chan_t *ch)
+{
+	lc_assert_held(&ch->lock);
+	assert(ch->head < ch->cap && ch->len <= ch->cap);
+	assert(ch->sent - ch->received == ch->len);
+}
+
 void ds_chan_destroy(ds_chan_t *ch)
 {
 	if (!ch)
 		return;
-	lc_mutex_lock(&ch->lock);
+	DS__MUST(lc_mutex_lock(&ch->lock));
 	assert(ch->senders_waiting == 0 && ch->receivers_waiting == 0 &&
 	       "ds_chan_destroy: threads are still blocked in the channel");
-	lc_mutex_unlock(&ch->lock);
-	lc_cond_destroy(&ch->contents);
-	lc_cond_destroy(&ch->room);
-	lc_mutex_destroy(&ch->lock);
+	assert_ring_locked(ch);
+	DS__MUST(lc_mutex_unlock(&ch->lock));
+	DS__MUST(lc_cond_destroy(&ch->contents));
+	DS__MUST(lc_cond_destroy(&ch->room));
+	DS__MUST(lc_mutex_destroy(&ch->lock));
 	free(ch);
 }
 
@@ -175,8 +190,10 @@ static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 		   const struct timespec *deadline)
 {
 	if (deadline)
-		return lc_cond_timedwait(c, lock, deadline);
-	return lc_cond_wait(c, lock);
+		return ds__timed_wait_result(
+			lc_cond_timedwait(c, lock, deadline));
+	DS__MUST(lc_cond_wait(c, lock));
+	return 0;
 }
 
 /* The send's one blocking point: returns, lock held, 0 when a slot is
@@ -229,8 +246,9 @@ static void push_locked(ds_chan_t *ch, const void *item)
 	copy_item(slot(ch, tail), item, ch->item_size);
 	ch->len++;
 	ch->sent++;
+	assert_ring_locked(ch);
 	if (ch->receivers_waiting)
-		lc_cond_signal(&ch->contents);
+		DS__MUST(lc_cond_signal(&ch->contents));
 }
 
 /* The oldest item out: the event a waiting sender waits for. */
@@ -242,8 +260,9 @@ static void pop_locked(ds_chan_t *ch, void *out)
 	ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
 	ch->len--;
 	ch->received++;
+	assert_ring_locked(ch);
 	if (ch->senders_waiting)
-		lc_cond_signal(&ch->room);
+		DS__MUST(lc_cond_signal(&ch->room));
 }
 
 static int send_item(ds_chan_t *ch, const void *item, const struct wait *w)
@@ -252,11 +271,11 @@ static int send_item(ds_chan_t *ch, const void *item, const struct wait *w)
 
 	if (!ch || !item)
 		return EINVAL;
-	lc_mutex_lock(&ch->lock);
+	DS__MUST(lc_mutex_lock(&ch->lock));
 	err = wait_for_room_locked(ch, w);
 	if (!err)
 		push_locked(ch, item);
-	lc_mutex_unlock(&ch->lock);
+	DS__MUST(lc_mutex_unlock(&ch->lock));
 	return err;
 }
 
@@ -266,11 +285,11 @@ static int recv_item(ds_chan_t *ch, void *out, const struct wait *w)
 
 	if (!ch || !out)
 		return EINVAL;
-	lc_mutex_lock(&ch->lock);
+	DS__MUST(lc_mutex_lock(&ch->lock));
 	err = wait_for_contents_locked(ch, w);
 	if (!err)
 		pop_locked(ch, out);
-	lc_mutex_unlock(&ch->lock);
+	DS__MUST(lc_mutex_unlock(&ch->lock));
 	return err;
 }
 
@@ -318,15 +337,15 @@ int ds_chan_close(ds_chan_t *ch)
 
 	if (!ch)
 		return EINVAL;
-	lc_mutex_lock(&ch->lock);
+	DS__MUST(lc_mutex_lock(&ch->lock));
 	if (ch->closed) {
 		err = EPIPE;
 	} else {
 		ch->closed = true;
-		lc_cond_broadcast(&ch->room);
-		lc_cond_broadcast(&ch->contents);
+		DS__MUST(lc_cond_broadcast(&ch->room));
+		DS__MUST(lc_cond_broadcast(&ch->contents));
 	}
-	lc_mutex_unlock(&ch->lock);
+	DS__MUST(lc_mutex_unlock(&ch->lock));
 	return err;
 }
 
@@ -334,7 +353,7 @@ int ds_chan_stats(ds_chan_t *ch, struct ds_chan_stats *st)
 {
 	if (!ch || !st)
 		return EINVAL;
-	lc_mutex_lock(&ch->lock);
+	DS__MUST(lc_mutex_lock(&ch->lock));
 	*st = (struct ds_chan_stats){
 		.len = ch->len,
 		.capacity = ch->cap,
@@ -345,7 +364,7 @@ int ds_chan_stats(ds_chan_t *ch, struct ds_chan_stats *st)
 		.received = ch->received,
 		.closed = ch->closed,
 	};
-	assert(ch->sent - ch->received == ch->len);
-	lc_mutex_unlock(&ch->lock);
+	assert_ring_locked(ch);
+	DS__MUST(lc_mutex_unlock(&ch->lock));
 	return 0;
 }

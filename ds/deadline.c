@@ -7,6 +7,7 @@
  */
 #include "deadline.h"
 
+#include <assert.h>
 #include <errno.h>
 
 #define NS_PER_SEC 1000000000L
@@ -23,5 +24,6 @@ int ds__deadline_after_ms(long ms, struct timespec *abs)
 		abs->tv_sec++;
 		abs->tv_nsec -= NS_PER_SEC;
 	}
+	assert(abs->tv_nsec >= 0 && abs->tv_nsec < NS_PER_SEC);
 	return 0;
 }

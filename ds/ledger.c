@@ -16,14 +16,19 @@
  *   with every lock needed already held: a failed operation changes nothing.
  * Because the total is conserved and fits int64_t, a credit cannot overflow
  * in practice; the check stays, so the contract does not lean on that.
+ * The first three are asserted where that is cheap: a balance wherever it
+ * changes or is read, the total by ds_ledger_audit (which holds every
+ * lock), the order of ds_ledger_transfer_many's locks as it takes them.
  */
 #include "ds/ledger.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lockcheck/lockcheck.h"
+#include "must.h"
 
 #define ACCOUNT_ALIGN 64 /* one account per cache line: no false sharing */
 
@@ -55,7 +60,7 @@ static int opening_total(size_t n, const int64_t *balances, int64_t *total)
 static void destroy_accounts(struct account *acct, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		lc_mutex_destroy(&acct[i].lock);
+		DS__MUST(lc_mutex_destroy(&acct[i].lock));
 	free(acct);
 }
 
@@ -66,12 +71,11 @@ static int init_accounts(struct account *acct, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int err = lc_mutex_init(&acct[i].lock, "ds_ledger.account");
 
-		if (!err)
-			err = lc_mutex_set_order(&acct[i].lock, i);
-		if (err) {
+		if (ds__init_result(err)) {
 			destroy_accounts(acct, i);
 			return err;
 		}
+		DS__MUST(lc_mutex_set_order(&acct[i].lock, i));
 		acct[i].balance = balances ? balances[i] : 0;
 	}
 	return 0;
@@ -128,9 +132,10 @@ int ds_ledger_balance(struct ds_ledger *l, size_t id, int64_t *balance)
 	if (id >= l->n)
 		return ENOENT;
 	a = &l->acct[id];
-	lc_mutex_lock(&a->lock);
+	DS__MUST(lc_mutex_lock(&a->lock));
 	*balance = a->balance;
-	lc_mutex_unlock(&a->lock);
+	assert(*balance >= 0);
+	DS__MUST(lc_mutex_unlock(&a->lock));
 	return 0;
 }
 
@@ -159,6 +164,7 @@ static int move_locked(struct account *src, struct account *dst,
 		return err;
 	src->balance -= amount;
 	dst->balance += amount;
+	assert(src->balance >= 0 && dst->balance >= 0);
 	return 0;
 }
 
@@ -176,11 +182,11 @@ int ds_ledger_transfer(struct ds_ledger *l, size_t from, size_t to,
 		return EINVAL;
 	lo = &l->acct[from < to ? from : to];
 	hi = &l->acct[from < to ? to : from];
-	lc_mutex_lock(&lo->lock);
-	lc_mutex_lock(&hi->lock);
+	DS__MUST(lc_mutex_lock(&lo->lock));
+	DS__MUST(lc_mutex_lock(&hi->lock));
 	err = move_locked(&l->acct[from], &l->acct[to], amount);
-	lc_mutex_unlock(&hi->lock);
-	lc_mutex_unlock(&lo->lock);
+	DS__MUST(lc_mutex_unlock(&hi->lock));
+	DS__MUST(lc_mutex_unlock(&lo->lock));
 	return err;
 }
 
@@ -244,8 +250,12 @@ static int apply_legs_locked(struct ds_ledger *l,
 		if (err)
 			return err;
 	}
-	for (size_t i = 0; i < k; i++)
-		l->acct[sorted[i].account].balance += sorted[i].delta;
+	for (size_t i = 0; i < k; i++) {
+		struct account *a = &l->acct[sorted[i].account];
+
+		a->balance += sorted[i].delta;
+		assert(a->balance >= 0);
+	}
 	return 0;
 }
 
@@ -262,11 +272,13 @@ int ds_ledger_transfer_many(struct ds_ledger *l,
 		err = sort_legs(legs, k, sorted);
 	if (err)
 		return err;
-	for (size_t i = 0; i < k; i++)
-		lc_mutex_lock(&l->acct[sorted[i].account].lock);
+	for (size_t i = 0; i < k; i++) {
+		assert(i == 0 || sorted[i - 1].account < sorted[i].account);
+		DS__MUST(lc_mutex_lock(&l->acct[sorted[i].account].lock));
+	}
 	err = apply_legs_locked(l, sorted, k);
 	for (size_t i = k; i-- > 0;)
-		lc_mutex_unlock(&l->acct[sorted[i].account].lock);
+		DS__MUST(lc_mutex_unlock(&l->acct[sorted[i].account].lock));
 	return err;
 }
 
@@ -277,14 +289,16 @@ int ds_ledger_audit(struct ds_ledger *l, int64_t *balances, int64_t *total)
 	if (!l || !total)
 		return EINVAL;
 	for (size_t i = 0; i < l->n; i++)
-		lc_mutex_lock(&l->acct[i].lock);
+		DS__MUST(lc_mutex_lock(&l->acct[i].lock));
 	for (size_t i = 0; i < l->n; i++) {
+		assert(l->acct[i].balance >= 0);
 		sum += l->acct[i].balance;
 		if (balances)
 			balances[i] = l->acct[i].balance;
 	}
+	assert(sum == l->total); /* conserved: every lock is held */
 	for (size_t i = l->n; i-- > 0;)
-		lc_mutex_unlock(&l->acct[i].lock);
+		DS__MUST(lc_mutex_unlock(&l->acct[i].lock));
 	*total = sum;
 	return 0;
 }

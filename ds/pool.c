@@ -17,7 +17,15 @@
  * - nothing is pushed once stopping is set;
  * - running counts the tasks between pop and return, submitters_waiting
  *   the threads inside a wait on room (decremented after the lock is
- *   taken back), so shutdown can wait for both before it frees the pool.
+ *   taken back), so shutdown can wait for both before it frees the pool;
+ * - running <= nworkers, and accepted == completed + running + len +
+ *   cancelled: every accepted task is queued, running, done or handed to
+ *   the cancel callback, exactly one of them.
+ * They are asserted at every push and pop, and at the end of shutdown,
+ * where accepted == completed + cancelled: each task ran, or was
+ * cancelled, exactly once. A worker holds no lock at all when it runs a
+ * task (lc_assert_no_locks_held: it is the pool's own thread, so a lock
+ * held there is the pool's bug or one a task returned without unlocking).
  *
  * The blocking points, one function each: wait_for_queue_room_locked (a
  * submit), join_workers and wait_for_submitters_to_leave (a shutdown),
@@ -36,6 +44,7 @@
 
 #include "deadline.h"
 #include "lockcheck/lockcheck.h"
+#include "must.h"
 
 #define THREAD_NAME_MAX 64 /* as the checker keeps them; the kernel: 15 */
 
@@ -67,6 +76,8 @@ struct ds_pool {
 	size_t running;		   /* tasks popped and not yet returned */
 	size_t submitters_waiting; /* threads waiting on room */
 	uint64_t completed;	   /* tasks that returned */
+	uint64_t accepted;	   /* tasks a submit queued */
+	uint64_t cancelled;	   /* queued tasks a CANCEL shutdown took */
 	bool stopping;		   /* shutdown (or a failed create) began */
 	void (*on_cancel)(void *arg);
 	char name[];		   /* copy of the pool's name */
@@ -122,35 +133,45 @@ static ds_pool_t *alloc_pool(size_t nworkers, size_t cap, const char *name)
 /* The mutex and the three condvars, or none of them. */
 static int init_sync(ds_pool_t *p)
 {
-	int err = lc_mutex_init(&p->lock, "ds_pool.lock");
+	int err = ds__init_result(lc_mutex_init(&p->lock, "ds_pool.lock"));
 
 	if (err)
 		return err;
-	err = lc_cond_init(&p->work);
+	err = ds__init_result(lc_cond_init(&p->work));
 	if (err)
 		goto no_work;
-	err = lc_cond_init_clock(&p->room, CLOCK_MONOTONIC);
+	err = ds__init_result(lc_cond_init_clock(&p->room, CLOCK_MONOTONIC));
 	if (err)
 		goto no_room;
-	err = lc_cond_init(&p->left);
+	err = ds__init_result(lc_cond_init(&p->left));
 	if (err)
 		goto no_left;
 	return 0;
 no_left:
-	lc_cond_destroy(&p->room);
+	DS__MUST(lc_cond_destroy(&p->room));
 no_room:
-	lc_cond_destroy(&p->work);
+	DS__MUST(lc_cond_destroy(&p->work));
 no_work:
-	lc_mutex_destroy(&p->lock);
+	DS__MUST(lc_mutex_destroy(&p->lock));
 	return err;
 }
 
 static void destroy_sync(ds_pool_t *p)
 {
-	lc_cond_destroy(&p->left);
-	lc_cond_destroy(&p->room);
-	lc_cond_destroy(&p->work);
-	lc_mutex_destroy(&p->lock);
+	DS__MUST(lc_cond_destroy(&p->left));
+	DS__MUST(lc_cond_destroy(&p->room));
+	DS__MUST(lc_cond_destroy(&p->work));
+	DS__MUST(lc_mutex_destroy(&p->lock));
+}
+
+/* The counts of the file head, checked in O(1) at every push and pop. */
+static void assert_counts_locked(ds_pool_t *p)
+{
+	lc_assert_held(&p->lock);
+	assert(p->head < p->cap && p->len <= p->cap);
+	assert(p->running <= p->nworkers);
+	assert(p->accepted ==
+	       p->completed + p->running + p->len + p->cancelled);
 }
 
 /* ---- workers ---------------------------------------------------------- */
@@ -171,7 +192,7 @@ static void wait_for_work_locked(ds_pool_t *p)
 {
 	lc_assert_held(&p->lock);
 	while (p->len == 0 && !p->stopping)
-		lc_cond_wait(&p->work, &p->lock);
+		DS__MUST(lc_cond_wait(&p->work, &p->lock));
 }
 
 /* Pops the oldest task into *t; false when the pool stops and the queue
@@ -186,8 +207,9 @@ static bool take_task_locked(ds_pool_t *p, struct task *t)
 	p->head = p->head + 1 == p->cap ? 0 : p->head + 1;
 	p->len--;
 	p->running++;
+	assert_counts_locked(p);
 	if (p->submitters_waiting)
-		lc_cond_signal(&p->room);
+		DS__MUST(lc_cond_signal(&p->room));
 	return true;
 }
 
@@ -196,6 +218,7 @@ static bool take_task_locked(ds_pool_t *p, struct task *t)
 static void run_task(ds_pool_t *p, const struct task *t)
 {
 	lc_assert_not_held(&p->lock);
+	lc_assert_no_locks_held();
 	t->fn(t->arg);
 }
 
@@ -205,6 +228,7 @@ static void task_done_locked(ds_pool_t *p)
 	assert(p->running > 0);
 	p->running--;
 	p->completed++;
+	assert_counts_locked(p);
 }
 
 static void *worker_main(void *arg)
@@ -215,14 +239,14 @@ static void *worker_main(void *arg)
 
 	name_worker(w);
 	current_pool = p;
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	while (take_task_locked(p, &t)) {
-		lc_mutex_unlock(&p->lock);
+		DS__MUST(lc_mutex_unlock(&p->lock));
 		run_task(p, &t);
-		lc_mutex_lock(&p->lock);
+		DS__MUST(lc_mutex_lock(&p->lock));
 		task_done_locked(p);
 	}
-	lc_mutex_unlock(&p->lock);
+	DS__MUST(lc_mutex_unlock(&p->lock));
 	current_pool = NULL;
 	return NULL;
 }
@@ -231,16 +255,16 @@ static void *worker_main(void *arg)
 static void join_workers(ds_pool_t *p)
 {
 	for (size_t i = 0; i < p->nworkers; i++)
-		pthread_join(p->workers[i].thread, NULL);
+		DS__MUST(pthread_join(p->workers[i].thread, NULL));
 }
 
 /* A create that could not start every worker: stop the ones it did. */
 static void stop_started_workers(ds_pool_t *p)
 {
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	p->stopping = true;
-	lc_cond_broadcast(&p->work);
-	lc_mutex_unlock(&p->lock);
+	DS__MUST(lc_cond_broadcast(&p->work));
+	DS__MUST(lc_mutex_unlock(&p->lock));
 	join_workers(p);
 }
 
@@ -296,8 +320,10 @@ static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 		   const struct timespec *deadline)
 {
 	if (deadline)
-		return lc_cond_timedwait(c, lock, deadline);
-	return lc_cond_wait(c, lock);
+		return ds__timed_wait_result(
+			lc_cond_timedwait(c, lock, deadline));
+	DS__MUST(lc_cond_wait(c, lock));
+	return 0;
 }
 
 /* The submit's one blocking point: returns, lock held, 0 when a slot is
@@ -319,7 +345,7 @@ static int wait_for_queue_room_locked(ds_pool_t *p, const struct wait *w)
 		err = wait_on(&p->room, &p->lock, w->deadline);
 		p->submitters_waiting--;
 		if (p->stopping && p->submitters_waiting == 0)
-			lc_cond_signal(&p->left);
+			DS__MUST(lc_cond_signal(&p->left));
 	}
 	return p->stopping ? EPIPE : 0;
 }
@@ -334,7 +360,9 @@ static void push_task_locked(ds_pool_t *p, const struct task *t)
 		tail -= p->cap;
 	p->queue[tail] = *t;
 	p->len++;
-	lc_cond_signal(&p->work);
+	p->accepted++;
+	assert_counts_locked(p);
+	DS__MUST(lc_cond_signal(&p->work));
 }
 
 static int submit_task(ds_pool_t *p, void (*fn)(void *), void *arg,
@@ -345,11 +373,11 @@ static int submit_task(ds_pool_t *p, void (*fn)(void *), void *arg,
 
 	if (!p || !fn)
 		return EINVAL;
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	err = wait_for_queue_room_locked(p, w);
 	if (!err)
 		push_task_locked(p, &t);
-	lc_mutex_unlock(&p->lock);
+	DS__MUST(lc_mutex_unlock(&p->lock));
 	return err;
 }
 
@@ -379,12 +407,12 @@ int ds_pool_on_cancel(ds_pool_t *p, void (*fn)(void *))
 
 	if (!p)
 		return EINVAL;
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	if (p->stopping)
 		err = EPIPE;
 	else
 		p->on_cancel = fn;
-	lc_mutex_unlock(&p->lock);
+	DS__MUST(lc_mutex_unlock(&p->lock));
 	return err;
 }
 
@@ -407,10 +435,11 @@ static int begin_shutdown_locked(ds_pool_t *p, int mode, struct dropped *d)
 	*d = (struct dropped){ p->head, 0, p->on_cancel };
 	if (mode == DS_POOL_CANCEL) {
 		d->len = p->len;
+		p->cancelled = p->len;
 		p->len = 0;
 	}
-	lc_cond_broadcast(&p->work);
-	lc_cond_broadcast(&p->room);
+	DS__MUST(lc_cond_broadcast(&p->work));
+	DS__MUST(lc_cond_broadcast(&p->room));
 	return 0;
 }
 
@@ -431,11 +460,12 @@ static void cancel_dropped(ds_pool_t *p, const struct dropped *d)
 /* Shutdown waits for the submitters it woke to leave the pool. */
 static void wait_for_submitters_to_leave(ds_pool_t *p)
 {
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	while (p->submitters_waiting > 0)
-		lc_cond_wait(&p->left, &p->lock);
+		DS__MUST(lc_cond_wait(&p->left, &p->lock));
 	assert(p->running == 0 && p->len == 0);
-	lc_mutex_unlock(&p->lock);
+	assert(p->accepted == p->completed + p->cancelled);
+	DS__MUST(lc_mutex_unlock(&p->lock));
 }
 
 int ds_pool_shutdown(ds_pool_t *p, int mode)
@@ -447,9 +477,9 @@ int ds_pool_shutdown(ds_pool_t *p, int mode)
 		return EINVAL;
 	if (current_pool == p)
 		return EDEADLK;
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	err = begin_shutdown_locked(p, mode, &d);
-	lc_mutex_unlock(&p->lock);
+	DS__MUST(lc_mutex_unlock(&p->lock));
 	if (err)
 		return err;
 	cancel_dropped(p, &d);
@@ -464,7 +494,7 @@ int ds_pool_stats(ds_pool_t *p, struct ds_pool_stats *st)
 {
 	if (!p || !st)
 		return EINVAL;
-	lc_mutex_lock(&p->lock);
+	DS__MUST(lc_mutex_lock(&p->lock));
 	*st = (struct ds_pool_stats){
 		.workers = p->nworkers,
 		.queue_cap = p->cap,
@@ -473,6 +503,6 @@ int ds_pool_stats(ds_pool_t *p, struct ds_pool_stats *st)
 		.submitters_waiting = p->submitters_waiting,
 		.completed = p->completed,
 	};
-	lc_mutex_unlock(&p->lock);
+	DS__MUST(lc_mutex_unlock(&p->lock));
 	return 0;
 }

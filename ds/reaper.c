@@ -24,12 +24,17 @@
  *   of several records with one pid only the newest is indexed;
  * - nrunning counts the running hash, nexited the list;
  * - after `stopping` is set nothing new is tracked.
+ * Asserted where they change: a child is recorded once (`recorded`) and
+ * out of running by then, nrunning matches the hash at every change, the
+ * index holds at most nexited records, and a drained list has nexited
+ * records.
  * Drain swaps the list and the index for empty ones and frees the old
  * index's buckets after unlocking: O(1) in the lock.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -63,6 +68,7 @@ static void leave_running_locked(struct ds_reaper *r, struct ds__child *c)
 	HASH_DEL(r->running, c);
 	c->in_running = false;
 	r->nrunning--;
+	assert(HASH_COUNT(r->running) == r->nrunning);
 }
 
 /* 0 when c's pid may enter running, EEXIST when it is watched already. A
@@ -88,19 +94,21 @@ int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 {
 	int err;
 
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	err = r->stopping ? ECANCELED : claim_pid_locked(r, c);
 	if (!err) {
 		HASH_ADD(hh, r->running, rec.pid, sizeof(pid_t), c);
 		err = c->hh.tbl ? 0 : ENOMEM;
 	}
 	if (!err) {
+		assert(!c->in_running && !c->recorded);
 		c->in_running = true;
 		r->nrunning++;
+		assert(HASH_COUNT(r->running) == r->nrunning);
 		c->rec.next = r->pending;
 		r->pending = &c->rec;
 	}
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	if (!err)
 		ds__reaper_wake(r);
 	return err;
@@ -113,6 +121,8 @@ static void record_locked(struct ds_reaper *r, struct ds__child *c)
 
 	lc_assert_held(&r->lock);
 	leave_running_locked(r, c);
+	assert(!c->in_running && !c->recorded); /* exactly once */
+	c->recorded = true;
 	HASH_FIND(hh, r->exited, &c->rec.pid, sizeof(pid_t), old);
 	if (old)
 		HASH_DEL(r->exited, old);
@@ -123,6 +133,7 @@ static void record_locked(struct ds_reaper *r, struct ds__child *c)
 	*r->tail = &c->rec;
 	r->tail = &c->rec.next;
 	r->nexited++;
+	assert(HASH_COUNT(r->exited) <= r->nexited);
 }
 
 /*
@@ -138,7 +149,7 @@ struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
 	struct ds_reaper_exit *alive = NULL, *next;
 	bool any = false;
 
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	for (; list; list = next) {
 		struct ds__child *c = DS__CHILD_OF(list);
 
@@ -154,8 +165,8 @@ struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
 		any = true;
 	}
 	if (any)
-		lc_cond_broadcast(&r->changed);
-	lc_mutex_unlock(&r->lock);
+		DS__MUST(lc_cond_broadcast(&r->changed));
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	return alive;
 }
 
@@ -165,11 +176,11 @@ void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list)
 {
 	struct ds_reaper_exit *e, *next;
 
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	for (e = list; e; e = e->next)
 		leave_running_locked(r, DS__CHILD_OF(e));
-	lc_cond_broadcast(&r->changed);
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_cond_broadcast(&r->changed));
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	for (e = list; e; e = next) {
 		next = e->next;
 		close(DS__CHILD_OF(e)->pidfd);
@@ -219,8 +230,8 @@ static void release(struct ds_reaper *r)
 		close(r->wakefd);
 	free(r->pfd);
 	free(r->kid);
-	lc_cond_destroy(&r->changed);
-	lc_mutex_destroy(&r->lock);
+	DS__MUST(lc_cond_destroy(&r->changed));
+	DS__MUST(lc_mutex_destroy(&r->lock));
 	free(r);
 }
 
@@ -259,13 +270,13 @@ static int open_slots(struct ds_reaper *r)
 
 static int init_sync(struct ds_reaper *r)
 {
-	int err = lc_mutex_init(&r->lock, "ds_reaper.lock");
+	int err = ds__init_result(lc_mutex_init(&r->lock, "ds_reaper.lock"));
 
 	if (err)
 		return err;
-	err = lc_cond_init_clock(&r->changed, CLOCK_MONOTONIC);
+	err = ds__init_result(lc_cond_init_clock(&r->changed, CLOCK_MONOTONIC));
 	if (err)
-		lc_mutex_destroy(&r->lock);
+		DS__MUST(lc_mutex_destroy(&r->lock));
 	return err;
 }
 
@@ -301,17 +312,17 @@ int ds_reaper_stop(struct ds_reaper *r, int sig)
 {
 	if (!r || sig < 0 || sig > SIGRTMAX)
 		return EINVAL;
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	if (r->stopping) {
-		lc_mutex_unlock(&r->lock);
+		DS__MUST(lc_mutex_unlock(&r->lock));
 		return EALREADY;
 	}
 	r->stopping = true;
 	r->stop_sig = sig;
 	atomic_store(&r->running_flag, false);
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	ds__reaper_wake(r);
-	pthread_join(r->thread, NULL);
+	DS__MUST(pthread_join(r->thread, NULL));
 	return 0;
 }
 
@@ -351,14 +362,14 @@ static int record_lost(struct ds_reaper *r, struct ds__child *c)
 	int err = 0;
 
 	ds__record_lost(&c->rec);
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	if (r->stopping) {
 		err = ECANCELED;
 	} else {
 		record_locked(r, c); /* c may be drained once we unlock */
-		lc_cond_broadcast(&r->changed);
+		DS__MUST(lc_cond_broadcast(&r->changed));
 	}
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	if (err)
 		free(c);
 	return err;
@@ -449,9 +460,9 @@ int ds_reaper_lookup(struct ds_reaper *r, pid_t pid,
 
 	if (!r || !out)
 		return EINVAL;
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	err = find_locked(r, pid, out);
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	return err;
 }
 
@@ -477,17 +488,27 @@ int ds_reaper_wait(struct ds_reaper *r, pid_t pid, int timeout_ms,
 		return EINVAL;
 	if (timeout_ms > 0)
 		deadline_after(timeout_ms, &deadline);
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	while ((err = find_locked(r, pid, out)) == EAGAIN && timeout_ms &&
 	       rc != ETIMEDOUT) {
 		if (timeout_ms < 0)
-			lc_cond_wait(&r->changed, &r->lock);
+			DS__MUST(lc_cond_wait(&r->changed, &r->lock));
 		else
-			rc = lc_cond_timedwait(&r->changed, &r->lock,
-					       &deadline);
+			rc = ds__timed_wait_result(lc_cond_timedwait(
+				&r->changed, &r->lock, &deadline));
 	}
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	return err == EAGAIN ? ETIMEDOUT : err;
+}
+
+/* Records in a drained list (for the assertion that it holds them all). */
+static size_t list_length(const struct ds_reaper_exit *list)
+{
+	size_t n = 0;
+
+	for (; list; list = list->next)
+		n++;
+	return n;
 }
 
 struct ds_reaper_exit *ds_reaper_drain(struct ds_reaper *r, size_t *count)
@@ -497,7 +518,7 @@ struct ds_reaper_exit *ds_reaper_drain(struct ds_reaper *r, size_t *count)
 	size_t n = 0;
 
 	if (r) {
-		lc_mutex_lock(&r->lock);
+		DS__MUST(lc_mutex_lock(&r->lock));
 		list = r->first;
 		index = r->exited;
 		n = r->nexited;
@@ -505,9 +526,10 @@ struct ds_reaper_exit *ds_reaper_drain(struct ds_reaper *r, size_t *count)
 		r->tail = &r->first;
 		r->exited = NULL;
 		r->nexited = r->unindexed = 0;
-		lc_mutex_unlock(&r->lock);
+		DS__MUST(lc_mutex_unlock(&r->lock));
 	}
 	HASH_CLEAR(hh, index); /* the buckets only; the records are list's */
+	assert(list_length(list) == n);
 	if (count)
 		*count = n;
 	return list;
@@ -529,9 +551,9 @@ size_t ds_reaper_count_running(struct ds_reaper *r)
 
 	if (!r)
 		return 0;
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	n = r->nrunning;
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	return n;
 }
 

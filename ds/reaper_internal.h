@@ -32,6 +32,7 @@
 
 #include "ds/reaper.h"
 #include "lockcheck/lockcheck.h"
+#include "must.h"
 
 /* One child from spawn or watch until its record is freed. */
 struct ds__child {
@@ -40,6 +41,7 @@ struct ds__child {
 				      the record list */
 	int pidfd;		   /* open while watched, -1 once reaped */
 	bool in_running;	   /* hh is in the running hash */
+	bool recorded;		   /* its record went on the list (once) */
 	UT_hash_handle hh;	   /* running hash or exit index, key rec.pid */
 };
 

@@ -27,10 +27,13 @@
  *   more slots than RLIMIT_NOFILE, ENOMEM): then the thread waits on the
  *   eventfd alone, so a stop still wakes it at once, and afterwards peeks
  *   at every child for an exit.
+ * The slot indices are asserted where slots are dropped and put back, and
+ * the thread asserts it holds no lock before each poll: it blocks there.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,20 +72,20 @@ static void requeue(struct ds_reaper *r, struct ds_reaper_exit *list)
 
 	while (last->next)
 		last = last->next;
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	last->next = r->pending;
 	r->pending = list;
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 }
 
 static struct ds_reaper_exit *take_pending(struct ds_reaper *r)
 {
 	struct ds_reaper_exit *list;
 
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	list = r->pending;
 	r->pending = NULL;
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	return list;
 }
 
@@ -103,6 +106,7 @@ static void adopt_pending(struct ds_reaper *r)
 
 static void drop_slot(struct ds_reaper *r, size_t i)
 {
+	assert(i >= 1 && i < r->nfd); /* slot 0 is the eventfd's */
 	r->nfd--;
 	r->pfd[i] = r->pfd[r->nfd];
 	r->kid[i] = r->kid[r->nfd];
@@ -112,6 +116,7 @@ static void drop_slot(struct ds_reaper *r, size_t i)
  * free, so this cannot fail, and kill_sig was sent to it already. */
 static void put_back(struct ds_reaper *r, struct ds__child *c)
 {
+	assert(r->nfd < r->cap && c->pidfd >= 0 && !c->recorded);
 	r->pfd[r->nfd] = (struct pollfd){ .fd = c->pidfd, .events = POLLIN };
 	r->kid[r->nfd++] = c;
 }
@@ -161,11 +166,11 @@ static bool stop_reached(struct ds_reaper *r)
 	bool stopping, idle;
 	int sig;
 
-	lc_mutex_lock(&r->lock);
+	DS__MUST(lc_mutex_lock(&r->lock));
 	stopping = r->stopping;
 	sig = r->stop_sig;
 	idle = r->pending == NULL;
-	lc_mutex_unlock(&r->lock);
+	DS__MUST(lc_mutex_unlock(&r->lock));
 	if (!stopping || sig == 0)
 		return stopping;
 	if (!r->kill_sig) {
@@ -217,6 +222,7 @@ static void wait_ready(struct ds_reaper *r)
 static bool one_pass(struct ds_reaper *r)
 {
 	adopt_pending(r);
+	lc_assert_no_locks_held(); /* about to block in poll */
 	wait_ready(r);
 	if (r->pfd[0].revents)
 		clear_wake(r);

@@ -15,11 +15,19 @@
  *     then unlinks the old, so a failed add leaves the old in place);
  *   - version changes on every successful write, and only then: an
  *     iterator whose version still matches holds a pointer into the table
- *     that is still valid.
+ *     that is still valid;
+ *   - an entry is in the table or on a dead list, never both: the user's
+ *     entry_free only gets entries unlinked under the lock, after it is
+ *     released (asserted: entry_free runs with the lock not held).
+ * The first is asserted after every put: a lookup of the key finds the
+ * entry just put. A write that fails to get the lock is only the EDEADLK
+ * of rwmap.h (a read callback writing); any other lock failure is a bug,
+ * asserted (must.h).
  */
 #define _GNU_SOURCE
 #include "ds/rwmap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -27,6 +35,7 @@
 #include "cache_mem.h"
 #include "hash.h"
 #include "lockcheck/lockcheck.h"
+#include "must.h"
 
 /* uthash: allocate through the map's allocator, survive a failed one
  * (uthash_nonfatal_oom sets the caller's `oom`), and never hash with the
@@ -104,9 +113,11 @@ static void entry_free(ds_rwmap_t *m, struct entry *e, bool keep_contents)
 	size_t keylen = e->hh.keylen;
 
 	if (m->borrow && m->entry_free && !keep_contents &&
-	    (e->hh.key || e->value))
+	    (e->hh.key || e->value)) {
+		lc_assert_not_held(&m->lock);
 		m->entry_free((void *)(uintptr_t)e->hh.key, keylen, e->value,
 			      e->vlen, m->free_arg);
+	}
 	ds__mem_free(&m->mem, e, entry_size(m, keylen, e->vlen));
 }
 
@@ -208,7 +219,7 @@ static void swap_locked(ds_rwmap_t *m, struct entry *old, struct entry *fresh,
 static int put_locked(ds_rwmap_t *m, struct entry *fresh, enum put_mode mode,
 		      bool *used, struct entry **dead)
 {
-	struct entry *old;
+	struct entry *old, *now;
 
 	lc_assert_held(&m->lock);
 	old = find_locked(m, fresh->hh.key, fresh->hh.keylen, fresh->hh.hashv);
@@ -222,6 +233,12 @@ static int put_locked(ds_rwmap_t *m, struct entry *fresh, enum put_mode mode,
 		if (old)
 			unlink_locked(m, old, dead);
 	}
+	/* The key is in the table once: a lookup finds the entry now holding
+	 * the new value (fresh, or old after a swap). */
+	now = old && m->borrow ? old : fresh;
+	assert(find_locked(m, now->hh.key, now->hh.keylen, now->hh.hashv) ==
+	       now);
+	(void)now;
 	*used = true;
 	m->version++;
 	return 0;
@@ -244,12 +261,13 @@ static int put(ds_rwmap_t *m, const void *key, size_t keylen, const void *value,
 	if (!fresh)
 		return ENOMEM;
 	err = lc_rwlock_wrlock(&m->lock);
-	if (err) {
+	if (err) { /* a read callback writes: the documented EDEADLK */
+		assert(err == EDEADLK);
 		entry_free(m, fresh, true);
 		return err;
 	}
 	err = put_locked(m, fresh, mode, &used, &dead);
-	lc_rwlock_unlock(&m->lock);
+	DS__MUST(lc_rwlock_unlock(&m->lock));
 	if (!used)
 		entry_free(m, fresh, true); /* the caller keeps key and value */
 	free_list(m, dead);
@@ -282,14 +300,16 @@ int ds_rwmap_delete(ds_rwmap_t *map, const void *key, size_t keylen)
 	if (!map || !key_ok(key, keylen))
 		return EINVAL;
 	err = lc_rwlock_wrlock(&map->lock);
-	if (err)
+	if (err) { /* a read callback writes: the documented EDEADLK */
+		assert(err == EDEADLK);
 		return err;
+	}
 	e = find_locked(map, key, keylen, hash_of(map, key, keylen));
 	if (e) {
 		unlink_locked(map, e, &dead);
 		map->version++;
 	}
-	lc_rwlock_unlock(&map->lock);
+	DS__MUST(lc_rwlock_unlock(&map->lock));
 	free_list(map, dead);
 	return e ? 0 : ENOENT;
 }
@@ -336,12 +356,10 @@ int ds_rwmap_read(ds_rwmap_t *map, const void *key, size_t keylen,
 
 	if (!map || !fn || !key_ok(key, keylen))
 		return EINVAL;
-	err = lc_rwlock_rdlock(&map->lock);
-	if (err)
-		return err;
+	DS__MUST(lc_rwlock_rdlock(&map->lock));
 	e = find_locked(map, key, keylen, hash_of(map, key, keylen));
 	err = e ? fn(e->hh.key, e->hh.keylen, e->value, e->vlen, arg) : ENOENT;
-	lc_rwlock_unlock(&map->lock);
+	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return err;
 }
 
@@ -349,10 +367,11 @@ bool ds_rwmap_contains(ds_rwmap_t *map, const void *key, size_t keylen)
 {
 	bool found;
 
-	if (!map || !key_ok(key, keylen) || lc_rwlock_rdlock(&map->lock))
+	if (!map || !key_ok(key, keylen))
 		return false;
+	DS__MUST(lc_rwlock_rdlock(&map->lock));
 	found = find_locked(map, key, keylen, hash_of(map, key, keylen));
-	lc_rwlock_unlock(&map->lock);
+	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return found;
 }
 
@@ -360,10 +379,11 @@ size_t ds_rwmap_size(ds_rwmap_t *map)
 {
 	size_t n;
 
-	if (!map || lc_rwlock_rdlock(&map->lock))
+	if (!map)
 		return 0;
+	DS__MUST(lc_rwlock_rdlock(&map->lock));
 	n = HASH_COUNT(map->table);
-	lc_rwlock_unlock(&map->lock);
+	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return n;
 }
 
@@ -374,28 +394,22 @@ int ds_rwmap_foreach(ds_rwmap_t *map, ds_rwmap_visit_fn *fn, void *arg)
 
 	if (!map || !fn)
 		return EINVAL;
-	rc = lc_rwlock_rdlock(&map->lock);
-	if (rc)
-		return rc;
+	DS__MUST(lc_rwlock_rdlock(&map->lock));
 	for (e = map->table; e && !rc; e = e->hh.next)
 		rc = fn(e->hh.key, e->hh.keylen, e->value, e->vlen, arg);
-	lc_rwlock_unlock(&map->lock);
+	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return rc;
 }
 
 int ds_rwmap_iter_init(struct ds_rwmap_iter *it, ds_rwmap_t *map)
 {
-	int err;
-
 	if (!it || !map)
 		return EINVAL;
-	err = lc_rwlock_rdlock(&map->lock);
-	if (err)
-		return err;
+	DS__MUST(lc_rwlock_rdlock(&map->lock));
 	it->map = map;
 	it->next = map->table;
 	it->version = map->version;
-	lc_rwlock_unlock(&map->lock);
+	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return 0;
 }
 
@@ -404,13 +418,11 @@ int ds_rwmap_iter_next(struct ds_rwmap_iter *it, ds_rwmap_visit_fn *fn,
 {
 	ds_rwmap_t *m = it ? it->map : NULL;
 	struct entry *e;
-	int rc;
+	int rc = 0;
 
 	if (!m || !fn)
 		return EINVAL;
-	rc = lc_rwlock_rdlock(&m->lock);
-	if (rc)
-		return rc;
+	DS__MUST(lc_rwlock_rdlock(&m->lock));
 	e = it->next;
 	if (m->version != it->version)
 		rc = ECANCELED; /* e may be gone: do not touch it */
@@ -420,7 +432,7 @@ int ds_rwmap_iter_next(struct ds_rwmap_iter *it, ds_rwmap_visit_fn *fn,
 		it->next = e->hh.next;
 	if (!rc)
 		rc = fn(e->hh.key, e->hh.keylen, e->value, e->vlen, arg);
-	lc_rwlock_unlock(&m->lock);
+	DS__MUST(lc_rwlock_unlock(&m->lock));
 	return rc;
 }
 
@@ -452,7 +464,7 @@ int ds_rwmap_create(ds_rwmap_t **out, const struct ds_rwmap_options *opt)
 	if (!m)
 		return ENOMEM;
 	memset(m, 0, sizeof(*m));
-	err = lc_rwlock_init(&m->lock, "ds_rwmap.lock");
+	err = ds__init_result(lc_rwlock_init(&m->lock, "ds_rwmap.lock"));
 	if (err) {
 		ds__mem_free(&mem, m, sizeof(*m));
 		return err;
@@ -476,7 +488,7 @@ void ds_rwmap_destroy(ds_rwmap_t *map)
 		next = e->hh.next;
 		entry_free(m, e, false);
 	}
-	lc_rwlock_destroy(&m->lock);
+	DS__MUST(lc_rwlock_destroy(&m->lock));
 	mem = m->mem;
 	ds__mem_free(&mem, m, sizeof(*m));
 }

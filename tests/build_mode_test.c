@@ -6,6 +6,8 @@
  * and sees a race; asan: AddressSanitizer and UBSan are linked and stop a
  * use-after-free and an overflow. A switch that did nothing fails here.
  *
+ * The checked builds keep assert() on (no NDEBUG): ds/ relies on it.
+ *
  * And the promises about the plain build: the same instructions as raw
  * pthreads for a lock loop (callgrind), and objects of the two modes refuse
  * to link together, naming the mode symbol.
@@ -36,6 +38,21 @@ static const bool asan_build = true;
 #else
 static const bool asan_build = false;
 #endif
+
+/* ds/ asserts its invariants and its failure policy: the checked builds
+ * (lockcheck, tsan and asan all define LOCKCHECK=1) must not define
+ * NDEBUG (bazel's -c opt would). */
+START_TEST(test_checked_builds_keep_asserts_on)
+{
+#ifdef NDEBUG
+	const bool ndebug = true;
+#else
+	const bool ndebug = false;
+#endif
+	ck_assert_msg(!(LOCKCHECK && ndebug),
+		      "NDEBUG is defined in a checked build: asserts are off");
+}
+END_TEST
 
 START_TEST(test_lock_types_match_mode)
 {
@@ -405,6 +422,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(core, test_lock_types_match_mode);
+	tcase_add_test(core, test_checked_builds_keep_asserts_on);
 	tcase_add_test(core, test_report_only_in_checked_build);
 	if (tsan_build)
 		tcase_add_test(core, test_tsan_runtime_sees_race);

@@ -326,6 +326,12 @@ static void assert_a_not_mine(void *arg)
 	lc_assert_not_held(&A); /* another thread holds it, not this one */
 }
 
+static void assert_lockless_here(void *arg)
+{
+	(void)arg;
+	lc_assert_no_locks_held();
+}
+
 static void assertions_that_hold(void *arg)
 {
 	lc_rwlock_t l;
@@ -360,6 +366,104 @@ END_TEST
 START_TEST(test_true_assertions_are_silent)
 {
 	struct lct_child c = lct_expect_reports(assertions_that_hold, NULL,
+						NULL, NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+/* ---- assert-held: lc_assert_no_locks_held ---- */
+
+/* One init call: one class, named by the first lock it made. */
+static void init_named(lc_mutex_t *m, const char *name)
+{
+	ck_assert_int_eq(lc_mutex_init(m, name), 0);
+}
+
+static void assert_lockless_holding_three(void *arg)
+{
+	lc_mutex_t first, second;
+	lc_rwlock_t l;
+
+	(void)arg;
+	lc_thread_set_name("asserter");
+	init_named(&first, "first");
+	init_named(&second, "second");
+	ck_assert_int_eq(lc_rwlock_init(&l, "L"), 0);
+	lc_mutex_lock(&A);
+	lc_rwlock_rdlock(&l);
+	lc_mutex_lock(&second);
+	for (int i = 0; i < 3; i++)
+		lc_assert_no_locks_held(); /* one site: reported once */
+	lc_mutex_unlock(&second);
+	lc_rwlock_unlock(&l);
+	lc_assert_no_locks_held(); /* another site: A alone */
+	lc_mutex_unlock(&A);
+	ck_assert_int_eq(lc_rwlock_destroy(&l), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&second), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&first), 0);
+}
+
+START_TEST(test_assert_no_locks_held_names_every_held_lock)
+{
+	static const char *const want[] = {
+		"lockcheck: assert-held: thread \"asserter\" holds 3 locks at "
+		"tests/lc_misuse_test.c:",
+		"lockcheck: assert-held: thread \"asserter\" holds 1 lock at "
+		"tests/lc_misuse_test.c:",
+	};
+	static const char tail[] = " (lc_assert_no_locks_held failed)";
+	struct lct_child c = lct_expect_reports(assert_lockless_holding_three,
+						NULL, NULL, "assert-held",
+						LOCKCHECK ? 2 : 0);
+	const char *p = c.err;
+	char got[512];
+
+	for (int i = 0; LOCKCHECK && i < 2; i++) {
+		LCT_ASSERT_CHILD(&c, lct_find_line(p, "lockcheck: ", got,
+						   sizeof(got)));
+		LCT_ASSERT_CHILD(&c, strncmp(got, want[i], strlen(want[i])) == 0);
+		LCT_ASSERT_CHILD(&c, strlen(got) > strlen(tail) &&
+			strcmp(got + strlen(got) - strlen(tail), tail) == 0);
+		p = strstr(p, got) + strlen(got);
+	}
+	if (LOCKCHECK) {
+		LCT_ASSERT_ERR_HAS(&c, "\n  holds A [tests/lc_misuse_test.c:");
+		LCT_ASSERT_ERR_HAS(&c, "\n  holds L [tests/lc_misuse_test.c:");
+		LCT_ASSERT_ERR_HAS(&c, "] for read, taken at "
+				       "tests/lc_misuse_test.c:");
+		LCT_ASSERT_ERR_HAS(&c, " in assert_lockless_holding_three()\n");
+		LCT_ASSERT_ERR_HAS(&c, "\n  holds second of class first "
+				       "[tests/lc_misuse_test.c:");
+	}
+	lct_child_free(&c);
+}
+END_TEST
+
+static void lockless_after_release(void *arg)
+{
+	lc_mutex_t r;
+	lc_cond_t cv;
+	struct timespec past = { 0, 0 };
+
+	(void)arg;
+	lc_assert_no_locks_held(); /* nothing taken yet */
+	ck_assert_int_eq(lc_mutex_init_recursive(&r, "R"), 0);
+	ck_assert_int_eq(lc_cond_init(&cv), 0);
+	lc_mutex_lock(&r);
+	lc_mutex_lock(&r);
+	ck_assert_int_ne(lc_cond_timedwait(&cv, &r, &past), 0);
+	lc_mutex_unlock(&r);
+	lc_mutex_unlock(&r);
+	lc_assert_no_locks_held(); /* re-entered, waited, all released */
+	while_another_holds_a(assert_lockless_here); /* not this thread's */
+	ck_assert_int_eq(lc_cond_destroy(&cv), 0);
+	ck_assert_int_eq(lc_mutex_destroy(&r), 0);
+}
+
+START_TEST(test_assert_no_locks_held_is_silent_when_none_is_held)
+{
+	struct lct_child c = lct_expect_reports(lockless_after_release, NULL,
 						NULL, NULL, 0);
 
 	lct_child_free(&c);
@@ -538,6 +642,9 @@ int main(void)
 	tcase_add_test(core, test_assert_held_fails_when_not_held);
 	tcase_add_test(core, test_assert_not_held_fails_when_held);
 	tcase_add_test(core, test_true_assertions_are_silent);
+	tcase_add_test(core, test_assert_no_locks_held_names_every_held_lock);
+	tcase_add_test(core,
+		       test_assert_no_locks_held_is_silent_when_none_is_held);
 	if (LOCKCHECK) { /* undefined behaviour or a hang without checker */
 		tcase_add_test(checked,
 			       test_AA_is_recursive_lock_and_returns_EDEADLK);

@@ -1044,6 +1044,38 @@ START_TEST(test_rwmap_write_from_callback_reports_recursive_lock)
 }
 END_TEST
 
+static int delete_inside(const void *key, size_t keylen, const void *value,
+			 size_t vlen, void *arg)
+{
+	(void)key, (void)keylen, (void)value, (void)vlen, (void)arg;
+	cb_err = ds_rwmap_delete(cb_map, "k", 1);
+	return 0;
+}
+
+/* In the child: a delete from a read callback; exit 0 iff it failed with
+ * EDEADLK and the key is still there. */
+static void delete_from_callback(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(ds_rwmap_create(&cb_map, NULL), 0);
+	ck_assert_int_eq(ds_rwmap_put(cb_map, "k", 1, "v", 1), 0);
+	ck_assert_int_eq(ds_rwmap_read(cb_map, "k", 1, delete_inside, NULL), 0);
+	if (cb_err != EDEADLK || !ds_rwmap_contains(cb_map, "k", 1))
+		exit(3);
+	ds_rwmap_destroy(cb_map);
+}
+
+/* The other write path: the same documented EDEADLK, not an assertion. */
+START_TEST(test_rwmap_delete_from_callback_fails_with_EDEADLK)
+{
+	struct lct_child c = lct_expect_reports(delete_from_callback, NULL,
+						NULL, "recursive-lock", 1);
+
+	LCT_ASSERT_ERR_HAS(&c, "ds_rwmap.lock wanted for write");
+	lct_child_free(&c);
+}
+END_TEST
+
 static void checked_workload(void *arg)
 {
 	(void)arg;
@@ -1104,6 +1136,9 @@ int main(void)
 	tcase_add_loop_test(
 	    checked, test_rwmap_write_from_callback_reports_recursive_lock, 0,
 	    2);
+	if (LOCKCHECK) /* without the checker: the deadlock it is */
+		tcase_add_test(checked,
+			       test_rwmap_delete_from_callback_fails_with_EDEADLK);
 	tcase_add_test(checked, test_rwmap_reports_nothing_under_checker);
 	tcase_set_timeout(checked, 120);
 	suite_add_tcase(s, core);

@@ -30,6 +30,16 @@
  * cache or key, zero-length key), ENOMEM when memory runs out (the cache is
  * then unchanged: nothing evicted, no deleter run), ENOSPC when a
  * strict-capacity cache cannot fit an entry, ENOENT for a missing key.
+ *
+ * Failures, the rule of every ds/ header: a call returns an errno value
+ * for what correct use can meet (bad arguments, the states and misuses
+ * listed with each function, running out of memory, threads or file
+ * descriptors; creation also returns EAGAIN or ENOMEM when a lock or
+ * condition variable cannot be initialised) and leaves the structure
+ * consistent, unchanged unless its function says otherwise. A lock, unlock
+ * or wait on the structure's own locks cannot fail in correct use: if one
+ * does, that is a bug in ds/ or a broken REQUIRES, and assert() stops the
+ * program; it is never returned.
  */
 #ifndef DS_CACHE_H
 #define DS_CACHE_H
@@ -83,7 +93,8 @@ struct ds_cache_stats {
 /*
  * Creates a cache as opt says and stores it in *out. Returns 0, EINVAL
  * (out or opt NULL, shards not a power of two or above
- * DS_CACHE_MAX_SHARDS, only one of alloc/free set), or ENOMEM.
+ * DS_CACHE_MAX_SHARDS, only one of alloc/free set), ENOMEM, or EAGAIN (a
+ * shard lock could not be initialised). Nothing is left behind on failure.
  */
 int ds_cache_create(ds_cache_t **out, const struct ds_cache_options *opt);
 

@@ -43,7 +43,7 @@
  *
  * Errors. Every int-returning function returns 0 or a positive errno
  * value: EINVAL (a NULL pointer, a zero size, a negative timeout), ENOMEM
- * (creation only), EAGAIN (a try_ call that would wait), ETIMEDOUT (a
+ * or EAGAIN (creation only), EAGAIN (a try_ call that would wait), ETIMEDOUT (a
  * _timeout call that ran out of time), EPIPE (closed). A failed call
  * changes nothing.
  *
@@ -52,6 +52,16 @@
  * channel to have returned. Do not cancel a thread (pthread_cancel) that
  * is inside a call: the channel's count of waiting threads would be
  * wrong from then on.
+ *
+ * Failures, the rule of every ds/ header: a call returns an errno value
+ * for what correct use can meet (bad arguments, the states and misuses
+ * listed with each function, running out of memory, threads or file
+ * descriptors; creation also returns EAGAIN or ENOMEM when a lock or
+ * condition variable cannot be initialised) and leaves the structure
+ * consistent, unchanged unless its function says otherwise. A lock, unlock
+ * or wait on the structure's own locks cannot fail in correct use: if one
+ * does, that is a bug in ds/ or a broken REQUIRES, and assert() stops the
+ * program; it is never returned.
  */
 #ifndef DS_CHAN_H
 #define DS_CHAN_H
@@ -85,7 +95,9 @@ struct ds_chan_stats {
  * checker, the way an lc_mutex_init call site is a lock's.
  * On success *ch owns the channel (free it with ds_chan_destroy).
  * Returns 0; EINVAL when ch or name is NULL or a size is 0; ENOMEM when out
- * of memory or capacity * item_size overflows. *ch is untouched on failure.
+ * of memory or capacity * item_size overflows; EAGAIN (or ENOMEM) when its
+ * lock or a condition variable cannot be initialised. *ch is untouched on
+ * failure, and nothing is left behind.
  */
 #define ds_chan_create(ch, capacity, item_size, name)                          \
 	ds__chan_create((ch), (capacity), (item_size), (name), __FILE__,       \

@@ -24,9 +24,20 @@
  *   ERANGE     insufficient funds: a balance would go below zero
  *   EOVERFLOW  a sum or a balance would not fit in int64_t
  *   ENOMEM     out of memory (creation only)
+ *   EAGAIN     an account's lock could not be initialised (creation only)
  *
  * Thread safety: every function may be called from any thread at any time,
  * except ds_ledger_destroy, which needs all other calls to have returned.
+ *
+ * Failures, the rule of every ds/ header: a call returns an errno value
+ * for what correct use can meet (bad arguments, the states and misuses
+ * listed with each function, running out of memory, threads or file
+ * descriptors; creation also returns EAGAIN or ENOMEM when a lock or
+ * condition variable cannot be initialised) and leaves the structure
+ * consistent, unchanged unless its function says otherwise. A lock, unlock
+ * or wait on the structure's own locks cannot fail in correct use: if one
+ * does, that is a bug in ds/ or a broken REQUIRES, and assert() stops the
+ * program; it is never returned.
  */
 #ifndef DS_LEDGER_H
 #define DS_LEDGER_H
@@ -57,7 +68,9 @@ struct ds_ledger_leg {
  * the ledger (free it with ds_ledger_destroy).
  * Returns 0; EINVAL when out is NULL, n is 0, a balance is negative or
  * their sum does not fit in int64_t; ENOMEM when out of memory (or when n
- * accounts could never fit in memory). *out is untouched on failure.
+ * accounts could never fit in memory); EAGAIN (or ENOMEM) when an
+ * account's lock cannot be initialised. *out is untouched on failure, and
+ * nothing is left behind.
  */
 int ds_ledger_create(size_t n, const int64_t *balances,
 		     struct ds_ledger **out);

@@ -30,7 +30,10 @@
  * worker and waits for woken submitters to leave, then frees the pool.
  *
  * Tasks. A task runs with no lock of the pool held; it may lock, wait and
- * submit like any code. Its own pool is special in two ways: a task's
+ * submit like any code. It must return with every lock it took released:
+ * in LOCKCHECK=1 builds a worker asserts it holds no lock at all before
+ * each task (lc_assert_no_locks_held), so a lock a task kept is reported
+ * (assert-held) when the next task starts on that worker. Its own pool is special in two ways: a task's
  * ds_pool_submit on its own pool with a full queue returns EDEADLK instead
  * of waiting (the room it would wait for can only come from the workers,
  * and it occupies one: with every worker doing that, the pool would hang
@@ -56,6 +59,16 @@
  * so it is called once, and no thread may start a call on the pool once
  * shutdown may have returned. Threads already inside a submit when it
  * begins, and tasks, are safe: shutdown waits for them.
+ *
+ * Failures, the rule of every ds/ header: a call returns an errno value
+ * for what correct use can meet (bad arguments, the states and misuses
+ * listed with each function, running out of memory, threads or file
+ * descriptors; creation also returns EAGAIN or ENOMEM when a lock or
+ * condition variable cannot be initialised) and leaves the structure
+ * consistent, unchanged unless its function says otherwise. A lock, unlock
+ * or wait on the structure's own locks cannot fail in correct use: if one
+ * does, that is a bug in ds/ or a broken REQUIRES, and assert() stops the
+ * program; it is never returned.
  */
 #ifndef DS_POOL_H
 #define DS_POOL_H
@@ -90,8 +103,9 @@ struct ds_pool_stats {
  * is copied; workers are named "<name>-1" .. "<name>-<nworkers>". A macro:
  * the pool's create site is its class for the checker (as a lock's init
  * site is). On success *p owns the pool (end it with ds_pool_shutdown).
- * Returns 0; EINVAL for NULL p or name, or a zero size; ENOMEM; or the
- * error of pthread_create (EAGAIN: no more threads). When a worker cannot
+ * Returns 0; EINVAL for NULL p or name, or a zero size; ENOMEM; EAGAIN (or
+ * ENOMEM) when its lock or a condition variable cannot be initialised; or
+ * the error of pthread_create (EAGAIN: no more threads). When a worker cannot
  * be started, the ones started before it are stopped and joined: nothing
  * is left behind, and *p is untouched.
  */

@@ -38,6 +38,16 @@
  * Thread safety: every function may be called from any thread, at the same
  * time, except ds_reaper_destroy. No user callback exists; the reaper
  * thread blocks every signal, so host signal handlers run on host threads.
+ *
+ * Failures, the rule of every ds/ header: a call returns an errno value
+ * for what correct use can meet (bad arguments, the states and misuses
+ * listed with each function, running out of memory, threads or file
+ * descriptors; creation also returns EAGAIN or ENOMEM when a lock or
+ * condition variable cannot be initialised) and leaves the structure
+ * consistent, unchanged unless its function says otherwise. A lock, unlock
+ * or wait on the structure's own locks cannot fail in correct use: if one
+ * does, that is a bug in ds/ or a broken REQUIRES, and assert() stops the
+ * program; it is never returned.
  */
 #ifndef DS_REAPER_H
 #define DS_REAPER_H
@@ -80,8 +90,9 @@ struct ds_reaper_exit {
 /*
  * Creates a reaper and starts its thread. On success *out owns it (free it
  * with ds_reaper_destroy). Returns 0; EINVAL for NULL out; ENOMEM; EMFILE or
- * ENFILE (no fd for the eventfd); EAGAIN (no thread). *out is untouched on
- * failure.
+ * ENFILE (no fd for the eventfd); EAGAIN (no thread, or its lock or
+ * condition variable could not be initialised). *out is untouched on
+ * failure, and nothing is left behind.
  */
 int ds_reaper_create(struct ds_reaper **out);
 

@@ -26,6 +26,16 @@
  * under a per-map key. Errors are errno values: EINVAL (NULL map, NULL or
  * zero-length key, NULL value with a non-zero length), ENOMEM (nothing
  * changed), ENOENT, EEXIST, ERANGE, ECANCELED.
+ *
+ * Failures, the rule of every ds/ header: a call returns an errno value
+ * for what correct use can meet (bad arguments, the states and misuses
+ * listed with each function, running out of memory, threads or file
+ * descriptors; creation also returns EAGAIN or ENOMEM when a lock or
+ * condition variable cannot be initialised) and leaves the structure
+ * consistent, unchanged unless its function says otherwise. A lock, unlock
+ * or wait on the structure's own locks cannot fail in correct use: if one
+ * does, that is a bug in ds/ or a broken REQUIRES, and assert() stops the
+ * program; it is never returned.
  */
 #ifndef DS_RWMAP_H
 #define DS_RWMAP_H
@@ -79,7 +89,8 @@ struct ds_rwmap_iter {
 /*
  * Creates a map and stores it in *out. opt may be NULL: DS_RWMAP_COPY,
  * malloc, a random hash key. Returns 0, EINVAL (out NULL, an unknown
- * ownership, only one of alloc/free set) or ENOMEM.
+ * ownership, only one of alloc/free set), ENOMEM, or EAGAIN (the lock
+ * could not be initialised). Nothing is left behind on failure.
  */
 int ds_rwmap_create(ds_rwmap_t **out, const struct ds_rwmap_options *opt);
 

@@ -325,6 +325,17 @@ LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
 int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
 #endif
 
+/* lc_assert_no_locks_held(): reports assert-held when the calling thread
+ * holds any lock (in any mode), naming each and where it was taken; for
+ * code that must run with no lock at all, as a pool worker about to run a
+ * task. Like jemalloc's witness_assert_lockless. No-op with LOCKCHECK=0. */
+#if LOCKCHECK
+#define lc_assert_no_locks_held() lc__assert_no_locks_held(LC__AT)
+void lc__assert_no_locks_held(const char *file, int line, const char *func);
+#else
+#define lc_assert_no_locks_held() ((void)0)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

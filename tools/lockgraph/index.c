@@ -1,9 +1,10 @@
 /*
  * index.c: see index.h. Invariant: n < cap / 2, so every probe sequence
- * meets an empty slot and lookups terminate.
+ * meets an empty slot and lookups terminate (asserted at every add).
  */
 #include "index.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -77,5 +78,6 @@ int lg_index_add(struct lg_index *ix, uint64_t hash, uint32_t idx)
 	}
 	put(ix->slots, ix->cap, hash, idx);
 	ix->n++;
+	assert((uint64_t)ix->n * 2 < ix->cap && !(ix->cap & (ix->cap - 1)));
 	return 0;
 }

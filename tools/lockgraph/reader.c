@@ -1,10 +1,11 @@
 /*
  * reader.c: see reader.h. Invariant: start <= end <= size of buf; a
  * returned line lies in buf[start_before .. start), and is overwritten by
- * the next call.
+ * the next call. The bounds are asserted wherever start or end moves.
  */
 #include "reader.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static int fill(struct lg_reader *r)
 	r->start = 0;
 	n = fread(r->buf + r->end, 1, BUF_SIZE - r->end, r->f);
 	r->end += n;
+	assert(r->start <= r->end && r->end <= BUF_SIZE);
 	if (n == 0 && ferror(r->f)) {
 		r->read_errno = errno;
 		return EIO;
@@ -66,6 +68,7 @@ static int take_line(struct lg_reader *r, char *nl, char **line,
 	*nl = '\0';
 	*line = p;
 	r->start += *len + 1;
+	assert(r->start <= r->end);
 	return 0;
 }
 

@@ -1,9 +1,11 @@
 /*
  * strtab.c: see strtab.h. Invariant: off[i] < len and bytes[off[i] ..] is
- * the i-th string with its NUL; the index holds every id once.
+ * the i-th string with its NUL; the index holds every id once. Asserted as
+ * each string goes in (and off[i] < len at every lg_str).
  */
 #include "strtab.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -68,6 +70,7 @@ int lg_str_intern(struct lg_strtab *t, const char *s, size_t n, uint32_t *id)
 	uint32_t found = lg_index_find(&t->ix, h, str_eq, t, &key);
 
 	if (found != LG_NONE) {
+		assert(found < t->n);
 		*id = found;
 		return 0;
 	}
@@ -81,5 +84,6 @@ int lg_str_intern(struct lg_strtab *t, const char *s, size_t n, uint32_t *id)
 	t->off[t->n] = t->len;
 	t->len += n + 1;
 	*id = t->n++;
+	assert(t->ix.n == t->n && t->bytes[t->len - 1] == '\0');
 	return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef LOCKGRAPH_STRTAB_H
 #define LOCKGRAPH_STRTAB_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ int lg_str_intern(struct lg_strtab *t, const char *s, size_t n,
 /* The string of id; valid until the next intern. */
 static inline const char *lg_str(const struct lg_strtab *t, uint32_t id)
 {
+	assert(id < t->n && t->off[id] < t->len);
 	return t->bytes + t->off[id];
 }
 
