@@ -252,7 +252,7 @@ static void tags_rebuild_locked(struct shard *s)
 
 /* Whether each bucket's filter byte is the OR of its entries' tag bits
  * (no filter: trivially). Under the lock, or with no other thread. */
-static bool tags_match(const struct shard *s)
+static __attribute__((unused)) bool tags_match(const struct shard *s)
 {
 	if (!s->tags)
 		return true;
