@@ -153,7 +153,7 @@ static int mutex_relock(struct lc__thread *t, lc_mutex_t *m, int i, int how,
 	}
 	if (how == HOW_TRY)
 		return EBUSY;
-	lc__report_recursive(t, &m->lk, &t->held[i], LC_WRITE, at, ra);
+	lc__report_recursive(t, &m->lk, &t->held[i], LC__WRITE, at, ra);
 	return EDEADLK;
 }
 
@@ -169,15 +169,15 @@ static int mutex_wait(struct lc__thread *t, lc_mutex_t *m,
 
 	if (i >= 0)
 		return mutex_relock(t, m, i, how, abstime, at, ra);
-	chain = lc__chain_of(t, cls, LC_WRITE);
+	chain = lc__chain_of(t, cls, LC__WRITE);
 	if (t->nheld)
-		lc__validate(t, &m->lk, cls, LC_WRITE, chain, at, ra);
+		lc__validate(t, &m->lk, cls, LC__WRITE, chain, at, ra);
 	start = now_ns();
 	err = how == HOW_TIMED ? pthread_mutex_timedlock(&m->pm, abstime)
 			       : pthread_mutex_lock(&m->pm);
 	if (!err) {
 		lc__count(t, cls, true, now_ns() - start);
-		push(t, &m->lk, cls, at, LC_WRITE, false, chain);
+		push(t, &m->lk, cls, at, LC__WRITE, false, chain);
 	}
 	return err;
 }
@@ -211,11 +211,11 @@ int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
 		return mutex_wait(t, m, cls, how, abstime, &at, CALLER);
 	if (err)
 		return err;
-	chain = lc__chain_of(t, cls, LC_WRITE);
+	chain = lc__chain_of(t, cls, LC__WRITE);
 	if (how != HOW_TRY && t->nheld && !(cls && lc__validated(t, chain)))
-		lc__validate(t, &m->lk, cls, LC_WRITE, chain, &at, CALLER);
+		lc__validate(t, &m->lk, cls, LC__WRITE, chain, &at, CALLER);
 	lc__count_free(t, cls);
-	push(t, &m->lk, cls, &at, LC_WRITE, how == HOW_TRY, chain);
+	push(t, &m->lk, cls, &at, LC__WRITE, how == HOW_TRY, chain);
 	return 0;
 }
 
@@ -341,7 +341,7 @@ static int rwlock_relock(struct lc__thread *t, lc_rwlock_t *l, int i,
 {
 	int err;
 
-	if (!write && t->held[i].mode == LC_READ) {
+	if (!write && t->held[i].mode == LC__READ) {
 		/* Recursive read: readers never wait for readers here. */
 		err = trylock ? try_rwlock(l, false) : block_rwlock(l, false);
 		if (!err)
@@ -351,7 +351,7 @@ static int rwlock_relock(struct lc__thread *t, lc_rwlock_t *l, int i,
 	if (trylock)
 		return EBUSY;
 	lc__report_recursive(t, &l->lk, &t->held[i],
-			     write ? LC_WRITE : LC_READ, at, ra);
+			     write ? LC__WRITE : LC__READ, at, ra);
 	return EDEADLK;
 }
 
@@ -361,7 +361,7 @@ static int rwlock_wait(struct lc__thread *t, lc_rwlock_t *l,
 		       const struct lc__site *at, const void *ra)
 {
 	int i = lc__find_held(t, &l->lk), err;
-	uint8_t mode = write ? LC_WRITE : LC_READ;
+	uint8_t mode = write ? LC__WRITE : LC__READ;
 	uint64_t start, chain;
 
 	if (i >= 0)
@@ -384,7 +384,7 @@ int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
 		    int line, const char *func)
 {
 	struct lc__site at = { file, line, func };
-	uint8_t mode = write ? LC_WRITE : LC_READ;
+	uint8_t mode = write ? LC__WRITE : LC__READ;
 	struct lc__thread *t;
 	struct lc__class *cls;
 	uint64_t chain;
@@ -489,7 +489,7 @@ static void retake_after_wait(void *arg)
 	struct rewait *w = arg;
 	uint32_t i = w->t->nheld;
 
-	push(w->t, &w->m->lk, w->cls, &w->at, LC_WRITE, false, w->chain);
+	push(w->t, &w->m->lk, w->cls, &w->at, LC__WRITE, false, w->chain);
 	if (w->t->nheld > i)
 		w->t->held[i].depth = w->depth;
 }
@@ -520,9 +520,9 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	 * it is validated now, before the wait can block. */
 	w.depth = w.t->held[i].depth;
 	lc__pop_held(w.t, i);
-	w.chain = lc__chain_of(w.t, w.cls, LC_WRITE);
+	w.chain = lc__chain_of(w.t, w.cls, LC__WRITE);
 	if (w.t->nheld)
-		lc__validate(w.t, &m->lk, w.cls, LC_WRITE, w.chain, &w.at,
+		lc__validate(w.t, &m->lk, w.cls, LC__WRITE, w.chain, &w.at,
 			     CALLER);
 	pthread_cleanup_push(retake_after_wait, &w);
 	err = abstime ? pthread_cond_timedwait(&c->pc, &m->pm, abstime)

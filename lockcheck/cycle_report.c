@@ -15,7 +15,7 @@
 
 static const char *mode_name(uint8_t mode)
 {
-	return mode == LC_READ ? "read" : "write";
+	return mode == LC__READ ? "read" : "write";
 }
 
 /* " (held->wanted: W->R, R->W)": the mode pairs an rwlock edge was seen in. */
@@ -25,7 +25,7 @@ static void print_modes(struct lc__buf *b, uint8_t modes)
 
 	for (int h = 1; h >= 0; h--)
 		for (int w = 1; w >= 0; w--)
-			if (modes & LC_COMBO(h, w)) {
+			if (modes & LC__COMBO(h, w)) {
 				lc__buf_add(b, "%s %c->%c", sep, "RW"[h],
 					    "RW"[w]);
 				sep = ",";
@@ -106,7 +106,7 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	print_node(b, g, e->from, cls, true);
 	lc__buf_add(b, " -> ");
 	print_node(b, g, e->to, cls, true);
-	if (e->modes != LC_COMBO(LC_WRITE, LC_WRITE))
+	if (e->modes != LC__COMBO(LC__WRITE, LC__WRITE))
 		print_modes(b, e->modes);
 	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
 		    in->thread ? in->thread : "?", in->tid);

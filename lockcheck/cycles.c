@@ -77,7 +77,7 @@ static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
 {
 	uint32_t len = 2;
 
-	for (uint32_t j = i; g->queue[j].parent != LC_NONE;
+	for (uint32_t j = i; g->queue[j].parent != LC__NONE;
 	     j = g->queue[j].parent)
 		len++;
 	if (lc__grow_array((void **)&g->path, &g->path_cap, len,
@@ -85,7 +85,7 @@ static uint32_t build_path(struct lc__graph *g, uint32_t start, uint32_t i,
 		return 0;
 	g->path[0] = start;
 	g->path[len - 1] = last;
-	for (uint32_t j = i, k = len - 2; g->queue[j].parent != LC_NONE;
+	for (uint32_t j = i, k = len - 2; g->queue[j].parent != LC__NONE;
 	     j = g->queue[j].parent, k--)
 		g->path[k] = g->queue[j].edge;
 	return len;
@@ -114,13 +114,13 @@ static uint32_t follow(struct lc__graph *g, struct walk *w, uint32_t head,
 	if (share_gate(w->start, fe))
 		return 0;
 	for (int h = 0; h < 2; h++) {
-		if (h == LC_READ && it.want == LC_READ)
+		if (h == LC__READ && it.want == LC__READ)
 			continue; /* a reader does not wait for a reader */
 		for (int want = 0; want < 2; want++) {
-			if (!(fe->modes & LC_COMBO(h, want)))
+			if (!(fe->modes & LC__COMBO(h, want)))
 				continue;
 			if (fe->to == w->start->from) {
-				if (want == LC_READ && w->held0 == LC_READ)
+				if (want == LC__READ && w->held0 == LC__READ)
 					continue;
 				n = build_path(g, w->start_edge, head, f);
 				w->oom |= n == 0;
@@ -147,7 +147,7 @@ static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
 {
 	const struct lc__edge *start = lc__graph_edge(g, e);
 	struct walk w = { start, e, held0, 0, false };
-	struct lc__bfs_item first = { start->to, LC_NONE, LC_NONE, 0,
+	struct lc__bfs_item first = { start->to, LC__NONE, LC__NONE, 0,
 				      (uint8_t)want0 };
 
 	lc__u64map_clear(&g->seen);
@@ -157,7 +157,7 @@ static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
 		if (limit && g->queue[head].depth + 2 >= limit)
 			break;
 		for (uint32_t f = g->nodes[g->queue[head].node].out;
-		     f != LC_NONE && !w.oom;
+		     f != LC__NONE && !w.oom;
 		     f = lc__graph_edge(g, f)->next_out) {
 			uint32_t n = follow(g, &w, head, f);
 
@@ -173,7 +173,7 @@ static uint32_t search(struct lc__graph *g, uint32_t e, int held0, int want0,
 
 struct lc__dfs_frame {
 	uint32_t node;	 /* where this frame stands */
-	uint32_t via;	 /* edge that led here (LC_NONE for the first) */
+	uint32_t via;	 /* edge that led here (LC__NONE for the first) */
 	uint32_t edge;	 /* next out edge to try */
 	uint32_t ngates; /* gates in use when this frame was entered */
 	uint8_t combo;	 /* next mode pair of edge to try, 0..3 */
@@ -264,7 +264,7 @@ static uint32_t exact_step(struct exact *x)
 	uint32_t edge = fr->edge, ngates = fr->ngates;
 	int h = fr->combo >> 1, w = fr->combo & 1;
 
-	if (edge == LC_NONE) { /* every way out tried: step back */
+	if (edge == LC__NONE) { /* every way out tried: step back */
 		g->onpath[fr->node] = 0;
 		x->depth--;
 		return 0;
@@ -274,12 +274,12 @@ static uint32_t exact_step(struct exact *x)
 		fr->combo = 0;
 		fr->edge = f->next_out;
 	}
-	if (!(f->modes & LC_COMBO(h, w)) || (h == LC_READ && fr->want == LC_READ))
+	if (!(f->modes & LC__COMBO(h, w)) || (h == LC__READ && fr->want == LC__READ))
 		return 0;
 	if (!take_gates(x, &ngates, f))
 		return 0;
 	if (f->to == start->from)
-		return w == LC_READ && x->held0 == LC_READ ? 0
+		return w == LC__READ && x->held0 == LC__READ ? 0
 							   : exact_path(x, edge);
 	if (!g->onpath[f->to])
 		push_frame(x, f->to, edge, (uint8_t)w, ngates);
@@ -301,7 +301,7 @@ static uint32_t exact(struct exact *x, int want0)
 		memset(g->onpath, 0, g->nnodes);
 		g->onpath[start->from] = 1;
 		if (take_gates(x, &ngates, start))
-			push_frame(x, start->to, LC_NONE, (uint8_t)want0,
+			push_frame(x, start->to, LC__NONE, (uint8_t)want0,
 				   ngates);
 	}
 	while (x->depth > 0 && budget && !x->oom) {
@@ -387,7 +387,7 @@ static uint32_t shortest_walk(struct lc__graph *g, uint32_t e)
 		for (int w = 0; w < 2; w++) {
 			uint32_t n;
 
-			if (!(start->modes & LC_COMBO(h, w)))
+			if (!(start->modes & LC__COMBO(h, w)))
 				continue;
 			n = search(g, e, h, w, best);
 			if (n && (!best || n < best)) {
@@ -428,7 +428,7 @@ uint32_t lc__graph_find_cycle(struct lc__graph *g, uint32_t e,
 		return n;
 	for (int h = 0; h < 2 && !len; h++)
 		for (int w = 0; w < 2 && !len; w++) {
-			if (!(start->modes & LC_COMBO(h, w)))
+			if (!(start->modes & LC__COMBO(h, w)))
 				continue;
 			x.held0 = h;
 			len = exact(&x, w);

@@ -77,7 +77,7 @@ static void put_gates(struct lc__buf *b, const struct lc__edge *e)
 
 	if (!alive)
 		lc__buf_add(b, " -");
-	for (int i = 0; i < LC_GATE_MAX; i++)
+	for (int i = 0; i < LC__GATE_MAX; i++)
 		if (alive & (1ull << i)) {
 			lc__buf_add(b, "%s%u:%llu", sep, e->gate_cls[i],
 				(unsigned long long)e->gate[i]);

@@ -145,7 +145,7 @@ struct lc__held {
 	struct lc__site at;	/* where it was taken */
 	uint64_t chain;		/* hash of the stack up to this entry */
 	uint32_t depth;		/* recursive holds */
-	uint8_t mode;		/* LC_READ or LC_WRITE */
+	uint8_t mode;		/* LC__READ or LC__WRITE */
 	uint8_t flags;		/* LC_HELD_* */
 };
 
@@ -357,7 +357,7 @@ struct lc__acq {
 	uint64_t id;
 	struct lc__site at;
 	const void *ra;	/* the caller's return address: stacks start there */
-	uint8_t mode;	/* LC_READ or LC_WRITE */
+	uint8_t mode;	/* LC__READ or LC__WRITE */
 	uint8_t trylock;
 };
 

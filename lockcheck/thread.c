@@ -187,7 +187,7 @@ uint32_t lc__exclusive_insts(struct lc__thread *t)
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
 
-		if (h->mode == LC_WRITE && h->cls)
+		if (h->mode == LC__WRITE && h->cls)
 			t->insts[n++] =
 				(struct lc__held_inst){ h->id, h->cls->id };
 	}

@@ -61,7 +61,7 @@ static bool keyed_in_order(const struct lc__thread *t,
 static bool held_exclusively(const struct lc__thread *t, uint64_t id)
 {
 	for (uint32_t i = 0; i < t->nheld; i++)
-		if (t->held[i].id == id && t->held[i].mode == LC_WRITE)
+		if (t->held[i].id == id && t->held[i].mode == LC__WRITE)
 			return true;
 	return false;
 }
@@ -141,11 +141,11 @@ static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 	bool weakened;
 	uint32_t e;
 
-	if (from == LC_NONE || to == LC_NONE)
+	if (from == LC__NONE || to == LC__NONE)
 		goto no_memory;
-	e = lc__graph_observe(g, from, to, LC_COMBO(h->mode, a->mode),
+	e = lc__graph_observe(g, from, to, LC__COMBO(h->mode, a->mode),
 			      t->insts, ninst, &info, &weakened);
-	if (e == LC_NONE)
+	if (e == LC__NONE)
 		goto no_memory;
 	edge = lc__graph_edge(g, e);
 	if (edge->count == 1 && !edge->info.stack)
@@ -186,9 +186,9 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 	}
 	from = lc__graph_node(g, h->id, h->lk, true);
 	to = lc__graph_node(g, a->id, a->lk, true);
-	if (from != LC_NONE) /* the locks are alive: held or being taken */
+	if (from != LC__NONE) /* the locks are alive: held or being taken */
 		g->nodes[from].label = atomic_load(&h->lk->ordinal);
-	if (to != LC_NONE)
+	if (to != LC__NONE)
 		g->nodes[to].label = atomic_load(&a->lk->ordinal);
 	observe(g, from, to, t, h, a, ninst, cls);
 }

@@ -9,7 +9,7 @@
 #include "lockcheck/graph.h"
 #include "lockcheck/u64map.h"
 
-enum { R = LC_READ, W = LC_WRITE };
+enum { R = LC__READ, W = LC__WRITE };
 
 static const struct lc__edge_info no_info;
 
@@ -29,7 +29,7 @@ static uint32_t node(uint64_t key)
 {
 	uint32_t n = lc__graph_node(&g, key, NULL, true);
 
-	ck_assert_uint_ne(n, LC_NONE);
+	ck_assert_uint_ne(n, LC__NONE);
 	return n;
 }
 
@@ -38,15 +38,15 @@ static uint32_t node(uint64_t key)
 static uint32_t see(uint64_t from, uint64_t to, int held, int want,
 		    const uint64_t *gates, uint32_t ngates, bool *weakened)
 {
-	struct lc__held_inst inst[LC_GATE_MAX];
+	struct lc__held_inst inst[LC__GATE_MAX];
 	bool w;
 	uint32_t e;
 
 	for (uint32_t i = 0; i < ngates; i++)
 		inst[i] = (struct lc__held_inst){ gates[i], 0 };
-	e = lc__graph_observe(&g, node(from), node(to), LC_COMBO(held, want),
+	e = lc__graph_observe(&g, node(from), node(to), LC__COMBO(held, want),
 			      inst, ngates, &no_info, &w);
-	ck_assert_uint_ne(e, LC_NONE);
+	ck_assert_uint_ne(e, LC__NONE);
 	if (weakened)
 		*weakened = w;
 	return e;
