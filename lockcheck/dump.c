@@ -99,12 +99,12 @@ struct counts {
 	uint32_t n;
 };
 
-static void put_finding(enum lc__kind kind, const char *summary,
+static void put_finding(enum lc__finding kind, const char *summary,
 			const uint32_t *classes, uint32_t n, void *arg)
 {
 	struct counts *out = arg;
 
-	lc__buf_add(out->b, "finding %s ", lc__kind_names[kind]);
+	lc__buf_add(out->b, "finding %s ", lc__finding_name(kind));
 	if (!n)
 		lc__buf_putc(out->b, '-');
 	for (uint32_t i = 0; i < n; i++)

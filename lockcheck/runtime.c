@@ -17,7 +17,7 @@
  * stdio buffers is flushed first.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "core.h"
 
 #include <errno.h>
 #include <execinfo.h>
@@ -37,7 +37,7 @@ struct lc__config lc__cfg = {
 	.max_chains = 1u << 22,
 };
 
-pthread_mutex_t lc__slow = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lc__slow = PTHREAD_MUTEX_INITIALIZER;
 struct lc__graph lc__classes_graph;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -58,10 +58,12 @@ void lc__slow_lock(void)
 	pthread_mutex_lock(&lc__slow);
 	slow_cancel = old;
 	slow_depth = 1;
+	lc__report_signal_notes();
 }
 
 void lc__slow_unlock(void)
 {
+	assert(slow_depth > 0);
 	if (--slow_depth > 0)
 		return;
 	pthread_mutex_unlock(&lc__slow);
@@ -85,8 +87,14 @@ static void at_exit(void)
 {
 	struct lc__thread *t = lc__tls;
 
-	if (t)
+	lc__slow_lock(); /* reports what signal handlers noted */
+	lc__slow_unlock();
+	if (t) { /* inside the checker: a signal handler goes past it */
+		lc__tls = NULL;
+		atomic_signal_fence(memory_order_seq_cst);
 		lc__thread_flush(t);
+		lc__leave(t);
+	}
 	if (lc__cfg.dump)
 		lc__dump_write();
 	if (!lc__cfg.exitcode || lc__findings_count() == 0)
@@ -118,8 +126,8 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	lc__findings_forget();
-	if (lc__tls)
-		lc__tls->tid = gettid();
+	if (lc__owned)
+		lc__owned->tid = gettid();
 	lc__slow_unlock();
 }
 

@@ -21,12 +21,13 @@
 #include <string.h>
 
 static struct lc__chain *cached_chain(struct lc__thread *t, uint64_t key,
-				      struct lc__lcache **slotp)
+				      struct lc__chain_slot **slotp)
 {
-	struct lc__lcache *slot = &t->cache[key & (LC_LCACHE - 1)];
+	struct lc__chain_slot *slot = &t->cache[key & (LC__CHAIN_SLOTS - 1)];
 	struct lc__chain *c;
 
 	*slotp = slot;
+	assert(!slot->chain || slot->chain->hash == slot->hash);
 	if (slot->chain && slot->hash == key)
 		return slot->chain;
 	c = lc__chain_find(key);
@@ -143,10 +144,12 @@ static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 
 	if (from == LC__NONE || to == LC__NONE)
 		goto no_memory;
+	assert(from < g->nnodes && to < g->nnodes);
 	e = lc__graph_observe(g, from, to, LC__COMBO(h->mode, a->mode),
 			      t->insts, ninst, &info, &weakened);
 	if (e == LC__NONE)
 		goto no_memory;
+	assert(e < g->nedges);
 	edge = lc__graph_edge(g, e);
 	if (edge->count == 1 && !edge->info.stack)
 		edge->info.stack = lc__stack_capture(a->ra);
@@ -185,7 +188,7 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 		atomic_store(&cls->igraph, g);
 	}
 	from = lc__graph_node(g, h->id, h->lk, true);
-	to = lc__graph_node(g, a->id, a->lk, true);
+	to = lc__graph_node(g, lc__id_fast(a->lk), a->lk, true);
 	if (from != LC__NONE) /* the locks are alive: held or being taken */
 		g->nodes[from].label = atomic_load(&h->lk->ordinal);
 	if (to != LC__NONE)
@@ -242,14 +245,15 @@ static void publish_chain(uint64_t key, bool same, struct lc__edge **edges,
 	}
 }
 
-static void slow_path(struct lc__thread *t, const struct lc__acq *a,
-		      uint64_t key)
+static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 {
 	struct lc__edge **edges = malloc(t->nheld * sizeof(*edges));
 	struct lc__chain *c;
 	uint32_t ninst, nedges = 0;
 	bool same = false, gated = false, whole = edges != NULL;
 
+	assert(lc__held_consistent(t));
+	assert(a->chain == lc__chain_of(t, a->cls, a->mode));
 	lc__slow_lock();
 	ninst = lc__exclusive_insts(t);
 	for (uint32_t i = 0; i < t->nheld; i++) {
@@ -271,34 +275,30 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a,
 		gated |= atomic_load(&e->gate_alive) != 0;
 	}
 	/* Only a chain whose every edge was recorded may be trusted later. */
-	c = whole ? lc__chain_find(key) : NULL;
+	c = whole ? lc__chain_find(a->chain) : NULL;
 	if (c)
 		atomic_store(&c->gated, gated);
 	else if (whole)
-		publish_chain(key, same, edges, nedges);
+		publish_chain(a->chain, same, edges, nedges);
 	lc__slow_unlock();
 	free(edges);
 }
 
-void lc__validate(struct lc__thread *t, struct lc__lock *lk,
-		  struct lc__class *cls, uint8_t mode, uint64_t key,
-		  const struct lc__site *at, const void *ra)
+void lc__validate(struct lc__thread *t, const struct lc__acq *a)
 {
-	struct lc__lcache *slot;
+	struct lc__chain_slot *slot;
 	struct lc__chain *c;
-	struct lc__acq a;
 
-	if (t->nheld == 0 || !cls)
+	if (t->nheld == 0 || !a->cls)
 		return;
-	c = cached_chain(t, key, &slot);
-	if (c && (!c->same_class || keyed_in_order(t, lk, cls)) &&
+	c = cached_chain(t, a->chain, &slot);
+	if (c && (!c->same_class || keyed_in_order(t, a->lk, a->cls)) &&
 	    (!atomic_load_explicit(&c->gated, memory_order_acquire) ||
 	     lc__gates_covered(t, c))) {
 		slot->hits++;
 		return;
 	}
-	a = (struct lc__acq){ lk, cls, lc__id_fast(lk), *at, ra, mode, 0 };
-	slow_path(t, &a, key);
+	slow_path(t, a);
 }
 
 void lc__forget_instance(struct lc__class *cls, uint64_t id)

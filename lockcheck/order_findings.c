@@ -1,5 +1,5 @@
 /*
- * cycle_report.c: the text of a lock-order-cycle report (and of an
+ * order_findings.c: the text of a lock-order-cycle report (and of an
  * order-violation, its keyed cousin). A cycle is shown edge by edge in
  * cycle order, starting with the edge that closed it: both locks, where
  * each was taken, the thread that first did it and its stack then; then the
@@ -155,7 +155,7 @@ static uint64_t cycle_signature(const struct lc__graph *g,
 bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
 		      uint32_t n, const struct lc__class *cls)
 {
-	return !lc__finding_seen(LC_LOCK_ORDER_CYCLE,
+	return !lc__finding_seen(LC__FINDING_LOCK_ORDER_CYCLE,
 				 cycle_signature(g, path, n, cls));
 }
 
@@ -166,7 +166,7 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	uint32_t classes[64], ncls = 0;
 	struct lc__buf b;
 
-	if (!lc__finding_is_new(LC_LOCK_ORDER_CYCLE,
+	if (!lc__finding_is_new(LC__FINDING_LOCK_ORDER_CYCLE,
 				cycle_signature(g, path, n, cls)))
 		return;
 	lc__buf_init(&b);
@@ -180,7 +180,7 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 		classes[ncls++] = cls->id;
 	for (uint32_t i = 0; !cls && i < n && ncls < 64; i++)
 		classes[ncls++] = (uint32_t)g->nodes[edge_at(g, path, i)->from].key;
-	lc__report(LC_LOCK_ORDER_CYCLE, &b, classes, ncls);
+	lc__report(LC__FINDING_LOCK_ORDER_CYCLE, &b, classes, ncls);
 	lc__buf_free(&b);
 }
 
@@ -201,7 +201,7 @@ void lc__report_order_violation(struct lc__thread *t,
 	struct lc__buf b;
 	int n;
 
-	if (!lc__finding_is_new(LC_ORDER_VIOLATION,
+	if (!lc__finding_is_new(LC__FINDING_ORDER_VIOLATION,
 				lc__hash_str(a->cls->id, a->at.file) +
 					(uint64_t)a->at.line))
 		return;
@@ -228,6 +228,6 @@ void lc__report_order_violation(struct lc__thread *t,
 		    t->tid);
 	n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 	lc__print_stack(&b, frames, n, "    ");
-	lc__report(LC_ORDER_VIOLATION, &b, &a->cls->id, 1);
+	lc__report(LC__FINDING_ORDER_VIOLATION, &b, &a->cls->id, 1);
 	lc__buf_free(&b);
 }
