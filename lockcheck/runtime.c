@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <execinfo.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,20 +44,37 @@ struct lc__graph lc__classes_graph;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static _Thread_local int slow_depth;	/* lc__slow holds by this thread */
 static _Thread_local int slow_cancel;	/* cancel state to restore at 0 */
+static _Thread_local sigset_t slow_mask; /* signal mask to restore at 0 */
 
-/* Re-entrant by the thread-local depth: only the thread that holds the
- * mutex ever sees its own depth above zero. */
+/* Signals a fault raises on the spot: never blocked (a blocked one kills
+ * the process). */
+static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+			      SIGSYS };
+
+/*
+ * Re-entrant by the thread-local depth: only the thread that holds the
+ * mutex ever sees its own depth above zero. Asynchronous signals wait
+ * while it is held: a signal handler that locks (going past the checker,
+ * reentry.c) could otherwise wait for a lock whose holder waits for
+ * lc__slow, which its own thread holds.
+ */
 void lc__slow_lock(void)
 {
+	sigset_t block, old_mask;
 	int old;
 
 	if (slow_depth > 0) {
 		slow_depth++;
 		return;
 	}
+	sigfillset(&block);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&block, faults[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_mutex_lock(&lc__slow);
 	slow_cancel = old;
+	slow_mask = old_mask;
 	slow_depth = 1;
 	lc__report_signal_notes();
 }
@@ -68,6 +86,7 @@ void lc__slow_unlock(void)
 		return;
 	pthread_mutex_unlock(&lc__slow);
 	pthread_setcancelstate(slow_cancel, NULL);
+	pthread_sigmask(SIG_SETMASK, &slow_mask, NULL);
 }
 
 void lc__slow_drop(void)
