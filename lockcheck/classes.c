@@ -10,7 +10,7 @@
  * LC_*_INITIALIZER has no key: its class is its (name, file, line), looked
  * up when the lock is first used. Classes are never freed: edges keep
  * referring to them after every lock of the class is gone. Class ids are
- * dense, from 0.
+ * dense, from 0: classes[id]->id == id.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -106,7 +106,10 @@ const char *lc__intern_line(const char *name)
 
 struct lc__class *lc__class_by_id(uint32_t id)
 {
-	return id < nclasses ? classes[id] : NULL;
+	if (id >= nclasses)
+		return NULL;
+	assert(classes[id]->id == id);
+	return classes[id];
 }
 
 uint32_t lc__class_count(void)
@@ -134,6 +137,7 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto no_memory;
+	assert(nclasses < classes_cap);
 	c->id = nclasses;
 	c->kind = lk->kind;
 	c->name = lc__intern_line(lk->name ? lk->name : "(unnamed lock)");

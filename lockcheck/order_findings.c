@@ -39,9 +39,11 @@ static void print_modes(struct lc__buf *b, uint8_t modes)
 static void print_node(struct lc__buf *b, const struct lc__graph *g,
 		       uint32_t node, const struct lc__class *cls, bool site)
 {
-	const struct lc__class *c =
-		cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
+	const struct lc__class *c;
 
+	assert(node < g->nnodes);
+	c = cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
+	assert(c);
 	if (cls && site)
 		lc__buf_add(b, "%s#%u [%p]", c->name, g->nodes[node].label,
 			    g->nodes[node].addr);
@@ -56,6 +58,7 @@ static void print_node(struct lc__buf *b, const struct lc__graph *g,
 static const struct lc__edge *edge_at(const struct lc__graph *g,
 				      const uint32_t *path, uint32_t i)
 {
+	assert(path[i] < g->nedges);
 	return lc__graph_edge(g, path[i]);
 }
 

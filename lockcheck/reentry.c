@@ -178,6 +178,7 @@ void lc__report_signal_notes(void)
 		if (atomic_load(&notes[i].state) != READY)
 			continue;
 		copy = notes[i];
+		assert(copy.at.file && copy.what);
 		atomic_store(&notes[i].state, FREE);
 		report(&copy);
 	}

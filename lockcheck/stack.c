@@ -6,6 +6,8 @@
  * its object with dl_iterate_phdr, and each object's frames go through one
  * addr2line run (function and file:line when there is debug info). Without
  * addr2line (or with LOCKCHECK_SYMBOLIZE=0) frames show as object+offset.
+ * Invariant: stack id i (from 1) is the span stacks[i - 1] of store, and
+ * spans lie back to back within store_len.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -85,6 +87,7 @@ int lc__stack_get(uint32_t id, void *const **frames)
 {
 	if (id == 0 || id > nstacks)
 		return 0;
+	assert(stacks[id - 1].off + stacks[id - 1].n <= store_len);
 	*frames = store + stacks[id - 1].off;
 	return (int)stacks[id - 1].n;
 }

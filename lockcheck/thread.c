@@ -227,6 +227,7 @@ uint32_t lc__exclusive_insts(struct lc__thread *t)
 			t->insts[n++] =
 				(struct lc__held_inst){ h->id, h->cls->id };
 	}
+	assert(n <= t->cap);
 	return n;
 }
 
