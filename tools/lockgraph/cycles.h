@@ -142,7 +142,7 @@ int lg_comp_cannot_deadlock(const struct lg_graph *g, const struct lg_scc *s,
 /* Sets scope and dump of every cycle. 0 or ENOMEM. */
 int lg_cycles_classify(struct lg_cycles *c, const struct lg_graph *g);
 
-/* ---- reports.c ---- */
+/* ---- link_findings.c ---- */
 
 /*
  * Links each lock-order-cycle finding of the dumps to its cycle in c (so a
