@@ -79,8 +79,8 @@ int lc__passed_wait(const struct lc__acq *a, int err);
 /* An unlock made without recording: one unrecorded hold fewer, if any. */
 void lc__passed_release(void);
 
-/* Reports the acquisitions signal handlers made inside the checker, once
- * per call site; lc__slow_lock and the exit hook call it. */
+/* Under lc__slow: reports the acquisitions signal handlers made inside
+ * the checker, once per call site (lc__slow_lock calls it). */
 void lc__report_signal_notes(void);
 
 /* lc__enter's rare cases: no state yet, or inside already. */

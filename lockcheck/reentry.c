@@ -15,9 +15,10 @@
  * handler that interrupted it: a handler's call that lands outside the
  * checker is checked like any other.
  *
- * Invariants: a note is read only in state READY, written only in state
- * FILLING by the one handler that claimed it; unrecorded holds never go
- * below zero.
+ * Invariants: a note is written only in state FILLING, by the one handler
+ * that claimed it, and read only in state READY (its site, atomic, is also
+ * compared by handlers looking for a pending note of their site);
+ * unrecorded holds never go below zero.
  */
 #define _GNU_SOURCE
 #include "core.h"
@@ -38,7 +39,9 @@ enum { FREE, FILLING, READY };
 
 struct note {
 	_Atomic int state;
-	struct lc__site at;	/* the handler's call */
+	_Atomic(const char *) file; /* the handler's call */
+	_Atomic(const char *) func;
+	_Atomic int line;
 	const char *what;	/* "locked", "waited on" */
 	struct lc__class *cls;	/* the lock's class when it had one */
 	char name[64];		/* the lock's name, copied */
@@ -73,10 +76,13 @@ uint32_t lc__unrecorded(void)
 	return atomic_load_explicit(&unrecorded, memory_order_relaxed);
 }
 
-static bool same_site(const struct note *n, const struct lc__site *at)
+static bool same_site(struct note *n, const struct lc__site *at)
 {
-	return n->at.file == at->file && n->at.line == at->line &&
-	       n->at.func == at->func;
+	return atomic_load_explicit(&n->file, memory_order_relaxed) ==
+		       at->file &&
+	       atomic_load_explicit(&n->line, memory_order_relaxed) ==
+		       at->line &&
+	       atomic_load_explicit(&n->func, memory_order_relaxed) == at->func;
 }
 
 static void fill(struct note *n, const struct lc__acq *a, const char *what)
@@ -84,7 +90,9 @@ static void fill(struct note *n, const struct lc__acq *a, const char *what)
 	const char *name = a->lk->name ? a->lk->name : "(unnamed lock)";
 	size_t i = 0;
 
-	n->at = a->at;
+	atomic_store_explicit(&n->file, a->at.file, memory_order_relaxed);
+	atomic_store_explicit(&n->func, a->at.func, memory_order_relaxed);
+	atomic_store_explicit(&n->line, a->at.line, memory_order_relaxed);
 	n->what = what;
 	n->cls = atomic_load_explicit(&a->lk->cls, memory_order_acquire);
 	for (; name[i] && i + 1 < sizeof(n->name); i++)
@@ -142,10 +150,13 @@ void lc__passed_release(void)
 		;
 }
 
-static void report(const struct note *n)
+/* Under lc__slow: one signal-unsafe finding per call site. */
+static void report(struct note *n)
 {
-	uint64_t sig = lc__hash_str(lc__hash_str((uint64_t)n->at.line,
-						 n->at.file), n->at.func);
+	struct lc__site at = { atomic_load(&n->file), atomic_load(&n->line),
+			       atomic_load(&n->func) };
+	uint64_t sig = lc__hash_str(lc__hash_str((uint64_t)at.line, at.file),
+				    at.func);
 	char name[64];
 	struct lc__buf b;
 
@@ -154,7 +165,7 @@ static void report(const struct note *n)
 	lc__copy_name(name, sizeof(name), n->cls ? n->cls->name : n->name);
 	lc__buf_init(&b);
 	lc__buf_add(&b, "%s %s at ", name, n->what);
-	lc__print_site(&b, &n->at);
+	lc__print_site(&b, &at);
 	lc__copy_name(name, sizeof(name), n->thread);
 	lc__buf_add(&b, " by a signal handler of thread \"%s\" (tid %d) "
 			"that interrupted a lock call of its thread: lock "
@@ -173,13 +184,10 @@ void lc__report_signal_notes(void)
 		return;
 	atomic_store(&noted, false);
 	for (int i = 0; i < NOTES; i++) {
-		struct note copy;
-
 		if (atomic_load(&notes[i].state) != READY)
 			continue;
-		copy = notes[i];
-		assert(copy.at.file && copy.what);
+		assert(notes[i].what);
+		report(&notes[i]);
 		atomic_store(&notes[i].state, FREE);
-		report(&copy);
 	}
 }

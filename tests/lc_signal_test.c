@@ -114,10 +114,18 @@ static void twice_interrupted(void *arg)
 
 START_TEST(test_lock_in_a_handler_inside_the_checker_is_reported_once)
 {
-	struct lct_child c = lct_expect_reports(twice_interrupted, NULL, NULL,
-						"signal-unsafe", 1);
-	char want[256];
+	const char *dir = lct_tmpdir("signal");
+	char dump_env[4200], want[256], *dump;
+	const char *env[] = { dump_env, NULL };
+	struct lct_child c;
 	int line = 0;
+
+	snprintf(dump_env, sizeof(dump_env), "LOCKCHECK_DUMP=%s", dir);
+	c = lct_expect_reports(twice_interrupted, NULL, env, "signal-unsafe",
+			       1);
+	dump = lct_read_only_dump(dir);
+	LCT_ASSERT_CHILD(&c, dump && strstr(dump, "\nfinding signal-unsafe "));
+	free(dump);
 
 	ck_assert_int_eq(sscanf(c.out, "line %d", &line), 1);
 	snprintf(want, sizeof(want),

@@ -4,9 +4,11 @@
  * Use lc_mutex_t, lc_rwlock_t and lc_cond_t where you would use the pthread
  * types. Every call returns 0 or an errno value, exactly like pthreads.
  *
- * Built with LOCKCHECK=0 (the default) the wrappers are the pthread calls and
- * nothing else: sizeof(lc_mutex_t) == sizeof(pthread_mutex_t) and a lock loop
- * compiles to the same instructions.
+ * Built with LOCKCHECK=0 (the default) the wrappers are static inline
+ * functions, each the pthread call and nothing else: sizeof(lc_mutex_t) ==
+ * sizeof(pthread_mutex_t) and a lock loop compiles to the same
+ * instructions. Built with LOCKCHECK=1 they are macros (they pass the
+ * call's file, line and function to the checker).
  *
  * Built with LOCKCHECK=1 every lock operation feeds a lockdep-style checker.
  * Each init call is one lock CLASS (two calls are two classes even on one
@@ -18,7 +20,9 @@
  * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
  * See docs/report-guide.md for the kinds and docs/dump-format.md for
  * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
- * (lockcheck/thread_start.c).
+ * (lockcheck/thread_start.c). Lock calls are not async-signal-safe: one
+ * made by a signal handler while its thread is inside another goes to
+ * pthreads unchecked and is reported (signal-unsafe).
  *
  * The header compiles as C11 (strict -std=c11 -pedantic too) and as C++11
  * and later.
