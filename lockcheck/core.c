@@ -71,6 +71,21 @@ int lc__release_deep(struct lc__thread *t, struct lc__lock *lk,
 	return 0;
 }
 
+int lc__unlock_slow(struct lc__lock *lk, void *lock, lc__real_unlock_fn *fn,
+		    const struct lc__site *at, const void *ra)
+{
+	struct lc__thread *t = lc__enter();
+	int err;
+
+	if (!t) {
+		lc__passed_release();
+		return fn(lock);
+	}
+	err = lc__release(t, lk, at, ra);
+	lc__leave(t);
+	return err ? err : fn(lock);
+}
+
 int lc__before_wait(struct lc__thread *t, struct lc__acq *a, uint32_t *depth)
 {
 	int i = lc__find_held(t, a->lk);

@@ -86,19 +86,28 @@ void lc__report_signal_notes(void);
 /* lc__enter's rare cases: no state yet, or inside already. */
 struct lc__thread *lc__enter_slow(void);
 
+/* lc__enter without its rare cases: NULL when the thread has no state
+ * yet or is inside already (the caller's slow path then calls lc__enter). */
+LC__HOT struct lc__thread *lc__enter_fast(void)
+{
+	struct lc__thread *t = lc__tls;
+
+	if (t) {
+		lc__tls = NULL;
+		atomic_signal_fence(memory_order_seq_cst);
+	}
+	return t;
+}
+
 /* The calling thread's state, the thread inside the checker until
  * lc__leave (lc__tls is NULL meanwhile); NULL when the call must go past
  * the checker (see the file head). The fences order the flag's changes
  * with the state's for a signal handler of this thread. */
 LC__HOT struct lc__thread *lc__enter(void)
 {
-	struct lc__thread *t = lc__tls;
+	struct lc__thread *t = lc__enter_fast();
 
-	if (!t)
-		return lc__enter_slow();
-	lc__tls = NULL;
-	atomic_signal_fence(memory_order_seq_cst);
-	return t;
+	return t ? t : lc__enter_slow();
 }
 
 LC__HOT void lc__leave(struct lc__thread *t)
@@ -275,22 +284,31 @@ LC__HOT int lc__acquire(struct lc__acq *a, void *lock, lc__real_fn *try_fn,
 	return err;
 }
 
-/* The unlock of lk at site at: fn is the real unlock of lock. */
+/* Every unlock but the common one (core.c): lc__enter, lc__release, the
+ * real unlock. */
+int lc__unlock_slow(struct lc__lock *lk, void *lock, lc__real_unlock_fn *fn,
+		    const struct lc__site *at, const void *ra);
+
+/* The unlock of lk at site at: fn is the real unlock of lock. Inline only
+ * the common case, lk on top held once: all else is one call away, so the
+ * compiler needs no saved registers for it. The real unlock changes no
+ * checker state: it runs outside. */
 LC__HOT int lc__unlock_with(struct lc__lock *lk, void *lock,
 			    lc__real_unlock_fn *fn,
 			    const struct lc__site *at, const void *ra)
 {
-	struct lc__thread *t = lc__enter();
-	int err;
+	struct lc__thread *t = lc__enter_fast();
+	struct lc__site copy;
 
-	if (!t) {
-		lc__passed_release();
-		return fn(lock);
+	if (t) {
+		bool popped = lc__pop_top(t, lk);
+
+		lc__leave(t);
+		if (popped)
+			return fn(lock);
 	}
-	err = lc__release(t, lk, at, ra);
-	/* The real unlock changes no checker state: it runs outside. */
-	lc__leave(t);
-	return err ? err : fn(lock);
+	copy = *at;
+	return lc__unlock_slow(lk, lock, fn, &copy, ra);
 }
 
 /* ---- lifetime.c: init and destroy ---- */
