@@ -20,16 +20,22 @@
  *     real blocking call
  *   lc__after_block    count the wait; push when it succeeded
  *   lc__reacquired     after the real call of an LC__AGAIN: one level more
- *   lc__release        before the real unlock: pop, or refuse (EPERM)
+ *   lc__release        before the real unlock: pop, or refuse (EPERM);
+ *                      its common case is lc__release_top, alone inline
  *   lc__before_wait    a condition wait gives its mutex back: pop, validate
  *     real wait
  *   lc__after_wait     the mutex is back: push (cancellation too)
  *   lc__leave          last: outside the checker again
  *
- * lc__acquire and lc__unlock_with run the steps around real calls given as
- * functions. A step returns 0 (LC__GO: make the real call), an errno value
- * for the entry point to return without calling pthreads (it reported
- * what needed it), or LC__AGAIN / LC__PASS as documented below.
+ * lc__acquire, lc__unlock_with and lc__destroy_with run the steps around
+ * real calls given as functions; lc__lock_init follows a real init. A
+ * step returns 0 (LC__GO: make the real call), an errno value for the
+ * entry point to return without calling pthreads (it reported what needed
+ * it), or LC__AGAIN / LC__PASS as documented below. What later checks add
+ * goes into the steps: at lc__acquired, lc__after_block (an acquisition
+ * done), lc__release_top and lc__release_deep (a release, before the real
+ * unlock), lc__before_block / lc__after_block and lc__before_wait /
+ * lc__after_wait (around every wait).
  *
  * Signal handlers. A lock call from a signal handler that interrupted its
  * thread inside the checker must not touch the state the checker was in
@@ -213,6 +219,13 @@ LC__HOT void lc__reacquired(struct lc__thread *t, const struct lc__acq *a,
 int lc__release_deep(struct lc__thread *t, struct lc__lock *lk,
 		     const struct lc__site *at, const void *ra);
 
+/* The common release: lk is t's top entry, held once. False when
+ * lc__release must look further. */
+LC__HOT bool lc__release_top(struct lc__thread *t, const struct lc__lock *lk)
+{
+	return lc__pop_top(t, lk);
+}
+
 /* Before the real unlock of lk: 0, or EPERM (reported) when t does not
  * hold it, in which case the lock must be left alone. */
 LC__HOT int lc__release(struct lc__thread *t, struct lc__lock *lk,
@@ -220,7 +233,7 @@ LC__HOT int lc__release(struct lc__thread *t, struct lc__lock *lk,
 {
 	struct lc__site copy;
 
-	if (lc__pop_top(t, lk))
+	if (lc__release_top(t, lk))
 		return 0;
 	copy = *at;
 	return lc__release_deep(t, lk, &copy, ra);
@@ -301,7 +314,7 @@ LC__HOT int lc__unlock_with(struct lc__lock *lk, void *lock,
 	struct lc__site copy;
 
 	if (t) {
-		bool popped = lc__pop_top(t, lk);
+		bool popped = lc__release_top(t, lk);
 
 		lc__leave(t);
 		if (popped)
