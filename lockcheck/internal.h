@@ -157,7 +157,7 @@ struct lc__acq {
 	uint64_t chain;		/* stack's chain hash with lk on top */
 	uint64_t start_ns;	/* when a blocking wait began */
 	struct lc__site at;	/* the call */
-	const void *ra;		/* its return address: stacks start here */
+	const void *ra;		/* its return address: stacks start */
 	int held;		/* lk's held entry, or -1 (by the steps) */
 	uint8_t mode;		/* LC__READ or LC__WRITE */
 	uint8_t how;		/* enum lc__how */

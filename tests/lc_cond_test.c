@@ -194,7 +194,7 @@ static void wait_on_untracked_mutex(void *arg)
 		ck_assert_int_eq(lc_mutex_unlock(&fill[i]), 0);
 }
 
-START_TEST(test_wait_on_a_mutex_beyond_the_held_limit_waits)
+START_TEST(test_wait_on_untracked_mutex_waits)
 {
 	const char *env[] = { "LOCKCHECK_MAX_HELD=2", NULL };
 	struct lct_child c =
@@ -215,7 +215,7 @@ int main(void)
 	tcase_add_test(tc, test_wait_reacquiring_under_another_lock_is_reported);
 	tcase_add_test(tc, test_producer_consumer_is_silent);
 	tcase_add_test(tc, test_monotonic_condition_waits_for_its_deadline);
-	tcase_add_test(tc, test_wait_on_a_mutex_beyond_the_held_limit_waits);
+	tcase_add_test(tc, test_wait_on_untracked_mutex_waits);
 	if (LOCKCHECK) /* undefined behaviour with plain pthreads */
 		tcase_add_test(tc, test_wait_without_holding_the_mutex_is_reported);
 	suite_add_tcase(s, tc);

@@ -112,7 +112,7 @@ static void twice_interrupted(void *arg)
 	printf("line %d\n", (int)lock_line);
 }
 
-START_TEST(test_lock_in_a_handler_inside_the_checker_is_reported_once)
+START_TEST(test_lock_in_handler_inside_checker_reported_once)
 {
 	const char *dir = lct_tmpdir("signal");
 	char dump_env[4200], want[256], *dump;
@@ -155,7 +155,7 @@ static void unlock_what_the_handler_took(void *arg)
 	ck_assert_int_eq(lc_mutex_unlock(&H), 0);
 }
 
-START_TEST(test_unlock_of_a_lock_a_handler_left_locked_passes)
+START_TEST(test_unlock_of_lock_handler_left_passes)
 {
 	struct lct_child c = lct_expect_reports(unlock_what_the_handler_took,
 						NULL, NULL, "signal-unsafe", 1);
@@ -355,11 +355,9 @@ int main(void)
 	int failed;
 
 	if (LOCKCHECK && FAILALLOC) { /* plain pthreads: nothing to see */
-		tcase_add_test(
-			core,
-			test_lock_in_a_handler_inside_the_checker_is_reported_once);
-		tcase_add_test(
-			core, test_unlock_of_a_lock_a_handler_left_locked_passes);
+		tcase_add_test(core,
+			       test_lock_in_handler_inside_checker_reported_once);
+		tcase_add_test(core, test_unlock_of_lock_handler_left_passes);
 		tcase_add_test(core, test_handler_that_does_not_lock_is_silent);
 	}
 	tcase_add_test(threads,
