@@ -112,7 +112,7 @@ static void twice_interrupted(void *arg)
 	printf("line %d\n", (int)lock_line);
 }
 
-START_TEST(test_lock_in_handler_inside_checker_reported_once)
+START_TEST(test_handler_lock_in_checker_reported_once)
 {
 	const char *dir = lct_tmpdir("signal");
 	char dump_env[4200], want[256], *dump;
@@ -356,7 +356,7 @@ int main(void)
 
 	if (LOCKCHECK && FAILALLOC) { /* plain pthreads: nothing to see */
 		tcase_add_test(core,
-			       test_lock_in_handler_inside_checker_reported_once);
+			       test_handler_lock_in_checker_reported_once);
 		tcase_add_test(core, test_unlock_of_lock_handler_left_passes);
 		tcase_add_test(core, test_handler_that_does_not_lock_is_silent);
 	}
