@@ -8,7 +8,9 @@
  * Growing publishes a new table; an old one may still be in a reader's hands,
  * so it is kept, not freed (their sizes sum to less than the newest one's).
  * A reader on an old table just misses recent chains and takes the slow
- * path, which looks again under the lock.
+ * path, which looks again under the lock. Invariants: a table's cap is a
+ * power of two and it is at most half full, so a probe ends at an empty
+ * slot; a chain sits in the probe sequence of its hash.
  */
 #include "internal.h"
 
@@ -50,6 +52,7 @@ static void place(struct table *t, struct lc__chain *c)
 {
 	uint32_t i = (uint32_t)c->hash & (t->cap - 1);
 
+	assert(t->cap && (t->cap & (t->cap - 1)) == 0);
 	while (atomic_load_explicit(&t->slots[i], memory_order_relaxed))
 		i = (i + 1) & (t->cap - 1);
 	atomic_store_explicit(&t->slots[i], c, memory_order_release);
@@ -87,8 +90,10 @@ int lc__chain_insert(struct lc__chain *c)
 		return ENOSPC;
 	if ((!t || (count + 1) * 2 > t->cap) && grow(t))
 		return ENOMEM;
-	place(atomic_load_explicit(&current, memory_order_relaxed), c);
+	t = atomic_load_explicit(&current, memory_order_relaxed);
+	place(t, c);
 	count++;
+	assert(count * 2 <= t->cap && lc__chain_find(c->hash) == c);
 	return 0;
 }
 

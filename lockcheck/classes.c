@@ -10,7 +10,7 @@
  * LC_*_INITIALIZER has no key: its class is its (name, file, line), looked
  * up when the lock is first used. Classes are never freed: edges keep
  * referring to them after every lock of the class is gone. Class ids are
- * dense, from 0.
+ * dense, from 0: classes[id]->id == id.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -61,14 +61,14 @@ static int intern_grow(void)
 const char *lc__intern(const char *s)
 {
 	uint64_t h;
-	uint32_t i, head = LC_NONE;
+	uint32_t i, head = LC__NONE;
 	char *copy;
 
 	if (!s)
 		return NULL;
 	h = lc__hash_str(0, s);
 	if (lc__u64map_get(&interned, h, &head))
-		for (i = head; i != LC_NONE; i = intern_next[i])
+		for (i = head; i != LC__NONE; i = intern_next[i])
 			if (strcmp(intern_str[i], s) == 0)
 				return intern_str[i];
 	if (nintern == intern_cap && intern_grow())
@@ -106,7 +106,10 @@ const char *lc__intern_line(const char *name)
 
 struct lc__class *lc__class_by_id(uint32_t id)
 {
-	return id < nclasses ? classes[id] : NULL;
+	if (id >= nclasses)
+		return NULL;
+	assert(classes[id]->id == id);
+	return classes[id];
 }
 
 uint32_t lc__class_count(void)
@@ -134,6 +137,7 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto no_memory;
+	assert(nclasses < classes_cap);
 	c->id = nclasses;
 	c->kind = lk->kind;
 	c->name = lc__intern_line(lk->name ? lk->name : "(unnamed lock)");
@@ -141,7 +145,7 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 	c->line = lk->line;
 	c->keyed = lk->key != NULL;
 	c->text = lk->key ? lc__intern_line(lk->key->text) : NULL;
-	c->next_same = LC_NONE;
+	c->next_same = LC__NONE;
 	classes[nclasses++] = c;
 	return c;
 no_memory:
@@ -211,7 +215,7 @@ static uint64_t bound_key(uint32_t id, const char *tu)
 }
 
 /* Under lc__slow: the first class of key k's call (same file, line and
- * text), or LC_NONE; *slot gets the by_call key it has or would get. */
+ * text), or LC__NONE; *slot gets the by_call key it has or would get. */
 static uint32_t first_of_call(const struct lc__key *k, uint64_t *slot)
 {
 	uint64_t h = call_hash(k);
@@ -223,7 +227,7 @@ static uint32_t first_of_call(const struct lc__key *k, uint64_t *slot)
 		h++; /* hashes of different calls collided: probe on */
 	}
 	*slot = h;
-	return lc__u64map_get(&by_call, h, &id) ? id : LC_NONE;
+	return lc__u64map_get(&by_call, h, &id) ? id : LC__NONE;
 }
 
 /* Under lc__slow: the class of a keyed lock. Among the classes of its
@@ -233,20 +237,20 @@ static struct lc__class *class_by_call(const struct lc__lock *lk)
 {
 	const struct lc__key *k = lk->key;
 	uint64_t slot;
-	uint32_t id = first_of_call(k, &slot), last = LC_NONE;
+	uint32_t id = first_of_call(k, &slot), last = LC__NONE;
 	struct lc__class *c;
 
-	for (; id != LC_NONE; last = id, id = classes[id]->next_same)
+	for (; id != LC__NONE; last = id, id = classes[id]->next_same)
 		if (!lc__u64map_get(&bound, bound_key(id, k->tu), NULL))
 			break;
-	c = id != LC_NONE ? classes[id] : class_new(lk);
+	c = id != LC__NONE ? classes[id] : class_new(lk);
 	if (!c)
 		return NULL;
 	if (lc__u64map_put(&bound, bound_key(c->id, k->tu), 1))
 		return NULL; /* no memory: the class stays, unreachable */
-	if (id != LC_NONE)
+	if (id != LC__NONE)
 		return c;
-	if (last != LC_NONE)
+	if (last != LC__NONE)
 		classes[last]->next_same = c->id;
 	else if (lc__u64map_put(&by_call, slot, c->id))
 		return NULL;

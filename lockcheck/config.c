@@ -47,7 +47,7 @@ void lc__config_report(const char *var, const char *value, const char *fmt,
 	va_list ap;
 
 	lc__slow_lock();
-	if (lc__finding_is_new(LC_CONFIG, sig)) {
+	if (lc__finding_is_new(LC__FINDING_CONFIG, sig)) {
 		lc__buf_init(&b);
 		lc__buf_add(&b, "%s=", var);
 		put_value(&b, value);
@@ -56,7 +56,7 @@ void lc__config_report(const char *var, const char *value, const char *fmt,
 		lc__buf_vadd(&b, fmt, ap);
 		va_end(ap);
 		lc__buf_putc(&b, '\n');
-		lc__report(LC_CONFIG, &b, NULL, 0);
+		lc__report(LC__FINDING_CONFIG, &b, NULL, 0);
 		lc__buf_free(&b);
 	}
 	lc__slow_unlock();

@@ -77,7 +77,7 @@ static void put_gates(struct lc__buf *b, const struct lc__edge *e)
 
 	if (!alive)
 		lc__buf_add(b, " -");
-	for (int i = 0; i < LC_GATE_MAX; i++)
+	for (int i = 0; i < LC__GATE_MAX; i++)
 		if (alive & (1ull << i)) {
 			lc__buf_add(b, "%s%u:%llu", sep, e->gate_cls[i],
 				(unsigned long long)e->gate[i]);
@@ -99,12 +99,12 @@ struct counts {
 	uint32_t n;
 };
 
-static void put_finding(enum lc__kind kind, const char *summary,
+static void put_finding(enum lc__finding kind, const char *summary,
 			const uint32_t *classes, uint32_t n, void *arg)
 {
 	struct counts *out = arg;
 
-	lc__buf_add(out->b, "finding %s ", lc__kind_names[kind]);
+	lc__buf_add(out->b, "finding %s ", lc__finding_name(kind));
 	if (!n)
 		lc__buf_putc(out->b, '-');
 	for (uint32_t i = 0; i < n; i++)

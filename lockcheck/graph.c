@@ -18,8 +18,8 @@
 void lc__graph_init(struct lc__graph *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->free_edge = LC_NONE;
-	g->free_node = LC_NONE;
+	g->free_edge = LC__NONE;
+	g->free_node = LC__NONE;
 }
 
 void lc__graph_free(struct lc__graph *g)
@@ -62,23 +62,23 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 	if (lc__u64map_get(&g->node_of, key, &n))
 		return n;
 	if (!create)
-		return LC_NONE;
-	if (g->free_node != LC_NONE) {
+		return LC__NONE;
+	if (g->free_node != LC__NONE) {
 		n = g->free_node;
 		g->free_node = g->nodes[n].out;
 	} else {
 		if (lc__grow_array((void **)&g->nodes, &g->node_cap, g->nnodes + 1,
 			       sizeof(*g->nodes)))
-			return LC_NONE;
+			return LC__NONE;
 		n = g->nnodes++;
 	}
 	if (lc__u64map_put(&g->node_of, key, n)) {
 		g->nodes[n].key = FREE_KEY;
 		g->nodes[n].out = g->free_node;
 		g->free_node = n;
-		return LC_NONE;
+		return LC__NONE;
 	}
-	g->nodes[n] = (struct lc__node){ key, addr, 0, LC_NONE, LC_NONE,
+	g->nodes[n] = (struct lc__node){ key, addr, 0, LC__NONE, LC__NONE,
 					 LC__NODE_LOCK };
 	return n;
 }
@@ -86,9 +86,9 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 /* Reverses the list from *head, linked through next_out or next_in. */
 static void reverse_list(struct lc__graph *g, uint32_t *head, bool out_list)
 {
-	uint32_t prev = LC_NONE, e = *head;
+	uint32_t prev = LC__NONE, e = *head;
 
-	while (e != LC_NONE) {
+	while (e != LC__NONE) {
 		struct lc__edge *edge = lc__graph_edge(g, e);
 		uint32_t *link = out_list ? &edge->next_out : &edge->next_in;
 		uint32_t next = *link;
@@ -119,14 +119,14 @@ uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
 	uint32_t e;
 
 	return lc__u64map_get(&g->edge_of, edge_key(from, to), &e) ? e
-								    : LC_NONE;
+								    : LC__NONE;
 }
 
 static uint32_t alloc_edge(struct lc__graph *g)
 {
 	uint32_t e = g->free_edge;
 
-	if (e != LC_NONE) {
+	if (e != LC__NONE) {
 		g->free_edge = lc__graph_edge(g, e)->next_out;
 		return e;
 	}
@@ -134,14 +134,14 @@ static uint32_t alloc_edge(struct lc__graph *g)
 		struct lc__edge **chunks, *chunk;
 
 		if (g->nchunks >= UINT32_MAX / CHUNK - 1)
-			return LC_NONE;
+			return LC__NONE;
 		chunks = realloc(g->chunks, (g->nchunks + 1) * sizeof(*chunks));
 		if (!chunks)
-			return LC_NONE;
+			return LC__NONE;
 		g->chunks = chunks;
 		chunk = calloc(CHUNK, sizeof(*chunk));
 		if (!chunk)
-			return LC_NONE;
+			return LC__NONE;
 		g->chunks[g->nchunks++] = chunk;
 	}
 	return g->nedges++;
@@ -163,7 +163,7 @@ static bool held_has(const struct lc__held_inst *held, uint32_t nheld,
 static void set_gates(struct lc__edge *edge, const struct lc__held_inst *held,
 		      uint32_t nheld)
 {
-	uint32_t n = nheld < LC_GATE_MAX ? nheld : LC_GATE_MAX;
+	uint32_t n = nheld < LC__GATE_MAX ? nheld : LC__GATE_MAX;
 	uint64_t alive = 0;
 
 	edge->gate = n ? malloc(n * (sizeof(uint64_t) + sizeof(uint32_t)))
@@ -184,12 +184,12 @@ static uint32_t new_edge(struct lc__graph *g, uint32_t from, uint32_t to,
 	uint32_t e = alloc_edge(g);
 	struct lc__edge *edge;
 
-	if (e == LC_NONE)
-		return LC_NONE;
+	if (e == LC__NONE)
+		return LC__NONE;
 	if (lc__u64map_put(&g->edge_of, edge_key(from, to), e)) {
 		lc__graph_edge(g, e)->next_out = g->free_edge;
 		g->free_edge = e;
-		return LC_NONE;
+		return LC__NONE;
 	}
 	edge = lc__graph_edge(g, e);
 	memset(edge, 0, sizeof(*edge));
@@ -219,7 +219,7 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 	assert(from < g->nnodes && to < g->nnodes && from != to);
 	assert(combo && combo < 16);
 
-	if (e == LC_NONE) {
+	if (e == LC__NONE) {
 		*weakened = true;
 		return new_edge(g, from, to, combo, held, nheld, info);
 	}
@@ -228,7 +228,7 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 	*weakened = !(edge->modes & combo);
 	edge->modes |= combo;
 	alive = atomic_load_explicit(&edge->gate_alive, memory_order_relaxed);
-	for (uint32_t i = 0; i < LC_GATE_MAX; i++)
+	for (uint32_t i = 0; i < LC__GATE_MAX; i++)
 		if ((alive & (1ull << i)) && held_has(held, nheld, edge->gate[i]))
 			kept |= 1ull << i;
 	if (kept != alive) {
@@ -242,7 +242,7 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 static void unlink_edge(struct lc__graph *g, uint32_t *head, uint32_t e,
 			bool out_list)
 {
-	for (uint32_t *p = head; *p != LC_NONE;) {
+	for (uint32_t *p = head; *p != LC__NONE;) {
 		struct lc__edge *cur = lc__graph_edge(g, *p);
 
 		if (*p == e) {
@@ -274,9 +274,9 @@ bool lc__graph_remove_node(struct lc__graph *g, uint64_t key)
 
 	if (!lc__u64map_get(&g->node_of, key, &n))
 		return false;
-	while (g->nodes[n].out != LC_NONE)
+	while (g->nodes[n].out != LC__NONE)
 		drop_edge(g, g->nodes[n].out);
-	while (g->nodes[n].in != LC_NONE)
+	while (g->nodes[n].in != LC__NONE)
 		drop_edge(g, g->nodes[n].in);
 	lc__u64map_del(&g->node_of, key);
 	g->nodes[n].key = FREE_KEY;

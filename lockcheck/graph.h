@@ -31,12 +31,12 @@
 #include "limits.h"
 #include "u64map.h"
 
-#define LC_NONE UINT32_MAX
+#define LC__NONE UINT32_MAX
 
-enum lc__mode { LC_READ = 0, LC_WRITE = 1 };
+enum lc__mode { LC__READ = 0, LC__WRITE = 1 };
 
 /* Bit for one (held mode, wanted mode) pair in an edge's mode set. */
-#define LC_COMBO(held, want) ((uint8_t)(1u << ((held) * 2 + (want))))
+#define LC__COMBO(held, want) ((uint8_t)(1u << ((held) * 2 + (want))))
 
 /* A source location, as the lock macros pass it. */
 struct lc__site {
@@ -56,11 +56,11 @@ struct lc__edge_info {
 
 struct lc__edge {
 	uint32_t from, to;	      /* node indices */
-	uint32_t next_out, next_in;   /* node lists; LC_NONE ends them */
+	uint32_t next_out, next_in;   /* node lists; LC__NONE ends them */
 	uint64_t *gate;		      /* gate candidates, fixed at creation */
 	uint32_t *gate_cls;	      /* their classes, for dumps */
 	_Atomic uint64_t gate_alive;  /* bit i: gate[i] held every time */
-	uint8_t modes;		      /* LC_COMBO bits seen */
+	uint8_t modes;		      /* LC__COMBO bits seen */
 	uint64_t count;		      /* occurrences seen by the slow path */
 	uint64_t hits;		      /* scratch for the dump: cached ones */
 	struct lc__edge_info info;
@@ -103,7 +103,7 @@ void lc__graph_init(struct lc__graph *g);
 void lc__graph_free(struct lc__graph *g);
 
 /* Node index of key, created (with addr) when absent and create is set.
- * LC_NONE when absent, or when creating it failed for lack of memory. */
+ * LC__NONE when absent, or when creating it failed for lack of memory. */
 uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 			bool create);
 
@@ -131,7 +131,7 @@ int lc__grow_array(void **p, uint32_t *cap, uint32_t need, size_t size);
  * edges in that order (lockgraph: out-edges by target). */
 void lc__graph_reverse_lists(struct lc__graph *g);
 
-/* The edge from -> to, or LC_NONE. */
+/* The edge from -> to, or LC__NONE. */
 uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
 			     uint32_t to);
 
@@ -140,7 +140,7 @@ uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
  * instances held[0..nheld) were held exclusively (outermost first). A new
  * edge copies info. Sets *weakened when the edge is new, gained a mode pair
  * or lost a gate: then a cycle through it may have become possible and the
- * caller must search. Returns the edge index, or LC_NONE when out of memory.
+ * caller must search. Returns the edge index, or LC__NONE when out of memory.
  */
 uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 			   uint8_t combo, const struct lc__held_inst *held,

@@ -11,11 +11,13 @@
  * lives under one raw pthread mutex, lc__slow: only first sightings take it.
  *
  * The checker never calls the lc_ wrappers and never allocates on the cached
- * path; only report.c writes to the log.
+ * path; only log.c writes to the log. The entry points (mutex.c, rwlock.c,
+ * cond.c) go through the core steps of core.h.
  */
 #ifndef LOCKCHECK_INTERNAL_H
 #define LOCKCHECK_INTERNAL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,6 +31,8 @@
 #if !LOCKCHECK
 #error "lockcheck/*.c is the checked build: compile with -DLOCKCHECK=1 (the plain build is mode_off.c alone)"
 #endif
+
+struct lc__buf;
 
 /* For the few helpers of the cached path that must inline whatever the
  * compiler's heuristics say (they have several callers). */
@@ -49,13 +53,13 @@ struct lc__config {
 
 extern struct lc__config lc__cfg;
 
-/* Guards every structure the slow paths touch: a raw pthread mutex, taken
- * only through these. They are re-entrant, so the thread that holds it can
- * still get through a fork handler of the program that takes locks (the
- * structures are consistent whenever that runs); and thread cancellation is
- * off while it is held, so no thread dies holding it. lc__slow_drop lets go
- * of it entirely, before an abort(). */
-extern pthread_mutex_t lc__slow;
+/* lc__slow, the lock of every structure the slow paths touch: a raw
+ * pthread mutex, taken only through these. They are re-entrant, so the
+ * thread that holds it can still get through a fork handler of the program
+ * that takes locks (the structures are consistent whenever that runs); and
+ * thread cancellation is off while it is held, so no thread dies holding
+ * it. lc__slow_drop lets go of it entirely, before an abort(). Taking it
+ * first reports what signal handlers noted (reentry.c). */
 void lc__slow_lock(void);
 void lc__slow_unlock(void);
 void lc__slow_drop(void);
@@ -136,6 +140,29 @@ void lc__copy_name(char *buf, size_t size, const char *name);
 /* Under lc__slow: s interned as one line of a report (lc__copy_name). */
 const char *lc__intern_line(const char *s);
 
+/* ---- One acquisition, described once. ---- */
+
+/* How an acquisition may wait. */
+enum lc__how {
+	LC__BLOCK, /* lock, rdlock, wrlock, a condition wait's retake */
+	LC__TRY,   /* trylock: never waits, adds no edge */
+	LC__TIMED, /* timedlock: waits like a lock */
+};
+
+/* An acquisition as its entry point saw it; the core steps (core.h) fill
+ * in the rest. Validation and reports read it. */
+struct lc__acq {
+	struct lc__lock *lk;
+	struct lc__class *cls;	/* its class; NULL: not ordered (limit) */
+	uint64_t chain;		/* stack's chain hash with lk on top */
+	uint64_t start_ns;	/* when a blocking wait began */
+	struct lc__site at;	/* the call */
+	const void *ra;		/* its return address: stacks start */
+	int held;		/* lk's held entry, or -1 (by the steps) */
+	uint8_t mode;		/* LC__READ or LC__WRITE */
+	uint8_t how;		/* enum lc__how */
+};
+
 /* ---- thread.c: per-thread state. ---- */
 
 struct lc__held {
@@ -144,23 +171,24 @@ struct lc__held {
 	uint64_t id;		/* instance id when taken */
 	struct lc__site at;	/* where it was taken */
 	uint64_t chain;		/* hash of the stack up to this entry */
-	uint32_t depth;		/* recursive holds */
-	uint8_t mode;		/* LC_READ or LC_WRITE */
-	uint8_t flags;		/* LC_HELD_* */
+	uint32_t depth;		/* recursive holds, at least 1 */
+	uint8_t mode;		/* LC__READ or LC__WRITE */
+	uint8_t flags;		/* LC__HELD_* */
 };
 
 enum {
-	LC_HELD_TRYLOCK = 1,	     /* taken with a trylock */
-	LC_HELD_DESTROY_REFUSED = 2, /* its destroy was refused (reported) */
+	LC__HELD_TRYLOCK = 1,	      /* taken with a trylock */
+	LC__HELD_DESTROY_REFUSED = 2, /* its destroy was refused (reported) */
 };
 
 struct lc__stats {
 	uint64_t acquired, contended, wait_ns;
 };
 
-#define LC_LCACHE 256 /* per-thread chain cache slots (power of two) */
+#define LC__CHAIN_SLOTS 256 /* per-thread chain cache (power of two) */
 
-struct lc__lcache {
+/* A cached chain: chain is NULL or chain->hash == hash. */
+struct lc__chain_slot {
 	uint64_t hash;
 	struct lc__chain *chain;
 	uint64_t hits;	/* not yet added to chain->hits */
@@ -178,21 +206,25 @@ struct lc__thread {
 	int exit_rounds;	/* destructor rounds seen while holding */
 	struct lc__stats *stats; /* indexed by class id */
 	uint32_t nstats;
-	struct lc__lcache cache[LC_LCACHE];
+	struct lc__chain_slot cache[LC__CHAIN_SLOTS];
 };
 
-/* initial-exec: one load from %fs even when the library is a shared object
- * (the default model would call __tls_get_addr on every lock operation). */
+/* The calling thread's state while it is outside the checker; NULL while
+ * it is inside a checked call (core.h), and before it has one. So one load
+ * tells a signal handler's call that interrupted the checker. initial-exec:
+ * one load from %fs even when the library is a shared object (the default
+ * model would call __tls_get_addr on every lock operation). */
 extern _Thread_local struct lc__thread *lc__tls
 	__attribute__((tls_model("initial-exec")));
 
-struct lc__thread *lc__thread_create(void);
+/* The calling thread's state, inside the checker or not (NULL before it
+ * has one): for the rare paths. */
+extern _Thread_local struct lc__thread *lc__owned
+	__attribute__((tls_model("initial-exec")));
 
-/* The calling thread's state; NULL only when it cannot be allocated. */
-static inline struct lc__thread *lc__self(void)
-{
-	return lc__tls ? lc__tls : lc__thread_create();
-}
+/* The calling thread's new state, inside the checker (core.h); NULL when
+ * it cannot be allocated. */
+struct lc__thread *lc__thread_create(void);
 
 /* Index of lk in t's held stack (searching from the top), or -1. */
 static inline int lc__find_held(const struct lc__thread *t,
@@ -210,6 +242,12 @@ struct lc__held *lc__held_grow(struct lc__thread *t);
 
 /* Removes held entry i from the middle and rehashes the chain above it. */
 void lc__pop_held(struct lc__thread *t, int i);
+
+/* The held stack's invariants, the chain hashes recomputed from scratch
+ * (lockdep's check_chain_key), for assert(): every entry names a lock,
+ * is held at least once in a known mode, and its chain is the hash of the
+ * stack up to it. O(held locks): off the cached path. */
+bool lc__held_consistent(const struct lc__thread *t);
 
 /* One more counter array slot for class id; false when it cannot grow. */
 bool lc__stats_grow(struct lc__thread *t, uint32_t cls_id);
@@ -232,25 +270,22 @@ LC__HOT uint64_t lc__chain_of(const struct lc__thread *t,
 			      cls ? cls->id : UINT32_MAX, mode);
 }
 
-/* Records a taken lock on top of t's stack; chain: lc__chain_of it. */
-LC__HOT void lc__push(struct lc__thread *t, struct lc__lock *lk,
-			    struct lc__class *cls, uint64_t id,
-			    const struct lc__site *at, uint8_t mode,
-			    uint8_t trylock, uint64_t chain)
+/* Records acquisition a on top of t's stack; a->chain: lc__chain_of. */
+LC__HOT void lc__push(struct lc__thread *t, const struct lc__acq *a)
 {
 	struct lc__held *h =
 		t->nheld < t->cap ? &t->held[t->nheld] : lc__held_grow(t);
 
 	if (!h)
 		return;
-	h->lk = lk;
-	h->cls = cls;
-	h->id = id;
-	h->at = *at;
-	h->chain = chain;
+	h->lk = a->lk;
+	h->cls = a->cls;
+	h->id = lc__id_fast(a->lk);
+	h->at = a->at;
+	h->chain = a->chain;
 	h->depth = 1;
-	h->mode = mode;
-	h->flags = trylock ? LC_HELD_TRYLOCK : 0;
+	h->mode = a->mode;
+	h->flags = a->how == LC__TRY ? LC__HELD_TRYLOCK : 0;
 	t->nheld++;
 }
 
@@ -329,7 +364,7 @@ bool lc__gates_covered(const struct lc__thread *t, const struct lc__chain *c);
  * costs a needless check. */
 LC__HOT bool lc__validated(struct lc__thread *t, uint64_t key)
 {
-	struct lc__lcache *slot = &t->cache[key & (LC_LCACHE - 1)];
+	struct lc__chain_slot *slot = &t->cache[key & (LC__CHAIN_SLOTS - 1)];
 	struct lc__chain *c = slot->chain;
 
 	if (!c || slot->hash != key || c->same_class)
@@ -341,7 +376,6 @@ LC__HOT bool lc__validated(struct lc__thread *t, uint64_t key)
 	return true;
 }
 
-
 /* Under lc__slow: publishes a new chain. ENOMEM, or ENOSPC at the limit. */
 int lc__chain_insert(struct lc__chain *c);
 
@@ -350,25 +384,14 @@ void lc__chain_each(void (*fn)(struct lc__chain *c, void *arg), void *arg);
 
 /* ---- validate.c: the acquisition check. ---- */
 
-/* One acquisition as the API saw it. */
-struct lc__acq {
-	struct lc__lock *lk;
-	struct lc__class *cls;
-	uint64_t id;
-	struct lc__site at;
-	const void *ra;	/* the caller's return address: stacks start there */
-	uint8_t mode;	/* LC_READ or LC_WRITE */
-	uint8_t trylock;
-};
+/* Before a blocking acquisition a while t holds other locks: records and
+ * checks its edges. a->chain is its key (lc__chain_of). */
+void lc__validate(struct lc__thread *t, const struct lc__acq *a);
 
-/* Before a blocking acquisition of lk while t holds other locks: records
- * and checks its edges. key: lc__chain_of(t, cls, mode); ra: the caller's
- * return address. */
-void lc__validate(struct lc__thread *t, struct lc__lock *lk,
-		  struct lc__class *cls, uint8_t mode, uint64_t key,
-		  const struct lc__site *at, const void *ra);
+/* Under lc__slow: forgets the instance (destroy). */
+void lc__forget_instance(struct lc__class *cls, uint64_t id);
 
-/* ---- cycle_report.c: the reports the validation makes. ---- */
+/* ---- order_findings.c: lock-order-cycle and order-violation. ---- */
 
 /* Under lc__slow: whether the cycle was not reported yet. */
 bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
@@ -387,14 +410,12 @@ void lc__report_order_violation(struct lc__thread *t,
 				const struct lc__held *h,
 				const struct lc__acq *a);
 
-/* Under lc__slow: forgets the instance (destroy). */
-void lc__forget_instance(struct lc__class *cls, uint64_t id);
+/* ---- misuse_findings.c: misuse by one thread (they take lc__slow). ---- */
 
-/* ---- findings.c: misuse reports (they take lc__slow themselves). ---- */
-
-void lc__report_recursive(struct lc__thread *t, struct lc__lock *lk,
-			  const struct lc__held *h, uint8_t want,
-			  const struct lc__site *at, const void *ra);
+/* a wants a lock the caller holds (held entry h) and would wait for. */
+void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
+			  const struct lc__held *h);
+/* what: "unlocked", "waited on (lc_cond_wait)". */
 void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
 				const struct lc__site *at, const void *ra,
 				const char *what);
@@ -423,10 +444,14 @@ int lc__stack_now(const void *ra, void **frames, int max);
 /* Under lc__slow: addresses of a stored stack. */
 int lc__stack_get(uint32_t id, void *const **frames);
 
-/* ---- report.c: findings and the log. ---- */
+/* Under lc__slow: appends a symbolised stack, a frame a line. */
+void lc__print_stack(struct lc__buf *b, void *const *frames, int n,
+		     const char *indent);
+
+/* ---- textbuf.c: the text of findings. ---- */
 
 /* A growable text buffer that never fails loudly: on no memory it stops
- * growing and the text is cut short. */
+ * growing and the text is cut short. p[len] is always '\0'. */
 struct lc__buf {
 	char *p;
 	size_t len, cap;
@@ -441,45 +466,40 @@ void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
 void lc__buf_vadd(struct lc__buf *b, const char *fmt, va_list ap);
 void lc__buf_putc(struct lc__buf *b, char c);
 
-enum lc__kind {
-	LC_LOCK_ORDER_CYCLE,
-	LC_ORDER_VIOLATION,
-	LC_RECURSIVE_LOCK,
-	LC_UNLOCK_NOT_HELD,
-	LC_DESTROY_HELD,
-	LC_EXIT_HELD,
-	LC_ASSERT_HELD,
-	LC_LIMIT,
-	LC_CONFIG,
-	LC_KIND_COUNT
-};
-
-extern const char *const lc__kind_names[LC_KIND_COUNT];
-
-/* Under lc__slow: true the first time a finding signature is seen. */
-bool lc__finding_is_new(enum lc__kind kind, uint64_t signature);
-
-/* Under lc__slow: whether the signature was seen, without recording it. */
-bool lc__finding_seen(enum lc__kind kind, uint64_t signature);
-
-/* Under lc__slow: writes a finding's block, whose summary is the first
- * line of body, remembers it for the dump (with the classes involved), and
- * applies LOCKCHECK_ACTION (not to config findings). */
-void lc__report(enum lc__kind kind, struct lc__buf *body,
-		const uint32_t *classes, uint32_t nclasses);
-
-/* Under lc__slow (stack.c): appends a symbolised stack, a frame a line. */
-void lc__print_stack(struct lc__buf *b, void *const *frames, int n,
-		     const char *indent);
-
 /* Under lc__slow: appends "name [file:line]" for a class. */
 void lc__print_class(struct lc__buf *b, const struct lc__class *c);
 
-/* Under lc__slow: appends "file:line in func()". */
+/* Appends "file:line in func()". */
 void lc__print_site(struct lc__buf *b, const struct lc__site *s);
 
-/* Under lc__slow: reports a limit once per limit name. */
-void lc__report_limit(const char *what, const char *detail);
+/* ---- finding_set.c: the findings seen, for once-only, dump and exit. ---- */
+
+enum lc__finding {
+	LC__FINDING_LOCK_ORDER_CYCLE,
+	LC__FINDING_ORDER_VIOLATION,
+	LC__FINDING_RECURSIVE_LOCK,
+	LC__FINDING_UNLOCK_NOT_HELD,
+	LC__FINDING_DESTROY_HELD,
+	LC__FINDING_EXIT_HELD,
+	LC__FINDING_ASSERT_HELD,
+	LC__FINDING_SIGNAL_UNSAFE,
+	LC__FINDING_LIMIT,
+	LC__FINDING_CONFIG,
+	LC__FINDING_KINDS
+};
+
+/* The kind's name in report lines and dumps ("lock-order-cycle"). */
+const char *lc__finding_name(enum lc__finding kind);
+
+/* Under lc__slow: true the first time a finding signature is seen. */
+bool lc__finding_is_new(enum lc__finding kind, uint64_t signature);
+
+/* Under lc__slow: whether the signature was seen, without recording it. */
+bool lc__finding_seen(enum lc__finding kind, uint64_t signature);
+
+/* Under lc__slow: keeps a reported finding for the dump and the count. */
+void lc__finding_keep(enum lc__finding kind, const char *summary,
+		      size_t len, const uint32_t *classes, uint32_t n);
 
 /* In a forked child: the parent's findings are not the child's (they stay
  * known, so they are not reported again, but are not counted or dumped). */
@@ -489,13 +509,25 @@ void lc__findings_forget(void);
 uint32_t lc__findings_count(void);
 
 /* Under lc__slow: calls fn for every finding reported (for the dump). */
-void lc__findings_each(void (*fn)(enum lc__kind kind, const char *summary,
+void lc__findings_each(void (*fn)(enum lc__finding kind,
+				  const char *summary,
 				  const uint32_t *classes, uint32_t n,
 				  void *arg),
 		       void *arg);
 
 /* Hash of a string, for signatures. */
 uint64_t lc__hash_str(uint64_t seed, const char *s);
+
+/* ---- log.c: the one writer of the log. ---- */
+
+/* Under lc__slow: writes a finding's block, whose summary is the first
+ * line of body, keeps it for the dump (with the classes involved), and
+ * applies LOCKCHECK_ACTION (not to config findings). */
+void lc__report(enum lc__finding kind, struct lc__buf *body,
+		const uint32_t *classes, uint32_t nclasses);
+
+/* Under lc__slow: reports a limit once per limit name. */
+void lc__report_limit(const char *what, const char *detail);
 
 /* ---- dump.c, dump_names.c ---- */
 

@@ -13,11 +13,11 @@
 /*
  * Gate locks kept per edge: the bits of one alive mask (graph.h), so the
  * checker's fast path tests them with one load. The checker keeps the
- * first LC_GATE_MAX locks held exclusively at an edge's first occurrence
+ * first LC__GATE_MAX locks held exclusively at an edge's first occurrence
  * (outermost first) and dumps at most that many; lockgraph refuses a dump
  * line with more (docs/dump-format.md).
  */
-#define LC_GATE_MAX 64
+#define LC__GATE_MAX 64
 
 /* The checker: steps (edges looked at) one cycle search may take beyond
  * its linear part (reachability and distances, which always complete). */

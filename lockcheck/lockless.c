@@ -8,14 +8,14 @@
  * held stack, so the check itself takes no lock.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "core.h"
 
 #include <string.h>
 
 #define CALLER __builtin_return_address(0)
 #define MAX_CLASSES 16 /* classes of a report kept for the dump */
 
-/* Set apart from findings.c's assert-held signatures, seeded by class. */
+/* Set apart from misuse_findings.c's assert-held signatures, seeded by class. */
 #define LOCKLESS_SEED 0x6c6f636b6c657373ULL
 
 static uint64_t signature(const struct lc__site *at)
@@ -38,7 +38,7 @@ static void print_held(struct lc__buf *b, const struct lc__held *h)
 		lc__buf_add(b, "%s of class ", line);
 	}
 	lc__print_class(b, h->cls);
-	if (h->mode == LC_READ)
+	if (h->mode == LC__READ)
 		lc__buf_add(b, " for read");
 	lc__buf_add(b, ", taken at ");
 	lc__print_site(b, &h->at);
@@ -70,19 +70,23 @@ static void report(struct lc__thread *t, const struct lc__site *at,
 	lc__print_site(&b, at);
 	lc__buf_add(&b, ":\n");
 	lc__print_stack(&b, frames, lc__stack_now(ra, frames, 64), "    ");
-	lc__report(LC_ASSERT_HELD, &b, classes, n);
+	lc__report(LC__FINDING_ASSERT_HELD, &b, classes, n);
 	lc__buf_free(&b);
 }
 
 void lc__assert_no_locks_held(const char *file, int line, const char *func)
 {
-	struct lc__thread *t = lc__self();
 	struct lc__site at = { file, line, func };
+	struct lc__thread *t = lc__enter();
 
-	if (!t || (t->nheld == 0 && t->untracked == 0))
-		return; /* none held, or no state to tell */
-	lc__slow_lock();
-	if (lc__finding_is_new(LC_ASSERT_HELD, signature(&at)))
-		report(t, &at, CALLER);
-	lc__slow_unlock();
+	if (!t)
+		return; /* no state to tell, or a signal handler inside */
+	if (t->nheld || t->untracked) {
+		lc__slow_lock();
+		if (lc__finding_is_new(LC__FINDING_ASSERT_HELD,
+				       signature(&at)))
+			report(t, &at, CALLER);
+		lc__slow_unlock();
+	}
+	lc__leave(t);
 }

@@ -47,26 +47,39 @@ int lc__plain_mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime)
 	return pthread_mutex_timedlock(&m->pm, abstime);
 }
 
-int lc__plain_rwlock(lc_rwlock_t *l, int op)
+int lc__plain_rwlock_init(lc_rwlock_t *l)
 {
-	switch (op) {
-	case LC__RW_INIT:
-		return pthread_rwlock_init(&l->prw, NULL);
-	case LC__RW_RDLOCK:
-		return pthread_rwlock_rdlock(&l->prw);
-	case LC__RW_WRLOCK:
-		return pthread_rwlock_wrlock(&l->prw);
-	case LC__RW_TRYRDLOCK:
-		return pthread_rwlock_tryrdlock(&l->prw);
-	case LC__RW_TRYWRLOCK:
-		return pthread_rwlock_trywrlock(&l->prw);
-	case LC__RW_UNLOCK:
-		return pthread_rwlock_unlock(&l->prw);
-	case LC__RW_DESTROY:
-		return pthread_rwlock_destroy(&l->prw);
-	default:
-		return EINVAL;
-	}
+	return pthread_rwlock_init(&l->prw, NULL);
+}
+
+int lc__plain_rwlock_rdlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_rdlock(&l->prw);
+}
+
+int lc__plain_rwlock_wrlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_wrlock(&l->prw);
+}
+
+int lc__plain_rwlock_tryrdlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_tryrdlock(&l->prw);
+}
+
+int lc__plain_rwlock_trywrlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_trywrlock(&l->prw);
+}
+
+int lc__plain_rwlock_unlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_unlock(&l->prw);
+}
+
+int lc__plain_rwlock_destroy(lc_rwlock_t *l)
+{
+	return pthread_rwlock_destroy(&l->prw);
 }
 
 int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)

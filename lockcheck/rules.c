@@ -38,7 +38,7 @@ uint8_t lc__modes_back(uint8_t after, uint8_t modes)
 			int h = m >> 1, w = m & 1; /* held by the edge, wanted
 						    * by the one before */
 
-			if ((modes & LC_COMBO(h, w2)) && lc__mode_waits(w, h))
+			if ((modes & LC__COMBO(h, w2)) && lc__mode_waits(w, h))
 				before |= (uint8_t)(1u << (h0 * 2 + w));
 		}
 	}
@@ -91,7 +91,7 @@ int lc__gates_take(struct lc__u64map *held, const struct lc__edge *f)
 
 void lc__gates_drop(struct lc__u64map *held, const struct lc__edge *f)
 {
-	drop_first(held, f, LC_GATE_MAX);
+	drop_first(held, f, LC__GATE_MAX);
 }
 
 static bool elementary(const struct lc__graph *g, const uint32_t *path,

@@ -19,7 +19,7 @@
  *
  * A path's modes are tracked as a 4-bit state: bit (h0 * 2 + w) says the
  * path can start by HOLDING its first lock in mode h0 and end WANTING its
- * last one in mode w - the layout of an edge's mode set (LC_COMBO), so an
+ * last one in mode w - the layout of an edge's mode set (LC__COMBO), so an
  * edge alone is its own state.
  */
 #ifndef LOCKCHECK_RULES_H
@@ -34,7 +34,7 @@
  * holder in mode held unless both are read. */
 static inline bool lc__mode_waits(int want, int held)
 {
-	return want == LC_WRITE || held == LC_WRITE;
+	return want == LC__WRITE || held == LC__WRITE;
 }
 
 /* The state of a path in state `state` extended by an edge with mode set

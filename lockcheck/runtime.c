@@ -17,10 +17,11 @@
  * stdio buffers is flushed first.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "core.h"
 
 #include <errno.h>
 #include <execinfo.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,35 +38,55 @@ struct lc__config lc__cfg = {
 	.max_chains = 1u << 22,
 };
 
-pthread_mutex_t lc__slow = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lc__slow = PTHREAD_MUTEX_INITIALIZER;
 struct lc__graph lc__classes_graph;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static _Thread_local int slow_depth;	/* lc__slow holds by this thread */
 static _Thread_local int slow_cancel;	/* cancel state to restore at 0 */
+static _Thread_local sigset_t slow_mask; /* signal mask to restore at 0 */
 
-/* Re-entrant by the thread-local depth: only the thread that holds the
- * mutex ever sees its own depth above zero. */
+/* Signals a fault raises on the spot: never blocked (a blocked one kills
+ * the process). */
+static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+			      SIGSYS };
+
+/*
+ * Re-entrant by the thread-local depth: only the thread that holds the
+ * mutex ever sees its own depth above zero. Asynchronous signals wait
+ * while it is held: a signal handler that locks (going past the checker,
+ * reentry.c) could otherwise wait for a lock whose holder waits for
+ * lc__slow, which its own thread holds.
+ */
 void lc__slow_lock(void)
 {
+	sigset_t block, old_mask;
 	int old;
 
 	if (slow_depth > 0) {
 		slow_depth++;
 		return;
 	}
+	sigfillset(&block);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&block, faults[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_mutex_lock(&lc__slow);
 	slow_cancel = old;
+	slow_mask = old_mask;
 	slow_depth = 1;
+	lc__report_signal_notes();
 }
 
 void lc__slow_unlock(void)
 {
+	assert(slow_depth > 0);
 	if (--slow_depth > 0)
 		return;
 	pthread_mutex_unlock(&lc__slow);
 	pthread_setcancelstate(slow_cancel, NULL);
+	pthread_sigmask(SIG_SETMASK, &slow_mask, NULL);
 }
 
 void lc__slow_drop(void)
@@ -85,8 +106,14 @@ static void at_exit(void)
 {
 	struct lc__thread *t = lc__tls;
 
-	if (t)
+	lc__slow_lock(); /* reports what signal handlers noted */
+	lc__slow_unlock();
+	if (t) { /* inside the checker: a signal handler goes past it */
+		lc__tls = NULL;
+		atomic_signal_fence(memory_order_seq_cst);
 		lc__thread_flush(t);
+		lc__leave(t);
+	}
 	if (lc__cfg.dump)
 		lc__dump_write();
 	if (!lc__cfg.exitcode || lc__findings_count() == 0)
@@ -118,8 +145,8 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	lc__findings_forget();
-	if (lc__tls)
-		lc__tls->tid = gettid();
+	if (lc__owned)
+		lc__owned->tid = gettid();
 	lc__slow_unlock();
 }
 

@@ -26,7 +26,7 @@ static void visit(struct tarjan *t, uint32_t v)
 	t->on_stack[v] = 1;
 	t->frame_v[t->fp] = v;
 	t->frame_e[t->fp++] =
-		lc__graph_node_live(t->g, v) ? t->g->nodes[v].out : LC_NONE;
+		lc__graph_node_live(t->g, v) ? t->g->nodes[v].out : LC__NONE;
 }
 
 /* v's exploration is over: close its component when v is its root. */
@@ -58,14 +58,14 @@ static void explore(struct tarjan *t, uint32_t root)
 		uint32_t e = t->frame_e[t->fp - 1];
 		const struct lc__edge *edge;
 
-		if (e == LC_NONE) {
+		if (e == LC__NONE) {
 			t->fp--;
 			finish(t, v);
 			continue;
 		}
 		edge = lc__graph_edge(t->g, e);
 		t->frame_e[t->fp - 1] = edge->next_out;
-		if (t->index[edge->to] == LC_NONE)
+		if (t->index[edge->to] == LC__NONE)
 			visit(t, edge->to);
 		else if (t->on_stack[edge->to] &&
 			 t->index[edge->to] < t->low[v])
@@ -82,11 +82,11 @@ static int group(struct tarjan *t, struct lc__scc *s)
 	if (!s->start)
 		return ENOMEM;
 	for (uint32_t c = 0; c < t->ncomp; c++)
-		renum[c] = LC_NONE;
+		renum[c] = LC__NONE;
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t c = t->tmp_comp[v];
 
-		if (renum[c] == LC_NONE)
+		if (renum[c] == LC__NONE)
 			renum[c] = next++;
 		s->comp[v] = renum[c];
 		s->start[s->comp[v] + 2]++;
@@ -116,7 +116,7 @@ int lc__scc_find(const struct lc__graph *g, struct lc__scc *s)
 	    t.tmp_comp && t.on_stack && s->comp && s->members) {
 		memset(t.index, 0xff, sz);
 		for (uint32_t v = 0; v < n; v++)
-			if (t.index[v] == LC_NONE)
+			if (t.index[v] == LC__NONE)
 				explore(&t, v);
 		err = group(&t, s);
 	}

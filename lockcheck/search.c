@@ -23,7 +23,7 @@
 
 struct lc__search_frame {
 	uint32_t node;
-	uint32_t next; /* next out-edge to look at; LC_NONE: none left */
+	uint32_t next; /* next out-edge to look at; LC__NONE: none left */
 	uint8_t state; /* mode state of the path up to node; 0 at the root */
 };
 
@@ -159,7 +159,7 @@ static bool allowed(const struct lc__search *s, uint32_t v)
 void lc__search_set_root(struct lc__search *s, uint32_t root)
 {
 	s->root = root;
-	s->frames[0] = (struct lc__search_frame){ root, LC_NONE, 0 };
+	s->frames[0] = (struct lc__search_frame){ root, LC__NONE, 0 };
 	s->base = 0;
 }
 
@@ -207,7 +207,7 @@ static void relax(struct lc__search *s, struct layer *q, uint32_t v,
 		s->dseen[v] = s->depoch;
 		for (int k = 0; k < 4; k++)
 			s->dist[v][k] = INF;
-		s->queued[v] = LC_NONE;
+		s->queued[v] = LC__NONE;
 	}
 	for (uint32_t k = 0; k < 4; k++)
 		if ((states & (1u << k)) && s->dist[v][k] == INF) {
@@ -217,7 +217,7 @@ static void relax(struct lc__search *s, struct layer *q, uint32_t v,
 	if (!fresh)
 		return;
 	at = s->queued[v];
-	if (at != LC_NONE && at >= q->head &&
+	if (at != LC__NONE && at >= q->head &&
 	    s->dist[v][__builtin_ctz(s->qstates[at])] == d) {
 		s->qstates[at] |= fresh; /* not looked at yet: same layer */
 		return;
@@ -258,7 +258,7 @@ bool lc__search_dist(struct lc__search *s)
 		uint8_t states = s->qstates[q.head++];
 		uint32_t d = s->dist[u][__builtin_ctz(states)] + 1;
 
-		for (uint32_t f = g->nodes[u].in; f != LC_NONE;
+		for (uint32_t f = g->nodes[u].in; f != LC__NONE;
 		     f = lc__graph_edge(g, f)->next_in) {
 			if (!lc__search_step(s))
 				return false;
@@ -271,9 +271,9 @@ bool lc__search_dist(struct lc__search *s)
 uint32_t lc__search_girth(const struct lc__search *s)
 {
 	const struct lc__graph *g = s->g;
-	uint32_t best = LC_NONE;
+	uint32_t best = LC__NONE;
 
-	for (uint32_t f = g->nodes[s->root].out; f != LC_NONE;
+	for (uint32_t f = g->nodes[s->root].out; f != LC__NONE;
 	     f = lc__graph_edge(g, f)->next_out) {
 		const struct lc__edge *fe = lc__graph_edge(g, f);
 		uint32_t d;
@@ -369,7 +369,7 @@ void lc__search_pass(struct lc__search *s, uint32_t len)
 		struct lc__search_frame *fr = &s->frames[top];
 		uint32_t f = fr->next;
 
-		if (f == LC_NONE) {
+		if (f == LC__NONE) {
 			if (top == s->base)
 				break;
 			top = pop(s, top);
@@ -398,7 +398,7 @@ static bool reach(struct lc__search *s, uint32_t start)
 	while (head < tail) {
 		uint32_t u = s->queue[head++];
 
-		for (uint32_t f = g->nodes[u].out; f != LC_NONE;
+		for (uint32_t f = g->nodes[u].out; f != LC__NONE;
 		     f = lc__graph_edge(g, f)->next_out) {
 			uint32_t v = lc__graph_edge(g, f)->to;
 
@@ -444,7 +444,7 @@ static void deepen_through(struct lc__search *s, uint32_t e,
 	if (d == INF)
 		return; /* no walk back the modes allow: no cycle */
 	s->path[0] = e;
-	s->frames[1] = (struct lc__search_frame){ fe->to, LC_NONE, fe->modes };
+	s->frames[1] = (struct lc__search_frame){ fe->to, LC__NONE, fe->modes };
 	s->base = 1;
 	for (uint32_t len = d + 1; len <= max_len && !s->stop; len++) {
 		s->deeper = false;

@@ -167,7 +167,7 @@ void lc__search_new_dist(struct lc__search *s);
 enum lc__search_end lc__search_end_of(const struct lc__search *s);
 
 /* The shortest length any cycle through the root can have by the
- * distances (LC_NONE: none). */
+ * distances (LC__NONE: none). */
 uint32_t lc__search_girth(const struct lc__search *s);
 
 /* One pass from the root: cycles of exactly len edges to fn. Sets

@@ -35,7 +35,7 @@ static void each_next(struct states *t, uint32_t st,
 	uint32_t v = t->scc->members[t->b + st / 2];
 	int w = st & 1;
 
-	for (uint32_t e = g->nodes[v].out; e != LC_NONE;
+	for (uint32_t e = g->nodes[v].out; e != LC__NONE;
 	     e = lc__graph_edge(g, e)->next_out) {
 		const struct lc__edge *edge = lc__graph_edge(g, e);
 
@@ -109,14 +109,14 @@ static uint32_t meet_edge(uint64_t *common, uint32_t n, bool first,
 static bool one_gate_everywhere(const struct lc__graph *g,
 				const struct lc__scc *scc, uint32_t comp)
 {
-	uint64_t common[LC_GATE_MAX];
+	uint64_t common[LC__GATE_MAX];
 	uint32_t n = 0;
 	bool first = true;
 
 	for (uint32_t i = scc->start[comp]; i < scc->start[comp + 1]; i++) {
 		uint32_t v = scc->members[i];
 
-		for (uint32_t e = g->nodes[v].out; e != LC_NONE;
+		for (uint32_t e = g->nodes[v].out; e != LC__NONE;
 		     e = lc__graph_edge(g, e)->next_out) {
 			const struct lc__edge *edge = lc__graph_edge(g, e);
 

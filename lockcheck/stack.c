@@ -6,6 +6,8 @@
  * its object with dl_iterate_phdr, and each object's frames go through one
  * addr2line run (function and file:line when there is debug info). Without
  * addr2line (or with LOCKCHECK_SYMBOLIZE=0) frames show as object+offset.
+ * Invariant: stack id i (from 1) is the span stacks[i - 1] of store, and
+ * spans lie back to back within store_len.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -13,6 +15,7 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <link.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +87,7 @@ int lc__stack_get(uint32_t id, void *const **frames)
 {
 	if (id == 0 || id > nstacks)
 		return 0;
+	assert(stacks[id - 1].off + stacks[id - 1].n <= store_len);
 	*frames = store + stacks[id - 1].off;
 	return (int)stacks[id - 1].n;
 }
@@ -163,11 +167,14 @@ static const char *short_path(const char *path)
 	return path;
 }
 
-/* Runs argv with its stdout into out (NUL-terminated), stderr discarded.
- * Returns 0, or -1 when it could not run (out is then empty). */
+/* Runs argv with its stdout into out (NUL-terminated), stderr discarded,
+ * and no signal blocked (lc__slow blocks them in the caller). Returns 0,
+ * or -1 when it could not run (out is then empty). */
 static int run_capture(char *const argv[], char *out, size_t size)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none;
 	int pipefd[2], err;
 	pid_t pid;
 
@@ -178,7 +185,12 @@ static int run_capture(char *const argv[], char *out, size_t size)
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
 					 O_WRONLY, 0);
-	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	if (!err)

@@ -1,13 +1,20 @@
 /*
  * thread.c: per-thread state: the held stack, the chain cache, counters.
  *
- * Only its own thread touches a thread's state, so none of it is locked.
- * Counters and cache hits reach the shared totals when the thread ends (and
- * for the thread that writes the dump, at exit); a thread still running at
- * exit keeps its uncounted hits, which makes counts a lower bound.
+ * Only its own thread touches a thread's state, so none of it is locked;
+ * a signal handler of the thread that interrupts the checker leaves it
+ * alone (reentry.c). Counters and cache hits reach the shared totals when
+ * the thread ends (and for the thread that writes the dump, at exit); a
+ * thread still running at exit keeps its uncounted hits, which makes
+ * counts a lower bound.
+ *
+ * Invariants of the held stack (lc__held_consistent): nheld <= cap <=
+ * LOCKCHECK_MAX_HELD (or the first 64); each entry names its lock, is held
+ * depth >= 1 times in mode LC__READ or LC__WRITE, and its chain is the
+ * hash of the stack's (class, mode) pairs up to it.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +23,8 @@
 #include <unistd.h>
 
 _Thread_local struct lc__thread *lc__tls
+	__attribute__((tls_model("initial-exec")));
+_Thread_local struct lc__thread *lc__owned
 	__attribute__((tls_model("initial-exec")));
 
 static pthread_key_t exit_key;
@@ -42,7 +51,7 @@ static void report_exit_held(struct lc__thread *t)
 	struct lc__buf b;
 
 	lc__slow_lock();
-	if (lc__finding_is_new(LC_EXIT_HELD, exit_signature(t))) {
+	if (lc__finding_is_new(LC__FINDING_EXIT_HELD, exit_signature(t))) {
 		lc__buf_init(&b);
 		lc__buf_add(&b, "thread \"%s\" (tid %d) exits holding %u "
 				"lock%s\n", lc__thread_name(t), t->tid,
@@ -58,7 +67,7 @@ static void report_exit_held(struct lc__thread *t)
 			if (h->cls && n < 16)
 				classes[n++] = h->cls->id;
 		}
-		lc__report(LC_EXIT_HELD, &b, classes, n);
+		lc__report(LC__FINDING_EXIT_HELD, &b, classes, n);
 		lc__buf_free(&b);
 	}
 	lc__slow_unlock();
@@ -77,14 +86,21 @@ static void thread_exit(void *arg)
 		pthread_setspecific(exit_key, t);
 		return;
 	}
+	/* A signal handler goes past the checker from here on. */
+	lc__tls = NULL;
+	lc__inside_stateless = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	assert(lc__held_consistent(t));
 	if (t->nheld)
 		report_exit_held(t);
 	lc__thread_flush(t);
-	lc__tls = NULL;
+	lc__owned = NULL;
 	free(t->held);
 	free(t->insts);
 	free(t->stats);
 	free(t);
+	atomic_signal_fence(memory_order_seq_cst);
+	lc__inside_stateless = 0;
 }
 
 static void make_key(void)
@@ -117,7 +133,7 @@ struct lc__thread *lc__thread_create(void)
 	    pthread_getname_np(pthread_self(), t->inherited,
 			       sizeof(t->inherited)))
 		t->inherited[0] = '\0';
-	lc__tls = t;
+	lc__owned = t; /* lc__tls stays NULL: the caller is inside */
 	pthread_setspecific(exit_key, t);
 	return t;
 no_memory:
@@ -153,6 +169,7 @@ static int grow_held(struct lc__thread *t)
 
 struct lc__held *lc__held_grow(struct lc__thread *t)
 {
+	assert(t->nheld == t->cap);
 	if (grow_held(t) == 0)
 		return &t->held[t->nheld];
 	lc__slow_lock();
@@ -168,6 +185,7 @@ void lc__pop_held(struct lc__thread *t, int i)
 {
 	uint32_t n = t->nheld - 1;
 
+	assert(i >= 0 && (uint32_t)i < t->nheld);
 	memmove(&t->held[i], &t->held[i + 1],
 		(n - (uint32_t)i) * sizeof(*t->held));
 	t->nheld = n;
@@ -180,6 +198,24 @@ void lc__pop_held(struct lc__thread *t, int i)
 	}
 }
 
+bool lc__held_consistent(const struct lc__thread *t)
+{
+	uint64_t chain = 0;
+
+	if (t->nheld > t->cap)
+		return false;
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		chain = lc__chain_next(chain, h->cls ? h->cls->id : UINT32_MAX,
+				       h->mode);
+		if (!h->lk || h->depth < 1 || h->mode > LC__WRITE ||
+		    h->chain != chain)
+			return false;
+	}
+	return true;
+}
+
 uint32_t lc__exclusive_insts(struct lc__thread *t)
 {
 	uint32_t n = 0;
@@ -187,10 +223,11 @@ uint32_t lc__exclusive_insts(struct lc__thread *t)
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
 
-		if (h->mode == LC_WRITE && h->cls)
+		if (h->mode == LC__WRITE && h->cls)
 			t->insts[n++] =
 				(struct lc__held_inst){ h->id, h->cls->id };
 	}
+	assert(n <= t->cap);
 	return n;
 }
 
@@ -241,8 +278,8 @@ void lc__thread_flush(struct lc__thread *t)
 		atomic_fetch_add(&c->wait_ns, s->wait_ns);
 		memset(s, 0, sizeof(*s));
 	}
-	for (uint32_t i = 0; i < LC_LCACHE; i++) {
-		struct lc__lcache *slot = &t->cache[i];
+	for (uint32_t i = 0; i < LC__CHAIN_SLOTS; i++) {
+		struct lc__chain_slot *slot = &t->cache[i];
 
 		if (slot->chain && slot->hits)
 			atomic_fetch_add(&slot->chain->hits, slot->hits);
@@ -258,9 +295,11 @@ int lc_thread_set_name(const char *name)
 
 	if (!name)
 		return EINVAL;
-	t = lc__self();
-	if (t)
+	t = lc__enter();
+	if (t) {
 		lc__copy_name(t->name, sizeof(t->name), name);
+		lc__leave(t);
+	}
 	strncpy(shortname, name, sizeof(shortname) - 1);
 	shortname[sizeof(shortname) - 1] = '\0';
 	return pthread_setname_np(pthread_self(), shortname);

@@ -22,12 +22,13 @@
 #include <string.h>
 
 static struct lc__chain *cached_chain(struct lc__thread *t, uint64_t key,
-				      struct lc__lcache **slotp)
+				      struct lc__chain_slot **slotp)
 {
-	struct lc__lcache *slot = &t->cache[key & (LC_LCACHE - 1)];
+	struct lc__chain_slot *slot = &t->cache[key & (LC__CHAIN_SLOTS - 1)];
 	struct lc__chain *c;
 
 	*slotp = slot;
+	assert(!slot->chain || slot->chain->hash == slot->hash);
 	if (slot->chain && slot->hash == key)
 		return slot->chain;
 	c = lc__chain_find(key);
@@ -62,7 +63,7 @@ static bool keyed_in_order(const struct lc__thread *t,
 static bool held_exclusively(const struct lc__thread *t, uint64_t id)
 {
 	for (uint32_t i = 0; i < t->nheld; i++)
-		if (t->held[i].id == id && t->held[i].mode == LC_WRITE)
+		if (t->held[i].id == id && t->held[i].mode == LC__WRITE)
 			return true;
 	return false;
 }
@@ -153,12 +154,14 @@ static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 	bool weakened;
 	uint32_t e;
 
-	if (from == LC_NONE || to == LC_NONE)
+	if (from == LC__NONE || to == LC__NONE)
 		goto no_memory;
-	e = lc__graph_observe(g, from, to, LC_COMBO(h->mode, a->mode),
+	assert(from < g->nnodes && to < g->nnodes);
+	e = lc__graph_observe(g, from, to, LC__COMBO(h->mode, a->mode),
 			      t->insts, ninst, &info, &weakened);
-	if (e == LC_NONE)
+	if (e == LC__NONE)
 		goto no_memory;
+	assert(e < g->nedges);
 	edge = lc__graph_edge(g, e);
 	if (edge->count == 1 && !edge->info.stack)
 		edge->info.stack = lc__stack_capture(a->ra);
@@ -197,10 +200,10 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 		atomic_store(&cls->igraph, g);
 	}
 	from = lc__graph_node(g, h->id, h->lk, true);
-	to = lc__graph_node(g, a->id, a->lk, true);
-	if (from != LC_NONE) /* the locks are alive: held or being taken */
+	to = lc__graph_node(g, lc__id_fast(a->lk), a->lk, true);
+	if (from != LC__NONE) /* the locks are alive: held or being taken */
 		g->nodes[from].label = atomic_load(&h->lk->ordinal);
-	if (to != LC_NONE)
+	if (to != LC__NONE)
 		g->nodes[to].label = atomic_load(&a->lk->ordinal);
 	observe(g, from, to, t, h, a, ninst, cls);
 }
@@ -254,14 +257,15 @@ static void publish_chain(uint64_t key, bool same, struct lc__edge **edges,
 	}
 }
 
-static void slow_path(struct lc__thread *t, const struct lc__acq *a,
-		      uint64_t key)
+static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 {
 	struct lc__edge **edges = malloc(t->nheld * sizeof(*edges));
 	struct lc__chain *c;
 	uint32_t ninst, nedges = 0;
 	bool same = false, gated = false, whole = edges != NULL;
 
+	assert(lc__held_consistent(t));
+	assert(a->chain == lc__chain_of(t, a->cls, a->mode));
 	lc__slow_lock();
 	ninst = lc__exclusive_insts(t);
 	for (uint32_t i = 0; i < t->nheld; i++) {
@@ -283,34 +287,30 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a,
 		gated |= atomic_load(&e->gate_alive) != 0;
 	}
 	/* Only a chain whose every edge was recorded may be trusted later. */
-	c = whole ? lc__chain_find(key) : NULL;
+	c = whole ? lc__chain_find(a->chain) : NULL;
 	if (c)
 		atomic_store(&c->gated, gated);
 	else if (whole)
-		publish_chain(key, same, edges, nedges);
+		publish_chain(a->chain, same, edges, nedges);
 	lc__slow_unlock();
 	free(edges);
 }
 
-void lc__validate(struct lc__thread *t, struct lc__lock *lk,
-		  struct lc__class *cls, uint8_t mode, uint64_t key,
-		  const struct lc__site *at, const void *ra)
+void lc__validate(struct lc__thread *t, const struct lc__acq *a)
 {
-	struct lc__lcache *slot;
+	struct lc__chain_slot *slot;
 	struct lc__chain *c;
-	struct lc__acq a;
 
-	if (t->nheld == 0 || !cls)
+	if (t->nheld == 0 || !a->cls)
 		return;
-	c = cached_chain(t, key, &slot);
-	if (c && (!c->same_class || keyed_in_order(t, lk, cls)) &&
+	c = cached_chain(t, a->chain, &slot);
+	if (c && (!c->same_class || keyed_in_order(t, a->lk, a->cls)) &&
 	    (!atomic_load_explicit(&c->gated, memory_order_acquire) ||
 	     lc__gates_covered(t, c))) {
 		slot->hits++;
 		return;
 	}
-	a = (struct lc__acq){ lk, cls, lc__id_fast(lk), *at, ra, mode, 0 };
-	slow_path(t, &a, key);
+	slow_path(t, a);
 }
 
 void lc__forget_instance(struct lc__class *cls, uint64_t id)

@@ -5,6 +5,7 @@
  * lockcheck: the checker reports; tsan: ThreadSanitizer's runtime is linked
  * and sees a race; asan: AddressSanitizer and UBSan are linked and stop a
  * use-after-free and an overflow. A switch that did nothing fails here.
+ * In the three checked builds the checker's assert()s are compiled in.
  *
  * The checked builds keep assert() on (no NDEBUG): ds/ relies on it.
  *
@@ -19,6 +20,7 @@
 #include <linux/futex.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +415,33 @@ START_TEST(test_objects_of_both_modes_refuse_to_link)
 }
 END_TEST
 
+/* ---- the checker's own assertions are compiled in ---- */
+
+/* Scribbles over the checker's part of a lock, then locks it. */
+static void lock_scribbled(void *arg)
+{
+	lc_mutex_t m;
+	size_t mine = sizeof(m) - sizeof(pthread_mutex_t);
+
+	(void)arg;
+	ck_assert_int_eq(lc_mutex_init(&m, "scribbled"), 0);
+	memset((char *)&m + sizeof(pthread_mutex_t), 0x5a, mine);
+	lc_mutex_lock(&m);
+}
+
+/* NDEBUG is not defined in the checked builds (lockcheck, tsan, asan):
+ * a lock whose kind is none of the three stops at an assert(). */
+START_TEST(test_checker_asserts_are_on)
+{
+	struct lct_child c;
+
+	LCT_ASSERT_RAN(lct_run_fn(lock_scribbled, NULL, NULL, &c), &c);
+	LCT_ASSERT_KILLED(&c, SIGABRT);
+	LCT_ASSERT_ERR_HAS(&c, "Assertion `a->lk->kind >= LC__KIND_MUTEX");
+	lct_child_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("build_mode");
@@ -424,6 +453,8 @@ int main(void)
 	tcase_add_test(core, test_lock_types_match_mode);
 	tcase_add_test(core, test_checked_builds_keep_asserts_on);
 	tcase_add_test(core, test_report_only_in_checked_build);
+	if (LOCKCHECK)
+		tcase_add_test(core, test_checker_asserts_are_on);
 	if (tsan_build)
 		tcase_add_test(core, test_tsan_runtime_sees_race);
 	if (asan_build) {

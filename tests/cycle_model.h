@@ -6,7 +6,7 @@
  * the rule module (lockcheck/rules.h), which must agree with it.
  *
  * The graph is a matrix of mode sets (bit held * 2 + wanted, read 0 and
- * write 1: an edge's LC_COMBO bits) and a predicate saying whether two
+ * write 1: an edge's LC__COMBO bits) and a predicate saying whether two
  * edges have a gate in common; what a gate is (an instance, a class across
  * dumps) is the caller's model.
  */

@@ -3,7 +3,9 @@
  * the checker too. Waiting on M's condition while holding B re-acquires M
  * under B: with M->B known that is a real hazard (a thread holding M waits
  * for B, held by the waiter, who wakes up wanting M) and it is reported
- * before the wait. An ordinary producer/consumer stays silent.
+ * before the wait. An ordinary producer/consumer stays silent, and a wait
+ * on a mutex the checker could not record (beyond LOCKCHECK_MAX_HELD)
+ * waits as it would without the checker.
  */
 #include <check.h>
 #include <errno.h>
@@ -162,6 +164,47 @@ START_TEST(test_monotonic_condition_waits_for_its_deadline)
 }
 END_TEST
 
+/* ---- a mutex beyond LOCKCHECK_MAX_HELD ---- */
+
+/* The checker does not record a lock that does not fit in the held stack:
+ * a wait on it must still wait, as it would without the checker. */
+static void wait_on_untracked_mutex(void *arg)
+{
+	lc_mutex_t fill[2];
+	struct flag f = { .value = 0 };
+	pthread_t t;
+
+	(void)arg;
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(lc_mutex_init(&fill[i], "fill"), 0);
+		lc_mutex_set_order(&fill[i], (uint64_t)i);
+		ck_assert_int_eq(lc_mutex_lock(&fill[i]), 0);
+	}
+	ck_assert_int_eq(lc_mutex_init(&f.lock, "flag"), 0);
+	ck_assert_int_eq(lc_cond_init(&f.set), 0);
+	ck_assert_int_eq(lc_mutex_lock(&f.lock), 0); /* the third: no room */
+	ck_assert_int_eq(pthread_create(&t, NULL, raise_flag, &f), 0);
+	while (!f.value)
+		ck_assert_int_eq(lc_cond_wait(&f.set, &f.lock), 0);
+	ck_assert_int_eq(lc_cond_timedwait(&f.set, &f.lock, &long_ago),
+			 ETIMEDOUT);
+	ck_assert_int_eq(lc_mutex_unlock(&f.lock), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	for (int i = 1; i >= 0; i--)
+		ck_assert_int_eq(lc_mutex_unlock(&fill[i]), 0);
+}
+
+START_TEST(test_wait_on_untracked_mutex_waits)
+{
+	const char *env[] = { "LOCKCHECK_MAX_HELD=2", NULL };
+	struct lct_child c =
+		lct_expect_reports(wait_on_untracked_mutex, NULL, env,
+				   LOCKCHECK ? "limit" : NULL, LOCKCHECK);
+
+	lct_child_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lc_cond");
@@ -172,6 +215,7 @@ int main(void)
 	tcase_add_test(tc, test_wait_reacquiring_under_another_lock_is_reported);
 	tcase_add_test(tc, test_producer_consumer_is_silent);
 	tcase_add_test(tc, test_monotonic_condition_waits_for_its_deadline);
+	tcase_add_test(tc, test_wait_on_untracked_mutex_waits);
 	if (LOCKCHECK) /* undefined behaviour with plain pthreads */
 		tcase_add_test(tc, test_wait_without_holding_the_mutex_is_reported);
 	suite_add_tcase(s, tc);

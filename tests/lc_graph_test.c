@@ -16,7 +16,7 @@
 #include "lockcheck/search.h"
 #include "lockcheck/u64map.h"
 
-enum { R = LC_READ, W = LC_WRITE };
+enum { R = LC__READ, W = LC__WRITE };
 
 static const struct lc__edge_info no_info;
 
@@ -41,7 +41,7 @@ static uint32_t node(uint64_t key)
 {
 	uint32_t n = lc__graph_node(&g, key, NULL, true);
 
-	ck_assert_uint_ne(n, LC_NONE);
+	ck_assert_uint_ne(n, LC__NONE);
 	return n;
 }
 
@@ -50,15 +50,15 @@ static uint32_t node(uint64_t key)
 static uint32_t see(uint64_t from, uint64_t to, int held, int want,
 		    const uint64_t *gates, uint32_t ngates, bool *weakened)
 {
-	struct lc__held_inst inst[LC_GATE_MAX];
+	struct lc__held_inst inst[LC__GATE_MAX];
 	bool w;
 	uint32_t e;
 
 	for (uint32_t i = 0; i < ngates; i++)
 		inst[i] = (struct lc__held_inst){ gates[i], 0 };
-	e = lc__graph_observe(&g, node(from), node(to), LC_COMBO(held, want),
+	e = lc__graph_observe(&g, node(from), node(to), LC__COMBO(held, want),
 			      inst, ngates, &no_info, &w);
-	ck_assert_uint_ne(e, LC_NONE);
+	ck_assert_uint_ne(e, LC__NONE);
 	if (weakened)
 		*weakened = w;
 	return e;
@@ -390,7 +390,7 @@ END_TEST
 
 START_TEST(test_mode_state_follows_the_rule_at_every_lock)
 {
-	uint8_t rr = LC_COMBO(R, R), rw = LC_COMBO(R, W), wr = LC_COMBO(W, R);
+	uint8_t rr = LC__COMBO(R, R), rw = LC__COMBO(R, W), wr = LC__COMBO(W, R);
 
 	/* a reader wanted, then held for reading: no wait there */
 	ck_assert_uint_eq(lc__modes_extend(rr, rr), 0);

@@ -16,7 +16,7 @@
  * acquisition adds an edge from every held lock's class to the new lock's
  * class (the same class: between the two locks, in that class's instance
  * graph) with the pair of modes; an edge's gates are the locks held
- * exclusively at its first occurrence (the first LC_GATE_MAX, outermost
+ * exclusively at its first occurrence (the first LC__GATE_MAX, outermost
  * first) less those missing at any later one. Its cycles come by brute
  * force.
  *
@@ -177,7 +177,7 @@ static void run_program(void *arg)
 struct medge {
 	int modes; /* 0: no edge */
 	int ngates;
-	int gate[LC_GATE_MAX]; /* lock keys */
+	int gate[LC__GATE_MAX]; /* lock keys */
 };
 
 struct model {
@@ -207,7 +207,7 @@ static void see(struct medge *e, int pair, const int *excl, int n)
 
 	if (!e->modes) {
 		e->modes = 1 << pair;
-		e->ngates = n < LC_GATE_MAX ? n : LC_GATE_MAX;
+		e->ngates = n < LC__GATE_MAX ? n : LC__GATE_MAX;
 		memcpy(e->gate, excl, (size_t)e->ngates * sizeof(*excl));
 		return;
 	}
@@ -643,7 +643,7 @@ static void random_gates(struct step *st)
 	else if (r < 95)
 		add_random_gates(st, 5 + (int)rnd(8), NGATES);
 	else
-		add_random_gates(st, LC_GATE_MAX + 1 + (int)rnd(6), NGATES);
+		add_random_gates(st, LC__GATE_MAX + 1 + (int)rnd(6), NGATES);
 }
 
 static int random_mode(const struct prog *p, int cls)

@@ -4,9 +4,11 @@
  * Use lc_mutex_t, lc_rwlock_t and lc_cond_t where you would use the pthread
  * types. Every call returns 0 or an errno value, exactly like pthreads.
  *
- * Built with LOCKCHECK=0 (the default) the wrappers are the pthread calls and
- * nothing else: sizeof(lc_mutex_t) == sizeof(pthread_mutex_t) and a lock loop
- * compiles to the same instructions.
+ * Built with LOCKCHECK=0 (the default) the wrappers are static inline
+ * functions, each the pthread call and nothing else: sizeof(lc_mutex_t) ==
+ * sizeof(pthread_mutex_t) and a lock loop compiles to the same
+ * instructions. Built with LOCKCHECK=1 they are macros (they pass the
+ * call's file, line and function to the checker).
  *
  * Built with LOCKCHECK=1 every lock operation feeds a lockdep-style checker.
  * Each init call is one lock CLASS (two calls are two classes even on one
@@ -18,7 +20,9 @@
  * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
  * See docs/report-guide.md for the kinds and docs/dump-format.md for
  * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
- * (lockcheck/thread_start.c).
+ * (lockcheck/thread_start.c). Lock calls are not async-signal-safe: one
+ * made by a signal handler while its thread is inside another goes to
+ * pthreads unchecked and is reported (signal-unsafe).
  *
  * The header compiles as C11 (strict -std=c11 -pedantic too) and as C++11
  * and later.
@@ -156,71 +160,92 @@ typedef struct lc_cond {
  * of this init call, as lockdep's mutex_init does. text: the call's
  * arguments as written (after macro expansion), which tell apart two calls
  * on one line or in one macro. */
-#define LC__INIT(fn, l, name, kind)                                            \
+#define LC__INIT(fn, l, name)                                                  \
 	__extension__({                                                        \
 		static struct lc__key lc__site_key = {                         \
 			NULL, __FILE__, __LINE__, __func__, #l ", " #name,     \
 			&lc__tu_anchor                                         \
 		};                                                             \
-		fn((l), (name), &lc__site_key, (kind));                        \
+		fn((l), (name), &lc__site_key);                                \
 	})
 #define LC__AT __FILE__, __LINE__, __func__
 
-#define lc_mutex_init(m, name)                                                 \
-	LC__INIT(lc__mutex_init, m, name, LC__KIND_MUTEX)
+#define lc_mutex_init(m, name) LC__INIT(lc__mutex_init, m, name)
 #define lc_mutex_init_recursive(m, name)                                       \
-	LC__INIT(lc__mutex_init, m, name, LC__KIND_RECURSIVE)
-#define lc_mutex_lock(m) lc__mutex_lock((m), 0, NULL, LC__AT)
-#define lc_mutex_trylock(m) lc__mutex_lock((m), 1, NULL, LC__AT)
-#define lc_mutex_timedlock(m, abstime) lc__mutex_lock((m), 2, (abstime), LC__AT)
+	LC__INIT(lc__mutex_init_recursive, m, name)
+#define lc_mutex_lock(m) lc__mutex_lock((m), LC__AT)
+#define lc_mutex_trylock(m) lc__mutex_trylock((m), LC__AT)
+#define lc_mutex_timedlock(m, abstime)                                         \
+	lc__mutex_timedlock((m), (abstime), LC__AT)
 #define lc_mutex_unlock(m) lc__mutex_unlock((m), LC__AT)
 #define lc_mutex_destroy(m) lc__mutex_destroy((m), LC__AT)
 #define lc_mutex_set_order(m, key) lc__mutex_set_order((m), (key))
 
-#define lc_rwlock_init(l, name)                                                \
-	LC__INIT(lc__rwlock_init, l, name, LC__KIND_RWLOCK)
-#define lc_rwlock_rdlock(l) lc__rwlock_lock((l), 0, 0, LC__AT)
-#define lc_rwlock_wrlock(l) lc__rwlock_lock((l), 1, 0, LC__AT)
-#define lc_rwlock_tryrdlock(l) lc__rwlock_lock((l), 0, 1, LC__AT)
-#define lc_rwlock_trywrlock(l) lc__rwlock_lock((l), 1, 1, LC__AT)
+#define lc_rwlock_init(l, name) LC__INIT(lc__rwlock_init, l, name)
+#define lc_rwlock_rdlock(l) lc__rwlock_rdlock((l), LC__AT)
+#define lc_rwlock_wrlock(l) lc__rwlock_wrlock((l), LC__AT)
+#define lc_rwlock_tryrdlock(l) lc__rwlock_tryrdlock((l), LC__AT)
+#define lc_rwlock_trywrlock(l) lc__rwlock_trywrlock((l), LC__AT)
 #define lc_rwlock_unlock(l) lc__rwlock_unlock((l), LC__AT)
 #define lc_rwlock_destroy(l) lc__rwlock_destroy((l), LC__AT)
 #define lc_rwlock_set_order(l, key) lc__rwlock_set_order((l), (key))
 
 #define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
-#define lc_cond_wait(c, m) lc__cond_wait((c), (m), NULL, LC__AT)
-#define lc_cond_timedwait(c, m, abstime) lc__cond_wait((c), (m), (abstime), LC__AT)
+#define lc_cond_wait(c, m) lc__cond_wait((c), (m), LC__AT)
+#define lc_cond_timedwait(c, m, abstime)                                       \
+	lc__cond_timedwait((c), (m), (abstime), LC__AT)
 #define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
 #define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
 #define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
 
 /* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
  * calling thread does not hold it (in any mode); _not_held the reverse. */
-#define lc_assert_held(lock) lc__assert_held(&(lock)->lk, 1, LC__AT)
-#define lc_assert_not_held(lock) lc__assert_held(&(lock)->lk, 0, LC__AT)
+#define lc_assert_held(lock) lc__assert_held(&(lock)->lk, LC__AT)
+#define lc_assert_not_held(lock) lc__assert_not_held(&(lock)->lk, LC__AT)
 
-int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key,
-		   int kind);
-int lc__mutex_lock(lc_mutex_t *m, int how, const struct timespec *abstime,
-		   const char *file, int line, const char *func);
+/* The checked calls behind the macros: one per operation, each with the
+ * call's file, line and function (lockcheck/mutex.c, rwlock.c, cond.c).
+ * Signals go to pthreads directly: the checker has nothing to record. */
+int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key);
+int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
+			     struct lc__key *key);
+int lc__mutex_lock(lc_mutex_t *m, const char *file, int line,
+		   const char *func);
+int lc__mutex_trylock(lc_mutex_t *m, const char *file, int line,
+		      const char *func);
+int lc__mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime,
+			const char *file, int line, const char *func);
 int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
 		     const char *func);
 int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
 		      const char *func);
-int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key,
-		    int kind);
-int lc__rwlock_lock(lc_rwlock_t *l, int write, int trylock, const char *file,
-		    int line, const char *func);
+int lc__mutex_set_order(lc_mutex_t *m, uint64_t key);
+
+int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key);
+int lc__rwlock_rdlock(lc_rwlock_t *l, const char *file, int line,
+		      const char *func);
+int lc__rwlock_wrlock(lc_rwlock_t *l, const char *file, int line,
+		      const char *func);
+int lc__rwlock_tryrdlock(lc_rwlock_t *l, const char *file, int line,
+			 const char *func);
+int lc__rwlock_trywrlock(lc_rwlock_t *l, const char *file, int line,
+			 const char *func);
 int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
 		      const char *func);
 int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
 		       const char *func);
-int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
-		  const char *file, int line, const char *func);
-int lc__mutex_set_order(lc_mutex_t *m, uint64_t key);
 int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key);
-void lc__assert_held(struct lc__lock *lk, int want_held, const char *file,
-		     int line, const char *func);
+
+int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const char *file, int line,
+		  const char *func);
+int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
+		       const struct timespec *abstime, const char *file,
+		       int line, const char *func);
+
+void lc__assert_held(struct lc__lock *lk, const char *file, int line,
+		     const char *func);
+void lc__assert_not_held(struct lc__lock *lk, const char *file, int line,
+			 const char *func);
 
 #if defined(__GNUC__)
 extern const int lc_built_with_LOCKCHECK_1;
@@ -248,62 +273,183 @@ typedef struct lc_cond {
 #define LC_RWLOCK_INITIALIZER(name) { LC__PTHREAD_RWLOCK_INITIALIZER }
 #define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
 
-/* Order keys only matter to the checker. */
-static inline int lc__plain_set_order(const void *lock, uint64_t key)
-{
-	(void)lock;
-	(void)key;
-	return 0;
-}
-
 /* In lockcheck/mode_off.c: the calls strict ISO C cannot see (a recursive
  * mutex needs pthread_mutexattr_settype, hidden there too). */
 int lc__plain_mutex_init_recursive(lc_mutex_t *m);
 int lc__plain_mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime);
-int lc__plain_rwlock(lc_rwlock_t *l, int op);
-enum {
-	LC__RW_INIT, LC__RW_RDLOCK, LC__RW_WRLOCK, LC__RW_TRYRDLOCK,
-	LC__RW_TRYWRLOCK, LC__RW_UNLOCK, LC__RW_DESTROY
-};
+int lc__plain_rwlock_init(lc_rwlock_t *l);
+int lc__plain_rwlock_rdlock(lc_rwlock_t *l);
+int lc__plain_rwlock_wrlock(lc_rwlock_t *l);
+int lc__plain_rwlock_tryrdlock(lc_rwlock_t *l);
+int lc__plain_rwlock_trywrlock(lc_rwlock_t *l);
+int lc__plain_rwlock_unlock(lc_rwlock_t *l);
+int lc__plain_rwlock_destroy(lc_rwlock_t *l);
 
-#define lc_mutex_init(m, name) ((void)(name), pthread_mutex_init(&(m)->pm, NULL))
-#define lc_mutex_init_recursive(m, name)                                       \
-	((void)(name), lc__plain_mutex_init_recursive(m))
-#define lc_mutex_lock(m) pthread_mutex_lock(&(m)->pm)
-#define lc_mutex_trylock(m) pthread_mutex_trylock(&(m)->pm)
-#define lc_mutex_unlock(m) pthread_mutex_unlock(&(m)->pm)
-#define lc_mutex_destroy(m) pthread_mutex_destroy(&(m)->pm)
-#define lc_mutex_set_order(m, key) lc__plain_set_order(&(m)->pm, (key))
-#define lc_rwlock_set_order(l, key) lc__plain_set_order(&(l)->prw, (key))
+/* The wrappers are functions, each one pthread call (the same
+ * instructions once inlined); names and order keys only matter to the
+ * checker. Where strict ISO C hides a call, it goes through mode_off.c. */
+static inline int lc_mutex_init(lc_mutex_t *m, const char *name)
+{
+	(void)name;
+	return pthread_mutex_init(&m->pm, NULL);
+}
+
+static inline int lc_mutex_init_recursive(lc_mutex_t *m, const char *name)
+{
+	(void)name;
+	return lc__plain_mutex_init_recursive(m);
+}
+
+static inline int lc_mutex_lock(lc_mutex_t *m)
+{
+	return pthread_mutex_lock(&m->pm);
+}
+
+static inline int lc_mutex_trylock(lc_mutex_t *m)
+{
+	return pthread_mutex_trylock(&m->pm);
+}
+
+static inline int lc_mutex_timedlock(lc_mutex_t *m,
+				     const struct timespec *abstime)
+{
+#if LC__POSIX_LOCKS
+	return pthread_mutex_timedlock(&m->pm, abstime);
+#else
+	return lc__plain_mutex_timedlock(m, abstime);
+#endif
+}
+
+static inline int lc_mutex_unlock(lc_mutex_t *m)
+{
+	return pthread_mutex_unlock(&m->pm);
+}
+
+static inline int lc_mutex_destroy(lc_mutex_t *m)
+{
+	return pthread_mutex_destroy(&m->pm);
+}
+
+static inline int lc_mutex_set_order(lc_mutex_t *m, uint64_t key)
+{
+	(void)m;
+	(void)key;
+	return 0;
+}
 
 #if LC__POSIX_LOCKS
-#define lc_mutex_timedlock(m, abstime) pthread_mutex_timedlock(&(m)->pm, (abstime))
-#define lc_rwlock_init(l, name) ((void)(name), pthread_rwlock_init(&(l)->prw, NULL))
-#define lc_rwlock_rdlock(l) pthread_rwlock_rdlock(&(l)->prw)
-#define lc_rwlock_wrlock(l) pthread_rwlock_wrlock(&(l)->prw)
-#define lc_rwlock_tryrdlock(l) pthread_rwlock_tryrdlock(&(l)->prw)
-#define lc_rwlock_trywrlock(l) pthread_rwlock_trywrlock(&(l)->prw)
-#define lc_rwlock_unlock(l) pthread_rwlock_unlock(&(l)->prw)
-#define lc_rwlock_destroy(l) pthread_rwlock_destroy(&(l)->prw)
+static inline int lc_rwlock_init(lc_rwlock_t *l, const char *name)
+{
+	(void)name;
+	return pthread_rwlock_init(&l->prw, NULL);
+}
+
+static inline int lc_rwlock_rdlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_rdlock(&l->prw);
+}
+
+static inline int lc_rwlock_wrlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_wrlock(&l->prw);
+}
+
+static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_tryrdlock(&l->prw);
+}
+
+static inline int lc_rwlock_trywrlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_trywrlock(&l->prw);
+}
+
+static inline int lc_rwlock_unlock(lc_rwlock_t *l)
+{
+	return pthread_rwlock_unlock(&l->prw);
+}
+
+static inline int lc_rwlock_destroy(lc_rwlock_t *l)
+{
+	return pthread_rwlock_destroy(&l->prw);
+}
 #else
-#define lc_mutex_timedlock(m, abstime) lc__plain_mutex_timedlock((m), (abstime))
-#define lc_rwlock_init(l, name) ((void)(name), lc__plain_rwlock((l), LC__RW_INIT))
-#define lc_rwlock_rdlock(l) lc__plain_rwlock((l), LC__RW_RDLOCK)
-#define lc_rwlock_wrlock(l) lc__plain_rwlock((l), LC__RW_WRLOCK)
-#define lc_rwlock_tryrdlock(l) lc__plain_rwlock((l), LC__RW_TRYRDLOCK)
-#define lc_rwlock_trywrlock(l) lc__plain_rwlock((l), LC__RW_TRYWRLOCK)
-#define lc_rwlock_unlock(l) lc__plain_rwlock((l), LC__RW_UNLOCK)
-#define lc_rwlock_destroy(l) lc__plain_rwlock((l), LC__RW_DESTROY)
+static inline int lc_rwlock_init(lc_rwlock_t *l, const char *name)
+{
+	(void)name;
+	return lc__plain_rwlock_init(l);
+}
+
+static inline int lc_rwlock_rdlock(lc_rwlock_t *l)
+{
+	return lc__plain_rwlock_rdlock(l);
+}
+
+static inline int lc_rwlock_wrlock(lc_rwlock_t *l)
+{
+	return lc__plain_rwlock_wrlock(l);
+}
+
+static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
+{
+	return lc__plain_rwlock_tryrdlock(l);
+}
+
+static inline int lc_rwlock_trywrlock(lc_rwlock_t *l)
+{
+	return lc__plain_rwlock_trywrlock(l);
+}
+
+static inline int lc_rwlock_unlock(lc_rwlock_t *l)
+{
+	return lc__plain_rwlock_unlock(l);
+}
+
+static inline int lc_rwlock_destroy(lc_rwlock_t *l)
+{
+	return lc__plain_rwlock_destroy(l);
+}
 #endif
 
-#define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
-#define lc_cond_wait(c, m) pthread_cond_wait(&(c)->pc, &(m)->pm)
-#define lc_cond_timedwait(c, m, abstime)                                       \
-	pthread_cond_timedwait(&(c)->pc, &(m)->pm, (abstime))
-#define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
-#define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
-#define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
+static inline int lc_rwlock_set_order(lc_rwlock_t *l, uint64_t key)
+{
+	(void)l;
+	(void)key;
+	return 0;
+}
 
+static inline int lc_cond_init(lc_cond_t *c)
+{
+	return pthread_cond_init(&c->pc, NULL);
+}
+
+static inline int lc_cond_wait(lc_cond_t *c, lc_mutex_t *m)
+{
+	return pthread_cond_wait(&c->pc, &m->pm);
+}
+
+static inline int lc_cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
+				    const struct timespec *abstime)
+{
+	return pthread_cond_timedwait(&c->pc, &m->pm, abstime);
+}
+
+static inline int lc_cond_signal(lc_cond_t *c)
+{
+	return pthread_cond_signal(&c->pc);
+}
+
+static inline int lc_cond_broadcast(lc_cond_t *c)
+{
+	return pthread_cond_broadcast(&c->pc);
+}
+
+static inline int lc_cond_destroy(lc_cond_t *c)
+{
+	return pthread_cond_destroy(&c->pc);
+}
+
+/* Either lock type: a macro, evaluating its argument once. */
 #define lc_assert_held(lock) ((void)(lock))
 #define lc_assert_not_held(lock) ((void)(lock))
 

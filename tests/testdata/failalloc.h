@@ -6,7 +6,9 @@
  * glibc's for the whole process (libc's own calls included) and forward to
  * glibc's __libc_* entry points. failalloc_arm(n) makes the n-th allocation
  * from now (0 = the next one) return NULL, once; the test then sweeps n
- * upward until an operation no longer meets a failure.
+ * upward until an operation no longer meets a failure. failalloc_call(n,
+ * fn) instead calls fn in the n-th allocation, which then succeeds: a way
+ * to act in the middle of code that allocates (raise a signal there).
  *
  * Sanitizer builds replace malloc themselves, so there FAILALLOC is 0, the
  * functions are not defined, and the tests that need them are not
@@ -29,23 +31,42 @@
 
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
 static atomic_bool failalloc_fired;
+static atomic_long failalloc_call_countdown = -1;
+static void (*_Atomic failalloc_call_fn)(void);
 
-static void failalloc_arm(long n)
+/* The n-th allocation from now calls fn, once, then allocates. */
+static __attribute__((unused)) void failalloc_call(long n, void (*fn)(void))
+{
+	atomic_store(&failalloc_call_fn, fn);
+	atomic_store(&failalloc_call_countdown, n);
+}
+
+static __attribute__((unused)) void failalloc_arm(long n)
 {
 	atomic_store(&failalloc_fired, false);
 	atomic_store(&failalloc_countdown, n);
 }
 
 /* Disarms; returns whether the armed failure happened. */
-static bool failalloc_disarm(void)
+static __attribute__((unused)) bool failalloc_disarm(void)
 {
 	atomic_store(&failalloc_countdown, -1);
 	return atomic_load(&failalloc_fired);
 }
 
 #if FAILALLOC
+static void failalloc_maybe_call(void)
+{
+	if (atomic_load_explicit(&failalloc_call_countdown,
+				 memory_order_relaxed) < 0 ||
+	    atomic_fetch_sub(&failalloc_call_countdown, 1) != 0)
+		return;
+	atomic_load(&failalloc_call_fn)();
+}
+
 static bool failalloc_now(void)
 {
+	failalloc_maybe_call();
 	if (atomic_load_explicit(&failalloc_countdown,
 				 memory_order_relaxed) < 0)
 		return false;

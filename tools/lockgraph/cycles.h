@@ -137,7 +137,7 @@ int lg_cycle_verdict(const struct lg_graph *g, const uint32_t *edges,
 /* Sets scope and dump of every cycle. 0 or ENOMEM. */
 int lg_cycles_classify(struct lg_cycles *c, const struct lg_graph *g);
 
-/* ---- reports.c ---- */
+/* ---- link_findings.c ---- */
 
 /*
  * Links each lock-order-cycle finding of the dumps to its cycle in c (so a

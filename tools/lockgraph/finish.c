@@ -211,7 +211,7 @@ static int build_adjacency(struct lg_graph *g)
 static int build_rule_graph(struct lg_graph *g)
 {
 	static const struct lc__edge_info none;
-	struct lc__held_inst gates[LC_GATE_MAX];
+	struct lc__held_inst gates[LC__GATE_MAX];
 	bool weakened;
 
 	for (uint32_t i = 0; i < g->nclasses; i++)
@@ -221,12 +221,12 @@ static int build_rule_graph(struct lg_graph *g)
 		const struct lg_edge *e = &g->edges[i];
 		uint32_t id;
 
-		assert(e->ngates <= LC_GATE_MAX);
+		assert(e->ngates <= LC__GATE_MAX);
 		for (uint32_t j = 0; j < e->ngates; j++)
 			gates[j] = (struct lc__held_inst){ e->gates.keys[j], 0 };
 		id = lc__graph_observe(&g->lc, e->from, e->to, e->modes, gates,
 				       e->ngates, &none, &weakened);
-		if (id == LC_NONE)
+		if (id == LC__NONE)
 			return ENOMEM;
 		assert(id == i && weakened); /* merged edges are distinct */
 	}

@@ -182,7 +182,7 @@ struct lg_edge_rec {
 	uint32_t from, to;
 	uint8_t modes;
 	uint32_t ngates;
-	struct lg_gate_rec gates[LC_GATE_MAX]; /* more: bad input */
+	struct lg_gate_rec gates[LC__GATE_MAX]; /* more: bad input */
 	uint64_t count;
 	int32_t tid;
 	int32_t held_line, next_line;

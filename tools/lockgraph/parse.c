@@ -274,7 +274,7 @@ static int parse_gate(struct parser *p, const char *s, size_t n,
 	if (field(p, lg_field_u64(&c, &gate.inst), "edge", "gate instance") ||
 	    field(p, lg_field_end(&c), "edge", "gate instance"))
 		return EINVAL;
-	if (r->ngates < LC_GATE_MAX)
+	if (r->ngates < LC__GATE_MAX)
 		r->gates[r->ngates++] = gate; /* outermost first: keep those */
 	return 0;
 }

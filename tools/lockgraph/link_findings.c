@@ -1,6 +1,6 @@
 /*
- * reports.c: a cycle a process reported itself (a lock-order-cycle finding
- * whose classes, in cycle order, are c0 -> c1 -> ... -> c0) and the same
+ * link_findings.c: a cycle a process reported itself (a lock-order-cycle
+ * finding, classes c0 -> c1 -> ... -> c0 in cycle order) and the same
  * cycle found in the merged graph are one cycle: the finding is linked to
  * it. Such a cycle always exists in the merged graph and can still
  * deadlock there (merging only adds modes and removes gates), so when the

@@ -1,5 +1,5 @@
 /*
- * findings.c: reports of lock misuse by one thread (recursive-lock,
+ * misuse_findings.c: lock misuse by one thread (recursive-lock,
  * unlock-not-held, destroy-held, assert-held). Each names the lock, its
  * class, the thread and the stack of the offending call; a distinct finding
  * is its kind, class and call site.
@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 struct misuse {
-	enum lc__kind kind;
+	enum lc__finding kind;
 	struct lc__thread *t;
 	struct lc__lock *lk;
 	const struct lc__site *at;
@@ -68,11 +68,13 @@ static const char *name_of(struct lc__lock *lk)
 	return lk->name ? lk->name : "(unnamed lock)";
 }
 
-void lc__report_recursive(struct lc__thread *t, struct lc__lock *lk,
-			  const struct lc__held *h, uint8_t want,
-			  const struct lc__site *at, const void *ra)
+void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
+			  const struct lc__held *h)
 {
-	struct misuse m = { LC_RECURSIVE_LOCK, t, lk, at, ra, h, want };
+	struct lc__lock *lk = a->lk;
+	const struct lc__site *at = &a->at;
+	struct misuse m = { LC__FINDING_RECURSIVE_LOCK, t, lk, at, a->ra, h,
+			    a->mode };
 	static const char *const how[2] = { "read", "write" };
 
 	if (lk->kind == LC__KIND_RWLOCK)
@@ -80,7 +82,7 @@ void lc__report_recursive(struct lc__thread *t, struct lc__lock *lk,
 		       "%s wanted for %s at %s:%d by thread \"%s\" that "
 		       "already holds it for %s: it would wait for itself "
 		       "(returned EDEADLK)",
-		       name_of(lk), how[want], at->file, at->line,
+		       name_of(lk), how[a->mode], at->file, at->line,
 		       lc__thread_name(t), how[h->mode]);
 	else
 		report(&m,
@@ -95,7 +97,8 @@ void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
 				const struct lc__site *at, const void *ra,
 				const char *what)
 {
-	struct misuse m = { LC_UNLOCK_NOT_HELD, t, lk, at, ra, NULL, 0 };
+	struct misuse m = { LC__FINDING_UNLOCK_NOT_HELD, t, lk, at, ra,
+			    NULL, 0 };
 
 	report(&m,
 	       "%s %s at %s:%d by thread \"%s\" that does not hold it "
@@ -108,7 +111,7 @@ void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
 			     const struct lc__held *h,
 			     const struct lc__site *at, const void *ra)
 {
-	struct misuse m = { LC_DESTROY_HELD, t, lk, at, ra, h, 0 };
+	struct misuse m = { LC__FINDING_DESTROY_HELD, t, lk, at, ra, h, 0 };
 
 	report(&m,
 	       "%s destroyed at %s:%d while %s holds it (left intact, "
@@ -121,7 +124,7 @@ void lc__report_init_held(struct lc__thread *t, struct lc__lock *lk,
 			  const struct lc__held *h,
 			  const struct lc__site *at, const void *ra)
 {
-	struct misuse m = { LC_DESTROY_HELD, t, lk, at, ra, h, 1 };
+	struct misuse m = { LC__FINDING_DESTROY_HELD, t, lk, at, ra, h, 1 };
 
 	report(&m,
 	       "%s initialised at %s:%d over a lock this thread holds (the "
@@ -133,7 +136,8 @@ void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
 		       bool want_held, const struct lc__site *at,
 		       const void *ra)
 {
-	struct misuse m = { LC_ASSERT_HELD, t, lk, at, ra, NULL, want_held };
+	struct misuse m = { LC__FINDING_ASSERT_HELD, t, lk, at, ra, NULL,
+			    want_held };
 
 	report(&m, "%s is %s by thread \"%s\" at %s:%d (%s failed)",
 	       name_of(lk), want_held ? "not held" : "held",

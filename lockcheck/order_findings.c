@@ -1,5 +1,5 @@
 /*
- * cycle_report.c: the text of a lock-order-cycle report (and of an
+ * order_findings.c: the text of a lock-order-cycle report (and of an
  * order-violation, its keyed cousin). A cycle is shown edge by edge in
  * cycle order, starting with the edge that closed it: both locks, where
  * each was taken, the thread that first did it and its stack then; then the
@@ -15,7 +15,7 @@
 
 static const char *mode_name(uint8_t mode)
 {
-	return mode == LC_READ ? "read" : "write";
+	return mode == LC__READ ? "read" : "write";
 }
 
 /* " (held->wanted: W->R, R->W)": the mode pairs an rwlock edge was seen in. */
@@ -25,7 +25,7 @@ static void print_modes(struct lc__buf *b, uint8_t modes)
 
 	for (int h = 1; h >= 0; h--)
 		for (int w = 1; w >= 0; w--)
-			if (modes & LC_COMBO(h, w)) {
+			if (modes & LC__COMBO(h, w)) {
 				lc__buf_add(b, "%s %c->%c", sep, "RW"[h],
 					    "RW"[w]);
 				sep = ",";
@@ -39,9 +39,11 @@ static void print_modes(struct lc__buf *b, uint8_t modes)
 static void print_node(struct lc__buf *b, const struct lc__graph *g,
 		       uint32_t node, const struct lc__class *cls, bool site)
 {
-	const struct lc__class *c =
-		cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
+	const struct lc__class *c;
 
+	assert(node < g->nnodes);
+	c = cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
+	assert(c);
 	if (cls && site)
 		lc__buf_add(b, "%s#%u [%p]", c->name, g->nodes[node].label,
 			    g->nodes[node].addr);
@@ -56,6 +58,7 @@ static void print_node(struct lc__buf *b, const struct lc__graph *g,
 static const struct lc__edge *edge_at(const struct lc__graph *g,
 				      const uint32_t *path, uint32_t i)
 {
+	assert(path[i] < g->nedges);
 	return lc__graph_edge(g, path[i]);
 }
 
@@ -106,7 +109,7 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	print_node(b, g, e->from, cls, true);
 	lc__buf_add(b, " -> ");
 	print_node(b, g, e->to, cls, true);
-	if (e->modes != LC_COMBO(LC_WRITE, LC_WRITE))
+	if (e->modes != LC__COMBO(LC__WRITE, LC__WRITE))
 		print_modes(b, e->modes);
 	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
 		    in->thread ? in->thread : "?", in->tid);
@@ -160,7 +163,7 @@ static uint64_t cycle_signature(const struct lc__graph *g,
 bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
 		      uint32_t n, const struct lc__class *cls)
 {
-	return !lc__finding_seen(LC_LOCK_ORDER_CYCLE,
+	return !lc__finding_seen(LC__FINDING_LOCK_ORDER_CYCLE,
 				 cycle_signature(g, path, n, cls));
 }
 
@@ -171,7 +174,7 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	uint32_t classes[64], ncls = 0;
 	struct lc__buf b;
 
-	if (!lc__finding_is_new(LC_LOCK_ORDER_CYCLE,
+	if (!lc__finding_is_new(LC__FINDING_LOCK_ORDER_CYCLE,
 				cycle_signature(g, path, n, cls)))
 		return;
 	lc__buf_init(&b);
@@ -185,7 +188,7 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 		classes[ncls++] = cls->id;
 	for (uint32_t i = 0; !cls && i < n && ncls < 64; i++)
 		classes[ncls++] = (uint32_t)g->nodes[edge_at(g, path, i)->from].key;
-	lc__report(LC_LOCK_ORDER_CYCLE, &b, classes, ncls);
+	lc__report(LC__FINDING_LOCK_ORDER_CYCLE, &b, classes, ncls);
 	lc__buf_free(&b);
 }
 
@@ -206,7 +209,7 @@ void lc__report_order_violation(struct lc__thread *t,
 	struct lc__buf b;
 	int n;
 
-	if (!lc__finding_is_new(LC_ORDER_VIOLATION,
+	if (!lc__finding_is_new(LC__FINDING_ORDER_VIOLATION,
 				lc__hash_str(a->cls->id, a->at.file) +
 					(uint64_t)a->at.line))
 		return;
@@ -233,6 +236,6 @@ void lc__report_order_violation(struct lc__thread *t,
 		    t->tid);
 	n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 	lc__print_stack(&b, frames, n, "    ");
-	lc__report(LC_ORDER_VIOLATION, &b, &a->cls->id, 1);
+	lc__report(LC__FINDING_ORDER_VIOLATION, &b, &a->cls->id, 1);
 	lc__buf_free(&b);
 }
