@@ -12,6 +12,7 @@
  */
 #include "search.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ static bool keep_first(const uint32_t *path, uint32_t n, void *arg)
 {
 	struct first *f = arg;
 
+	assert(n >= 2); /* an elementary cycle has two edges or more */
 	memcpy(f->best, path, n * sizeof(*path));
 	f->len = n;
 	return true;
@@ -66,6 +68,7 @@ uint32_t lc__comp_shortest(struct lc__search *s, const struct lc__graph *g,
 	struct first found = { best, 0 };
 	uint32_t best_len = max_len + 1;
 
+	assert(comp < scc->ncomp);
 	if (lc__search_begin(s, g))
 		return 0;
 	s->area = scc->comp;
@@ -79,6 +82,7 @@ uint32_t lc__comp_shortest(struct lc__search *s, const struct lc__graph *g,
 		shortest_at(s, &found, &best_len);
 		reopen(s);
 	}
+	assert(best_len > max_len || found.len == best_len);
 	return best_len <= max_len ? best_len : 0;
 }
 
@@ -184,6 +188,7 @@ enum lc__search_end lc__comp_cycles(struct lc__search *s,
 	struct rows r = { NULL, NULL, NULL, scc->start[comp],
 			  lc__scc_size(scc, comp) };
 
+	assert(comp < scc->ncomp);
 	if (lc__search_begin(s, g))
 		return LC__SEARCH_CUT;
 	s->area = scc->comp;

@@ -14,6 +14,7 @@
  */
 #include "search.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -55,6 +56,7 @@ static void count_in(struct states *t, uint32_t to)
 
 static void release(struct states *t, uint32_t to)
 {
+	assert(t->indeg[to] > 0 && t->peeled < 2 * t->n);
 	if (--t->indeg[to] == 0)
 		t->queue[t->peeled++] = to;
 }
@@ -71,6 +73,7 @@ static bool states_acyclic(struct states *t)
 			t->queue[t->peeled++] = st;
 	while (head < t->peeled)
 		each_next(t, t->queue[head++], release);
+	assert(t->peeled <= 2 * t->n);
 	return t->peeled == 2 * t->n;
 }
 
@@ -123,6 +126,7 @@ static bool one_gate_everywhere(const struct lc__graph *g,
 			if (scc->comp[edge->to] != comp)
 				continue;
 			n = meet_edge(common, n, first, edge);
+			assert(n <= LC__GATE_MAX);
 			first = false;
 			if (!n)
 				return false;
@@ -139,6 +143,8 @@ int lc__comp_cannot_deadlock(struct lc__search *s, const struct lc__graph *g,
 			    lc__scc_size(scc, comp), NULL, NULL, NULL, 0 };
 	uint32_t *pos;
 	int err = 0;
+
+	assert(comp < scc->ncomp && t.n > 0);
 
 	*cannot = one_gate_everywhere(g, scc, comp);
 	if (*cannot)

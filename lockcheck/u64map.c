@@ -4,12 +4,14 @@
  */
 #include "u64map.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 static uint32_t slot_of(const struct lc__u64map *m, uint64_t stored)
 {
+	assert(m->cap && (m->cap & (m->cap - 1)) == 0); /* a power of two */
 	return (uint32_t)lc__mix64(stored) & (m->cap - 1);
 }
 
@@ -81,6 +83,7 @@ int lc__u64map_put(struct lc__u64map *m, uint64_t key, uint32_t val)
 	if ((m->count + 1) * 2 > m->cap && grow(m))
 		return ENOMEM;
 	insert_fresh(m, stored, val);
+	assert(m->count * 2 <= m->cap); /* at most half full */
 	return 0;
 }
 
@@ -106,6 +109,7 @@ bool lc__u64map_del(struct lc__u64map *m, uint64_t key)
 			i = j;
 		}
 	}
+	assert(m->count > 0);
 	m->keys[i] = 0;
 	m->count--;
 	return true;
