@@ -6,6 +6,7 @@
  */
 #include "cycles.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,11 @@ static void canonical(const struct lg_graph *g, const uint32_t *edges,
 {
 	uint32_t r = min_rotation(g, edges, n);
 
+	assert(n >= 2); /* elementary cycles have two edges or more */
 	for (uint32_t i = 0; i < n; i++)
 		dst[i] = edges[(r + i) % n];
+	for (uint32_t i = 0; i < n; i++) /* a closed walk */
+		assert(g->edges[dst[i]].to == g->edges[dst[(i + 1) % n]].from);
 }
 
 static uint64_t seq_hash(const uint32_t *edges, uint32_t n)

@@ -11,6 +11,7 @@
  */
 #include "graph.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,16 @@ int lg_graph_begin_dump(struct lg_graph *g, const char *path, uint64_t pid,
 
 static struct lg_dump *cur_dump(struct lg_graph *g)
 {
+	assert(g->ndumps > 0);
 	return &g->dumps[g->ndumps - 1];
+}
+
+/* The merged id of the current dump's class i (the reader checked i). */
+static uint32_t merged_id(struct lg_graph *g, uint32_t i)
+{
+	assert(i < cur_dump(g)->nclasses);
+	assert(g->local[i] < g->nclasses);
+	return g->local[i];
 }
 
 static int new_class(struct lg_graph *g, const struct class_key *key,
@@ -243,7 +253,7 @@ static int first_gates(struct lg_graph *g, struct lg_edge *e,
 	if (!c)
 		return ENOMEM;
 	for (uint32_t i = 0; i < r->ngates; i++) {
-		uint32_t cls = g->local[r->gates[i].cls];
+		uint32_t cls = merged_id(g, r->gates[i].cls);
 
 		if (!cand_has(c, n, cls, r->gates[i].inst))
 			c[n++] = (struct lg_gate_cand){ cls, g->ndumps - 1,
@@ -289,12 +299,13 @@ static void meet_gates(struct lg_graph *g, struct lg_edge *e,
 		bool held = false;
 
 		for (uint32_t j = 0; j < r->ngates; j++)
-			held |= g->local[r->gates[j].cls] == c.cls;
+			held |= merged_id(g, r->gates[j].cls) == c.cls;
 		if (!held)
 			continue;
 		c.multi = true;
 		e->gates.cand[kept++] = c;
 	}
+	assert(kept <= e->ngates);
 	e->ngates = (uint8_t)kept;
 	if (!kept) {
 		free(e->gates.cand);
@@ -304,7 +315,7 @@ static void meet_gates(struct lg_graph *g, struct lg_edge *e,
 
 int lg_graph_add_edge(struct lg_graph *g, const struct lg_edge_rec *r)
 {
-	uint32_t key[2] = { g->local[r->from], g->local[r->to] };
+	uint32_t key[2] = { merged_id(g, r->from), merged_id(g, r->to) };
 	uint64_t h = lg_mix64((uint64_t)key[0] << 32 | key[1]);
 	uint32_t id = lg_index_find(&g->edge_ix, h, edge_eq, g, key);
 	struct lg_edge *e;
@@ -356,7 +367,7 @@ int lg_graph_add_finding(struct lg_graph *g, const char *kind,
 	    lg_str_intern(&g->strs, summary, summary_len, &key.summary))
 		goto out;
 	for (uint32_t i = 0; i < ncls; i++)
-		merged[i] = g->local[cls[i]];
+		merged[i] = merged_id(g, cls[i]);
 	h = lg_mix64((uint64_t)key.kind << 32 | key.summary) ^
 	    lg_hash_bytes(merged, ncls * sizeof(*merged));
 	id = lg_index_find(&g->finding_ix, h, finding_eq, g, &key);
