@@ -466,10 +466,12 @@ void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
 void lc__buf_vadd(struct lc__buf *b, const char *fmt, va_list ap);
 void lc__buf_putc(struct lc__buf *b, char c);
 
-/* Under lc__slow: appends "name [file:line]" for a class. */
+/* Under lc__slow: appends "name [file:line]" for a class ("name [file]"
+ * for line 0: a preloaded program's class, which has no source line). */
 void lc__print_class(struct lc__buf *b, const struct lc__class *c);
 
-/* Appends "file:line in func()". */
+/* Appends "file:line in func()" ("file in func()" for line 0: a
+ * preloaded program's call site, file being its module+0xoffset). */
 void lc__print_site(struct lc__buf *b, const struct lc__site *s);
 
 /* ---- finding_set.c: the findings seen, for once-only, dump and exit. ---- */

@@ -91,6 +91,8 @@ void lc__print_class(struct lc__buf *b, const struct lc__class *c)
 {
 	if (!c)
 		lc__buf_add(b, "(unknown class)");
+	else if (c->line == 0) /* a preloaded program's: no source line */
+		lc__buf_add(b, "%s [%s]", c->name, c->file);
 	else
 		lc__buf_add(b, "%s [%s:%d]", c->name, c->file, c->line);
 }
@@ -101,5 +103,8 @@ void lc__print_site(struct lc__buf *b, const struct lc__site *s)
 
 	lc__copy_name(file, sizeof(file), s->file ? s->file : "?");
 	lc__copy_name(func, sizeof(func), s->func ? s->func : "?");
-	lc__buf_add(b, "%s:%d in %s()", file, s->line, func);
+	if (s->line == 0) /* a preloaded program's call: module+0xoffset */
+		lc__buf_add(b, "%s in %s()", file, func);
+	else
+		lc__buf_add(b, "%s:%d in %s()", file, s->line, func);
 }

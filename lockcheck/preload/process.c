@@ -1,0 +1,88 @@
+/*
+ * process.c: threads and the process's end.
+ *
+ * pthread_create goes through the checker's own wrapper
+ * (lockcheck/thread_start.c: the new thread learns the name it inherited
+ * before the program's code runs), whose real function is the next
+ * pthread_create. A thread's end needs nothing here: the checker's thread
+ * key destructor runs for pthread_exit as for a return.
+ *
+ * exit() ends with the checker's exit hook (dump, exit status 66 after a
+ * finding). _exit and _Exit skip it, so they do its work first: the
+ * dump, the status. Not in a vfork child (it shares the parent's memory:
+ * a dump there would be the parent's and would stop the parent's own),
+ * nor when the thread is inside the checker (a signal handler's _exit).
+ * fork: the checker's fork hooks keep its state usable in the child;
+ * these keep the preload's (a child of a fork made while another thread
+ * named a lock).
+ */
+#define _GNU_SOURCE
+#include "preload.h"
+
+#include <stdatomic.h>
+#include <unistd.h>
+
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg);
+int __real_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg);
+
+int __real_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg)
+{
+	return LC__PRE_REAL(create)(th, attr, fn, arg);
+}
+
+int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+		   void *(*fn)(void *), void *arg)
+{
+	return __wrap_pthread_create(th, attr, fn, arg);
+}
+
+/* The process the checker's state belongs to (not a vfork child). */
+static _Atomic pid_t owner;
+
+/* The status _exit(status) leaves with, after the dump. */
+static int finish(int status)
+{
+	struct lc__thread *t = lc__tls;
+
+	if (getpid() != atomic_load(&owner) || lc__reentered())
+		return status;
+	if (t) {
+		lc__tls = NULL;
+		atomic_signal_fence(memory_order_seq_cst);
+		lc__thread_flush(t);
+		lc__leave(t);
+	}
+	if (lc__cfg.dump)
+		lc__dump_write();
+	if (lc__cfg.exitcode && lc__findings_count() > 0)
+		return lc__cfg.exitcode;
+	return status;
+}
+
+void _exit(int status)
+{
+	LC__PRE_REAL(exit_now)(finish(status));
+}
+
+void _Exit(int status)
+{
+	LC__PRE_REAL(exit_now_c99)(finish(status));
+}
+
+static void child(void)
+{
+	atomic_store(&owner, getpid());
+	lc__pre_fork_child();
+}
+
+/* At load: before the program's fork handlers are registered, so ours
+ * prepare last and run first in the child. */
+__attribute__((constructor)) static void at_load(void)
+{
+	atomic_store(&owner, getpid());
+	lc__pre_resolve();
+	pthread_atfork(lc__pre_fork_prepare, lc__pre_fork_parent, child);
+}
