@@ -20,6 +20,9 @@
 #include "preload.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
@@ -78,11 +81,46 @@ static void child(void)
 	lc__pre_fork_child();
 }
 
+/* LOCKCHECK_PRELOAD_CHILDREN=0 (lockcheck-run --no-children): the
+ * programs this one runs are not checked. Before main, the variable goes
+ * from the environment and this library from LD_PRELOAD (other preloads
+ * stay), so exec'd children never see them. */
+static void keep_from_children(void)
+{
+	const char *v = getenv("LOCKCHECK_PRELOAD_CHILDREN");
+	const char *pre = getenv("LD_PRELOAD");
+	char rest[4096], word[4096];
+	size_t len = 0;
+
+	if (!v || strcmp(v, "0") != 0)
+		return;
+	unsetenv("LOCKCHECK_PRELOAD_CHILDREN");
+	rest[0] = '\0';
+	while (pre && *pre) {
+		size_t n = strcspn(pre, " :");
+
+		if (n > 0 && n < sizeof(word)) {
+			memcpy(word, pre, n);
+			word[n] = '\0';
+			if (!strstr(word, "liblockcheck-preload.so") &&
+			    len + n + 2 < sizeof(rest))
+				len += (size_t)sprintf(rest + len, "%s%s",
+						       len ? " " : "", word);
+		}
+		pre += n + (pre[n] != '\0');
+	}
+	if (len)
+		setenv("LD_PRELOAD", rest, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
 /* At load: before the program's fork handlers are registered, so ours
  * prepare last and run first in the child. */
 __attribute__((constructor)) static void at_load(void)
 {
 	atomic_store(&owner, getpid());
+	keep_from_children();
 	lc__pre_resolve();
 	pthread_atfork(lc__pre_fork_prepare, lc__pre_fork_parent, child);
 }
