@@ -32,8 +32,9 @@ static void put_node(FILE *f, const struct lg_graph *g, uint32_t i, bool on)
 	lg_put_dot(f, lg_str(&g->strs, c->name));
 	fputs("\\n", f);
 	lg_put_dot(f, lg_str(&g->strs, c->file));
-	fprintf(f, ":%d\"%s];\n", (int)c->line,
-		on ? ", color=red, penwidth=2" : "");
+	if (c->line) /* 0: a preloaded program's class */
+		fprintf(f, ":%d", (int)c->line);
+	fprintf(f, "\"%s];\n", on ? ", color=red, penwidth=2" : "");
 }
 
 static void put_edge(FILE *f, const struct lg_edge *e, bool on)

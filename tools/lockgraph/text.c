@@ -87,13 +87,17 @@ void lg_put_class(FILE *f, const struct lg_graph *g, uint32_t cls)
 	lg_put_text(f, lg_str(&g->strs, c->name));
 	fputs(" [", f);
 	lg_put_text(f, lg_str(&g->strs, c->file));
-	fprintf(f, ":%d]", (int)c->line);
+	if (c->line) /* 0: a preloaded program's class, no source line */
+		fprintf(f, ":%d", (int)c->line);
+	fputc(']', f);
 }
 
 void lg_put_site(FILE *f, const struct lg_graph *g, const struct lg_site *s)
 {
 	lg_put_text(f, lg_str(&g->strs, s->file));
-	fprintf(f, ":%d in ", (int)s->line);
+	if (s->line) /* 0: a preloaded program's call, module+0xoffset */
+		fprintf(f, ":%d", (int)s->line);
+	fputs(" in ", f);
 	lg_put_text(f, lg_str(&g->strs, s->func));
 	fputs("()", f);
 }
