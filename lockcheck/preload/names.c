@@ -20,6 +20,7 @@
 #include "preload.h"
 #include "symbols.h"
 
+#include <execinfo.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -167,6 +168,42 @@ static void name_static(struct lc__lock *lk, const struct lc__pre_module *m,
 	lk->file = lc__pre_strdup(what);
 }
 
+/* A lock wrapper of the C++ library (std::mutex::lock, lock_guard, the
+ * gthread layer): when not inlined (-O0), every std::mutex would be first
+ * locked there, all in one class. */
+static bool is_lock_wrapper(const char *func)
+{
+	return strstr(func, "__gthread_") ||
+	       ((strncmp(func, "_ZNSt", 5) == 0 ||
+		 strncmp(func, "_ZSt", 4) == 0) &&
+		(strstr(func, "mutex") || strstr(func, "lock")));
+}
+
+/* The site a first lock at ra is classed by: ra's, or, when ra lies in a
+ * lock wrapper, the first caller outside the wrappers. */
+static struct site *user_site(const void *ra)
+{
+	struct site *s = site_of(ra);
+	void *frames[24];
+	int n, i = 0;
+
+	if (!s || !is_lock_wrapper(s->func))
+		return s;
+	n = backtrace(frames, 24);
+	while (i < n && frames[i] != ra)
+		i++;
+	for (i++; i < n; i++) {
+		struct site *up = site_of(frames[i]);
+
+		if (!up)
+			break;
+		s = up;
+		if (!is_lock_wrapper(up->func))
+			break;
+	}
+	return s;
+}
+
 void lc__pre_name_unseen(struct lc__lock *lk, const void *addr, int kind,
 			 const void *ra)
 {
@@ -179,7 +216,7 @@ void lc__pre_name_unseen(struct lc__lock *lk, const void *addr, int kind,
 		name_static(lk, &m, addr);
 		return;
 	}
-	s = site_of(ra);
+	s = user_site(ra);
 	lk->name = s ? s->at.file : "(no memory)";
 	lk->file = s ? how_once(&s->first, "first locked", s->at.func)
 		     : "(no memory)";

@@ -17,7 +17,7 @@ static pthread_mutex_t lock_b;
 static pthread_mutex_t *c;
 static int twin;
 
-static void make_b(void)
+__attribute__((noinline)) static void make_b(void)
 {
 	pthread_mutex_init(&lock_b, NULL);
 }
