@@ -248,6 +248,25 @@ EOF
 		fail "the child is not preloaded"
 }
 
+# A server stopped by the pid it was started with: lockcheck-run's.
+signal_reaches_program() {
+	local pid i kid=""
+	"$RUN" sleep 300 >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	for i in $(seq 100); do # up to 10 s for sleep to start
+		kid=$(pgrep -P "$pid" sleep) && break
+		sleep 0.1
+	done
+	[ -n "$kid" ] || fail "sleep did not start"
+	kill -TERM "$pid"
+	STATUS=0
+	wait "$pid" || STATUS=$?
+	cat "$TMP/err"
+	want_status 143
+	! kill -0 "$kid" 2>/dev/null || fail "the program is still running"
+	grep -q 'sleep exited with status 143' "$TMP/err" || fail "no summary"
+}
+
 library_found_in_tree() {
 	STATUS=0
 	env -u LOCKCHECK_PRELOAD_LIB "$RUN" "$TMP/ab_ba" twin >"$TMP/out" 2>"$TMP/err" || STATUS=$?
@@ -270,6 +289,7 @@ check missing_program_refused missing_program_refused
 check static_program_refused static_program_refused
 check bad_usage_refused bad_usage_refused
 check no_children_not_checked no_children_not_checked
+check signal_reaches_program signal_reaches_program
 check library_found_in_tree library_found_in_tree
 
 echo "preload: $PASSED passed, $FAILED failed"
