@@ -60,13 +60,27 @@ mode_helgrind() {
 	esac
 }
 
-# The preloaded checker (issue 14): findings are "lockcheck: <kind>:"
-# lines; a finding makes the exit status 66, which run_mode accepts.
+# The preloaded checker (tools/lockcheck-run): findings are "lockcheck:
+# <kind>:" lines; a finding makes the exit status 66, which run_mode
+# accepts. Each process's dump goes to LOG.dumps: the lock classes found
+# and the acquisitions counted (lockcheck_ops).
 mode_lockcheck() {
 	case $1 in
-	wrap) WRAP=(env "LOCKCHECK_LOG=$2" "$ROOT/tools/lockcheck-run" --) ;;
-	count) echo "$(grep -c '^lockcheck: ' "$2" 2>/dev/null)finding" ;;
+	wrap)
+		rm -rf "$2.dumps"
+		WRAP=(env "LOCKCHECK_LOG=$2" "$ROOT/tools/lockcheck-run" --dump "$2.dumps" --)
+		;;
+	count)
+		echo "$(grep -c '^lockcheck: ' "$2" 2>/dev/null)finding/$(cat "$2.dumps"/*.graph 2>/dev/null | grep -c '^class ')cls"
+		;;
 	esac
+}
+
+# Acquisitions the lockcheck run counted (class lines' 5th field); threads
+# still running at exit are not counted, so this is a lower bound.
+lockcheck_ops() { # LOG
+	cat "$1.dumps"/*.graph 2>/dev/null |
+		awk '$1 == "class" { n += $5 } END { print n + 0 }'
 }
 
 # ---- helpers
@@ -260,10 +274,16 @@ mc_answered_all() {
 	done
 }
 
-# CPU seconds process PID's live threads have run so far (schedstat:
-# nanoseconds, finer than the 10 ms ticks of /proc/PID/stat).
+# CPU seconds the live threads of process PID and of its descendants
+# have run so far (schedstat: nanoseconds, finer than the 10 ms ticks of
+# /proc/PID/stat). Descendants: lockcheck-run runs the server as a child.
 cpu_of() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null |
+	local p pids=("$1") i=0
+	while [ "$i" -lt "${#pids[@]}" ] && [ "$i" -lt 64 ]; do
+		for p in $(pgrep -P "${pids[$i]}"); do pids+=("$p"); done
+		i=$((i + 1))
+	done
+	for p in "${pids[@]}"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
 		awk '{ ns += $1 } END { printf "%.3f", ns / 1e9 }'
 }
 
@@ -399,6 +419,16 @@ main() {
 	done
 	echo "real programs, scale $SCALE: seconds of wall time / CPU time (user+sys), ratios to plain"
 	print_table
+	if [[ " ${MODES[*]} " == *" lockcheck "* ]]; then
+		echo "lockcheck-run: lock classes, acquisitions counted (threads alive at exit are not: a lower bound) and per second of its run"
+		for t in "${TARGETS[@]}"; do
+			local ops
+			ops=$(lockcheck_ops "$LOGS/$t.lockcheck.log")
+			printf "%-10s %s classes, %s acquisitions, %s/s\n" "$t" \
+				"$(cat "$LOGS/$t.lockcheck.log.dumps"/*.graph 2>/dev/null | grep -c '^class ')" \
+				"$ops" "$(awk -v n="$ops" -v s="${SECS[$t.lockcheck]}" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }')"
+		done
+	fi
 	echo "tool logs: $LOGS"
 }
 

@@ -20,7 +20,6 @@
 #include "preload.h"
 
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,9 +102,12 @@ static void keep_from_children(void)
 			memcpy(word, pre, n);
 			word[n] = '\0';
 			if (!strstr(word, "liblockcheck-preload.so") &&
-			    len + n + 2 < sizeof(rest))
-				len += (size_t)sprintf(rest + len, "%s%s",
-						       len ? " " : "", word);
+			    len + n + 2 < sizeof(rest)) {
+				if (len)
+					rest[len++] = ' ';
+				memcpy(rest + len, word, n + 1);
+				len += n;
+			}
 		}
 		pre += n + (pre[n] != '\0');
 	}

@@ -72,10 +72,13 @@ installs_every_file() {
 		lib/liblockcheck-checked.a lib/liblockcheck-checked.so \
 		lib/pkgconfig/lockcheck.pc lib/pkgconfig/lockcheck-checked.pc \
 		bin/lockgraph share/man/man1/lockgraph.1 \
+		bin/lockcheck-run lib/liblockcheck-preload.so \
+		share/man/man1/lockcheck-run.1 \
 		share/man/man7/lockcheck.7; do
 		[ -s "$P/$f" ] || fail "$P/$f missing"
 	done
 	[ -x "$P/bin/lockgraph" ] || fail "lockgraph is not executable"
+	[ -x "$P/bin/lockcheck-run" ] || fail "lockcheck-run is not executable"
 }
 
 # A second install over the first replaces a damaged file.
@@ -205,12 +208,39 @@ lockgraph_checks_dump() {
 		<<<"$out" || fail "no alpha/beta cycle line"
 }
 
+# The installed lockcheck-run checks a program built with no lockcheck
+# header at all (tests/preload/ab_ba.c: an AB-BA inversion through a
+# static mutex), with the preload library found under PREFIX/lib, and
+# says where the dump went and how to read it with the installed lockgraph.
+lockcheck_run_installed() {
+	local rc=0
+	cc -O0 -g -pthread -o "$TMP/ab_ba" "$ROOT/tests/preload/ab_ba.c" ||
+		fail "cannot build ab_ba"
+	(
+		unset LOCKCHECK_PRELOAD_LIB
+		cd "$TMP" && "$P/bin/lockcheck-run" --dump "$TMP/run-dumps" ./ab_ba
+	) >"$TMP/out" 2>"$TMP/err" || rc=$?
+	cat "$TMP/out" "$TMP/err"
+	[ "$rc" = 66 ] || fail "exit status $rc, want 66"
+	grep -Eq '^lockcheck: lock-order-cycle: ab_ba\+0x[0-9a-f]+ -> lock_a -> ab_ba\+0x[0-9a-f]+ \(2 locks, 2 threads\)$' \
+		"$TMP/err" || fail "no cycle through lock_a"
+	grep -qF "read them with: $P/bin/lockgraph report $TMP/run-dumps" \
+		"$TMP/err" || fail "the summary does not name the installed lockgraph"
+	rc=0
+	"$P/bin/lockcheck-run" ./no-such-program 2>"$TMP/err" || rc=$?
+	[ "$rc" = 127 ] || fail "missing program: exit status $rc, want 127"
+	rc=0
+	(cd "$TMP" && "$P/bin/lockcheck-run" ./ab_ba twin) >/dev/null 2>&1 || rc=$?
+	[ "$rc" = 0 ] || fail "the silent twin: exit status $rc, want 0"
+}
+
 # The man pages render without a warning and name what they document:
 # lockgraph.1 every command of lockgraph's usage, lockcheck.7 every
 # finding kind and environment variable in README's tables.
 man_pages_complete() {
 	local page w
-	for page in "$P"/share/man/man1/lockgraph.1 "$P"/share/man/man7/lockcheck.7; do
+	for page in "$P"/share/man/man1/lockgraph.1 "$P"/share/man/man7/lockcheck.7 \
+		"$P"/share/man/man1/lockcheck-run.1; do
 		w=$(groff -man -ww -z "$page" 2>&1)
 		[ -z "$w" ] || fail "$page: $w"
 	done
@@ -240,6 +270,7 @@ check cxx-plain builds_as_cxx plain
 check cxx-checked builds_as_cxx checked
 check mixed-modes-refused mixed_modes_refused
 check lockgraph-check lockgraph_checks_dump
+check lockcheck-run-installed lockcheck_run_installed
 check man-pages man_pages_complete
 
 echo "tests/install: $PASSED passed, $FAILED failed"
