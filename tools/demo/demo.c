@@ -2,10 +2,11 @@
  * demo.c: the narrator. `demo [LOCKGRAPH]` runs the scenes, each as a child
  * process of this same binary started through a ds_reaper, all writing
  * their lock graphs into one directory; then feeds that directory to
- * lockgraph (the path given, when there is one). `demo SCENE` runs one
+ * lockgraph (the path given, when there is one); last, an unmodified
+ * pthread program runs under tools/lockcheck-run. `demo SCENE` runs one
  * scene in this process. The narrator exits 0 when every scene ended as
  * the story says (the naive bank stopped by the checker, every other
- * process clean, lockgraph's verdict 1), 1 otherwise.
+ * process clean, lockgraph's verdict 1, lockcheck-run's 66), 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -222,6 +223,42 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 		say("picture: %s (cycle edges in red)", svg);
 }
 
+/* The last scene: a program built with no lockcheck at all (unmodified,
+ * next to this binary), checked as it is by tools/lockcheck-run, which is
+ * run from the source tree (tools/dev demo runs the narrator there). */
+static void scene_unmodified(struct ds_reaper *r)
+{
+	char prog[4200], dir[128];
+	const char *argv[] = { "tools/lockcheck-run", "--dump", dir, "--",
+			       prog, NULL };
+	struct ds_reaper_exit e = { 0 };
+	const char **env;
+	pid_t pid;
+
+	heading("6. A program nobody rebuilt: tools/lockcheck-run");
+	snprintf(prog, sizeof(prog), "%.*s/unmodified/unmodified",
+		 (int)(strrchr(self, '/') - self), self);
+	snprintf(dir, sizeof(dir), "%s/unmodified", dumps);
+	if (access(argv[0], X_OK) != 0 || access(prog, X_OK) != 0) {
+		say("(run from the source tree after tools/dev demo built "
+		    "tools/demo/unmodified)");
+		return;
+	}
+	say("unmodified.c calls pthread_mutex_lock itself; the checker is "
+	    "preloaded");
+	say("and names its locks by their variables, or by module+offset:\n");
+	say("$ tools/lockcheck-run --dump %s -- unmodified\n", dir);
+	fflush(NULL);
+	env = scene_env(NULL);
+	if (env && ds_reaper_spawn(r, argv, env, &pid) == 0)
+		ds_reaper_wait(r, pid, -1, &e);
+	free(env);
+	expect_end(&e, DS_REAPER_EXITED, 66, "lockcheck-run unmodified");
+	printf("\n");
+	say("exit status %d: the inversion was found in a run that did "
+	    "not hang.", e.how == DS_REAPER_EXITED ? e.code : -1);
+}
+
 static int narrate(const char *lockgraph)
 {
 	struct ds_reaper_exit e;
@@ -243,6 +280,7 @@ static int narrate(const char *lockgraph)
 	scene_batch(r);
 	scene_workers(r);
 	scene_lockgraph(lockgraph, r);
+	scene_unmodified(r);
 	ds_reaper_destroy(r);
 	if (surprises)
 		printf("\n%d scene%s did not end as the story says.\n",
