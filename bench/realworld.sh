@@ -7,8 +7,9 @@
 # plain, each tool's report counts, and whether the output matched.
 #
 #   TARGETS   memcached sort lbzip2 pzstd pigz pbzip2 xz git-grep (default all)
-#   MODES     REALWORLD_MODES (default "plain helgrind"; "lockcheck" too once
-#             tools/lockcheck-run exists)
+#   MODES     REALWORLD_MODES (default "plain helgrind lockcheck"; lockcheck
+#             is tools/lockcheck-run, with the preload library it finds or
+#             LOCKCHECK_PRELOAD_LIB: build it with -c opt for timings)
 #   SCALE     REALWORLD_SCALE=N multiplies every workload (default 1)
 #   LOGS      each tool's log is kept in REALWORLD_DIR (default a new
 #             /tmp/realworld.XXXXXX, printed at the end)
@@ -357,8 +358,12 @@ verdict() {
 	esac
 }
 
+# a / b as "41x", with one decimal below 10 ("1.4x").
 ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0fx", a / b; else print "-" }'
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (b <= 0) { print "-"; exit }
+		printf (a / b < 10 ? "%.1fx" : "%.0fx"), a / b
+	}'
 }
 
 # One row per target: wall and CPU seconds of each mode, each tool's
@@ -406,6 +411,16 @@ main() {
 	need valgrind valgrind
 	[[ "$SCALE" =~ ^[1-9][0-9]*$ ]] || die "REALWORLD_SCALE must be a positive integer"
 
+	# lockcheck-run times the optimised preload library (-c opt), built
+	# here unless LOCKCHECK_PRELOAD_LIB names one.
+	if [[ " ${MODES[*]} " == *" lockcheck "* && -z "${LOCKCHECK_PRELOAD_LIB:-}" ]]; then
+		bazel build -c opt --ui_event_filters=-info,-progress,-debug \
+			--noshow_progress //lockcheck/preload >&2 ||
+			die "cannot build //lockcheck/preload"
+		LOCKCHECK_PRELOAD_LIB=$(bazel info -c opt bazel-bin 2>/dev/null)/lockcheck/preload/liblockcheck-preload.so
+		export LOCKCHECK_PRELOAD_LIB
+	fi
+
 	LOGS=${REALWORLD_DIR:-$(mktemp -d /tmp/realworld.XXXXXX)}
 	mkdir -p "$LOGS" || die "cannot create $LOGS"
 	WORK=$(mktemp -d)
@@ -419,6 +434,14 @@ main() {
 	done
 	echo "real programs, scale $SCALE: seconds of wall time / CPU time (user+sys), ratios to plain"
 	print_table
+	if [[ " ${MODES[*]} " == *" lockcheck "* && " ${MODES[*]} " == *" helgrind "* ]]; then
+		echo "lockcheck-run against Helgrind: how many times cheaper (wall/cpu)"
+		for t in "${TARGETS[@]}"; do
+			printf "%-10s %s/%s\n" "$t" \
+				"$(ratio "${SECS[$t.helgrind]}" "${SECS[$t.lockcheck]}")" \
+				"$(ratio "${CPUS[$t.helgrind]}" "${CPUS[$t.lockcheck]}")"
+		done
+	fi
 	if [[ " ${MODES[*]} " == *" lockcheck "* ]]; then
 		echo "lockcheck-run: lock classes, acquisitions counted (threads alive at exit are not: a lower bound) and per second of its run"
 		for t in "${TARGETS[@]}"; do
