@@ -105,14 +105,6 @@ static struct lc__pre_lock *entry(pthread_mutex_t *m, const void *ra)
 	return lc__pre_claim(m, init_unseen, &u);
 }
 
-/* Whether the calling thread holds lk (by the checker's record). */
-static bool held_here(struct lc__lock *lk)
-{
-	struct lc__thread *t = lc__owned;
-
-	return t && lc__find_held(t, lk) >= 0;
-}
-
 /* One acquisition of m, how it asked (lc__how), wait_fn its real
  * blocking call; lock is what the real calls are given. */
 static int acquire(pthread_mutex_t *m, void *lock, uint8_t how,
@@ -124,7 +116,7 @@ static int acquire(pthread_mutex_t *m, void *lock, uint8_t how,
 	struct lc__acq a;
 
 	if (!e || e->treat == LC__PRE_PASS ||
-	    (e->treat == LC__PRE_ERRORCHECK && held_here(&e->lk)))
+	    (e->treat == LC__PRE_ERRORCHECK && lc__pre_held_here(&e->lk)))
 		return (how == LC__TRY ? try : wait_fn)(lock, abstime);
 	at = lc__pre_site(ra);
 	a = LC__ACQ(&e->lk, LC__WRITE, how, at->file, at->line, at->func, ra);
@@ -189,7 +181,7 @@ static int release(pthread_mutex_t *m, const void *ra)
 
 	if (!e || e->treat == LC__PRE_PASS)
 		return unlock_fn(m);
-	mine = held_here(&e->lk);
+	mine = lc__pre_held_here(&e->lk);
 	if (e->treat == LC__PRE_ERRORCHECK && !mine)
 		return unlock_fn(m); /* its own EPERM */
 	err = lc__unlock_with(&e->lk, m, unlock_fn, lc__pre_site(ra), ra);

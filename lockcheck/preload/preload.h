@@ -107,6 +107,14 @@ static inline void lc__pre_out(void)
 	lc__pre_busy = false;
 }
 
+/* Whether the calling thread holds lk, by the checker's record. */
+static inline bool lc__pre_held_here(const struct lc__lock *lk)
+{
+	const struct lc__thread *t = lc__owned;
+
+	return t && lc__find_held(t, lk) >= 0;
+}
+
 /* ---- arena.c: memory that is never freed, from mmap ---- */
 
 /* size bytes, zeroed, aligned for any object; NULL when mmap fails. */
