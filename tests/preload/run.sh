@@ -40,6 +40,7 @@ build ab_ba ab_ba.c &&
 	build kinds kinds.c &&
 	build leave leave.c &&
 	build forked forked.c &&
+	build foreign_unlock foreign_unlock.c &&
 	"$CXX" -std=c++11 -O0 -g -pthread -o "$TMP/accounts" "$SRC/accounts.cc" &&
 	"$CC" -O0 -g -fPIC -shared -pthread -o "$TMP/libearly.so" "$SRC/early_lib.c" &&
 	"$CC" -O0 -g -pthread -o "$TMP/early" "$SRC/early_main.c" -L"$TMP" -learly -Wl,-rpath,"$TMP" ||
@@ -158,6 +159,14 @@ kinds_keep_pthread_results() {
 	no_finding "$TMP/err"
 	grep -q "^results are pthreads'$" "$TMP/out" || fail "results differ"
 	grep -q '^errorcheck relock: 35$' "$TMP/out" || fail "no EDEADLK"
+}
+
+foreign_unlock_reported_and_made() {
+	run "$TMP/out" "$TMP/err" "$TMP/foreign_unlock"
+	want_status 66
+	grep -q '^unlock by main: 0$' "$TMP/out" || fail "glibc's result changed"
+	grep -q '^done$' "$TMP/out" || fail "the program did not finish"
+	grep -q '^lockcheck: unlock-not-held: ' "$TMP/err" || fail "not reported"
 }
 
 # ---- the process's end
@@ -282,6 +291,7 @@ check trylock_inversion_silent trylock_inversion_silent
 check stdmutex_cycle_reported stdmutex_cycle_reported
 check constructor_locks_seen constructor_locks_seen
 check kinds_keep_pthread_results kinds_keep_pthread_results
+check foreign_unlock_reported_and_made foreign_unlock_reported_and_made
 check exit_paths_write_dump exit_paths_write_dump
 check exitcode_zero_keeps_status exitcode_zero_keeps_status
 check fork_child_checked fork_child_checked
