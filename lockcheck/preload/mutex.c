@@ -10,7 +10,9 @@
  * EOWNERDEAD and ownership rules are the kernel's). A trylock adds no
  * order edge. Return values are pthreads' own, except where the checker
  * refuses to hang: a normal mutex locked again by its owner returns
- * EDEADLK with a recursive-lock report, as the compiled-in checker does.
+ * EDEADLK with a recursive-lock report, as the compiled-in checker does,
+ * and the misuse it refuses: an unlock by a thread that does not hold the
+ * mutex returns EPERM (unlock-not-held), the mutex left as it was.
  */
 #define _GNU_SOURCE
 #include "preload.h"
@@ -176,18 +178,13 @@ int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 static int release(pthread_mutex_t *m, const void *ra)
 {
 	struct lc__pre_lock *e = lc__pre_find(m);
-	bool mine;
-	int err;
 
-	if (!e || e->treat == LC__PRE_PASS)
-		return unlock_fn(m);
-	mine = lc__pre_held_here(&e->lk);
-	if (e->treat == LC__PRE_ERRORCHECK && !mine)
-		return unlock_fn(m); /* its own EPERM */
-	err = lc__unlock_with(&e->lk, m, unlock_fn, lc__pre_site(ra), ra);
-	/* Unlocked by a thread that did not lock it: reported, and done all
-	 * the same, as the program would without the checker. */
-	return err == EPERM && !mine ? unlock_fn(m) : err;
+	if (!e || e->treat == LC__PRE_PASS ||
+	    (e->treat == LC__PRE_ERRORCHECK && !lc__pre_held_here(&e->lk)))
+		return unlock_fn(m); /* an error-checking mutex: its own EPERM */
+	/* Unlocked by a thread that did not lock it: reported and refused
+	 * (EPERM, the mutex left locked), as the compiled-in checker does. */
+	return lc__unlock_with(&e->lk, m, unlock_fn, lc__pre_site(ra), ra);
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *m)
