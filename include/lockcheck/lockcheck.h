@@ -20,7 +20,7 @@
  * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
  * See docs/report-guide.md for the kinds and docs/dump-format.md for
  * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
- * (lockcheck/thread_start.c). Lock calls are not async-signal-safe: one
+ * and -Wl,--wrap=pthread_join (lockcheck/thread_start.c). Lock calls are not async-signal-safe: one
  * made by a signal handler while its thread is inside another goes to
  * pthreads unchecked and is reported (signal-unsafe).
  *
@@ -35,6 +35,7 @@
 #define LOCKCHECK_LOCKCHECK_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -194,8 +195,8 @@ typedef struct lc_cond {
 #define lc_cond_wait(c, m) lc__cond_wait((c), (m), LC__AT)
 #define lc_cond_timedwait(c, m, abstime)                                       \
 	lc__cond_timedwait((c), (m), (abstime), LC__AT)
-#define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
-#define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
+#define lc_cond_signal(c) lc__cond_signal((c), LC__AT)
+#define lc_cond_broadcast(c) lc__cond_broadcast((c), LC__AT)
 #define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
 
 /* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
@@ -205,7 +206,8 @@ typedef struct lc_cond {
 
 /* The checked calls behind the macros: one per operation, each with the
  * call's file, line and function (lockcheck/mutex.c, rwlock.c, cond.c).
- * Signals go to pthreads directly: the checker has nothing to record. */
+ * Signals and broadcasts order their thread's past before the waits
+ * they wake (race checking). */
 int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key);
 int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
 			     struct lc__key *key);
@@ -241,6 +243,10 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const char *file, int line,
 int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		       const struct timespec *abstime, const char *file,
 		       int line, const char *func);
+int lc__cond_signal(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
+		       const char *func);
 
 void lc__assert_held(struct lc__lock *lk, const char *file, int line,
 		     const char *func);
@@ -480,6 +486,103 @@ int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
 void lc__assert_no_locks_held(const char *file, int line, const char *func);
 #else
 #define lc_assert_no_locks_held() ((void)0)
+#endif
+
+/*
+ * Race checking. A range of memory [ptr, ptr + size) can be declared
+ * guarded by a lock: every checked access to it must hold the lock (a
+ * write exclusively: a mutex, or an rwlock's write lock; a read in any
+ * mode), and one that does not is reported (kind race) at that access,
+ * whatever the schedule, once per access site and declaration. The check
+ * is by byte: an access is checked against every declaration that covers
+ * any of its bytes, so overlapping declarations all apply and a
+ * declaration may cover part of a struct. The guard is the lock
+ * instance: a lock destroyed and initialised again is another lock.
+ *
+ * Accesses to ranges no declaration covers are checked by happens-before,
+ * as ThreadSanitizer does but only where asked: two accesses with a byte
+ * in common, by different threads, at least one a write, that no order
+ * connects are reported once per pair of sites. Order comes from thread
+ * create and join, an lc_ lock's release and a later acquisition (an
+ * rwlock's read unlock orders only a later write lock), a condvar signal
+ * and the wait it wakes, and lc_handoff. Only accesses marked with
+ * lc_read/lc_write (or LC_READ/LC_WRITE) are checked; the checker starts
+ * recording order at the first of these calls, so a program that makes
+ * none pays nothing for it.
+ *
+ *   lc_guard(ptr, size, lock)  declares the guard (lock: an lc_mutex_t *
+ *                              or lc_rwlock_t *); 0, EINVAL (NULL, size
+ *                              0), ENOMEM
+ *   lc_unguard(ptr, size)      forgets declarations and history of the
+ *                              range (call it before the memory is freed
+ *                              or reused); a declaration partly inside
+ *                              keeps its bytes outside
+ *   lc_read / lc_write(ptr, size)   records one access of size bytes
+ *   LC_READ(lv)                the value of lvalue lv, its read recorded
+ *   LC_WRITE(lv, v)            lv = v, its write recorded
+ *   lc_handoff(ptr, size)      the range passes to the next thread that
+ *                              touches it: its history is forgotten
+ *
+ * With LOCKCHECK=0 they do nothing: lc_guard, lc_unguard, lc_read,
+ * lc_write and lc_handoff are static inline functions that return 0 or
+ * nothing (their arguments are evaluated once); LC_READ(lv) is
+ * (lv) and LC_WRITE(lv, v) is ((lv) = (v)). With LOCKCHECK=1 LC_READ and
+ * LC_WRITE evaluate lv twice (its address, then its value): give them an
+ * lvalue without side effects.
+ */
+#if LOCKCHECK
+#define lc_guard(ptr, size, lock)                                              \
+	lc__guard((ptr), (size), &(lock)->lk, #lock, LC__AT)
+#define lc_unguard(ptr, size) lc__unguard((ptr), (size))
+#define lc_read(ptr, size) lc__access((ptr), (size), 0, LC__AT)
+#define lc_write(ptr, size) lc__access((ptr), (size), 1, LC__AT)
+#define lc_handoff(ptr, size) lc__handoff((ptr), (size))
+#define LC_READ(lv) (lc__access(&(lv), sizeof(lv), 0, LC__AT), (lv))
+#define LC_WRITE(lv, v) (lc__access(&(lv), sizeof(lv), 1, LC__AT), (lv) = (v))
+
+int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
+	      const char *text, const char *file, int line, const char *func);
+void lc__unguard(const volatile void *ptr, size_t size);
+void lc__access(const volatile void *ptr, size_t size, int write,
+		const char *file, int line, const char *func);
+void lc__handoff(const volatile void *ptr, size_t size);
+#else
+/* lock: either lock type (the checked build's macro takes both). */
+static inline int lc_guard(const volatile void *ptr, size_t size,
+			   const volatile void *lock)
+{
+	(void)ptr;
+	(void)size;
+	(void)lock;
+	return 0;
+}
+
+#define LC_READ(lv) (lv)
+#define LC_WRITE(lv, v) ((lv) = (v))
+
+static inline void lc_unguard(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
+
+static inline void lc_read(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
+
+static inline void lc_write(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
+
+static inline void lc_handoff(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
 #endif
 
 #ifdef __cplusplus

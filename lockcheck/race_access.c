@@ -1,0 +1,179 @@
+/*
+ * race_access.c: the race API's entry points: declarations, accesses,
+ * hand-overs. An access is checked first against the declarations that
+ * cover any of its bytes (the guard must be held by the calling thread,
+ * exclusively for a write); an access no declaration covers is checked
+ * against the shadow's history by happens-before. The verdict is reached
+ * under lc__race_mu; the finding is written after it is let go
+ * (race_report.c).
+ */
+#define _GNU_SOURCE
+#include "core.h"
+#include "race.h"
+#include "race_report.h"
+
+#include <string.h>
+
+/* [ptr, ptr + size) as addresses; false for NULL, 0 or a wrapping range. */
+static bool range_of(const volatile void *ptr, size_t size, uintptr_t *lo,
+		     uintptr_t *hi)
+{
+	*lo = (uintptr_t)ptr;
+	*hi = *lo + size;
+	return ptr && size && *hi > *lo;
+}
+
+int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
+	      const char *text, const char *file, int line, const char *func)
+{
+	struct lc__guard_decl d = { .lk = lk, .at = { file, line, func } };
+	struct lc__class *cls;
+	int err;
+
+	if (!lk || !range_of(ptr, size, &d.lo, &d.hi))
+		return EINVAL;
+	lc__race_start();
+	cls = lc__class_fast(lk);
+	d.id = lc__id_fast(lk);
+	d.cls = cls;
+	d.name = cls ? cls->name : text;
+	pthread_mutex_lock(&lc__race_mu);
+	err = lc__guards_add(&d);
+	pthread_mutex_unlock(&lc__race_mu);
+	return err;
+}
+
+void lc__unguard(const volatile void *ptr, size_t size)
+{
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi) || !lc__race_active())
+		return;
+	pthread_mutex_lock(&lc__race_mu);
+	lc__guards_remove(lo, hi);
+	lc__shadow_forget(lo, hi);
+	pthread_mutex_unlock(&lc__race_mu);
+}
+
+void lc__handoff(const volatile void *ptr, size_t size)
+{
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	lc__race_start();
+	pthread_mutex_lock(&lc__race_mu);
+	lc__shadow_forget(lo, hi);
+	pthread_mutex_unlock(&lc__race_mu);
+}
+
+/* How t holds the lock a declaration names: 0 not at all, LC__READ + 1,
+ * LC__WRITE + 1. A thread with locks it could not record may hold it:
+ * it counts as held for writing (never a false report). */
+static int hold_of(const struct lc__thread *t, const struct lc__guard_decl *d)
+{
+	int best = 0;
+
+	if (t->untracked || lc__unrecorded())
+		return LC__WRITE + 1;
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		if (h->lk == d->lk && h->id == d->id && h->mode + 1 > best)
+			best = h->mode + 1;
+	}
+	return best;
+}
+
+struct guard_check {
+	const struct lc__thread *t;
+	bool write;
+	bool any;			/* a declaration covers the access */
+	struct lc__race_guard_miss miss; /* the first one broken */
+	bool broken;
+};
+
+static bool check_guard(const struct lc__guard_decl *d, void *arg)
+{
+	struct guard_check *gc = arg;
+	int hold = hold_of(gc->t, d);
+
+	gc->any = true;
+	if (hold == LC__WRITE + 1 || (hold && !gc->write))
+		return true;
+	gc->miss = (struct lc__race_guard_miss){ *d, hold == LC__READ + 1 };
+	gc->broken = true;
+	return false;
+}
+
+/* The locks t holds, as an access records them. */
+static void note_held(const struct lc__thread *t, struct lc__race_access *a)
+{
+	a->nheld = t->nheld > 255 ? 255 : (uint8_t)t->nheld;
+	for (uint32_t i = 0; i < t->nheld && i < 2; i++)
+		a->held[i] = t->held[i].cls;
+}
+
+/* Under lc__race_mu: the verdict on access a of [lo, hi) by t. */
+static void judge(struct lc__thread *t, struct lc__race_access *a,
+		  uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
+{
+	struct guard_check gc = { .t = t, .write = a->write };
+	struct lc__race_thread *rt = lc__race_self();
+
+	if (rt) {
+		if (!rt->named) {
+			lc__race_name_slot(rt->slot, lc__thread_name(t),
+					   t->tid);
+			rt->named = true;
+		}
+		a->slot = rt->slot;
+		a->clock = rt->vc.c[rt->slot];
+	}
+	lc__guards_each(lo, hi, check_guard, &gc);
+	if (gc.broken) {
+		v->kind = LC__RACE_GUARD;
+		v->miss = gc.miss;
+		return;
+	}
+	if (gc.any || !rt ||
+	    atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return;
+	if (lc__shadow_access(rt, a, lo, hi, &v->prior)) {
+		v->kind = LC__RACE_UNORDERED;
+		const char *name = lc__race_slot_name(v->prior.slot,
+						      &v->prior_tid);
+
+		lc__copy_name(v->prior_name, sizeof(v->prior_name), name);
+	}
+}
+
+void lc__access(const volatile void *ptr, size_t size, int write,
+		const char *file, int line, const char *func)
+{
+	struct lc__race_verdict v = { .kind = LC__RACE_NONE };
+	struct lc__race_access a = { .at = { file, line, func } };
+	struct lc__thread *t;
+	const char *limit;
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	lc__race_start();
+	t = lc__enter();
+	if (!t)
+		return;
+	a.write = write != 0;
+	a.addr = lo;
+	a.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	note_held(t, &a);
+	pthread_mutex_lock(&lc__race_mu);
+	judge(t, &a, lo, hi, &v);
+	pthread_mutex_unlock(&lc__race_mu);
+	limit = lc__race_take_limit();
+	if (limit)
+		lc__race_report_limit(limit);
+	if (v.kind != LC__RACE_NONE)
+		lc__race_report(t, &a, &v, __builtin_return_address(0));
+	lc__leave(t);
+}
