@@ -418,6 +418,283 @@ START_TEST(test_failed_trylock_orders_nothing)
 }
 END_TEST
 
+/* Init before pthread_create, read after pthread_join (also when the
+ * thread leaves through pthread_exit). */
+static void *read_and_write(void *arg)
+{
+	EXPECT(LC_READ(shared) == 1);
+	LC_WRITE(shared, 2);
+	if (arg)
+		pthread_exit(NULL);
+	return NULL;
+}
+
+static void create_join(void *arg)
+{
+	pthread_t th;
+
+	LC_WRITE(shared, 1);
+	ck_assert_int_eq(pthread_create(&th, NULL, read_and_write, arg), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	EXPECT(LC_READ(shared) == 2);
+	LC_WRITE(shared, 3);
+}
+
+START_TEST(test_create_and_join_order)
+{
+	expect_race(create_join, NULL, NULL);
+	expect_race(create_join, "pthread_exit", NULL);
+}
+END_TEST
+
+/* Read-only sharing and thread-local data, many threads. */
+enum { NREADERS = 8 };
+static long table_ro[4];
+
+static void *read_only(void *arg)
+{
+	long mine = 0;
+
+	for (int i = 0; i < 100; i++) {
+		mine += LC_READ(table_ro[i % 4]);
+		LC_WRITE(mine, mine + 1); /* thread-local */
+	}
+	return arg;
+}
+
+static void many_readers(void *arg)
+{
+	pthread_t th[NREADERS];
+
+	(void)arg;
+	for (int i = 0; i < 4; i++)
+		LC_WRITE(table_ro[i], i);
+	for (int i = 0; i < NREADERS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, read_only, NULL),
+				 0);
+	for (int i = 0; i < NREADERS; i++)
+		pthread_join(th[i], NULL);
+}
+
+START_TEST(test_read_sharing_and_thread_local_are_silent)
+{
+	expect_race(many_readers, NULL, NULL);
+}
+END_TEST
+
+/* Three threads each hold two of three locks: every pair shares one. */
+static lc_mutex_t l3[3] = { LC_MUTEX_INITIALIZER("l0"),
+			    LC_MUTEX_INITIALIZER("l1"),
+			    LC_MUTEX_INITIALIZER("l2") };
+
+static void *two_of_three(void *arg)
+{
+	int k = (int)(long)arg, a = k < 2 ? k : 0, b = k < 2 ? k + 1 : 2;
+
+	for (int i = 0; i < 200; i++) {
+		lc_mutex_lock(&l3[a]);
+		lc_mutex_lock(&l3[b]);
+		LC_WRITE(shared, LC_READ(shared) + 1);
+		lc_mutex_unlock(&l3[b]);
+		lc_mutex_unlock(&l3[a]);
+	}
+	return NULL;
+}
+
+static void three_threads(void *arg)
+{
+	pthread_t th[3];
+
+	(void)arg;
+	for (long i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, two_of_three, (void *)i);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+}
+
+START_TEST(test_two_of_three_locks_are_silent)
+{
+	expect_race(three_threads, NULL, NULL);
+}
+END_TEST
+
+/* A consumer that finds the predicate already set never waits; one that
+ * waits is woken by the signal. Either way the data is ordered. */
+static lc_mutex_t qm = LC_MUTEX_INITIALIZER("queue");
+static lc_cond_t qc = LC_COND_INITIALIZER;
+static int ready;
+static long payload;
+
+static void *producer(void *arg)
+{
+	LC_WRITE(payload, 42); /* outside the lock, before the flag */
+	lc_mutex_lock(&qm);
+	ready = 1;
+	lc_cond_signal(&qc);
+	lc_mutex_unlock(&qm);
+	if (arg)
+		sem_post(&go);
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	if (arg)
+		sem_wait(&go); /* the predicate is set before it looks */
+	lc_mutex_lock(&qm);
+	while (!ready)
+		lc_cond_wait(&qc, &qm);
+	lc_mutex_unlock(&qm);
+	EXPECT(LC_READ(payload) == 42);
+	return NULL;
+}
+
+static void produce_consume(void *arg)
+{
+	pthread_t p, c;
+
+	sem_init(&go, 0, 0);
+	pthread_create(&c, NULL, consumer, arg);
+	pthread_create(&p, NULL, producer, arg);
+	pthread_join(p, NULL);
+	pthread_join(c, NULL);
+}
+
+START_TEST(test_consumer_is_silent)
+{
+	expect_race(produce_consume, "no wait", NULL);
+	expect_race(produce_consume, NULL, NULL);
+}
+END_TEST
+
+/* Data handed over through a channel. */
+static void *chan_consumer(void *arg)
+{
+	long *item;
+
+	ck_assert_int_eq(ds_chan_recv(arg, &item), 0);
+	EXPECT(LC_READ(*item) == 7);
+	LC_WRITE(*item, 8);
+	return NULL;
+}
+
+static void through_chan(void *arg)
+{
+	ds_chan_t *ch;
+	pthread_t th;
+	long *item = malloc(sizeof(*item));
+
+	(void)arg;
+	ck_assert_ptr_nonnull(item);
+	ck_assert_int_eq(ds_chan_create(&ch, 1, sizeof(item), "items"), 0);
+	pthread_create(&th, NULL, chan_consumer, ch);
+	LC_WRITE(*item, 7);
+	ck_assert_int_eq(ds_chan_send(ch, &item), 0);
+	pthread_join(th, NULL);
+	EXPECT(LC_READ(*item) == 8);
+	lc_unguard(item, sizeof(*item));
+	free(item);
+	ds_chan_destroy(ch);
+}
+
+START_TEST(test_chan_hand_over_is_silent)
+{
+	expect_race(through_chan, NULL, NULL);
+}
+END_TEST
+
+/* rwlock: a read unlock orders a later write lock, not a later read lock. */
+static lc_rwlock_t rwo = LC_RWLOCK_INITIALIZER("rwo");
+
+enum { L_RD1 = __LINE__ + 4 };
+static void *read_locked_post(void *arg)
+{
+	lc_rwlock_rdlock(&rwo);
+	(void)LC_READ(shared);
+	lc_rwlock_unlock(&rwo);
+	sem_post(&go);
+	return arg;
+}
+
+enum { L_RD2 = __LINE__ + 8 };
+static void *wait_write(void *arg)
+{
+	sem_wait(&go);
+	if (arg)
+		lc_rwlock_wrlock(&rwo);
+	else
+		lc_rwlock_rdlock(&rwo);
+	LC_WRITE(shared, 1); /* under a read lock: a race by itself */
+	lc_rwlock_unlock(&rwo);
+	return arg;
+}
+
+static void *wait_write_locked(void *arg)
+{
+	(void)arg;
+	return wait_write("wr");
+}
+
+START_TEST(test_rwlock_read_unlock_orders_only_writers)
+{
+	struct pair p = { read_locked_post, wait_write };
+
+	expect_race(run_pair, &p,
+		    fmt("write at %s and earlier read at %s by another "
+			"thread, unordered",
+			site(L_RD2, "wait_write"),
+			site(L_RD1, "read_locked_post")));
+	p.second = wait_write_locked;
+	expect_race(run_pair, &p, NULL);
+}
+END_TEST
+
+/* A race is reported once per pair of sites, however often it happens. */
+static void *write_often(void *arg)
+{
+	for (int i = 0; i < 50; i++)
+		LC_WRITE(shared, i);
+	sem_post(&go);
+	return arg;
+}
+
+static void *wait_write_often(void *arg)
+{
+	sem_wait(&go);
+	for (int i = 0; i < 50; i++)
+		LC_WRITE(shared, i);
+	return arg;
+}
+
+START_TEST(test_once_per_pair_of_sites)
+{
+	struct pair p = { write_often, wait_write_often };
+	struct lct_child c = lct_expect_reports(run_pair, &p, NULL, "race",
+						LOCKCHECK ? 1 : 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+/* Bad input changes nothing and reports nothing. */
+static void bad_input(void *arg)
+{
+	(void)arg;
+	EXPECT(lc_guard(NULL, 8, &m) == (LOCKCHECK ? EINVAL : 0));
+	EXPECT(lc_guard(&shared, 0, &m) == (LOCKCHECK ? EINVAL : 0));
+	lc_read(NULL, 8);
+	lc_write(&shared, 0);
+	lc_unguard(NULL, 1);
+	lc_handoff(NULL, 0);
+	LC_WRITE(shared, 1);
+}
+
+START_TEST(test_bad_input_is_refused)
+{
+	expect_race(bad_input, NULL, NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("race");
@@ -439,6 +716,14 @@ int main(void)
 	tcase_add_test(hb, test_handoff_is_silent);
 	tcase_add_test(hb, test_mutex_orders);
 	tcase_add_test(hb, test_failed_trylock_orders_nothing);
+	tcase_add_test(hb, test_create_and_join_order);
+	tcase_add_test(hb, test_read_sharing_and_thread_local_are_silent);
+	tcase_add_test(hb, test_two_of_three_locks_are_silent);
+	tcase_add_test(hb, test_consumer_is_silent);
+	tcase_add_test(hb, test_chan_hand_over_is_silent);
+	tcase_add_test(hb, test_rwlock_read_unlock_orders_only_writers);
+	tcase_add_test(hb, test_once_per_pair_of_sites);
+	tcase_add_test(hb, test_bad_input_is_refused);
 	suite_add_tcase(s, guards);
 	suite_add_tcase(s, hb);
 	sr = srunner_create(s);
