@@ -187,6 +187,8 @@ static void copy_item(void *dst, const void *src, size_t size)
 
 /* Waits on c (releasing lock meanwhile) until signalled or the deadline. */
 static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
+		   const struct timespec *deadline) LC_REQUIRES(lock);
+static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 		   const struct timespec *deadline)
 {
 	if (deadline)
@@ -198,6 +200,8 @@ static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 
 /* The send's one blocking point: returns, lock held, 0 when a slot is
  * free, else why not: EPIPE (closed), EAGAIN (may not wait), ETIMEDOUT. */
+static int wait_for_room_locked(ds_chan_t *ch, const struct wait *w)
+	LC_REQUIRES(ch->lock);
 static int wait_for_room_locked(ds_chan_t *ch, const struct wait *w)
 {
 	int err = 0;
@@ -217,6 +221,8 @@ static int wait_for_room_locked(ds_chan_t *ch, const struct wait *w)
 
 /* The receive's one blocking point: returns, lock held, 0 when an item is
  * queued, else EPIPE (closed and empty), EAGAIN or ETIMEDOUT. */
+static int wait_for_contents_locked(ds_chan_t *ch, const struct wait *w)
+	LC_REQUIRES(ch->lock);
 static int wait_for_contents_locked(ds_chan_t *ch, const struct wait *w)
 {
 	int err = 0;

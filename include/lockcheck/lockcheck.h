@@ -20,9 +20,10 @@
  * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
  * See docs/report-guide.md for the kinds and docs/dump-format.md for
  * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
- * and -Wl,--wrap=pthread_join (lockcheck/thread_start.c). Lock calls are not async-signal-safe: one
- * made by a signal handler while its thread is inside another goes to
- * pthreads unchecked and is reported (signal-unsafe).
+ * and -Wl,--wrap=pthread_join (lockcheck/thread_start.c). Lock calls are
+ * not async-signal-safe: one made by a signal handler while its thread is
+ * inside another goes to pthreads unchecked and is reported
+ * (signal-unsafe).
  *
  * The header compiles as C11 (strict -std=c11 -pedantic too) and as C++11
  * and later.
@@ -53,6 +54,45 @@
 #define LC__ATOMIC(T) _Atomic(T)
 #define LC__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
+
+/*
+ * Clang Thread Safety Analysis (-Wthread-safety): lc_mutex_t and
+ * lc_rwlock_t are capabilities, and every lc_ lock call says what it
+ * acquires or releases, in both modes. Annotate data and functions:
+ *
+ *   long hits LC_GUARDED_BY(stats_lock);
+ *   long *slots LC_PT_GUARDED_BY(table_lock);
+ *   void bump_locked(void) LC_REQUIRES(stats_lock);
+ *   void lookup(void) LC_REQUIRES_SHARED(table_lock);
+ *   void refill(void) LC_EXCLUDES(stats_lock);
+ *   void begin(void) LC_ACQUIRE(stats_lock);  void end(void) LC_RELEASE(..);
+ *   LC_NO_THREAD_SAFETY_ANALYSIS   on a function the analysis cannot follow
+ *
+ * Other compilers see nothing. Clang 14 in C does not accept a struct
+ * member's LC_GUARDED_BY naming another member of the struct (clang 19
+ * does, and C++ does); globals and parameters work with both.
+ */
+#if defined(__clang__)
+#define LC__TSA(x) __attribute__((x))
+#else
+#define LC__TSA(x)
+#endif
+#define LC_CAPABILITY(name) LC__TSA(capability(name))
+#define LC_GUARDED_BY(l) LC__TSA(guarded_by(l))
+#define LC_PT_GUARDED_BY(l) LC__TSA(pt_guarded_by(l))
+#define LC_REQUIRES(...) LC__TSA(requires_capability(__VA_ARGS__))
+#define LC_REQUIRES_SHARED(...) LC__TSA(requires_shared_capability(__VA_ARGS__))
+#define LC_ACQUIRE(...) LC__TSA(acquire_capability(__VA_ARGS__))
+#define LC_ACQUIRE_SHARED(...) LC__TSA(acquire_shared_capability(__VA_ARGS__))
+#define LC_RELEASE(...) LC__TSA(release_capability(__VA_ARGS__))
+#define LC_RELEASE_SHARED(...) LC__TSA(release_shared_capability(__VA_ARGS__))
+#define LC_RELEASE_GENERIC(...) LC__TSA(release_generic_capability(__VA_ARGS__))
+#define LC_TRY_ACQUIRE(...) LC__TSA(try_acquire_capability(__VA_ARGS__))
+#define LC_TRY_ACQUIRE_SHARED(...)                                             \
+	LC__TSA(try_acquire_shared_capability(__VA_ARGS__))
+#define LC_EXCLUDES(...) LC__TSA(locks_excluded(__VA_ARGS__))
+#define LC_ASSERT_CAPABILITY(l) LC__TSA(assert_capability(l))
+#define LC_NO_THREAD_SAFETY_ANALYSIS LC__TSA(no_thread_safety_analysis)
 
 /* Strict ISO C (-std=c11 with no feature macro) makes glibc hide the POSIX
  * 2001 lock names: pthread_rwlock_t, pthread_mutex_timedlock. Whether they
@@ -135,12 +175,12 @@ LC__STATIC_ASSERT(sizeof(_Atomic(uint64_t)) == sizeof(uint64_t) &&
 
 enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK };
 
-typedef struct lc_mutex {
+typedef struct LC_CAPABILITY("mutex") lc_mutex {
 	pthread_mutex_t pm;
 	struct lc__lock lk;
 } lc_mutex_t;
 
-typedef struct lc_rwlock {
+typedef struct LC_CAPABILITY("rwlock") lc_rwlock {
 	lc__pthread_rwlock_t prw;
 	struct lc__lock lk;
 } lc_rwlock_t;
@@ -212,37 +252,38 @@ int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key);
 int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
 			     struct lc__key *key);
 int lc__mutex_lock(lc_mutex_t *m, const char *file, int line,
-		   const char *func);
+		   const char *func) LC_ACQUIRE(m);
 int lc__mutex_trylock(lc_mutex_t *m, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_TRY_ACQUIRE(0, m);
 int lc__mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime,
-			const char *file, int line, const char *func);
+			const char *file, int line, const char *func)
+	LC_TRY_ACQUIRE(0, m);
 int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
-		     const char *func);
+		     const char *func) LC_RELEASE(m);
 int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
 		      const char *func);
 int lc__mutex_set_order(lc_mutex_t *m, uint64_t key);
 
 int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key);
 int lc__rwlock_rdlock(lc_rwlock_t *l, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_ACQUIRE_SHARED(l);
 int lc__rwlock_wrlock(lc_rwlock_t *l, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_ACQUIRE(l);
 int lc__rwlock_tryrdlock(lc_rwlock_t *l, const char *file, int line,
-			 const char *func);
+			 const char *func) LC_TRY_ACQUIRE_SHARED(0, l);
 int lc__rwlock_trywrlock(lc_rwlock_t *l, const char *file, int line,
-			 const char *func);
+			 const char *func) LC_TRY_ACQUIRE(0, l);
 int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_RELEASE_GENERIC(l);
 int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
 		       const char *func);
 int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key);
 
 int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const char *file, int line,
-		  const char *func);
+		  const char *func) LC_REQUIRES(m);
 int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		       const struct timespec *abstime, const char *file,
-		       int line, const char *func);
+		       int line, const char *func) LC_REQUIRES(m);
 int lc__cond_signal(lc_cond_t *c, const char *file, int line,
 		    const char *func);
 int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
@@ -263,11 +304,11 @@ static const int *const lc__link_mode __attribute__((used)) =
 
 /* ---- Plain build: the pthread calls and nothing else. ----------------- */
 
-typedef struct lc_mutex {
+typedef struct LC_CAPABILITY("mutex") lc_mutex {
 	pthread_mutex_t pm;
 } lc_mutex_t;
 
-typedef struct lc_rwlock {
+typedef struct LC_CAPABILITY("rwlock") lc_rwlock {
 	lc__pthread_rwlock_t prw;
 } lc_rwlock_t;
 
@@ -291,6 +332,25 @@ int lc__plain_rwlock_trywrlock(lc_rwlock_t *l);
 int lc__plain_rwlock_unlock(lc_rwlock_t *l);
 int lc__plain_rwlock_destroy(lc_rwlock_t *l);
 
+/* What each call does to its lock, for Thread Safety Analysis (their
+ * bodies are pthreads', which the analysis does not follow). */
+static inline int lc_mutex_lock(lc_mutex_t *m) LC_ACQUIRE(m);
+static inline int lc_mutex_trylock(lc_mutex_t *m) LC_TRY_ACQUIRE(0, m);
+static inline int lc_mutex_timedlock(lc_mutex_t *m,
+				     const struct timespec *abstime)
+	LC_TRY_ACQUIRE(0, m);
+static inline int lc_mutex_unlock(lc_mutex_t *m) LC_RELEASE(m);
+static inline int lc_rwlock_rdlock(lc_rwlock_t *l) LC_ACQUIRE_SHARED(l);
+static inline int lc_rwlock_wrlock(lc_rwlock_t *l) LC_ACQUIRE(l);
+static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
+	LC_TRY_ACQUIRE_SHARED(0, l);
+static inline int lc_rwlock_trywrlock(lc_rwlock_t *l) LC_TRY_ACQUIRE(0, l);
+static inline int lc_rwlock_unlock(lc_rwlock_t *l) LC_RELEASE_GENERIC(l);
+static inline int lc_cond_wait(lc_cond_t *c, lc_mutex_t *m) LC_REQUIRES(m);
+static inline int lc_cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
+				    const struct timespec *abstime)
+	LC_REQUIRES(m);
+
 /* The wrappers are functions, each one pthread call (the same
  * instructions once inlined); names and order keys only matter to the
  * checker. Where strict ISO C hides a call, it goes through mode_off.c. */
@@ -306,16 +366,19 @@ static inline int lc_mutex_init_recursive(lc_mutex_t *m, const char *name)
 	return lc__plain_mutex_init_recursive(m);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_lock(lc_mutex_t *m)
 {
 	return pthread_mutex_lock(&m->pm);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_trylock(lc_mutex_t *m)
 {
 	return pthread_mutex_trylock(&m->pm);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_timedlock(lc_mutex_t *m,
 				     const struct timespec *abstime)
 {
@@ -326,6 +389,7 @@ static inline int lc_mutex_timedlock(lc_mutex_t *m,
 #endif
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_unlock(lc_mutex_t *m)
 {
 	return pthread_mutex_unlock(&m->pm);
@@ -350,26 +414,31 @@ static inline int lc_rwlock_init(lc_rwlock_t *l, const char *name)
 	return pthread_rwlock_init(&l->prw, NULL);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_rdlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_rdlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_wrlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_wrlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_tryrdlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_trywrlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_trywrlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_unlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_unlock(&l->prw);
@@ -386,26 +455,31 @@ static inline int lc_rwlock_init(lc_rwlock_t *l, const char *name)
 	return lc__plain_rwlock_init(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_rdlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_rdlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_wrlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_wrlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_tryrdlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_trywrlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_trywrlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_unlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_unlock(l);
@@ -429,11 +503,13 @@ static inline int lc_cond_init(lc_cond_t *c)
 	return pthread_cond_init(&c->pc, NULL);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_cond_wait(lc_cond_t *c, lc_mutex_t *m)
 {
 	return pthread_cond_wait(&c->pc, &m->pm);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 				    const struct timespec *abstime)
 {

@@ -35,17 +35,20 @@ static void *worker(void *arg)
 	return arg;
 }
 
-static void *reporter(void *arg)
+static long read_locked(void)
 {
 	long requests;
 
-	lc_thread_set_name("reporter");
-	if (fixed)
-		lc_mutex_lock(&stats.lock);
+	lc_mutex_lock(&stats.lock);
 	requests = LC_READ(stats.requests);
-	if (fixed)
-		lc_mutex_unlock(&stats.lock);
-	*(long *)arg = requests;
+	lc_mutex_unlock(&stats.lock);
+	return requests;
+}
+
+static void *reporter(void *arg)
+{
+	lc_thread_set_name("reporter");
+	*(long *)arg = fixed ? read_locked() : LC_READ(stats.requests);
 	return NULL;
 }
 
@@ -64,9 +67,7 @@ int demo_stats(const char *version)
 	for (int i = 0; i < STATS_WORKERS; i++)
 		pthread_join(th[i], NULL);
 	pthread_join(rep, NULL);
-	lc_mutex_lock(&stats.lock); /* the declaration holds after joins too */
-	total = LC_READ(stats.requests);
-	lc_mutex_unlock(&stats.lock);
+	total = read_locked(); /* the declaration holds after joins too */
 	say("%d workers counted %ld requests; the reporter saw %ld "
 	    "mid-run", STATS_WORKERS, total, seen);
 	lc_unguard(&stats, sizeof(stats));
