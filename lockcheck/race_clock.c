@@ -301,12 +301,16 @@ struct lc__vc *lc__race_fork(void)
 	    atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return NULL;
 	v = calloc(1, sizeof(*v));
-	if (!v)
-		return NULL; /* the create goes on without order */
+	if (!v) { /* the create goes on without order */
+		lc__race_limit("race clocks: out of memory");
+		return NULL;
+	}
 	pthread_mutex_lock(&lc__race_mu);
 	rt = lc__race_self();
 	if (rt && vc_join(v, &rt->vc))
 		tick(rt);
+	else if (rt)
+		lc__race_limit("race clocks: out of memory");
 	pthread_mutex_unlock(&lc__race_mu);
 	return v;
 }

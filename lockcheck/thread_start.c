@@ -63,9 +63,11 @@ static void race_born(struct lc__vc *clock)
 	if (clock && (t = lc__enter())) {
 		lc__race_born(clock);
 		lc__leave(t);
-	} else {
-		lc__race_unborn(clock);
+		return;
 	}
+	if (clock) /* no state (no memory): its order is lost */
+		lc__race_limit("race clocks: out of memory");
+	lc__race_unborn(clock);
 }
 
 static void race_end(void *unused)
@@ -117,6 +119,8 @@ int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
 
 	if (!s || !fn) { /* unknown inheritance: thread.c copes */
 		free(s);
+		if (lc__race_active()) /* nor is the order known */
+			lc__race_limit("race clocks: out of memory");
 		return real_create()(th, attr, fn, arg);
 	}
 	*s = (struct start){ fn, arg, false, "", NULL };
@@ -128,6 +132,8 @@ int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
 		if (t) {
 			s->clock = lc__race_fork();
 			lc__leave(t);
+		} else {
+			lc__race_limit("race clocks: out of memory");
 		}
 	}
 	err = real_create()(th, attr, start_thread, s);
