@@ -11,9 +11,10 @@
  * ordered before access B of another thread when A's clock is at most B's
  * thread's entry for A's slot.
  *
- * Nothing of this runs before the first annotated access or declaration
- * (lc__race_on): order before it cannot matter, since every access it
- * could order comes after. All state lives under lc__race_mu, a raw
+ * Nothing of this runs before the first access no declaration covers,
+ * or the first hand-over (lc__race_on): order before it cannot matter,
+ * since every access it could order comes after. Declared guards need
+ * no clocks: a program that only declares pays only for its checks. All state lives under lc__race_mu, a raw
  * mutex that is a leaf: nothing else is locked while it is held, and
  * findings are written after it is let go.
  */
@@ -22,7 +23,7 @@
 
 #include "internal.h"
 
-/* Set, never cleared, at the first lc_read/lc_write/lc_guard/lc_handoff. */
+/* Set, never cleared, at the first undeclared access or lc_handoff. */
 extern _Atomic bool lc__race_on;
 
 static inline bool lc__race_active(void)
@@ -30,8 +31,12 @@ static inline bool lc__race_active(void)
 	return atomic_load_explicit(&lc__race_on, memory_order_relaxed);
 }
 
-/* Turns race checking on (idempotent). */
+/* Turns happens-before checking on (idempotent). */
 void lc__race_start(void);
+
+/* Readies the race checker's state for use (fork handlers): before the
+ * first declaration or access. Idempotent. */
+void lc__race_arm(void);
 
 extern pthread_mutex_t lc__race_mu;
 
@@ -87,7 +92,10 @@ void lc__race_limit(const char *what);
  * by the caller, after lc__race_mu is let go. */
 const char *lc__race_take_limit(void);
 
-/* ---- race_guard.c: declarations, under lc__race_mu ---- */
+/* ---- race_guard.c: declarations, under lc__guards_lock (read to look,
+ * write to change; a leaf like lc__race_mu, never held with it) ---- */
+
+extern pthread_rwlock_t lc__guards_lock;
 
 struct lc__guard_decl {
 	uintptr_t lo, hi;	/* [lo, hi) */

@@ -2,10 +2,10 @@
  * race_access.c: the race API's entry points: declarations, accesses,
  * hand-overs. An access is checked first against the declarations that
  * cover any of its bytes (the guard must be held by the calling thread,
- * exclusively for a write); an access no declaration covers is checked
- * against the shadow's history by happens-before. The verdict is reached
- * under lc__race_mu; the finding is written after it is let go
- * (race_report.c).
+ * exclusively for a write), under lc__guards_lock for reading; an access
+ * no declaration covers is checked against the shadow's history by
+ * happens-before, under lc__race_mu. The finding is written after both
+ * are let go (race_report.c).
  */
 #define _GNU_SOURCE
 #include "core.h"
@@ -32,14 +32,14 @@ int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
 
 	if (!lk || !range_of(ptr, size, &d.lo, &d.hi))
 		return EINVAL;
-	lc__race_start();
+	lc__race_arm();
 	cls = lc__class_fast(lk);
 	d.id = lc__id_fast(lk);
 	d.cls = cls;
 	d.name = cls ? cls->name : text;
-	pthread_mutex_lock(&lc__race_mu);
+	pthread_rwlock_wrlock(&lc__guards_lock);
 	err = lc__guards_add(&d);
-	pthread_mutex_unlock(&lc__race_mu);
+	pthread_rwlock_unlock(&lc__guards_lock);
 	return err;
 }
 
@@ -47,10 +47,14 @@ void lc__unguard(const volatile void *ptr, size_t size)
 {
 	uintptr_t lo, hi;
 
-	if (!range_of(ptr, size, &lo, &hi) || !lc__race_active())
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	pthread_rwlock_wrlock(&lc__guards_lock);
+	lc__guards_remove(lo, hi);
+	pthread_rwlock_unlock(&lc__guards_lock);
+	if (!lc__race_active())
 		return;
 	pthread_mutex_lock(&lc__race_mu);
-	lc__guards_remove(lo, hi);
 	lc__shadow_forget(lo, hi);
 	pthread_mutex_unlock(&lc__race_mu);
 }
@@ -114,11 +118,29 @@ static void note_held(const struct lc__thread *t, struct lc__race_access *a)
 		a->held[i] = t->held[i].cls;
 }
 
-/* Under lc__race_mu: the verdict on access a of [lo, hi) by t. */
+/* The verdict of the declarations on access a of [lo, hi) by t; false
+ * when none covers it. */
+static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
+			 uintptr_t lo, uintptr_t hi,
+			 struct lc__race_verdict *v)
+{
+	struct guard_check gc = { .t = t, .write = a->write };
+
+	pthread_rwlock_rdlock(&lc__guards_lock);
+	lc__guards_each(lo, hi, check_guard, &gc);
+	pthread_rwlock_unlock(&lc__guards_lock);
+	if (gc.broken) {
+		v->kind = LC__RACE_GUARD;
+		v->miss = gc.miss;
+	}
+	return gc.any;
+}
+
+/* Under lc__race_mu: the verdict of happens-before on access a of
+ * [lo, hi) by t. */
 static void judge(struct lc__thread *t, struct lc__race_access *a,
 		  uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
 {
-	struct guard_check gc = { .t = t, .write = a->write };
 	struct lc__race_thread *rt = lc__race_self();
 
 	if (rt) {
@@ -130,14 +152,7 @@ static void judge(struct lc__thread *t, struct lc__race_access *a,
 		a->slot = rt->slot;
 		a->clock = rt->vc.c[rt->slot];
 	}
-	lc__guards_each(lo, hi, check_guard, &gc);
-	if (gc.broken) {
-		v->kind = LC__RACE_GUARD;
-		v->miss = gc.miss;
-		return;
-	}
-	if (gc.any || !rt ||
-	    atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+	if (!rt || atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
 	if (lc__shadow_access(rt, a, lo, hi, &v->prior)) {
 		v->kind = LC__RACE_UNORDERED;
@@ -159,7 +174,6 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 
 	if (!range_of(ptr, size, &lo, &hi))
 		return;
-	lc__race_start();
 	t = lc__enter();
 	if (!t)
 		return;
@@ -167,9 +181,14 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 	a.addr = lo;
 	a.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 	note_held(t, &a);
-	pthread_mutex_lock(&lc__race_mu);
-	judge(t, &a, lo, hi, &v);
-	pthread_mutex_unlock(&lc__race_mu);
+	/* Declared data needs no clocks: they start at the first access
+	 * that no declaration covers. */
+	if (!judge_guards(t, &a, lo, hi, &v)) {
+		lc__race_start();
+		pthread_mutex_lock(&lc__race_mu);
+		judge(t, &a, lo, hi, &v);
+		pthread_mutex_unlock(&lc__race_mu);
+	}
 	limit = lc__race_take_limit();
 	if (limit)
 		lc__race_report_limit(limit);

@@ -49,22 +49,34 @@ static _Atomic(const char *) limit_pending;
 
 static void prepare_fork(void)
 {
+	pthread_rwlock_wrlock(&lc__guards_lock);
 	pthread_mutex_lock(&lc__race_mu);
 }
 
 static void after_fork(void)
 {
 	pthread_mutex_unlock(&lc__race_mu);
+	pthread_rwlock_unlock(&lc__guards_lock);
+}
+
+static void arm_once(void)
+{
+	lc__init();
+	pthread_atfork(prepare_fork, after_fork, after_fork);
+}
+
+void lc__race_arm(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, arm_once);
 }
 
 void lc__race_start(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
 	if (lc__race_active())
 		return;
-	pthread_once(&once, lc__init);
-	pthread_atfork(prepare_fork, after_fork, after_fork);
+	lc__race_arm();
 	atomic_store(&lc__race_on, true);
 }
 

@@ -3,7 +3,8 @@
  * byte. Declarations may overlap; an access meets every one that has a
  * byte in common with it. A lookup finds by binary search the first
  * declaration starting past the access and walks back over those that
- * could still reach it (none is longer than maxlen). Under lc__race_mu.
+ * could still reach it (none is longer than maxlen). Under
+ * lc__guards_lock.
  * Invariants: g[i].lo <= g[i+1].lo; lo < hi; hi - lo <= maxlen.
  */
 #define _GNU_SOURCE
@@ -12,6 +13,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+pthread_rwlock_t lc__guards_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static struct lc__guard_decl *g;
 static uint32_t n, cap;
