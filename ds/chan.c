@@ -107,6 +107,13 @@ no_room:
 	return err;
 }
 
+/* Bytes from head to the ring's end: the state ch->lock guards. */
+static size_t guarded_size(const ds_chan_t *ch)
+{
+	return (size_t)(ch->ring - (const unsigned char *)&ch->head) +
+	       ch->cap * ch->item_size;
+}
+
 int ds__chan_create(ds_chan_t **out, size_t cap, size_t item_size,
 		    const char *name, const char *file, int line)
 {
@@ -132,6 +139,10 @@ int ds__chan_create(ds_chan_t **out, size_t cap, size_t item_size,
 		free(ch);
 		return err;
 	}
+	/* The state after the lock, the ring included, is the lock's: the
+	 * checked build checks it (a declaration that cannot be stored for
+	 * want of memory leaves it unchecked). */
+	(void)lc_guard(&ch->head, guarded_size(ch), &ch->lock);
 	*out = ch;
 	return 0;
 }
@@ -156,6 +167,7 @@ void ds_chan_destroy(ds_chan_t *ch)
 	DS__MUST(lc_cond_destroy(&ch->contents));
 	DS__MUST(lc_cond_destroy(&ch->room));
 	DS__MUST(lc_mutex_destroy(&ch->lock));
+	lc_unguard(ch, sizeof(*ch) + ch->cap * ch->item_size);
 	free(ch);
 }
 
@@ -249,8 +261,9 @@ static void push_locked(ds_chan_t *ch, const void *item)
 	assert(ch->len < ch->cap && !ch->closed);
 	if (tail >= ch->cap)
 		tail -= ch->cap;
+	lc_write(slot(ch, tail), ch->item_size);
 	copy_item(slot(ch, tail), item, ch->item_size);
-	ch->len++;
+	LC_WRITE(ch->len, ch->len + 1);
 	ch->sent++;
 	assert_ring_locked(ch);
 	if (ch->receivers_waiting)
@@ -262,9 +275,10 @@ static void pop_locked(ds_chan_t *ch, void *out)
 {
 	lc_assert_held(&ch->lock);
 	assert(ch->len > 0);
+	lc_read(slot(ch, ch->head), ch->item_size);
 	copy_item(out, slot(ch, ch->head), ch->item_size);
-	ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
-	ch->len--;
+	LC_WRITE(ch->head, ch->head + 1 == ch->cap ? 0 : ch->head + 1);
+	LC_WRITE(ch->len, ch->len - 1);
 	ch->received++;
 	assert_ring_locked(ch);
 	if (ch->senders_waiting)
