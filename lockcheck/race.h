@@ -97,6 +97,10 @@ const char *lc__race_take_limit(void);
 
 extern pthread_rwlock_t lc__guards_lock;
 
+/* Changes with every change of the declarations (read without the lock:
+ * a thread's cached lookup is valid while it has not changed). */
+extern _Atomic uint64_t lc__guards_gen;
+
 struct lc__guard_decl {
 	uintptr_t lo, hi;	/* [lo, hi) */
 	struct lc__lock *lk;	/* may be gone: compared, never read */

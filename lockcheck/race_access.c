@@ -118,6 +118,53 @@ static void note_held(const struct lc__thread *t, struct lc__race_access *a)
 		a->held[i] = t->held[i].cls;
 }
 
+/* The thread's last lookups: the declarations of a range, while the
+ * declarations have not changed (lc__guards_gen), when there are at most
+ * CACHED_DECLS of them. */
+#define LOOKUPS 8
+#define CACHED_DECLS 2
+struct lookup {
+	uint64_t gen;		/* 0: empty (the generation starts at 1) */
+	uintptr_t lo, hi;
+	uint32_t n;
+	struct lc__guard_decl d[CACHED_DECLS];
+};
+static _Thread_local struct lookup lookups[LOOKUPS]
+	__attribute__((tls_model("initial-exec")));
+
+static bool remember(const struct lc__guard_decl *d, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (l->n < CACHED_DECLS)
+		l->d[l->n] = *d;
+	l->n++;
+	return true;
+}
+
+/* The declarations of [lo, hi): cached, or looked up (and cached when
+ * few). NULL when there are too many to cache: the caller looks. */
+static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
+{
+	struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
+	uint64_t gen;
+
+	/* A declaration changed by another thread while this one looks is
+	 * the program's own race: either answer is one it could get. */
+	gen = atomic_load_explicit(&lc__guards_gen, memory_order_acquire) + 1;
+	if (l->gen == gen && l->lo == lo && l->hi == hi)
+		return l;
+	pthread_rwlock_rdlock(&lc__guards_lock);
+	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed) + 1;
+	*l = (struct lookup){ gen, lo, hi, 0, { { 0 } } };
+	lc__guards_each(lo, hi, remember, l);
+	pthread_rwlock_unlock(&lc__guards_lock);
+	if (l->n <= CACHED_DECLS)
+		return l;
+	l->gen = 0;
+	return NULL;
+}
+
 /* The verdict of the declarations on access a of [lo, hi) by t; false
  * when none covers it. */
 static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
@@ -125,10 +172,16 @@ static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
 			 struct lc__race_verdict *v)
 {
 	struct guard_check gc = { .t = t, .write = a->write };
+	const struct lookup *l = declarations(lo, hi);
 
-	pthread_rwlock_rdlock(&lc__guards_lock);
-	lc__guards_each(lo, hi, check_guard, &gc);
-	pthread_rwlock_unlock(&lc__guards_lock);
+	if (l) {
+		for (uint32_t i = 0; i < l->n && check_guard(&l->d[i], &gc);)
+			i++;
+	} else {
+		pthread_rwlock_rdlock(&lc__guards_lock);
+		lc__guards_each(lo, hi, check_guard, &gc);
+		pthread_rwlock_unlock(&lc__guards_lock);
+	}
 	if (gc.broken) {
 		v->kind = LC__RACE_GUARD;
 		v->miss = gc.miss;
@@ -166,7 +219,7 @@ static void judge(struct lc__thread *t, struct lc__race_access *a,
 void lc__access(const volatile void *ptr, size_t size, int write,
 		const char *file, int line, const char *func)
 {
-	struct lc__race_verdict v = { .kind = LC__RACE_NONE };
+	struct lc__race_verdict v; /* only kind, until it says a race */
 	struct lc__race_access a = { .at = { file, line, func } };
 	struct lc__thread *t;
 	const char *limit;
@@ -174,6 +227,7 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 
 	if (!range_of(ptr, size, &lo, &hi))
 		return;
+	v.kind = LC__RACE_NONE;
 	t = lc__enter();
 	if (!t)
 		return;

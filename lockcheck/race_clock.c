@@ -34,10 +34,12 @@ struct sync {
 	struct lc__vc w, r;	/* write releases (signals); read releases */
 };
 
-/* Keyed by address: locks, condvars, ended threads (by pthread_t). */
+/* Keyed by address: locks, condvars, ended threads (by pthread_t). Each
+ * entry is allocated alone, so a pointer to it stays valid (threads
+ * cache them) until it is deleted, which only ended threads' are. */
 struct table {
 	struct lc__u64map index; /* key -> position in items */
-	struct sync *items;
+	struct sync **items;
 	uint32_t n, cap;
 };
 
@@ -176,25 +178,30 @@ void lc__race_name_slot(uint32_t slot, const char *name, int tid)
  * which then stops happens-before). */
 static struct sync *table_get(struct table *t, uint64_t key, bool make)
 {
+	struct sync *s;
 	uint32_t i;
 
 	if (lc__u64map_get(&t->index, key, &i))
-		return &t->items[i];
+		return t->items[i];
 	if (!make)
 		return NULL;
 	if (t->n == t->cap) {
 		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		struct sync *items = realloc(t->items, cap * sizeof(*items));
+		struct sync **items = realloc(t->items, cap * sizeof(*items));
 
 		if (!items)
 			goto full;
 		t->items = items;
 		t->cap = cap;
 	}
-	if (lc__u64map_put(&t->index, key, t->n))
+	s = calloc(1, sizeof(*s));
+	if (!s || lc__u64map_put(&t->index, key, t->n)) {
+		free(s);
 		goto full;
-	t->items[t->n] = (struct sync){ .key = key };
-	return &t->items[t->n++];
+	}
+	s->key = key;
+	t->items[t->n++] = s;
+	return s;
 full:
 	lc__race_limit("race sync objects: out of memory");
 	return NULL;
@@ -207,13 +214,14 @@ static void table_del(struct table *t, uint64_t key)
 
 	if (!lc__u64map_get(&t->index, key, &i))
 		return;
-	free(t->items[i].w.c);
-	free(t->items[i].r.c);
+	free(t->items[i]->w.c);
+	free(t->items[i]->r.c);
+	free(t->items[i]);
 	lc__u64map_del(&t->index, key);
 	if (i != --t->n) {
 		t->items[i] = t->items[t->n];
 		/* replaces an entry: needs no memory */
-		lc__u64map_put(&t->index, t->items[i].key, i);
+		lc__u64map_put(&t->index, t->items[i]->key, i);
 	}
 }
 
@@ -222,7 +230,8 @@ static void tick(struct lc__race_thread *rt)
 	rt->vc.c[rt->slot]++;
 }
 
-/* The lock's clocks, started afresh for a new instance at its address. */
+/* The lock's clocks, started afresh for a new instance at its address.
+ * Under lc__race_mu. */
 static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
 {
 	struct sync *s = table_get(&locks, (uintptr_t)lk, make);
@@ -235,41 +244,80 @@ static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
 	return s;
 }
 
-void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
+/* The thread's cache of lock clocks: a lock's hooks take no global lock
+ * once its entry is known. An entry is the lock's, for its instance id. */
+#define SYNC_CACHE 16
+static _Thread_local struct {
+	const struct lc__lock *lk;
+	uint64_t id;
+	struct sync *s;
+} sync_cache[SYNC_CACHE];
+
+/* The calling thread's state and lk's clocks (made when make), from its
+ * cache or under lc__race_mu. */
+static struct sync *lock_clocks(struct lc__lock *lk, bool make,
+				struct lc__race_thread **rtp)
 {
 	uint64_t id = lc__id_fast(lk);
+	unsigned h = (unsigned)(((uintptr_t)lk >> 4) % SYNC_CACHE);
+	struct sync *s;
+
+	*rtp = self;
+	if (*rtp && sync_cache[h].lk == lk && sync_cache[h].id == id)
+		return sync_cache[h].s;
+	pthread_mutex_lock(&lc__race_mu);
+	*rtp = lc__race_self();
+	s = *rtp ? lock_sync(lk, id, make) : NULL;
+	pthread_mutex_unlock(&lc__race_mu);
+	if (s) {
+		sync_cache[h].lk = lk;
+		sync_cache[h].id = id;
+		sync_cache[h].s = s;
+	}
+	return s;
+}
+
+/*
+ * The hooks run while the caller holds lk: after its acquisition, before
+ * its release. So a write release and any acquisition touch the clocks of
+ * a lock no other thread holds in a conflicting mode, and need no global
+ * lock: only read releases, which may run in several threads at once, join
+ * into the read clock under lc__race_mu. A thread's own clock is only its
+ * own thread's.
+ */
+void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
+{
 	struct lc__race_thread *rt;
 	struct sync *s;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&lc__race_mu);
-	rt = lc__race_self();
-	s = rt ? lock_sync(lk, id, false) : NULL;
-	if (s) {
-		join_or_stop(&rt->vc, &s->w);
-		if (mode == LC__WRITE)
-			join_or_stop(&rt->vc, &s->r);
-	}
-	pthread_mutex_unlock(&lc__race_mu);
+	s = lock_clocks(lk, false, &rt);
+	if (!s)
+		return;
+	join_or_stop(&rt->vc, &s->w);
+	if (mode == LC__WRITE)
+		join_or_stop(&rt->vc, &s->r);
 }
 
 void lc__race_release(struct lc__lock *lk, uint8_t mode)
 {
-	uint64_t id = lc__id_fast(lk);
 	struct lc__race_thread *rt;
 	struct sync *s;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&lc__race_mu);
-	rt = lc__race_self();
-	s = rt ? lock_sync(lk, id, true) : NULL;
-	if (s) {
-		join_or_stop(mode == LC__WRITE ? &s->w : &s->r, &rt->vc);
-		tick(rt);
+	s = lock_clocks(lk, true, &rt);
+	if (!s)
+		return;
+	if (mode == LC__WRITE) {
+		join_or_stop(&s->w, &rt->vc);
+	} else {
+		pthread_mutex_lock(&lc__race_mu);
+		join_or_stop(&s->r, &rt->vc);
+		pthread_mutex_unlock(&lc__race_mu);
 	}
-	pthread_mutex_unlock(&lc__race_mu);
+	tick(rt);
 }
 
 void lc__race_signal(const void *cond)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 pthread_rwlock_t lc__guards_lock = PTHREAD_RWLOCK_INITIALIZER;
+_Atomic uint64_t lc__guards_gen;
 
 static struct lc__guard_decl *g;
 static uint32_t n, cap;
@@ -71,6 +72,7 @@ int lc__guards_add(const struct lc__guard_decl *d)
 {
 	int err = insert(d);
 
+	atomic_fetch_add(&lc__guards_gen, 1);
 	assert(sorted());
 	return err;
 }
@@ -124,6 +126,7 @@ void lc__guards_remove(uintptr_t lo, uintptr_t hi)
 	for (uint32_t k = 0; k < nkept; k++)
 		insert(&kept[k]);
 	free(kept);
+	atomic_fetch_add(&lc__guards_gen, 1);
 	assert(sorted());
 }
 
