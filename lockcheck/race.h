@@ -144,4 +144,18 @@ bool lc__shadow_access(struct lc__race_thread *rt,
 /* Forgets the history of [lo, hi). */
 void lc__shadow_forget(uintptr_t lo, uintptr_t hi);
 
+/* ---- race_inventory.c: the dump's record of checked ranges ---- */
+
+/* Access of [lo, hi) by t, of the range a declaration covers (decl) or
+ * of its own bytes (decl NULL, at its site). Only when a dump will be
+ * written. */
+void lc__inventory_note(const struct lc__thread *t, uintptr_t lo,
+			uintptr_t hi, bool write, const struct lc__site *at,
+			const struct lc__guard_decl *decl, int tid);
+
+/* Under lc__slow: appends a "range" line per range (docs/dump-format.md),
+ * strings written by put_str; returns how many. */
+uint32_t lc__inventory_dump(struct lc__buf *b,
+			    void (*put_str)(struct lc__buf *b, const char *s));
+
 #endif /* LOCKCHECK_RACE_H */

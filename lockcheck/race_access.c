@@ -93,6 +93,7 @@ struct guard_check {
 	const struct lc__thread *t;
 	bool write;
 	bool any;			/* a declaration covers the access */
+	struct lc__guard_decl first;	/* the first that does */
 	struct lc__race_guard_miss miss; /* the first one broken */
 	bool broken;
 };
@@ -102,6 +103,8 @@ static bool check_guard(const struct lc__guard_decl *d, void *arg)
 	struct guard_check *gc = arg;
 	int hold = hold_of(gc->t, d);
 
+	if (!gc->any)
+		gc->first = *d;
 	gc->any = true;
 	if (hold == LC__WRITE + 1 || (hold && !gc->write))
 		return true;
@@ -166,7 +169,7 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 }
 
 /* The verdict of the declarations on access a of [lo, hi) by t; false
- * when none covers it. */
+ * when none covers it. The inventory notes the access. */
 static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
 			 uintptr_t lo, uintptr_t hi,
 			 struct lc__race_verdict *v)
@@ -186,6 +189,9 @@ static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
 		v->kind = LC__RACE_GUARD;
 		v->miss = gc.miss;
 	}
+	if (lc__cfg.dump)
+		lc__inventory_note(t, lo, hi, a->write, &a->at,
+				   gc.any ? &gc.first : NULL, t->tid);
 	return gc.any;
 }
 

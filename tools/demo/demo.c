@@ -235,6 +235,12 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 	say("exit status %d: the workers' cycle fails the build, though "
 	    "neither", e.how == DS_REAPER_EXITED ? e.code : -1);
 	say("process alone could see it.\n");
+	say("$ lockgraph guards %s   (which lock guards which data)\n",
+	    dumps);
+	lockgraph_run(r, lockgraph, (const char *[]){ "guards", dumps, NULL });
+	printf("\n");
+	say("the counters stats_lock always guarded, and the one the racy");
+	say("reporter read without it: unguarded shared data.\n");
 	snprintf(svg, sizeof(svg), "%s/lockgraph.svg", dumps);
 	e = lockgraph_run(r, lockgraph,
 			  (const char *[]){ "dot", "--svg", svg, dumps, NULL });
