@@ -70,13 +70,16 @@ void lc__race_thread_end(void);
 void lc__race_joined(pthread_t th);
 
 /* Under lc__race_mu: the calling thread's slot and clock (NULL when it
- * cannot have one: out of memory or slots). */
+ * cannot have one: out of memory or slots). lc__race_self_fast: without
+ * the lock, NULL when it has none yet. Only its own thread uses its
+ * clock. */
 struct lc__race_thread {
 	uint32_t slot;
 	struct lc__vc vc;	/* vc.c[slot] is its own clock, from 1 */
 	bool named;		/* its slot has its name */
 };
 struct lc__race_thread *lc__race_self(void);
+struct lc__race_thread *lc__race_self_fast(void);
 
 /* Under lc__race_mu: the name and tid of the thread of a slot, as it was
  * at that thread's first access (lc__race_name_slot). */
@@ -120,7 +123,13 @@ void lc__guards_each(uintptr_t lo, uintptr_t hi,
 		     bool (*fn)(const struct lc__guard_decl *g, void *arg),
 		     void *arg);
 
-/* ---- race_shadow.c: the history of checked bytes, under lc__race_mu ---- */
+/* ---- race_shadow.c: the history of checked bytes, under locks of its
+ * own (leaves); lc__shadow_init first (lc__race_arm calls it) ---- */
+
+void lc__shadow_init(void);
+
+/* Takes (lock true) or lets go of all its locks around a fork. */
+void lc__shadow_fork_lock(bool lock);
 
 /* One access as the shadow keeps it. */
 struct lc__race_access {
@@ -152,6 +161,9 @@ void lc__shadow_forget(uintptr_t lo, uintptr_t hi);
 void lc__inventory_note(const struct lc__thread *t, uintptr_t lo,
 			uintptr_t hi, bool write, const struct lc__site *at,
 			const struct lc__guard_decl *decl, int tid);
+
+/* Takes (lock true) or lets go of its mutex around a fork. */
+void lc__inventory_fork_lock(bool lock);
 
 /* Under lc__slow: appends a "range" line per range (docs/dump-format.md),
  * strings written by put_str; returns how many. */

@@ -52,11 +52,8 @@ void lc__unguard(const volatile void *ptr, size_t size)
 	pthread_rwlock_wrlock(&lc__guards_lock);
 	lc__guards_remove(lo, hi);
 	pthread_rwlock_unlock(&lc__guards_lock);
-	if (!lc__race_active())
-		return;
-	pthread_mutex_lock(&lc__race_mu);
-	lc__shadow_forget(lo, hi);
-	pthread_mutex_unlock(&lc__race_mu);
+	if (lc__race_active())
+		lc__shadow_forget(lo, hi);
 }
 
 void lc__handoff(const volatile void *ptr, size_t size)
@@ -66,9 +63,7 @@ void lc__handoff(const volatile void *ptr, size_t size)
 	if (!range_of(ptr, size, &lo, &hi))
 		return;
 	lc__race_start();
-	pthread_mutex_lock(&lc__race_mu);
 	lc__shadow_forget(lo, hi);
-	pthread_mutex_unlock(&lc__race_mu);
 }
 
 /* How t holds the lock a declaration names: 0 not at all, LC__READ + 1,
@@ -89,13 +84,13 @@ static int hold_of(const struct lc__thread *t, const struct lc__guard_decl *d)
 	return best;
 }
 
+/* Pointers into the declarations: valid while they are looked at. */
 struct guard_check {
 	const struct lc__thread *t;
 	bool write;
-	bool any;			/* a declaration covers the access */
-	struct lc__guard_decl first;	/* the first that does */
-	struct lc__race_guard_miss miss; /* the first one broken */
-	bool broken;
+	bool read_held;			 /* miss: held, only for reading */
+	const struct lc__guard_decl *first; /* the first covering, or NULL */
+	const struct lc__guard_decl *miss;  /* the first broken, or NULL */
 };
 
 static bool check_guard(const struct lc__guard_decl *d, void *arg)
@@ -103,14 +98,28 @@ static bool check_guard(const struct lc__guard_decl *d, void *arg)
 	struct guard_check *gc = arg;
 	int hold = hold_of(gc->t, d);
 
-	if (!gc->any)
-		gc->first = *d;
-	gc->any = true;
+	if (!gc->first)
+		gc->first = d;
 	if (hold == LC__WRITE + 1 || (hold && !gc->write))
 		return true;
-	gc->miss = (struct lc__race_guard_miss){ *d, hold == LC__READ + 1 };
-	gc->broken = true;
+	gc->miss = d;
+	gc->read_held = hold == LC__READ + 1;
 	return false;
+}
+
+/* The verdict and inventory of gc, while its declarations are valid. */
+static void conclude(const struct guard_check *gc, struct lc__thread *t,
+		     const struct lc__race_access *a, uintptr_t lo,
+		     uintptr_t hi, struct lc__race_verdict *v)
+{
+	if (gc->miss) {
+		v->kind = LC__RACE_GUARD;
+		v->miss = (struct lc__race_guard_miss){ *gc->miss,
+							gc->read_held };
+	}
+	if (lc__cfg.dump)
+		lc__inventory_note(t, lo, hi, a->write, &a->at, gc->first,
+				   t->tid);
 }
 
 /* The locks t holds, as an access records them. */
@@ -174,52 +183,58 @@ static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
 			 uintptr_t lo, uintptr_t hi,
 			 struct lc__race_verdict *v)
 {
-	struct guard_check gc = { .t = t, .write = a->write };
+	struct guard_check gc = { t, a->write, false, NULL, NULL };
 	const struct lookup *l = declarations(lo, hi);
 
 	if (l) {
 		for (uint32_t i = 0; i < l->n && check_guard(&l->d[i], &gc);)
 			i++;
+		conclude(&gc, t, a, lo, hi, v);
 	} else {
 		pthread_rwlock_rdlock(&lc__guards_lock);
 		lc__guards_each(lo, hi, check_guard, &gc);
+		conclude(&gc, t, a, lo, hi, v);
 		pthread_rwlock_unlock(&lc__guards_lock);
 	}
-	if (gc.broken) {
-		v->kind = LC__RACE_GUARD;
-		v->miss = gc.miss;
-	}
-	if (lc__cfg.dump)
-		lc__inventory_note(t, lo, hi, a->write, &a->at,
-				   gc.any ? &gc.first : NULL, t->tid);
-	return gc.any;
+	return gc.first != NULL;
 }
 
-/* Under lc__race_mu: the verdict of happens-before on access a of
- * [lo, hi) by t. */
+/* The calling thread's clock, made (and its slot named) on its first
+ * checked access; NULL when it cannot have one. */
+static struct lc__race_thread *clock_of(struct lc__thread *t)
+{
+	struct lc__race_thread *rt = lc__race_self_fast();
+
+	if (rt && rt->named)
+		return rt;
+	pthread_mutex_lock(&lc__race_mu);
+	rt = lc__race_self();
+	if (rt && !rt->named) {
+		lc__race_name_slot(rt->slot, lc__thread_name(t), t->tid);
+		rt->named = true;
+	}
+	pthread_mutex_unlock(&lc__race_mu);
+	return rt;
+}
+
+/* The verdict of happens-before on access a of [lo, hi) by t. */
 static void judge(struct lc__thread *t, struct lc__race_access *a,
 		  uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
 {
-	struct lc__race_thread *rt = lc__race_self();
+	struct lc__race_thread *rt = clock_of(t);
+	const char *name;
 
-	if (rt) {
-		if (!rt->named) {
-			lc__race_name_slot(rt->slot, lc__thread_name(t),
-					   t->tid);
-			rt->named = true;
-		}
-		a->slot = rt->slot;
-		a->clock = rt->vc.c[rt->slot];
-	}
 	if (!rt || atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
-	if (lc__shadow_access(rt, a, lo, hi, &v->prior)) {
-		v->kind = LC__RACE_UNORDERED;
-		const char *name = lc__race_slot_name(v->prior.slot,
-						      &v->prior_tid);
-
-		lc__copy_name(v->prior_name, sizeof(v->prior_name), name);
-	}
+	a->slot = rt->slot;
+	a->clock = rt->vc.c[rt->slot];
+	if (!lc__shadow_access(rt, a, lo, hi, &v->prior))
+		return;
+	v->kind = LC__RACE_UNORDERED;
+	pthread_mutex_lock(&lc__race_mu);
+	name = lc__race_slot_name(v->prior.slot, &v->prior_tid);
+	lc__copy_name(v->prior_name, sizeof(v->prior_name), name);
+	pthread_mutex_unlock(&lc__race_mu);
 }
 
 void lc__access(const volatile void *ptr, size_t size, int write,
@@ -245,9 +260,7 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 	 * that no declaration covers. */
 	if (!judge_guards(t, &a, lo, hi, &v)) {
 		lc__race_start();
-		pthread_mutex_lock(&lc__race_mu);
 		judge(t, &a, lo, hi, &v);
-		pthread_mutex_unlock(&lc__race_mu);
 	}
 	limit = lc__race_take_limit();
 	if (limit)

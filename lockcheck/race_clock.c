@@ -52,18 +52,23 @@ static _Atomic(const char *) limit_pending;
 static void prepare_fork(void)
 {
 	pthread_rwlock_wrlock(&lc__guards_lock);
+	lc__inventory_fork_lock(true);
 	pthread_mutex_lock(&lc__race_mu);
+	lc__shadow_fork_lock(true);
 }
 
 static void after_fork(void)
 {
+	lc__shadow_fork_lock(false);
 	pthread_mutex_unlock(&lc__race_mu);
+	lc__inventory_fork_lock(false);
 	pthread_rwlock_unlock(&lc__guards_lock);
 }
 
 static void arm_once(void)
 {
 	lc__init();
+	lc__shadow_init();
 	pthread_atfork(prepare_fork, after_fork, after_fork);
 }
 
@@ -123,6 +128,11 @@ static void join_or_stop(struct lc__vc *dst, const struct lc__vc *src)
 {
 	if (!vc_join(dst, src))
 		lc__race_limit("race clocks: out of memory");
+}
+
+struct lc__race_thread *lc__race_self_fast(void)
+{
+	return self;
 }
 
 struct lc__race_thread *lc__race_self(void)

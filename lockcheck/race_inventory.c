@@ -37,6 +37,14 @@ static struct range *ranges;
 static uint32_t nranges, cap;
 static bool full;
 
+void lc__inventory_fork_lock(bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&inv_mu);
+	else
+		pthread_mutex_unlock(&inv_mu);
+}
+
 static uint64_t key_of(uintptr_t lo, uintptr_t hi)
 {
 	return lc__mix64((uint64_t)lo * 31 + hi);

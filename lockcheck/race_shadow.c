@@ -8,8 +8,9 @@
  * and no stronger than it (a read never replaces a write). With every
  * cell taken, one is overwritten: a race with that access may then be
  * missed, never invented. Granules live in a hash map from address to a
- * slot of one array, made only for bytes ever checked. Under
- * lc__race_mu. Invariant: a cell is empty (len 0) or off + len <= 8.
+ * slot of one array, made only for bytes ever checked; map and array are
+ * cut into stripes by address, each under a mutex of its own (leaves, as
+ * lc__race_mu). Invariant: a cell is empty (len 0) or off + len <= 8.
  */
 #define _GNU_SOURCE
 #include "race.h"
@@ -24,56 +25,88 @@ struct granule {
 	struct lc__race_access cell[CELLS];
 };
 
-static struct lc__u64map index_of;
-static struct granule *granules;
-static uint32_t ngranules, cap;
-static uint32_t *spare; /* positions freed by lc__shadow_forget */
-static uint32_t nspare, spare_cap;
+/* The shadow is cut into stripes by granule address, each with a mutex
+ * of its own: threads that check different memory rarely meet. */
+#define STRIPES 64
 
-static struct granule *find(uint64_t key)
+struct stripe {
+	pthread_mutex_t mu;
+	struct lc__u64map index_of;
+	struct granule *granules;
+	uint32_t ngranules, cap;
+	uint32_t *spare; /* positions freed by lc__shadow_forget */
+	uint32_t nspare, spare_cap;
+	char pad[64];	 /* stripes on cache lines of their own */
+};
+
+static struct stripe stripes[STRIPES];
+
+void lc__shadow_init(void)
+{
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_init(&stripes[i].mu, NULL);
+}
+
+static struct stripe *stripe_of(uint64_t key)
+{
+	return &stripes[lc__mix64(key) % STRIPES];
+}
+
+void lc__shadow_fork_lock(bool lock)
+{
+	for (int i = 0; i < STRIPES; i++) {
+		if (lock)
+			pthread_mutex_lock(&stripes[i].mu);
+		else
+			pthread_mutex_unlock(&stripes[i].mu);
+	}
+}
+
+static struct granule *find(struct stripe *st, uint64_t key)
 {
 	uint32_t i;
 
-	return lc__u64map_get(&index_of, key, &i) ? &granules[i] : NULL;
+	return lc__u64map_get(&st->index_of, key, &i) ? &st->granules[i]
+						       : NULL;
 }
 
-static bool grow(void)
+static bool grow(struct stripe *st)
 {
-	uint32_t ncap = cap ? cap * 2 : 256;
+	uint32_t ncap = st->cap ? st->cap * 2 : 64;
 	struct granule *g;
 
 	if (ncap > UINT32_MAX / 2)
 		return false;
-	g = realloc(granules, (size_t)ncap * sizeof(*g));
+	g = realloc(st->granules, (size_t)ncap * sizeof(*g));
 	if (!g)
 		return false;
-	granules = g;
-	cap = ncap;
+	st->granules = g;
+	st->cap = ncap;
 	return true;
 }
 
 /* The granule of key, made empty when new; NULL when out of memory. */
-static struct granule *make(uint64_t key)
+static struct granule *make(struct stripe *st, uint64_t key)
 {
-	struct granule *g = find(key);
+	struct granule *g = find(st, key);
 	uint32_t i;
 
 	if (g)
 		return g;
-	if (nspare)
-		i = spare[nspare - 1];
-	else if (ngranules < cap || grow())
-		i = ngranules;
+	if (st->nspare)
+		i = st->spare[st->nspare - 1];
+	else if (st->ngranules < st->cap || grow(st))
+		i = st->ngranules;
 	else
 		return NULL;
-	if (lc__u64map_put(&index_of, key, i))
+	if (lc__u64map_put(&st->index_of, key, i))
 		return NULL;
-	if (nspare)
-		nspare--;
+	if (st->nspare)
+		st->nspare--;
 	else
-		ngranules++;
-	granules[i] = (struct granule){ .key = key };
-	return &granules[i];
+		st->ngranules++;
+	st->granules[i] = (struct granule){ .key = key };
+	return &st->granules[i];
 }
 
 static bool ordered(const struct lc__race_thread *rt,
@@ -132,9 +165,13 @@ bool lc__shadow_access(struct lc__race_thread *rt,
 		unsigned off = lo > base ? (unsigned)(lo - base) : 0;
 		unsigned end = hi < base + GRANULE ? (unsigned)(hi - base)
 						   : GRANULE;
-		struct granule *g = make(k);
+		struct stripe *st = stripe_of(k);
+		struct granule *g;
 
+		pthread_mutex_lock(&st->mu);
+		g = make(st, k);
 		if (!g) {
+			pthread_mutex_unlock(&st->mu);
 			lc__race_limit("race shadow memory: out of memory");
 			break;
 		}
@@ -144,24 +181,25 @@ bool lc__shadow_access(struct lc__race_thread *rt,
 				found = true;
 			}
 		store(g, rt, a, off, end);
+		pthread_mutex_unlock(&st->mu);
 	}
 	return found;
 }
 
 /* Keeps position i for reuse; when that cannot be noted, the granule
  * stays (empty). */
-static bool spare_keep(uint32_t i)
+static bool spare_keep(struct stripe *st, uint32_t i)
 {
-	if (nspare == spare_cap) {
-		uint32_t ncap = spare_cap ? spare_cap * 2 : 64;
-		uint32_t *p = realloc(spare, ncap * sizeof(*p));
+	if (st->nspare == st->spare_cap) {
+		uint32_t ncap = st->spare_cap ? st->spare_cap * 2 : 64;
+		uint32_t *p = realloc(st->spare, ncap * sizeof(*p));
 
 		if (!p)
 			return false;
-		spare = p;
-		spare_cap = ncap;
+		st->spare = p;
+		st->spare_cap = ncap;
 	}
-	spare[nspare++] = i;
+	st->spare[st->nspare++] = i;
 	return true;
 }
 
@@ -169,21 +207,23 @@ void lc__shadow_forget(uintptr_t lo, uintptr_t hi)
 {
 	assert(lo < hi);
 	for (uint64_t k = lo / GRANULE; k <= (hi - 1) / GRANULE; k++) {
-		struct granule *g = find(k);
+		struct stripe *st = stripe_of(k);
+		struct granule *g;
 		uintptr_t base = (uintptr_t)k * GRANULE;
 		unsigned off = lo > base ? (unsigned)(lo - base) : 0;
 		unsigned end = hi < base + GRANULE ? (unsigned)(hi - base)
 						   : GRANULE;
 		bool empty = true;
 
-		if (!g)
-			continue;
-		for (int i = 0; i < CELLS; i++) {
+		pthread_mutex_lock(&st->mu);
+		g = find(st, k);
+		for (int i = 0; g && i < CELLS; i++) {
 			if (overlap(&g->cell[i], off, end))
 				g->cell[i].len = 0;
 			empty = empty && !g->cell[i].len;
 		}
-		if (empty && spare_keep((uint32_t)(g - granules)))
-			lc__u64map_del(&index_of, k);
+		if (g && empty && spare_keep(st, (uint32_t)(g - st->granules)))
+			lc__u64map_del(&st->index_of, k);
+		pthread_mutex_unlock(&st->mu);
 	}
 }
