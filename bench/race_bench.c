@@ -102,9 +102,12 @@ static void bench(int threads, long steps)
 }
 
 #if !defined(BENCH_RAW) && LOCKCHECK
+/* Bytes in use, big (mmap'd) blocks included. */
 static size_t heap(void)
 {
-	return mallinfo2().uordblks;
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
 }
 
 static void *touch(void *arg)
