@@ -124,9 +124,7 @@ void lc__guards_each(uintptr_t lo, uintptr_t hi,
 		     void *arg);
 
 /* ---- race_shadow.c: the history of checked bytes, under locks of its
- * own (leaves); lc__shadow_init first (lc__race_arm calls it) ---- */
-
-void lc__shadow_init(void);
+ * own (leaves) ---- */
 
 /* Takes (lock true) or lets go of all its locks around a fork. */
 void lc__shadow_fork_lock(bool lock);

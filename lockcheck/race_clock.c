@@ -68,7 +68,6 @@ static void after_fork(void)
 static void arm_once(void)
 {
 	lc__init();
-	lc__shadow_init();
 	pthread_atfork(prepare_fork, after_fork, after_fork);
 }
 
