@@ -37,7 +37,8 @@ static uint32_t first_at(uintptr_t lo)
 	return a;
 }
 
-static bool sorted(void)
+/* For assert() only. */
+static __attribute__((unused)) bool sorted(void)
 {
 	for (uint32_t i = 1; i < n; i++)
 		if (g[i - 1].lo > g[i].lo)
