@@ -24,7 +24,7 @@ mapfile -t CHECKER < <(ls lockcheck/*.c | grep -v mode_off.c)
 gcc "${CFLAGS[@]}" -DBENCH_RAW bench/lock_bench.c -o "$out/raw"
 gcc "${CFLAGS[@]}" -DLOCKCHECK=0 bench/lock_bench.c lockcheck/mode_off.c -o "$out/off"
 gcc "${CFLAGS[@]}" -DLOCKCHECK=1 -rdynamic bench/lock_bench.c "${CHECKER[@]}" \
-	-Wl,--wrap=pthread_create -o "$out/on"
+	-Wl,--wrap=pthread_create -Wl,--wrap=pthread_join -o "$out/on"
 gcc "${CFLAGS[@]}" -DBENCH_RAW -fsanitize=thread bench/lock_bench.c -o "$out/tsan"
 
 # The median, and the spread as [min-max] in spread[$key].

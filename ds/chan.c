@@ -107,6 +107,13 @@ no_room:
 	return err;
 }
 
+/* Bytes from head to the ring's end: the state ch->lock guards. */
+static size_t guarded_size(const ds_chan_t *ch)
+{
+	return (size_t)(ch->ring - (const unsigned char *)&ch->head) +
+	       ch->cap * ch->item_size;
+}
+
 int ds__chan_create(ds_chan_t **out, size_t cap, size_t item_size,
 		    const char *name, const char *file, int line)
 {
@@ -132,6 +139,10 @@ int ds__chan_create(ds_chan_t **out, size_t cap, size_t item_size,
 		free(ch);
 		return err;
 	}
+	/* The state after the lock, the ring included, is the lock's: the
+	 * checked build checks it (a declaration that cannot be stored for
+	 * want of memory leaves it unchecked). */
+	(void)lc_guard(&ch->head, guarded_size(ch), &ch->lock);
 	*out = ch;
 	return 0;
 }
@@ -156,6 +167,7 @@ void ds_chan_destroy(ds_chan_t *ch)
 	DS__MUST(lc_cond_destroy(&ch->contents));
 	DS__MUST(lc_cond_destroy(&ch->room));
 	DS__MUST(lc_mutex_destroy(&ch->lock));
+	lc_unguard(ch, sizeof(*ch) + ch->cap * ch->item_size);
 	free(ch);
 }
 
@@ -187,6 +199,8 @@ static void copy_item(void *dst, const void *src, size_t size)
 
 /* Waits on c (releasing lock meanwhile) until signalled or the deadline. */
 static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
+		   const struct timespec *deadline) LC_REQUIRES(lock);
+static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 		   const struct timespec *deadline)
 {
 	if (deadline)
@@ -198,6 +212,8 @@ static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 
 /* The send's one blocking point: returns, lock held, 0 when a slot is
  * free, else why not: EPIPE (closed), EAGAIN (may not wait), ETIMEDOUT. */
+static int wait_for_room_locked(ds_chan_t *ch, const struct wait *w)
+	LC_REQUIRES(ch->lock);
 static int wait_for_room_locked(ds_chan_t *ch, const struct wait *w)
 {
 	int err = 0;
@@ -217,6 +233,8 @@ static int wait_for_room_locked(ds_chan_t *ch, const struct wait *w)
 
 /* The receive's one blocking point: returns, lock held, 0 when an item is
  * queued, else EPIPE (closed and empty), EAGAIN or ETIMEDOUT. */
+static int wait_for_contents_locked(ds_chan_t *ch, const struct wait *w)
+	LC_REQUIRES(ch->lock);
 static int wait_for_contents_locked(ds_chan_t *ch, const struct wait *w)
 {
 	int err = 0;
@@ -243,8 +261,9 @@ static void push_locked(ds_chan_t *ch, const void *item)
 	assert(ch->len < ch->cap && !ch->closed);
 	if (tail >= ch->cap)
 		tail -= ch->cap;
+	lc_write(slot(ch, tail), ch->item_size);
 	copy_item(slot(ch, tail), item, ch->item_size);
-	ch->len++;
+	LC_WRITE(ch->len, ch->len + 1);
 	ch->sent++;
 	assert_ring_locked(ch);
 	if (ch->receivers_waiting)
@@ -256,9 +275,10 @@ static void pop_locked(ds_chan_t *ch, void *out)
 {
 	lc_assert_held(&ch->lock);
 	assert(ch->len > 0);
+	lc_read(slot(ch, ch->head), ch->item_size);
 	copy_item(out, slot(ch, ch->head), ch->item_size);
-	ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
-	ch->len--;
+	LC_WRITE(ch->head, ch->head + 1 == ch->cap ? 0 : ch->head + 1);
+	LC_WRITE(ch->len, ch->len - 1);
 	ch->received++;
 	assert_ring_locked(ch);
 	if (ch->senders_waiting)

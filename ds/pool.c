@@ -188,6 +188,7 @@ static void name_worker(const struct worker *w)
 
 /* An idle worker: waits until a task is queued or the pool stops. Not a
  * wait on anyone: no thread owes an idle worker anything. */
+static void wait_for_work_locked(ds_pool_t *p) LC_REQUIRES(p->lock);
 static void wait_for_work_locked(ds_pool_t *p)
 {
 	lc_assert_held(&p->lock);
@@ -197,6 +198,8 @@ static void wait_for_work_locked(ds_pool_t *p)
 
 /* Pops the oldest task into *t; false when the pool stops and the queue
  * is empty (the worker's end). */
+static bool take_task_locked(ds_pool_t *p, struct task *t)
+	LC_REQUIRES(p->lock);
 static bool take_task_locked(ds_pool_t *p, struct task *t)
 {
 	lc_assert_held(&p->lock);
@@ -317,6 +320,8 @@ int ds__pool_create(ds_pool_t **out, size_t nworkers, size_t queue_cap,
 
 /* Waits on c (releasing lock meanwhile) until signalled or the deadline. */
 static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
+		   const struct timespec *deadline) LC_REQUIRES(lock);
+static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 		   const struct timespec *deadline)
 {
 	if (deadline)
@@ -329,6 +334,8 @@ static int wait_on(lc_cond_t *c, lc_mutex_t *lock,
 /* The submit's one blocking point: returns, lock held, 0 when a slot is
  * free, else why not: EPIPE, EAGAIN, ETIMEDOUT, or EDEADLK (a task of
  * this pool would wait for room for ever). */
+static int wait_for_queue_room_locked(ds_pool_t *p, const struct wait *w)
+	LC_REQUIRES(p->lock);
 static int wait_for_queue_room_locked(ds_pool_t *p, const struct wait *w)
 {
 	int err = 0;

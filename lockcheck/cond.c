@@ -4,8 +4,9 @@
  * before the wait blocks, lc__after_wait pushes it back when the wait
  * returns, or when it is cancelled (glibc takes the mutex again before
  * the cancellation handlers run, and they usually unlock it): the thread
- * leaves the checker there too. Signals, inits and destroys are plain
- * pthread calls.
+ * leaves the checker there too. A signal or broadcast passes its
+ * thread's order to the waits it wakes (race.h); inits and destroys are
+ * plain pthread calls.
  */
 #define _GNU_SOURCE
 #include "core.h"
@@ -14,6 +15,7 @@
 
 /* The wait in progress, for its cancellation handler. */
 struct wait {
+	lc_cond_t *c;
 	struct lc__thread *t;
 	struct lc__acq a;
 	uint32_t depth;
@@ -31,6 +33,8 @@ static void retake(void *arg)
 	struct wait *w = arg;
 
 	lc__after_wait(w->t, &w->a, w->depth);
+	if (lc__race_active()) /* a signal's order reaches its wait */
+		lc__race_wakeup(w->c);
 	lc__leave(w->t);
 }
 
@@ -39,6 +43,7 @@ static int wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 {
 	int err;
 
+	w->c = c;
 	w->t = lc__enter();
 	if (!w->t)
 		return lc__passed_wait(&w->a, real_wait(c, m, abstime));
@@ -76,6 +81,39 @@ int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		return EINVAL;
 	w.a = LC__ACQ(&m->lk, LC__WRITE, LC__TIMED, file, line, func, CALLER);
 	return wait(c, m, abstime, &w);
+}
+
+/* A signal orders what its thread did before it with the wait it wakes
+ * (race.h); the signal itself is pthreads'. */
+static int signal_with(lc_cond_t *c, int (*fn)(pthread_cond_t *))
+{
+	struct lc__thread *t;
+
+	if (!c)
+		return EINVAL;
+	if (lc__race_active() && (t = lc__enter())) {
+		lc__race_signal(c);
+		lc__leave(t);
+	}
+	return fn(&c->pc);
+}
+
+int lc__cond_signal(lc_cond_t *c, const char *file, int line,
+		    const char *func)
+{
+	(void)file;
+	(void)line;
+	(void)func;
+	return signal_with(c, pthread_cond_signal);
+}
+
+int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
+		       const char *func)
+{
+	(void)file;
+	(void)line;
+	(void)func;
+	return signal_with(c, pthread_cond_broadcast);
 }
 
 /* Like lc_cond_init with a clock: condvars are not checked, so this is

@@ -63,10 +63,13 @@ int lc__release_deep(struct lc__thread *t, struct lc__lock *lk,
 		lc__report_unlock_not_held(t, lk, at, ra, "unlocked");
 		return EPERM;
 	}
-	if (t->held[i].depth > 1)
+	if (t->held[i].depth > 1) {
 		t->held[i].depth--;
-	else
+	} else {
+		if (lc__race_active())
+			lc__race_release(lk, t->held[i].mode);
 		lc__pop_held(t, i);
+	}
 	assert(lc__held_consistent(t));
 	return 0;
 }
@@ -102,6 +105,8 @@ int lc__before_wait(struct lc__thread *t, struct lc__acq *a, uint32_t *depth)
 	 * the retake happens under whatever else is still held, and it is
 	 * validated now, before the wait can block. */
 	*depth = t->held[i].depth;
+	if (lc__race_active())
+		lc__race_release(a->lk, t->held[i].mode);
 	lc__pop_held(t, i);
 	a->chain = lc__chain_of(t, a->cls, a->mode);
 	if (t->nheld)
@@ -118,6 +123,8 @@ void lc__after_wait(struct lc__thread *t, const struct lc__acq *a,
 	lc__push(t, a);
 	if (t->nheld > i)
 		t->held[i].depth = depth;
+	if (lc__race_active())
+		lc__race_acquire(a->lk, a->mode);
 	assert(lc__held_consistent(t));
 }
 

@@ -51,6 +51,7 @@
 #include <errno.h>
 
 #include "internal.h"
+#include "race.h"
 
 enum {
 	LC__GO = 0,	/* make the real call */
@@ -171,6 +172,8 @@ LC__HOT void lc__acquired(struct lc__thread *t, struct lc__acq *a)
 	}
 	lc__count_free(t, a->cls);
 	lc__push(t, a);
+	if (lc__race_active())
+		lc__race_acquire(a->lk, a->mode);
 }
 
 /* A busy lock: EDEADLK (reported) when a->held >= 0, the caller holding
@@ -206,6 +209,8 @@ LC__HOT void lc__after_block(struct lc__thread *t, const struct lc__acq *a,
 	assert(a->chain == lc__chain_of(t, a->cls, a->mode));
 	lc__count(t, a->cls, true, lc__now_ns() - a->start_ns);
 	lc__push(t, a);
+	if (lc__race_active())
+		lc__race_acquire(a->lk, a->mode);
 }
 
 LC__HOT void lc__reacquired(struct lc__thread *t, const struct lc__acq *a,
@@ -221,9 +226,13 @@ int lc__release_deep(struct lc__thread *t, struct lc__lock *lk,
 
 /* The common release: lk is t's top entry, held once. False when
  * lc__release must look further. */
-LC__HOT bool lc__release_top(struct lc__thread *t, const struct lc__lock *lk)
+LC__HOT bool lc__release_top(struct lc__thread *t, struct lc__lock *lk)
 {
-	return lc__pop_top(t, lk);
+	if (!lc__pop_top(t, lk))
+		return false;
+	if (lc__race_active()) /* the entry popped is still in place */
+		lc__race_release(lk, t->held[t->nheld].mode);
+	return true;
 }
 
 /* Before the real unlock of lk: 0, or EPERM (reported) when t does not

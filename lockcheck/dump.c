@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "race.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DUMP_VERSION 1
+#define DUMP_VERSION 2
 
 static void put_str(struct lc__buf *b, const char *s)
 {
@@ -149,7 +150,7 @@ static uint32_t put_edges(struct lc__buf *b)
 static void put_graph(struct lc__buf *b)
 {
 	struct counts findings = { b, 0 };
-	uint32_t nclasses = lc__class_count(), nedges;
+	uint32_t nclasses = lc__class_count(), nedges, nranges;
 	const char **names = calloc(nclasses ? nclasses : 1, sizeof(*names));
 
 	if (!names) {
@@ -177,7 +178,9 @@ static void put_graph(struct lc__buf *b)
 	free(names);
 	nedges = put_edges(b);
 	lc__findings_each(put_finding, &findings);
-	lc__buf_add(b, "end %u %u %u\n", nclasses, nedges, findings.n);
+	nranges = lc__inventory_dump(b, put_str);
+	lc__buf_add(b, "end %u %u %u %u\n", nclasses, nedges, findings.n,
+		    nranges);
 }
 
 /* mkdir -p: path and its missing parents; 0 or an errno value. */

@@ -137,6 +137,8 @@ struct lc__thread *lc__thread_create(void)
 	pthread_setspecific(exit_key, t);
 	return t;
 no_memory:
+	if (lc__race_active()) /* its locks' order is lost: no false race */
+		lc__race_limit("race clocks: out of memory");
 	lc__slow_lock();
 	lc__report_limit("memory", "no memory for a thread's state; its lock "
 				   "operations go unchecked until memory is "

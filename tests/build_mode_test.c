@@ -339,6 +339,9 @@ static void write_user(const char *path)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* Room for the checker's objects and the user's. */
+#define MAX_OBJS 96
+
 /* The checked library's objects, compiled into workdir; returns how many
  * paths it wrote to objs. */
 static int compile_checker(char objs[][4200], int max)
@@ -368,12 +371,12 @@ static int compile_checker(char objs[][4200], int max)
 /* Links objs into workdir/prog; returns the linker's child. */
 static struct lct_child link_objs(char objs[][4200], int n)
 {
-	const char *args[40];
+	const char *args[MAX_OBJS + 8];
 	char out[4200];
 	int k = 0;
 
 	snprintf(out, sizeof(out), "%s/prog", workdir);
-	for (int i = 0; i < n && k < 36; i++)
+	for (int i = 0; i < n && k < MAX_OBJS; i++)
 		args[k++] = objs[i];
 	args[k++] = "-o";
 	args[k++] = out;
@@ -383,14 +386,16 @@ static struct lct_child link_objs(char objs[][4200], int n)
 
 START_TEST(test_objects_of_both_modes_refuse_to_link)
 {
-	char objs[32][4200], user[4200];
+	static char objs[MAX_OBJS][4200];
+	char user[4200];
 	struct lct_child c;
 	int n;
 
 	find_sources();
 	snprintf(user, sizeof(user), "%s/user.c", workdir);
 	write_user(user);
-	n = compile_checker(objs + 1, 31);
+	n = compile_checker(objs + 1, MAX_OBJS - 1);
+	ck_assert_int_lt(n, MAX_OBJS - 1); /* every source, none left out */
 	/* a LOCKCHECK=0 user with the checked library */
 	snprintf(objs[0], sizeof(objs[0]), "%s/user0.o", workdir);
 	compile(user, objs[0], "-DLOCKCHECK=0");

@@ -29,6 +29,8 @@ static char lockgraph_bin[4096];
 	"edge 0 1 3 WW,RR 0:1 42 \"t\" \"x.c\" 10 \"f\" \"x.c\" 11 \"f\"\n"
 #define FINDING "finding exit-held - \"thread t exited holding a\"\n"
 #define VALID HEAD CLASS0 CLASS1 EDGE01 FINDING "end 2 1 1\n"
+#define HEAD2 "lockcheck-dump 2\nprocess 7 \"prog\"\n"
+#define RANGE_OK "range 4 2 2 8 0 \"guarded by a\" \"x.c\" 3\n"
 
 static void write_file(const char *path, const char *data, size_t len)
 {
@@ -102,7 +104,19 @@ static const struct bad_case {
 } bad_cases[] = {
 	{ "", "1", "empty file" },
 	{ "hello world\n", "1", "not a lock-graph dump" },
-	{ "lockcheck-dump 2\n", "1", "version 2 is not supported" },
+	{ "lockcheck-dump 3\n", "1", "version 3 is not supported" },
+	/* version 2: range lines after the findings, four counts at end */
+	{ HEAD CLASS0 RANGE_OK "end 1 0 0\n", "4",
+	  "range line in a version 1 dump" },
+	{ HEAD2 CLASS0 "range 1 2 1 8 - \"f()\" \"x.c\" 3\nend 1 0 0 1\n",
+	  "4", "more writes than accesses" },
+	{ HEAD2 CLASS0 RANGE_OK "end 1 0 0\n", "5", "bad ranges field" },
+	{ HEAD2 CLASS0 "range 1 1 1 8 7 \"f()\" \"x.c\" 3\nend 1 0 0 1\n",
+	  "4", "class id 7 is not a class of this dump" },
+	{ HEAD2 CLASS0 RANGE_OK "end 1 0 0 2\n", "5",
+	  "end line says 2 ranges, the dump has 1" },
+	{ HEAD2 CLASS0 RANGE_OK FINDING "end 1 0 1 1\n", "5",
+	  "'finding' line out of order" },
 	{ "lockcheck-dump 1\r\n", "1", "CRLF line endings" },
 	{ "lockcheck-dump 1\nprocess 7 \"prog\"\r\n", "2",
 	  "CRLF line endings" },
@@ -517,6 +531,46 @@ START_TEST(test_saved_fuzz_inputs_never_crash)
 }
 END_TEST
 
+/* Version 2 dumps: ranges merged over dumps (lock sets intersected),
+ * shared ones listed, unguarded first. */
+START_TEST(test_guards_lists_shared_ranges)
+{
+	static const char one[] =
+		HEAD2 CLASS0 CLASS1
+		"range 10 5 2 8 0,1 \"guarded by a\" \"x.c\" 3\n"
+		"range 3 1 2 4 - \"loner()\" \"y.c\" 9\n"
+		"range 2 0 1 4 0 \"own()\" \"y.c\" 12\n"
+		"end 2 0 0 3\n";
+	static const char two[] =
+		HEAD2 "class 0 rwlock 2 5 1 100 \"b\" \"x.c\" 2\n"
+		"range 1 1 1 8 0 \"guarded by a\" \"x.c\" 3\n"
+		"end 1 0 0 1\n";
+	const char *dir = lct_tmpdir("guards");
+	char path[4200];
+	struct lct_child c;
+
+	snprintf(path, sizeof(path), "%s/one.graph", dir);
+	write_file(path, one, sizeof(one) - 1);
+	snprintf(path, sizeof(path), "%s/two.graph", dir);
+	write_file(path, two, sizeof(two) - 1);
+	run_lg("guards", dir, &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_OUT_HAS(&c, "== unguarded shared data (written, shared, "
+			       "no lock held at every access)\n"
+			       "  loner() at y.c:9 (4 bytes): 3 accesses, 1 "
+			       "writes, 2 threads\n");
+	/* two's class 0 is b: the lock common to both dumps */
+	LCT_ASSERT_OUT_HAS(&c, "  guarded by a at x.c:3 (8 bytes): 11 "
+			       "accesses, 6 writes, 3 threads, 2 records\n"
+			       "    always held: b [x.c:2]\n"
+			       "    declare: lc_guard(ptr, size, &b) or "
+			       "LC_GUARDED_BY(b)\n");
+	LCT_ASSERT_OUT_HAS(&c, "3 checked ranges: 1 unguarded shared, 1 "
+			       "guarded shared, 1 touched by one thread\n");
+	lct_child_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lockgraph_input");
@@ -533,6 +587,7 @@ int main(void)
 	tcase_add_loop_test(bad, test_bad_input_is_refused_naming_file_and_line,
 			    0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(bad, test_valid_reference_dump_is_accepted);
+	tcase_add_test(bad, test_guards_lists_shared_ranges);
 	tcase_add_test(bad, test_binary_garbage_is_refused);
 	tcase_add_test(bad, test_megabyte_line_is_refused_in_bounded_memory);
 	tcase_add_test(bad, test_many_gates_and_classes_are_accepted);

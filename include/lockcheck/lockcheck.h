@@ -20,9 +20,10 @@
  * a process that reported any makes its exit status 66 (LOCKCHECK_EXITCODE).
  * See docs/report-guide.md for the kinds and docs/dump-format.md for
  * LOCKCHECK_DUMP. The checked library links with -Wl,--wrap=pthread_create
- * (lockcheck/thread_start.c). Lock calls are not async-signal-safe: one
- * made by a signal handler while its thread is inside another goes to
- * pthreads unchecked and is reported (signal-unsafe).
+ * and -Wl,--wrap=pthread_join (lockcheck/thread_start.c). Lock calls are
+ * not async-signal-safe: one made by a signal handler while its thread is
+ * inside another goes to pthreads unchecked and is reported
+ * (signal-unsafe).
  *
  * The header compiles as C11 (strict -std=c11 -pedantic too) and as C++11
  * and later.
@@ -35,6 +36,7 @@
 #define LOCKCHECK_LOCKCHECK_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -52,6 +54,45 @@
 #define LC__ATOMIC(T) _Atomic(T)
 #define LC__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
+
+/*
+ * Clang Thread Safety Analysis (-Wthread-safety): lc_mutex_t and
+ * lc_rwlock_t are capabilities, and every lc_ lock call says what it
+ * acquires or releases, in both modes. Annotate data and functions:
+ *
+ *   long hits LC_GUARDED_BY(stats_lock);
+ *   long *slots LC_PT_GUARDED_BY(table_lock);
+ *   void bump_locked(void) LC_REQUIRES(stats_lock);
+ *   void lookup(void) LC_REQUIRES_SHARED(table_lock);
+ *   void refill(void) LC_EXCLUDES(stats_lock);
+ *   void begin(void) LC_ACQUIRE(stats_lock);  void end(void) LC_RELEASE(..);
+ *   LC_NO_THREAD_SAFETY_ANALYSIS   on a function the analysis cannot follow
+ *
+ * Other compilers see nothing. Clang 14 in C does not accept a struct
+ * member's LC_GUARDED_BY naming another member of the struct (clang 19
+ * does, and C++ does); globals and parameters work with both.
+ */
+#if defined(__clang__)
+#define LC__TSA(x) __attribute__((x))
+#else
+#define LC__TSA(x)
+#endif
+#define LC_CAPABILITY(name) LC__TSA(capability(name))
+#define LC_GUARDED_BY(l) LC__TSA(guarded_by(l))
+#define LC_PT_GUARDED_BY(l) LC__TSA(pt_guarded_by(l))
+#define LC_REQUIRES(...) LC__TSA(requires_capability(__VA_ARGS__))
+#define LC_REQUIRES_SHARED(...) LC__TSA(requires_shared_capability(__VA_ARGS__))
+#define LC_ACQUIRE(...) LC__TSA(acquire_capability(__VA_ARGS__))
+#define LC_ACQUIRE_SHARED(...) LC__TSA(acquire_shared_capability(__VA_ARGS__))
+#define LC_RELEASE(...) LC__TSA(release_capability(__VA_ARGS__))
+#define LC_RELEASE_SHARED(...) LC__TSA(release_shared_capability(__VA_ARGS__))
+#define LC_RELEASE_GENERIC(...) LC__TSA(release_generic_capability(__VA_ARGS__))
+#define LC_TRY_ACQUIRE(...) LC__TSA(try_acquire_capability(__VA_ARGS__))
+#define LC_TRY_ACQUIRE_SHARED(...)                                             \
+	LC__TSA(try_acquire_shared_capability(__VA_ARGS__))
+#define LC_EXCLUDES(...) LC__TSA(locks_excluded(__VA_ARGS__))
+#define LC_ASSERT_CAPABILITY(l) LC__TSA(assert_capability(l))
+#define LC_NO_THREAD_SAFETY_ANALYSIS LC__TSA(no_thread_safety_analysis)
 
 /* Strict ISO C (-std=c11 with no feature macro) makes glibc hide the POSIX
  * 2001 lock names: pthread_rwlock_t, pthread_mutex_timedlock. Whether they
@@ -134,12 +175,12 @@ LC__STATIC_ASSERT(sizeof(_Atomic(uint64_t)) == sizeof(uint64_t) &&
 
 enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK };
 
-typedef struct lc_mutex {
+typedef struct LC_CAPABILITY("mutex") lc_mutex {
 	pthread_mutex_t pm;
 	struct lc__lock lk;
 } lc_mutex_t;
 
-typedef struct lc_rwlock {
+typedef struct LC_CAPABILITY("rwlock") lc_rwlock {
 	lc__pthread_rwlock_t prw;
 	struct lc__lock lk;
 } lc_rwlock_t;
@@ -194,8 +235,8 @@ typedef struct lc_cond {
 #define lc_cond_wait(c, m) lc__cond_wait((c), (m), LC__AT)
 #define lc_cond_timedwait(c, m, abstime)                                       \
 	lc__cond_timedwait((c), (m), (abstime), LC__AT)
-#define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
-#define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
+#define lc_cond_signal(c) lc__cond_signal((c), LC__AT)
+#define lc_cond_broadcast(c) lc__cond_broadcast((c), LC__AT)
 #define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
 
 /* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
@@ -205,42 +246,48 @@ typedef struct lc_cond {
 
 /* The checked calls behind the macros: one per operation, each with the
  * call's file, line and function (lockcheck/mutex.c, rwlock.c, cond.c).
- * Signals go to pthreads directly: the checker has nothing to record. */
+ * Signals and broadcasts order their thread's past before the waits
+ * they wake (race checking). */
 int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key);
 int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
 			     struct lc__key *key);
 int lc__mutex_lock(lc_mutex_t *m, const char *file, int line,
-		   const char *func);
+		   const char *func) LC_ACQUIRE(m);
 int lc__mutex_trylock(lc_mutex_t *m, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_TRY_ACQUIRE(0, m);
 int lc__mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime,
-			const char *file, int line, const char *func);
+			const char *file, int line, const char *func)
+	LC_TRY_ACQUIRE(0, m);
 int lc__mutex_unlock(lc_mutex_t *m, const char *file, int line,
-		     const char *func);
+		     const char *func) LC_RELEASE(m);
 int lc__mutex_destroy(lc_mutex_t *m, const char *file, int line,
 		      const char *func);
 int lc__mutex_set_order(lc_mutex_t *m, uint64_t key);
 
 int lc__rwlock_init(lc_rwlock_t *l, const char *name, struct lc__key *key);
 int lc__rwlock_rdlock(lc_rwlock_t *l, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_ACQUIRE_SHARED(l);
 int lc__rwlock_wrlock(lc_rwlock_t *l, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_ACQUIRE(l);
 int lc__rwlock_tryrdlock(lc_rwlock_t *l, const char *file, int line,
-			 const char *func);
+			 const char *func) LC_TRY_ACQUIRE_SHARED(0, l);
 int lc__rwlock_trywrlock(lc_rwlock_t *l, const char *file, int line,
-			 const char *func);
+			 const char *func) LC_TRY_ACQUIRE(0, l);
 int lc__rwlock_unlock(lc_rwlock_t *l, const char *file, int line,
-		      const char *func);
+		      const char *func) LC_RELEASE_GENERIC(l);
 int lc__rwlock_destroy(lc_rwlock_t *l, const char *file, int line,
 		       const char *func);
 int lc__rwlock_set_order(lc_rwlock_t *l, uint64_t key);
 
 int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const char *file, int line,
-		  const char *func);
+		  const char *func) LC_REQUIRES(m);
 int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		       const struct timespec *abstime, const char *file,
-		       int line, const char *func);
+		       int line, const char *func) LC_REQUIRES(m);
+int lc__cond_signal(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
+		       const char *func);
 
 void lc__assert_held(struct lc__lock *lk, const char *file, int line,
 		     const char *func);
@@ -257,11 +304,11 @@ static const int *const lc__link_mode __attribute__((used)) =
 
 /* ---- Plain build: the pthread calls and nothing else. ----------------- */
 
-typedef struct lc_mutex {
+typedef struct LC_CAPABILITY("mutex") lc_mutex {
 	pthread_mutex_t pm;
 } lc_mutex_t;
 
-typedef struct lc_rwlock {
+typedef struct LC_CAPABILITY("rwlock") lc_rwlock {
 	lc__pthread_rwlock_t prw;
 } lc_rwlock_t;
 
@@ -285,6 +332,25 @@ int lc__plain_rwlock_trywrlock(lc_rwlock_t *l);
 int lc__plain_rwlock_unlock(lc_rwlock_t *l);
 int lc__plain_rwlock_destroy(lc_rwlock_t *l);
 
+/* What each call does to its lock, for Thread Safety Analysis (their
+ * bodies are pthreads', which the analysis does not follow). */
+static inline int lc_mutex_lock(lc_mutex_t *m) LC_ACQUIRE(m);
+static inline int lc_mutex_trylock(lc_mutex_t *m) LC_TRY_ACQUIRE(0, m);
+static inline int lc_mutex_timedlock(lc_mutex_t *m,
+				     const struct timespec *abstime)
+	LC_TRY_ACQUIRE(0, m);
+static inline int lc_mutex_unlock(lc_mutex_t *m) LC_RELEASE(m);
+static inline int lc_rwlock_rdlock(lc_rwlock_t *l) LC_ACQUIRE_SHARED(l);
+static inline int lc_rwlock_wrlock(lc_rwlock_t *l) LC_ACQUIRE(l);
+static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
+	LC_TRY_ACQUIRE_SHARED(0, l);
+static inline int lc_rwlock_trywrlock(lc_rwlock_t *l) LC_TRY_ACQUIRE(0, l);
+static inline int lc_rwlock_unlock(lc_rwlock_t *l) LC_RELEASE_GENERIC(l);
+static inline int lc_cond_wait(lc_cond_t *c, lc_mutex_t *m) LC_REQUIRES(m);
+static inline int lc_cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
+				    const struct timespec *abstime)
+	LC_REQUIRES(m);
+
 /* The wrappers are functions, each one pthread call (the same
  * instructions once inlined); names and order keys only matter to the
  * checker. Where strict ISO C hides a call, it goes through mode_off.c. */
@@ -300,16 +366,19 @@ static inline int lc_mutex_init_recursive(lc_mutex_t *m, const char *name)
 	return lc__plain_mutex_init_recursive(m);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_lock(lc_mutex_t *m)
 {
 	return pthread_mutex_lock(&m->pm);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_trylock(lc_mutex_t *m)
 {
 	return pthread_mutex_trylock(&m->pm);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_timedlock(lc_mutex_t *m,
 				     const struct timespec *abstime)
 {
@@ -320,6 +389,7 @@ static inline int lc_mutex_timedlock(lc_mutex_t *m,
 #endif
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_mutex_unlock(lc_mutex_t *m)
 {
 	return pthread_mutex_unlock(&m->pm);
@@ -344,26 +414,31 @@ static inline int lc_rwlock_init(lc_rwlock_t *l, const char *name)
 	return pthread_rwlock_init(&l->prw, NULL);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_rdlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_rdlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_wrlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_wrlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_tryrdlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_trywrlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_trywrlock(&l->prw);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_unlock(lc_rwlock_t *l)
 {
 	return pthread_rwlock_unlock(&l->prw);
@@ -380,26 +455,31 @@ static inline int lc_rwlock_init(lc_rwlock_t *l, const char *name)
 	return lc__plain_rwlock_init(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_rdlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_rdlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_wrlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_wrlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_tryrdlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_tryrdlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_trywrlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_trywrlock(l);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_rwlock_unlock(lc_rwlock_t *l)
 {
 	return lc__plain_rwlock_unlock(l);
@@ -423,11 +503,13 @@ static inline int lc_cond_init(lc_cond_t *c)
 	return pthread_cond_init(&c->pc, NULL);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_cond_wait(lc_cond_t *c, lc_mutex_t *m)
 {
 	return pthread_cond_wait(&c->pc, &m->pm);
 }
 
+LC_NO_THREAD_SAFETY_ANALYSIS
 static inline int lc_cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 				    const struct timespec *abstime)
 {
@@ -480,6 +562,103 @@ int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
 void lc__assert_no_locks_held(const char *file, int line, const char *func);
 #else
 #define lc_assert_no_locks_held() ((void)0)
+#endif
+
+/*
+ * Race checking. A range of memory [ptr, ptr + size) can be declared
+ * guarded by a lock: every checked access to it must hold the lock (a
+ * write exclusively: a mutex, or an rwlock's write lock; a read in any
+ * mode), and one that does not is reported (kind race) at that access,
+ * whatever the schedule, once per access site and declaration. The check
+ * is by byte: an access is checked against every declaration that covers
+ * any of its bytes, so overlapping declarations all apply and a
+ * declaration may cover part of a struct. The guard is the lock
+ * instance: a lock destroyed and initialised again is another lock.
+ *
+ * Accesses to ranges no declaration covers are checked by happens-before,
+ * as ThreadSanitizer does but only where asked: two accesses with a byte
+ * in common, by different threads, at least one a write, that no order
+ * connects are reported once per pair of sites. Order comes from thread
+ * create and join, an lc_ lock's release and a later acquisition (an
+ * rwlock's read unlock orders only a later write lock), a condvar signal
+ * and the wait it wakes, and lc_handoff. Only accesses marked with
+ * lc_read/lc_write (or LC_READ/LC_WRITE) are checked; the checker starts
+ * recording order at the first of these calls, so a program that makes
+ * none pays nothing for it.
+ *
+ *   lc_guard(ptr, size, lock)  declares the guard (lock: an lc_mutex_t *
+ *                              or lc_rwlock_t *); 0, EINVAL (NULL, size
+ *                              0), ENOMEM
+ *   lc_unguard(ptr, size)      forgets declarations and history of the
+ *                              range (call it before the memory is freed
+ *                              or reused); a declaration partly inside
+ *                              keeps its bytes outside
+ *   lc_read / lc_write(ptr, size)   records one access of size bytes
+ *   LC_READ(lv)                the value of lvalue lv, its read recorded
+ *   LC_WRITE(lv, v)            lv = v, its write recorded
+ *   lc_handoff(ptr, size)      the range passes to the next thread that
+ *                              touches it: its history is forgotten
+ *
+ * With LOCKCHECK=0 they do nothing: lc_guard, lc_unguard, lc_read,
+ * lc_write and lc_handoff are static inline functions that return 0 or
+ * nothing (their arguments are evaluated once); LC_READ(lv) is
+ * (lv) and LC_WRITE(lv, v) is ((lv) = (v)). With LOCKCHECK=1 LC_READ and
+ * LC_WRITE evaluate lv twice (its address, then its value): give them an
+ * lvalue without side effects.
+ */
+#if LOCKCHECK
+#define lc_guard(ptr, size, lock)                                              \
+	lc__guard((ptr), (size), &(lock)->lk, #lock, LC__AT)
+#define lc_unguard(ptr, size) lc__unguard((ptr), (size))
+#define lc_read(ptr, size) lc__access((ptr), (size), 0, LC__AT)
+#define lc_write(ptr, size) lc__access((ptr), (size), 1, LC__AT)
+#define lc_handoff(ptr, size) lc__handoff((ptr), (size))
+#define LC_READ(lv) (lc__access(&(lv), sizeof(lv), 0, LC__AT), (lv))
+#define LC_WRITE(lv, v) (lc__access(&(lv), sizeof(lv), 1, LC__AT), (lv) = (v))
+
+int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
+	      const char *text, const char *file, int line, const char *func);
+void lc__unguard(const volatile void *ptr, size_t size);
+void lc__access(const volatile void *ptr, size_t size, int write,
+		const char *file, int line, const char *func);
+void lc__handoff(const volatile void *ptr, size_t size);
+#else
+/* lock: either lock type (the checked build's macro takes both). */
+static inline int lc_guard(const volatile void *ptr, size_t size,
+			   const volatile void *lock)
+{
+	(void)ptr;
+	(void)size;
+	(void)lock;
+	return 0;
+}
+
+#define LC_READ(lv) (lv)
+#define LC_WRITE(lv, v) ((lv) = (v))
+
+static inline void lc_unguard(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
+
+static inline void lc_read(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
+
+static inline void lc_write(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
+
+static inline void lc_handoff(const volatile void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+}
 #endif
 
 #ifdef __cplusplus

@@ -102,7 +102,7 @@ pkg_config_flags() {
 	pkg_config_is --cflags lockcheck-checked "-I$P/include -DLOCKCHECK=1"
 	pkg_config_is --libs lockcheck "-L$P/lib -llockcheck -pthread"
 	pkg_config_is --libs lockcheck-checked \
-		"-L$P/lib -llockcheck-checked -pthread -Wl,--wrap=pthread_create"
+		"-L$P/lib -llockcheck-checked -pthread -Wl,--wrap=pthread_create -Wl,--wrap=pthread_join"
 }
 
 # ---- consumer programs

@@ -142,6 +142,26 @@ static void scene_workers(struct ds_reaper *r)
 }
 
 
+static void scene_race(struct ds_reaper *r)
+{
+	struct ds_reaper_exit e;
+	char how[96];
+
+	heading("5. A race: workers count under stats_lock, a reporter "
+		"reads without it");
+	say("The counters are declared guarded by stats_lock (lc_guard).\n");
+	e = run_scene(r, "stats-racy", "LOCKCHECK_EXITCODE=66");
+	expect_end(&e, DS_REAPER_EXITED, 66, "racy stats");
+	putchar('\n');
+	say("racy stats %s: the unlocked read is reported at once, whatever",
+	    ds_reaper_describe(&e, how, sizeof(how)));
+	say("the schedule. The fix reads under the lock:");
+	e = run_scene(r, "stats-fixed", NULL);
+	expect_end(&e, DS_REAPER_EXITED, 0, "fixed stats");
+	say("fixed stats %s, no report.",
+	    ds_reaper_describe(&e, how, sizeof(how)));
+}
+
 static void scene_batch(struct ds_reaper *r)
 {
 	static const char *const jobs[][4] = {
@@ -201,7 +221,7 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 	char svg[128];
 	struct ds_reaper_exit e;
 
-	heading("5. lockgraph: the dumps of every process, merged");
+	heading("6. lockgraph: the dumps of every process, merged");
 	if (!lockgraph) {
 		say("(run `demo PATH-TO-LOCKGRAPH` to merge the dumps in %s)",
 		    dumps);
@@ -216,6 +236,12 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 	say("exit status %d: the workers' cycle fails the build, though "
 	    "neither", e.how == DS_REAPER_EXITED ? e.code : -1);
 	say("process alone could see it.\n");
+	say("$ lockgraph guards %s   (which lock guards which data)\n",
+	    dumps);
+	lockgraph_run(r, lockgraph, (const char *[]){ "guards", dumps, NULL });
+	printf("\n");
+	say("the counters stats_lock always guarded, and the one the racy");
+	say("reporter read without it: unguarded shared data.\n");
 	snprintf(svg, sizeof(svg), "%s/lockgraph.svg", dumps);
 	e = lockgraph_run(r, lockgraph,
 			  (const char *[]){ "dot", "--svg", svg, dumps, NULL });
@@ -271,7 +297,7 @@ static int narrate(const char *lockgraph)
 	if (ds_reaper_create(&r))
 		return 1;
 	dup2(STDOUT_FILENO, STDERR_FILENO); /* reports in line with the story */
-	printf("lockcheck demo: a lock-order checker at work (this build has "
+	printf("lockcheck demo: a lock-order and race checker at work (this build has "
 	       "LOCKCHECK=1)\n");
 	scene_bank(r);
 	heading("3. Services under load");
@@ -279,6 +305,7 @@ static int narrate(const char *lockgraph)
 	expect_end(&e, DS_REAPER_EXITED, 0, "services");
 	scene_batch(r);
 	scene_workers(r);
+	scene_race(r);
 	scene_lockgraph(lockgraph, r);
 	scene_unmodified(r);
 	ds_reaper_destroy(r);
@@ -302,5 +329,9 @@ int main(int argc, char **argv)
 		return demo_worker("registry", "journal");
 	if (strcmp(scene, "worker-b") == 0)
 		return demo_worker("journal", "registry");
+	if (strcmp(scene, "stats-racy") == 0)
+		return demo_stats("racy");
+	if (strcmp(scene, "stats-fixed") == 0)
+		return demo_stats("fixed");
 	return narrate(argc > 1 ? argv[1] : NULL);
 }

@@ -122,6 +122,17 @@ struct lg_finding {
 				 * LG_NONE */
 };
 
+/* A checked range (dump version 2), merged by what it is and its site:
+ * the accesses of every dump added, its lock set the intersection of
+ * theirs (Eraser's candidate set: locks held at every access). */
+struct lg_range {
+	uint32_t what, file;	/* string ids: "guarded by L" or "func()" */
+	int32_t line;
+	uint64_t accesses, writes, threads, bytes;
+	uint32_t cls_off, ncls;	/* candidate locks in lg_graph.ids */
+	uint32_t ndumps;
+};
+
 struct lg_graph {
 	struct lg_strtab strs;
 	struct lg_class *classes;
@@ -134,11 +145,13 @@ struct lg_graph {
 	uint32_t ndumps, dumps_cap;
 	struct lg_finding *findings;
 	uint32_t nfindings, findings_cap;
-	uint32_t *ids; /* class lists of findings */
+	uint32_t *ids; /* class lists of findings and ranges */
 	uint32_t nids, ids_cap;
 	uint32_t *local; /* while reading: current dump's id -> merged id */
 	uint32_t local_cap;
-	struct lg_index class_ix, edge_ix, finding_ix;
+	struct lg_range *ranges;
+	uint32_t nranges, ranges_cap;
+	struct lg_index class_ix, edge_ix, finding_ix, range_ix;
 	bool finished;
 	/* After finish: edges sorted by (from, to); out[v] .. out[v + 1] are
 	 * the out-edges of v. */
@@ -203,6 +216,18 @@ int lg_graph_add_edge(struct lg_graph *g, const struct lg_edge_rec *r);
 int lg_graph_add_finding(struct lg_graph *g, const char *kind,
 			 size_t kind_len, const uint32_t *cls, uint32_t ncls,
 			 const char *summary, size_t summary_len);
+
+/* One range line: local class ids (checked by the caller), decoded
+ * strings. */
+struct lg_range_rec {
+	uint64_t accesses, writes, threads, bytes;
+	const uint32_t *cls;
+	uint32_t ncls;
+	const char *what, *file;
+	size_t what_len, file_len;
+	int32_t line;
+};
+int lg_graph_add_range(struct lg_graph *g, const struct lg_range_rec *r);
 
 /* ---- finish.c ---- */
 

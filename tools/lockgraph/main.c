@@ -32,8 +32,8 @@ struct cli {
 };
 
 static const char usage[] =
-	"usage: lockgraph report|dot|check|json|order|merge [OPTIONS] FILE|DIR "
-	"...\n"
+	"usage: lockgraph report|dot|check|json|order|merge|guards [OPTIONS] "
+	"FILE|DIR ...\n"
 	"       lockgraph diff [OPTIONS] BASE NEW\n"
 	"\n"
 	"Merges lock-graph dumps (LOCKCHECK_DUMP) of any number of processes;\n"
@@ -46,6 +46,7 @@ static const char usage[] =
 	"  order   a lock hierarchy consistent with every edge not on a "
 	"cycle\n"
 	"  merge   the merged graph as one dump (a baseline for diff)\n"
+	"  guards  shared data and the lock that always guarded it (advice)\n"
 	"  diff    classes, edges and cycles of NEW that BASE lacks; exit 1 "
 	"on a new cycle\n"
 	"options:\n"
@@ -216,6 +217,8 @@ static int output(const struct cli *c, const struct lg_analysis *a)
 		rc = lg_out_order(stdout, a);
 	else if (!strcmp(c->cmd, "merge"))
 		rc = lg_out_merge(stdout, a);
+	else if (!strcmp(c->cmd, "guards"))
+		rc = lg_out_guards(stdout, a);
 	else
 		rc = lg_out_check(stdout, a, &problems);
 	return output_status(rc, problems > 0);
@@ -261,8 +264,9 @@ static int run_diff(const struct cli *c)
 
 static bool known_command(const char *cmd)
 {
-	static const char *const cmds[] = { "report", "dot",   "check", "json",
-					    "order",  "merge", "diff" };
+	static const char *const cmds[] = { "report", "dot",   "check",
+					    "json",   "order", "merge",
+					    "diff",   "guards" };
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(cmd, cmds[i]))

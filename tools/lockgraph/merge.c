@@ -66,6 +66,7 @@ int lg_graph_init(struct lg_graph *g)
 	lg_index_init(&g->class_ix);
 	lg_index_init(&g->edge_ix);
 	lg_index_init(&g->finding_ix);
+	lg_index_init(&g->range_ix);
 	return lg_strtab_init(&g->strs);
 }
 
@@ -79,6 +80,7 @@ void lg_graph_free(struct lg_graph *g)
 	free(g->occ);
 	free(g->dumps);
 	free(g->findings);
+	free(g->ranges);
 	free(g->ids);
 	free(g->local);
 	free(g->out);
@@ -86,6 +88,7 @@ void lg_graph_free(struct lg_graph *g)
 	lg_index_free(&g->class_ix);
 	lg_index_free(&g->edge_ix);
 	lg_index_free(&g->finding_ix);
+	lg_index_free(&g->range_ix);
 	lg_strtab_free(&g->strs);
 	lc__graph_free(&g->lc);
 	memset(g, 0, sizeof(*g));
@@ -376,6 +379,96 @@ int lg_graph_add_finding(struct lg_graph *g, const char *kind,
 		g->findings[id].ndumps++;
 	else
 		err = new_finding(g, &key, h);
+out:
+	free(merged);
+	return err;
+}
+
+/* ---- ranges ---- */
+
+struct range_key {
+	uint32_t what, file;
+	int32_t line;
+};
+
+static bool range_eq(const void *ctx, uint32_t idx, const void *k)
+{
+	const struct lg_graph *g = ctx;
+	const struct lg_range *r = &g->ranges[idx];
+	const struct range_key *key = k;
+
+	return r->what == key->what && r->file == key->file &&
+	       r->line == key->line;
+}
+
+/* Keeps the locks of r that cls[0..n) also has (merged ids). */
+static void intersect(struct lg_graph *g, struct lg_range *r,
+		      const uint32_t *cls, uint32_t n)
+{
+	uint32_t *ids = g->ids + r->cls_off, k = 0;
+
+	for (uint32_t i = 0; i < r->ncls; i++) {
+		bool both = false;
+
+		for (uint32_t j = 0; j < n && !both; j++)
+			both = ids[i] == cls[j];
+		if (both)
+			ids[k++] = ids[i];
+	}
+	r->ncls = k;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+int lg_graph_add_range(struct lg_graph *g, const struct lg_range_rec *rec)
+{
+	uint32_t *merged = malloc((rec->ncls ? rec->ncls : 1) *
+				  sizeof(*merged));
+	struct range_key key = { 0, 0, rec->line };
+	struct lg_range *r;
+	uint64_t h;
+	uint32_t id;
+	int err = ENOMEM;
+
+	if (!merged ||
+	    lg_str_intern(&g->strs, rec->what, rec->what_len, &key.what) ||
+	    lg_str_intern(&g->strs, rec->file, rec->file_len, &key.file))
+		goto out;
+	for (uint32_t i = 0; i < rec->ncls; i++)
+		merged[i] = merged_id(g, rec->cls[i]);
+	h = lg_mix64((uint64_t)key.what << 32 | key.file) ^
+	    (uint64_t)(uint32_t)key.line;
+	id = lg_index_find(&g->range_ix, h, range_eq, g, &key);
+	if (id == LG_NONE) {
+		if (lg_grow((void **)&g->ranges, &g->ranges_cap,
+			    (uint64_t)g->nranges + 1, sizeof(*g->ranges)) ||
+		    lg_grow((void **)&g->ids, &g->ids_cap,
+			    (uint64_t)g->nids + rec->ncls, sizeof(*g->ids)) ||
+		    lg_index_add(&g->range_ix, h, g->nranges))
+			goto out;
+		if (rec->ncls)
+			memcpy(g->ids + g->nids, merged,
+			       rec->ncls * sizeof(*g->ids));
+		g->ranges[g->nranges++] = (struct lg_range){
+			key.what, key.file, key.line, 0, 0, 0, 0,
+			g->nids, rec->ncls, 0
+		};
+		g->nids += rec->ncls;
+		id = g->nranges - 1;
+	} else {
+		intersect(g, &g->ranges[id], merged, rec->ncls);
+	}
+	r = &g->ranges[id];
+	r->accesses = sat_add(r->accesses, rec->accesses);
+	r->writes = sat_add(r->writes, rec->writes);
+	r->threads = sat_add(r->threads, rec->threads);
+	if (rec->bytes > r->bytes)
+		r->bytes = rec->bytes;
+	r->ndumps++;
+	err = 0;
 out:
 	free(merged);
 	return err;

@@ -60,6 +60,7 @@ int lg_out_order(FILE *f, const struct lg_analysis *a);
 
 /* The merged graph as one version 1 dump (a baseline for diff). */
 int lg_out_merge(FILE *f, const struct lg_analysis *a);
+int lg_out_guards(FILE *f, const struct lg_analysis *a);
 
 /* One line per problem; *problems gets their number. */
 int lg_out_check(FILE *f, const struct lg_analysis *a, uint32_t *problems);

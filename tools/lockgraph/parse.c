@@ -29,7 +29,9 @@
 #include "fields.h"
 #include "reader.h"
 
-enum section { S_HEADER, S_PROCESS, S_CLASS, S_EDGE, S_FINDING, S_END };
+enum section {
+	S_HEADER, S_PROCESS, S_CLASS, S_EDGE, S_FINDING, S_RANGE, S_END
+};
 
 struct parser {
 	struct lg_graph *g;
@@ -39,6 +41,8 @@ struct parser {
 	enum section sec;
 	bool merge;			       /* into the graph, not only checked */
 	uint32_t nclasses, nedges, nfindings; /* lines of this dump */
+	uint32_t nranges;
+	uint64_t version;		       /* 1 or 2 */
 	char *scratch;			       /* decoded strings */
 	uint32_t *ids;			       /* a finding's classes */
 	uint32_t ids_cap;
@@ -115,10 +119,11 @@ static int parse_header(struct parser *p, struct lg_cursor *c)
 	if (lg_field_u64(c, &version) || lg_field_end(c))
 		return bad(p, "bad header line (want 'lockcheck-dump %d')",
 			   LG_DUMP_VERSION);
-	if (version != LG_DUMP_VERSION)
+	if (version != 1 && version != LG_DUMP_VERSION)
 		return bad(p, "dump format version %llu is not supported (this "
-			      "lockgraph reads version %d)",
+			      "lockgraph reads versions 1 to %d)",
 			   (unsigned long long)version, LG_DUMP_VERSION);
+	p->version = version;
 	p->sec = S_PROCESS;
 	return 0;
 }
@@ -428,6 +433,49 @@ static int parse_finding(struct parser *p, struct lg_cursor *c)
 	return merge_finding(p, kind, kn, ncls, raw, n);
 }
 
+/* A range line (version 2): accesses writes threads bytes classes what
+ * file line. */
+static int parse_range(struct parser *p, struct lg_cursor *c)
+{
+	struct lg_range_rec r = { 0 };
+	const char *raw[2];
+	size_t n[2];
+	uint32_t ncls;
+	int err;
+
+	if (p->version < 2)
+		return bad(p, "range line in a version 1 dump");
+	if (field(p, lg_field_u64(c, &r.accesses), "range", "accesses") ||
+	    field(p, lg_field_u64(c, &r.writes), "range", "writes") ||
+	    field(p, lg_field_u64(c, &r.threads), "range", "threads") ||
+	    field(p, lg_field_u64(c, &r.bytes), "range", "bytes"))
+		return EINVAL;
+	if (r.writes > r.accesses)
+		return bad(p, "range line: more writes than accesses");
+	err = finding_classes(p, c, &ncls);
+	if (err)
+		return err;
+	if (field(p, lg_field_str(c, &raw[0], &n[0]), "range", "what") ||
+	    field(p, lg_field_str(c, &raw[1], &n[1]), "range", "file") ||
+	    field(p, lg_field_i32(c, &r.line), "range", "line") ||
+	    field(p, lg_field_end(c), "range", "trailing"))
+		return EINVAL;
+	if (!p->merge) {
+		p->nranges++;
+		return 0;
+	}
+	r.cls = p->ids;
+	r.ncls = ncls;
+	/* scratch holds one decoded line: both strings fit in it */
+	r.what = p->scratch;
+	r.what_len = lg_field_decode(raw[0], n[0], p->scratch);
+	r.file = p->scratch + r.what_len + 1;
+	r.file_len = lg_field_decode(raw[1], n[1], p->scratch + r.what_len + 1);
+	err = lg_graph_add_range(p->g, &r);
+	p->nranges += !err;
+	return err;
+}
+
 static int check_count(struct parser *p, struct lg_cursor *c,
 		       const char *what, uint32_t have)
 {
@@ -446,6 +494,7 @@ static int parse_end(struct parser *p, struct lg_cursor *c)
 	if (check_count(p, c, "classes", p->nclasses) ||
 	    check_count(p, c, "edges", p->nedges) ||
 	    check_count(p, c, "findings", p->nfindings) ||
+	    (p->version >= 2 && check_count(p, c, "ranges", p->nranges)) ||
 	    field(p, lg_field_end(c), "end", "trailing"))
 		return EINVAL;
 	p->sec = S_END;
@@ -461,6 +510,7 @@ static const struct record {
 	{ "class", S_CLASS, parse_class },
 	{ "edge", S_EDGE, parse_edge },
 	{ "finding", S_FINDING, parse_finding },
+	{ "range", S_RANGE, parse_range },
 	{ "end", S_END, parse_end },
 };
 
@@ -553,7 +603,7 @@ static int restart(struct parser *p, off_t start)
 			       p->path, strerror(errno));
 	lg_reader_restart(&p->rd);
 	p->sec = S_HEADER;
-	p->nclasses = p->nedges = p->nfindings = 0;
+	p->nclasses = p->nedges = p->nfindings = p->nranges = 0;
 	return 0;
 }
 

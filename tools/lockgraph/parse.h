@@ -1,5 +1,6 @@
 /*
- * parse.h: reads one dump (docs/dump-format.md, version 1) into a graph.
+ * parse.h: reads one dump (docs/dump-format.md, version 1 or 2) into a
+ * graph.
  */
 #ifndef LOCKGRAPH_PARSE_H
 #define LOCKGRAPH_PARSE_H
@@ -8,7 +9,7 @@
 
 #include "graph.h"
 
-#define LG_DUMP_VERSION 1
+#define LG_DUMP_VERSION 2 /* the newest; version 1 is read too */
 
 /* Bytes: a dump in a regular file bigger than this is checked whole before
  * any of it is merged (parse.c), so a broken one costs no memory. */

@@ -1,0 +1,171 @@
+/*
+ * race.h: the race checker's parts and its hooks into the core.
+ *
+ * The model (FastTrack's, with ThreadSanitizer's shadow cells). Every
+ * thread that takes part has a slot and a vector clock; an access is an
+ * epoch (slot, the slot's clock then). A lock keeps the clock of its last
+ * write release and the join of its read releases; an acquisition joins
+ * them in (a read lock only the write release's). A condvar keeps the join
+ * of its signals; a wait that returns joins it. A new thread starts from
+ * its creator's clock; a join takes the ended thread's. Access A is
+ * ordered before access B of another thread when A's clock is at most B's
+ * thread's entry for A's slot.
+ *
+ * Nothing of this runs before the first access no declaration covers,
+ * or the first hand-over (lc__race_on): order before it cannot matter,
+ * since every access it could order comes after. Declared guards need
+ * no clocks: a program that only declares pays only for its checks. All state lives under lc__race_mu, a raw
+ * mutex that is a leaf: nothing else is locked while it is held, and
+ * findings are written after it is let go.
+ */
+#ifndef LOCKCHECK_RACE_H
+#define LOCKCHECK_RACE_H
+
+#include "internal.h"
+
+/* Set, never cleared, at the first undeclared access or lc_handoff. */
+extern _Atomic bool lc__race_on;
+
+static inline bool lc__race_active(void)
+{
+	return atomic_load_explicit(&lc__race_on, memory_order_relaxed);
+}
+
+/* Turns happens-before checking on (idempotent). */
+void lc__race_start(void);
+
+/* Readies the race checker's state for use (fork handlers): before the
+ * first declaration or access. Idempotent. */
+void lc__race_arm(void);
+
+extern pthread_mutex_t lc__race_mu;
+
+/* A vector clock: c[i] for slot i < n; slots past n are 0. */
+struct lc__vc {
+	uint32_t *c;
+	uint32_t n;
+};
+
+/* ---- race_clock.c (hooks: call them inside the checker) ---- */
+
+/* After an acquisition of lk in mode (LC__READ or LC__WRITE). */
+void lc__race_acquire(struct lc__lock *lk, uint8_t mode);
+
+/* Before the release of a hold of lk in mode. */
+void lc__race_release(struct lc__lock *lk, uint8_t mode);
+
+/* A signal or broadcast of the condvar at cond; a wait on it returned. */
+void lc__race_signal(const void *cond);
+void lc__race_wakeup(const void *cond);
+
+/* The creator's clock for a new thread (malloc'd; NULL when off or out
+ * of memory), which the new thread adopts (lc__race_born) or which is
+ * freed when the create failed (lc__race_unborn). */
+struct lc__vc *lc__race_fork(void);
+void lc__race_born(struct lc__vc *from);
+void lc__race_unborn(struct lc__vc *from);
+
+/* The calling thread ends; a join of thread th returned. */
+void lc__race_thread_end(void);
+void lc__race_joined(pthread_t th);
+
+/* Under lc__race_mu: the calling thread's slot and clock (NULL when it
+ * cannot have one: out of memory or slots). lc__race_self_fast: without
+ * the lock, NULL when it has none yet. Only its own thread uses its
+ * clock. */
+struct lc__race_thread {
+	uint32_t slot;
+	struct lc__vc vc;	/* vc.c[slot] is its own clock, from 1 */
+	bool named;		/* its slot has its name */
+};
+struct lc__race_thread *lc__race_self(void);
+struct lc__race_thread *lc__race_self_fast(void);
+
+/* Under lc__race_mu: the name and tid of the thread of a slot, as it was
+ * at that thread's first access (lc__race_name_slot). */
+const char *lc__race_slot_name(uint32_t slot, int *tid);
+void lc__race_name_slot(uint32_t slot, const char *name, int tid);
+
+/* Happens-before checking stops (a table could not grow): set once with
+ * a limit finding to follow; declared guards are still checked. */
+extern _Atomic bool lc__race_hb_off;
+void lc__race_limit(const char *what);
+
+/* The limit found since the last call, or NULL: its finding is written
+ * by the caller, after lc__race_mu is let go. */
+const char *lc__race_take_limit(void);
+
+/* ---- race_guard.c: declarations, under lc__guards_lock (read to look,
+ * write to change; a leaf like lc__race_mu, never held with it) ---- */
+
+extern pthread_rwlock_t lc__guards_lock;
+
+/* Changes with every change of the declarations (read without the lock:
+ * a thread's cached lookup is valid while it has not changed). */
+extern _Atomic uint64_t lc__guards_gen;
+
+struct lc__guard_decl {
+	uintptr_t lo, hi;	/* [lo, hi) */
+	struct lc__lock *lk;	/* may be gone: compared, never read */
+	uint64_t id;		/* the lock instance declared */
+	const struct lc__class *cls; /* its class, or NULL */
+	const char *name;	/* the lock's name (interned) */
+	struct lc__site at;	/* the declaration */
+};
+
+/* 0, ENOMEM. */
+int lc__guards_add(const struct lc__guard_decl *g);
+void lc__guards_remove(uintptr_t lo, uintptr_t hi);
+
+/* Calls fn for each declaration with a byte in [lo, hi); stops when fn
+ * returns false. */
+void lc__guards_each(uintptr_t lo, uintptr_t hi,
+		     bool (*fn)(const struct lc__guard_decl *g, void *arg),
+		     void *arg);
+
+/* ---- race_shadow.c: the history of checked bytes, under locks of its
+ * own (leaves) ---- */
+
+/* Takes (lock true) or lets go of all its locks around a fork. */
+void lc__shadow_fork_lock(bool lock);
+
+/* One access as the shadow keeps it. */
+struct lc__race_access {
+	uint32_t slot, clock;	/* its epoch */
+	struct lc__site at;
+	const struct lc__class *held[2]; /* first locks held */
+	uint8_t nheld;		/* locks held (may be more than 2) */
+	uint8_t write;
+	uint8_t off, len;	/* bytes of its granule */
+	uintptr_t addr;		/* the whole access's first byte */
+	uint32_t size;		/* and its size */
+};
+
+/* Checks access a of [lo, hi) by thread rt against the history and
+ * records it. The first earlier access it races with goes into *prior;
+ * returns whether there was one. */
+bool lc__shadow_access(struct lc__race_thread *rt,
+		       const struct lc__race_access *a, uintptr_t lo,
+		       uintptr_t hi, struct lc__race_access *prior);
+
+/* Forgets the history of [lo, hi). */
+void lc__shadow_forget(uintptr_t lo, uintptr_t hi);
+
+/* ---- race_inventory.c: the dump's record of checked ranges ---- */
+
+/* Access of [lo, hi) by t, of the range a declaration covers (decl) or
+ * of its own bytes (decl NULL, at its site). Only when a dump will be
+ * written. */
+void lc__inventory_note(const struct lc__thread *t, uintptr_t lo,
+			uintptr_t hi, bool write, const struct lc__site *at,
+			const struct lc__guard_decl *decl, int tid);
+
+/* Takes (lock true) or lets go of its mutex around a fork. */
+void lc__inventory_fork_lock(bool lock);
+
+/* Under lc__slow: appends a "range" line per range (docs/dump-format.md),
+ * strings written by put_str; returns how many. */
+uint32_t lc__inventory_dump(struct lc__buf *b,
+			    void (*put_str)(struct lc__buf *b, const char *s));
+
+#endif /* LOCKCHECK_RACE_H */

@@ -1,0 +1,271 @@
+/*
+ * race_access.c: the race API's entry points: declarations, accesses,
+ * hand-overs. An access is checked first against the declarations that
+ * cover any of its bytes (the guard must be held by the calling thread,
+ * exclusively for a write), under lc__guards_lock for reading; an access
+ * no declaration covers is checked against the shadow's history by
+ * happens-before, under lc__race_mu. The finding is written after both
+ * are let go (race_report.c).
+ */
+#define _GNU_SOURCE
+#include "core.h"
+#include "race.h"
+#include "race_report.h"
+
+#include <string.h>
+
+/* [ptr, ptr + size) as addresses; false for NULL, 0 or a wrapping range. */
+static bool range_of(const volatile void *ptr, size_t size, uintptr_t *lo,
+		     uintptr_t *hi)
+{
+	*lo = (uintptr_t)ptr;
+	*hi = *lo + size;
+	return ptr && size && *hi > *lo;
+}
+
+int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
+	      const char *text, const char *file, int line, const char *func)
+{
+	struct lc__guard_decl d = { .lk = lk, .at = { file, line, func } };
+	struct lc__class *cls;
+	int err;
+
+	if (!lk || !range_of(ptr, size, &d.lo, &d.hi))
+		return EINVAL;
+	lc__race_arm();
+	cls = lc__class_fast(lk);
+	d.id = lc__id_fast(lk);
+	d.cls = cls;
+	d.name = cls ? cls->name : text;
+	pthread_rwlock_wrlock(&lc__guards_lock);
+	err = lc__guards_add(&d);
+	pthread_rwlock_unlock(&lc__guards_lock);
+	return err;
+}
+
+void lc__unguard(const volatile void *ptr, size_t size)
+{
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	pthread_rwlock_wrlock(&lc__guards_lock);
+	lc__guards_remove(lo, hi);
+	pthread_rwlock_unlock(&lc__guards_lock);
+	if (lc__race_active())
+		lc__shadow_forget(lo, hi);
+}
+
+void lc__handoff(const volatile void *ptr, size_t size)
+{
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	lc__race_start();
+	lc__shadow_forget(lo, hi);
+}
+
+/* How t holds the lock a declaration names: 0 not at all, LC__READ + 1,
+ * LC__WRITE + 1. A thread with locks it could not record may hold it:
+ * it counts as held for writing (never a false report). */
+static int hold_of(const struct lc__thread *t, const struct lc__guard_decl *d)
+{
+	int best = 0;
+
+	if (t->untracked || lc__unrecorded())
+		return LC__WRITE + 1;
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		const struct lc__held *h = &t->held[i];
+
+		if (h->lk == d->lk && h->id == d->id && h->mode + 1 > best)
+			best = h->mode + 1;
+	}
+	return best;
+}
+
+/* Pointers into the declarations: valid while they are looked at. */
+struct guard_check {
+	const struct lc__thread *t;
+	bool write;
+	bool read_held;			 /* miss: held, only for reading */
+	const struct lc__guard_decl *first; /* the first covering, or NULL */
+	const struct lc__guard_decl *miss;  /* the first broken, or NULL */
+};
+
+static bool check_guard(const struct lc__guard_decl *d, void *arg)
+{
+	struct guard_check *gc = arg;
+	int hold = hold_of(gc->t, d);
+
+	if (!gc->first)
+		gc->first = d;
+	if (hold == LC__WRITE + 1 || (hold && !gc->write))
+		return true;
+	gc->miss = d;
+	gc->read_held = hold == LC__READ + 1;
+	return false;
+}
+
+/* The verdict and inventory of gc, while its declarations are valid. */
+static void conclude(const struct guard_check *gc, struct lc__thread *t,
+		     const struct lc__race_access *a, uintptr_t lo,
+		     uintptr_t hi, struct lc__race_verdict *v)
+{
+	if (gc->miss) {
+		v->kind = LC__RACE_GUARD;
+		v->miss = (struct lc__race_guard_miss){ *gc->miss,
+							gc->read_held };
+	}
+	if (lc__cfg.dump)
+		lc__inventory_note(t, lo, hi, a->write, &a->at, gc->first,
+				   t->tid);
+}
+
+/* The locks t holds, as an access records them. */
+static void note_held(const struct lc__thread *t, struct lc__race_access *a)
+{
+	a->nheld = t->nheld > 255 ? 255 : (uint8_t)t->nheld;
+	for (uint32_t i = 0; i < t->nheld && i < 2; i++)
+		a->held[i] = t->held[i].cls;
+}
+
+/* The thread's last lookups: the declarations of a range, while the
+ * declarations have not changed (lc__guards_gen), when there are at most
+ * CACHED_DECLS of them. */
+#define LOOKUPS 8
+#define CACHED_DECLS 2
+struct lookup {
+	uint64_t gen;		/* 0: empty (the generation starts at 1) */
+	uintptr_t lo, hi;
+	uint32_t n;
+	struct lc__guard_decl d[CACHED_DECLS];
+};
+static _Thread_local struct lookup lookups[LOOKUPS]
+	__attribute__((tls_model("initial-exec")));
+
+static bool remember(const struct lc__guard_decl *d, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (l->n < CACHED_DECLS)
+		l->d[l->n] = *d;
+	l->n++;
+	return true;
+}
+
+/* The declarations of [lo, hi): cached, or looked up (and cached when
+ * few). NULL when there are too many to cache: the caller looks. */
+static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
+{
+	struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
+	uint64_t gen;
+
+	/* A declaration changed by another thread while this one looks is
+	 * the program's own race: either answer is one it could get. */
+	gen = atomic_load_explicit(&lc__guards_gen, memory_order_acquire) + 1;
+	if (l->gen == gen && l->lo == lo && l->hi == hi)
+		return l;
+	pthread_rwlock_rdlock(&lc__guards_lock);
+	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed) + 1;
+	*l = (struct lookup){ gen, lo, hi, 0, { { 0 } } };
+	lc__guards_each(lo, hi, remember, l);
+	pthread_rwlock_unlock(&lc__guards_lock);
+	if (l->n <= CACHED_DECLS)
+		return l;
+	l->gen = 0;
+	return NULL;
+}
+
+/* The verdict of the declarations on access a of [lo, hi) by t; false
+ * when none covers it. The inventory notes the access. */
+static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
+			 uintptr_t lo, uintptr_t hi,
+			 struct lc__race_verdict *v)
+{
+	struct guard_check gc = { t, a->write, false, NULL, NULL };
+	const struct lookup *l = declarations(lo, hi);
+
+	if (l) {
+		for (uint32_t i = 0; i < l->n && check_guard(&l->d[i], &gc);)
+			i++;
+		conclude(&gc, t, a, lo, hi, v);
+	} else {
+		pthread_rwlock_rdlock(&lc__guards_lock);
+		lc__guards_each(lo, hi, check_guard, &gc);
+		conclude(&gc, t, a, lo, hi, v);
+		pthread_rwlock_unlock(&lc__guards_lock);
+	}
+	return gc.first != NULL;
+}
+
+/* The calling thread's clock, made (and its slot named) on its first
+ * checked access; NULL when it cannot have one. */
+static struct lc__race_thread *clock_of(struct lc__thread *t)
+{
+	struct lc__race_thread *rt = lc__race_self_fast();
+
+	if (rt && rt->named)
+		return rt;
+	pthread_mutex_lock(&lc__race_mu);
+	rt = lc__race_self();
+	if (rt && !rt->named) {
+		lc__race_name_slot(rt->slot, lc__thread_name(t), t->tid);
+		rt->named = true;
+	}
+	pthread_mutex_unlock(&lc__race_mu);
+	return rt;
+}
+
+/* The verdict of happens-before on access a of [lo, hi) by t. */
+static void judge(struct lc__thread *t, struct lc__race_access *a,
+		  uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
+{
+	struct lc__race_thread *rt = clock_of(t);
+	const char *name;
+
+	if (!rt || atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return;
+	a->slot = rt->slot;
+	a->clock = rt->vc.c[rt->slot];
+	if (!lc__shadow_access(rt, a, lo, hi, &v->prior))
+		return;
+	v->kind = LC__RACE_UNORDERED;
+	pthread_mutex_lock(&lc__race_mu);
+	name = lc__race_slot_name(v->prior.slot, &v->prior_tid);
+	lc__copy_name(v->prior_name, sizeof(v->prior_name), name);
+	pthread_mutex_unlock(&lc__race_mu);
+}
+
+void lc__access(const volatile void *ptr, size_t size, int write,
+		const char *file, int line, const char *func)
+{
+	struct lc__race_verdict v; /* only kind, until it says a race */
+	struct lc__race_access a = { .at = { file, line, func } };
+	struct lc__thread *t;
+	const char *limit;
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	v.kind = LC__RACE_NONE;
+	t = lc__enter();
+	if (!t)
+		return;
+	a.write = write != 0;
+	a.addr = lo;
+	a.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	note_held(t, &a);
+	/* Declared data needs no clocks: they start at the first access
+	 * that no declaration covers. */
+	if (!judge_guards(t, &a, lo, hi, &v)) {
+		lc__race_start();
+		judge(t, &a, lo, hi, &v);
+	}
+	limit = lc__race_take_limit();
+	if (limit)
+		lc__race_report_limit(limit);
+	if (v.kind != LC__RACE_NONE)
+		lc__race_report(t, &a, &v, __builtin_return_address(0));
+	lc__leave(t);
+}

@@ -1,0 +1,453 @@
+/*
+ * race_clock.c: vector clocks of threads, locks and condvars, and the
+ * order thread create and join give (race.h has the model).
+ *
+ * Slots are never reused, so an epoch names one thread for the life of
+ * the process. Invariants: a thread's own entry is at least 1 (an epoch
+ * of clock 0 would be ordered before everything); a clock only grows. A
+ * table that cannot grow turns happens-before off with a limit finding
+ * (a lost order would be a false report; a lost check is only a miss).
+ */
+#define _GNU_SOURCE
+#include "race.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SLOTS (1u << 16)
+
+_Atomic bool lc__race_on;
+_Atomic bool lc__race_hb_off;
+pthread_mutex_t lc__race_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct slot {
+	struct lc__race_thread *rt; /* NULL once the thread ended */
+	char name[40];
+	int tid;
+};
+
+/* A lock's or condvar's clocks. */
+struct sync {
+	uint64_t key;		/* its table's key */
+	uint64_t id;		/* the lock instance they belong to */
+	struct lc__vc w, r;	/* write releases (signals); read releases */
+};
+
+/* Keyed by address: locks, condvars, ended threads (by pthread_t). Each
+ * entry is allocated alone, so a pointer to it stays valid (threads
+ * cache them) until it is deleted, which only ended threads' are. */
+struct table {
+	struct lc__u64map index; /* key -> position in items */
+	struct sync **items;
+	uint32_t n, cap;
+};
+
+static struct slot *slots;
+static uint32_t nslots, slots_cap;
+static struct table locks, conds, ended;
+static _Thread_local struct lc__race_thread *self;
+static _Atomic(const char *) limit_pending;
+
+static void prepare_fork(void)
+{
+	pthread_rwlock_wrlock(&lc__guards_lock);
+	lc__inventory_fork_lock(true);
+	pthread_mutex_lock(&lc__race_mu);
+	lc__shadow_fork_lock(true);
+}
+
+static void after_fork(void)
+{
+	lc__shadow_fork_lock(false);
+	pthread_mutex_unlock(&lc__race_mu);
+	lc__inventory_fork_lock(false);
+	pthread_rwlock_unlock(&lc__guards_lock);
+}
+
+static void arm_once(void)
+{
+	lc__init();
+	pthread_atfork(prepare_fork, after_fork, after_fork);
+}
+
+void lc__race_arm(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, arm_once);
+}
+
+void lc__race_start(void)
+{
+	if (lc__race_active())
+		return;
+	lc__race_arm();
+	atomic_store(&lc__race_on, true);
+}
+
+void lc__race_limit(const char *what)
+{
+	atomic_store(&lc__race_hb_off, true);
+	atomic_store(&limit_pending, what);
+}
+
+const char *lc__race_take_limit(void)
+{
+	return atomic_exchange(&limit_pending, NULL);
+}
+
+static bool vc_grow(struct lc__vc *v, uint32_t n)
+{
+	uint32_t *c;
+
+	if (n <= v->n)
+		return true;
+	c = realloc(v->c, n * sizeof(*c));
+	if (!c)
+		return false;
+	memset(c + v->n, 0, (n - v->n) * sizeof(*c));
+	v->c = c;
+	v->n = n;
+	return true;
+}
+
+/* dst = max(dst, src); false (dst unchanged) when dst cannot grow. */
+static bool vc_join(struct lc__vc *dst, const struct lc__vc *src)
+{
+	if (!vc_grow(dst, src->n))
+		return false;
+	for (uint32_t i = 0; i < src->n; i++)
+		if (src->c[i] > dst->c[i])
+			dst->c[i] = src->c[i];
+	return true;
+}
+
+static void join_or_stop(struct lc__vc *dst, const struct lc__vc *src)
+{
+	if (!vc_join(dst, src))
+		lc__race_limit("race clocks: out of memory");
+}
+
+struct lc__race_thread *lc__race_self_fast(void)
+{
+	return self;
+}
+
+struct lc__race_thread *lc__race_self(void)
+{
+	struct lc__race_thread *rt = self;
+	struct slot *s;
+
+	if (rt)
+		return rt;
+	if (nslots == MAX_SLOTS) {
+		lc__race_limit("race threads: more than 65536");
+		return NULL;
+	}
+	if (nslots == slots_cap) {
+		uint32_t cap = slots_cap ? slots_cap * 2 : 16;
+
+		s = realloc(slots, cap * sizeof(*s));
+		if (!s) {
+			lc__race_limit("race threads: out of memory");
+			return NULL;
+		}
+		slots = s;
+		slots_cap = cap;
+	}
+	rt = calloc(1, sizeof(*rt));
+	if (!rt || !vc_grow(&rt->vc, nslots + 1)) {
+		free(rt);
+		lc__race_limit("race threads: out of memory");
+		return NULL;
+	}
+	rt->slot = nslots;
+	rt->vc.c[rt->slot] = 1;
+	slots[nslots++] = (struct slot){ rt, "?", 0 };
+	self = rt;
+	return rt;
+}
+
+const char *lc__race_slot_name(uint32_t slot, int *tid)
+{
+	assert(slot < nslots);
+	*tid = slots[slot].tid;
+	return slots[slot].name;
+}
+
+void lc__race_name_slot(uint32_t slot, const char *name, int tid)
+{
+	assert(slot < nslots);
+	lc__copy_name(slots[slot].name, sizeof(slots[slot].name), name);
+	slots[slot].tid = tid;
+}
+
+/* The entry for key, made when make is true (NULL: absent, or no memory,
+ * which then stops happens-before). */
+static struct sync *table_get(struct table *t, uint64_t key, bool make)
+{
+	struct sync *s;
+	uint32_t i;
+
+	if (lc__u64map_get(&t->index, key, &i))
+		return t->items[i];
+	if (!make)
+		return NULL;
+	if (t->n == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 64;
+		struct sync **items = realloc(t->items, cap * sizeof(*items));
+
+		if (!items)
+			goto full;
+		t->items = items;
+		t->cap = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || lc__u64map_put(&t->index, key, t->n)) {
+		free(s);
+		goto full;
+	}
+	s->key = key;
+	t->items[t->n++] = s;
+	return s;
+full:
+	lc__race_limit("race sync objects: out of memory");
+	return NULL;
+}
+
+/* Removes key's entry, moving the last one into its place. */
+static void table_del(struct table *t, uint64_t key)
+{
+	uint32_t i;
+
+	if (!lc__u64map_get(&t->index, key, &i))
+		return;
+	free(t->items[i]->w.c);
+	free(t->items[i]->r.c);
+	free(t->items[i]);
+	lc__u64map_del(&t->index, key);
+	if (i != --t->n) {
+		t->items[i] = t->items[t->n];
+		/* replaces an entry: needs no memory */
+		lc__u64map_put(&t->index, t->items[i]->key, i);
+	}
+}
+
+static void tick(struct lc__race_thread *rt)
+{
+	rt->vc.c[rt->slot]++;
+}
+
+/* The lock's clocks, started afresh for a new instance at its address.
+ * Under lc__race_mu. */
+static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
+{
+	struct sync *s = table_get(&locks, (uintptr_t)lk, make);
+
+	if (s && s->id != id) {
+		s->id = id;
+		s->w.n = 0;
+		s->r.n = 0;
+	}
+	return s;
+}
+
+/* The thread's cache of lock clocks: a lock's hooks take no global lock
+ * once its entry is known. An entry is the lock's, for its instance id. */
+#define SYNC_CACHE 16
+static _Thread_local struct {
+	const struct lc__lock *lk;
+	uint64_t id;
+	struct sync *s;
+} sync_cache[SYNC_CACHE];
+
+/* The calling thread's state and lk's clocks (made when make), from its
+ * cache or under lc__race_mu. */
+static struct sync *lock_clocks(struct lc__lock *lk, bool make,
+				struct lc__race_thread **rtp)
+{
+	uint64_t id = lc__id_fast(lk);
+	unsigned h = (unsigned)(((uintptr_t)lk >> 4) % SYNC_CACHE);
+	struct sync *s;
+
+	*rtp = self;
+	if (*rtp && sync_cache[h].lk == lk && sync_cache[h].id == id)
+		return sync_cache[h].s;
+	pthread_mutex_lock(&lc__race_mu);
+	*rtp = lc__race_self();
+	s = *rtp ? lock_sync(lk, id, make) : NULL;
+	pthread_mutex_unlock(&lc__race_mu);
+	if (s) {
+		sync_cache[h].lk = lk;
+		sync_cache[h].id = id;
+		sync_cache[h].s = s;
+	}
+	return s;
+}
+
+/*
+ * The hooks run while the caller holds lk: after its acquisition, before
+ * its release. So a write release and any acquisition touch the clocks of
+ * a lock no other thread holds in a conflicting mode, and need no global
+ * lock: only read releases, which may run in several threads at once, join
+ * into the read clock under lc__race_mu. A thread's own clock is only its
+ * own thread's.
+ */
+void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
+{
+	struct lc__race_thread *rt;
+	struct sync *s;
+
+	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return;
+	s = lock_clocks(lk, false, &rt);
+	if (!s)
+		return;
+	join_or_stop(&rt->vc, &s->w);
+	if (mode == LC__WRITE)
+		join_or_stop(&rt->vc, &s->r);
+}
+
+void lc__race_release(struct lc__lock *lk, uint8_t mode)
+{
+	struct lc__race_thread *rt;
+	struct sync *s;
+
+	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return;
+	s = lock_clocks(lk, true, &rt);
+	if (!s)
+		return;
+	if (mode == LC__WRITE) {
+		join_or_stop(&s->w, &rt->vc);
+	} else {
+		pthread_mutex_lock(&lc__race_mu);
+		join_or_stop(&s->r, &rt->vc);
+		pthread_mutex_unlock(&lc__race_mu);
+	}
+	tick(rt);
+}
+
+void lc__race_signal(const void *cond)
+{
+	struct lc__race_thread *rt;
+	struct sync *s;
+
+	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&lc__race_mu);
+	rt = lc__race_self();
+	s = rt ? table_get(&conds, (uintptr_t)cond, true) : NULL;
+	if (s) {
+		join_or_stop(&s->w, &rt->vc);
+		tick(rt);
+	}
+	pthread_mutex_unlock(&lc__race_mu);
+}
+
+void lc__race_wakeup(const void *cond)
+{
+	struct lc__race_thread *rt;
+	struct sync *s;
+
+	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&lc__race_mu);
+	rt = lc__race_self();
+	s = rt ? table_get(&conds, (uintptr_t)cond, false) : NULL;
+	if (s)
+		join_or_stop(&rt->vc, &s->w);
+	pthread_mutex_unlock(&lc__race_mu);
+}
+
+struct lc__vc *lc__race_fork(void)
+{
+	struct lc__race_thread *rt;
+	struct lc__vc *v;
+
+	if (!lc__race_active() ||
+	    atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v) { /* the create goes on without order */
+		lc__race_limit("race clocks: out of memory");
+		return NULL;
+	}
+	pthread_mutex_lock(&lc__race_mu);
+	rt = lc__race_self();
+	if (rt && vc_join(v, &rt->vc))
+		tick(rt);
+	else if (rt)
+		lc__race_limit("race clocks: out of memory");
+	pthread_mutex_unlock(&lc__race_mu);
+	return v;
+}
+
+void lc__race_born(struct lc__vc *from)
+{
+	struct lc__race_thread *rt;
+
+	if (!from)
+		return;
+	pthread_mutex_lock(&lc__race_mu);
+	rt = lc__race_self();
+	if (rt)
+		join_or_stop(&rt->vc, from);
+	pthread_mutex_unlock(&lc__race_mu);
+	lc__race_unborn(from);
+}
+
+void lc__race_unborn(struct lc__vc *from)
+{
+	if (from)
+		free(from->c);
+	free(from);
+}
+
+static uint64_t thread_key(pthread_t th)
+{
+	uint64_t k = 0;
+
+	memcpy(&k, &th, sizeof(th) < sizeof(k) ? sizeof(th) : sizeof(k));
+	return k;
+}
+
+void lc__race_thread_end(void)
+{
+	struct lc__race_thread *rt = self;
+	struct sync *s;
+
+	if (!rt)
+		return;
+	pthread_mutex_lock(&lc__race_mu);
+	s = table_get(&ended, thread_key(pthread_self()), true);
+	if (s) { /* a pthread_t in use again: the older record is joined */
+		free(s->w.c);
+		s->w = rt->vc;
+		rt->vc = (struct lc__vc){ NULL, 0 };
+	}
+	slots[rt->slot].rt = NULL;
+	free(rt->vc.c);
+	free(rt);
+	self = NULL;
+	pthread_mutex_unlock(&lc__race_mu);
+}
+
+void lc__race_joined(pthread_t th)
+{
+	struct lc__race_thread *rt;
+	struct sync *s;
+	uint64_t key = thread_key(th);
+
+	if (!lc__race_active())
+		return;
+	pthread_mutex_lock(&lc__race_mu);
+	s = table_get(&ended, key, false);
+	rt = s ? lc__race_self() : NULL;
+	if (rt) {
+		join_or_stop(&rt->vc, &s->w);
+		table_del(&ended, key);
+	}
+	pthread_mutex_unlock(&lc__race_mu);
+}
