@@ -4,8 +4,9 @@
  * before the wait blocks, lc__after_wait pushes it back when the wait
  * returns, or when it is cancelled (glibc takes the mutex again before
  * the cancellation handlers run, and they usually unlock it): the thread
- * leaves the checker there too. Signals, inits and destroys are plain
- * pthread calls.
+ * leaves the checker there too. A condvar is also a wait node
+ * (waits.c): a wait adds edges from the locks still held to it, a signal
+ * holding locks other than its bound mutex edges from it to them.
  */
 #define _GNU_SOURCE
 #include "core.h"
@@ -43,6 +44,9 @@ static int wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	if (!w->t)
 		return lc__passed_wait(&w->a, real_wait(c, m, abstime));
 	err = lc__before_wait(w->t, &w->a, &w->depth);
+	if (err == LC__GO && c->lk.kind == LC__KIND_COND)
+		lc__wait_edges(w->t, c, lc__id_fast(&m->lk), &w->a.at,
+			       w->a.ra, w->a.how);
 	if (err == LC__GO) {
 		pthread_cleanup_push(retake, w);
 		err = real_wait(c, m, abstime);
@@ -78,9 +82,27 @@ int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 	return wait(c, m, abstime, &w);
 }
 
-/* Like lc_cond_init with a clock: condvars are not checked, so this is
- * the plain build's call (mode_off.c), for the checked library. */
-int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)
+static int init(lc_cond_t *c, const pthread_condattr_t *attr,
+		const char *name, struct lc__key *key, const void *ra)
+{
+	int err;
+
+	if (!c)
+		return EINVAL;
+	err = pthread_cond_init(&c->pc, attr);
+	if (err)
+		return err;
+	lc__lock_init(&c->lk, name, key, LC__KIND_COND, ra);
+	atomic_store(&c->bound, 0);
+	return 0;
+}
+
+int lc__cond_init(lc_cond_t *c, const char *name, struct lc__key *key)
+{
+	return init(c, NULL, name, key, CALLER);
+}
+
+int lc__cond_init_clock(lc_cond_t *c, clockid_t clock, struct lc__key *key)
 {
 	pthread_condattr_t attr;
 	int err;
@@ -92,7 +114,66 @@ int lc_cond_init_clock(lc_cond_t *c, clockid_t clock)
 		return err;
 	err = pthread_condattr_setclock(&attr, clock);
 	if (!err)
-		err = pthread_cond_init(&c->pc, &attr);
+		err = init(c, &attr, "condvar", key, CALLER);
 	pthread_condattr_destroy(&attr);
 	return err;
+}
+
+/* Before a signal or broadcast: the common holds (none, or only the bound
+ * mutex) cost a load and a compare; any other goes to waits.c. */
+static void signalled(lc_cond_t *c, const char *file, int line,
+		      const char *func, const void *ra)
+{
+	struct lc__thread *t;
+
+	if (c->lk.kind != LC__KIND_COND || !(t = lc__enter_fast()))
+		return; /* not initialised by us, no locks, or inside */
+	if (t->nheld > 1 ||
+	    (t->nheld == 1 &&
+	     t->held[0].id != atomic_load_explicit(&c->bound,
+						   memory_order_relaxed))) {
+		struct lc__site at = { file, line, func };
+
+		lc__signal_edges(t, c, &at, ra);
+	}
+	lc__leave(t);
+}
+
+int lc__cond_signal(lc_cond_t *c, const char *file, int line,
+		    const char *func)
+{
+	if (!c)
+		return EINVAL;
+	signalled(c, file, line, func, CALLER);
+	return pthread_cond_signal(&c->pc);
+}
+
+int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
+		       const char *func)
+{
+	if (!c)
+		return EINVAL;
+	signalled(c, file, line, func, CALLER);
+	return pthread_cond_broadcast(&c->pc);
+}
+
+/* A destroyed condvar's pending signals go; its memory starts afresh. */
+int lc__cond_destroy(lc_cond_t *c)
+{
+	uint64_t id;
+	int err;
+
+	if (!c)
+		return EINVAL;
+	err = pthread_cond_destroy(&c->pc);
+	if (err || c->lk.kind != LC__KIND_COND)
+		return err;
+	id = atomic_exchange(&c->lk.id, 0);
+	atomic_store(&c->bound, 0);
+	if (id) {
+		lc__slow_lock();
+		lc__forget_signals(id);
+		lc__slow_unlock();
+	}
+	return 0;
 }

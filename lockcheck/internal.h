@@ -147,6 +147,7 @@ enum lc__how {
 	LC__BLOCK, /* lock, rdlock, wrlock, a condition wait's retake */
 	LC__TRY,   /* trylock: never waits, adds no edge */
 	LC__TIMED, /* timedlock: waits like a lock */
+	LC__EVENT, /* a signal or broadcast of a wait node: never waits */
 };
 
 /* An acquisition as its entry point saw it; the core steps (core.h) fill
@@ -391,6 +392,63 @@ void lc__validate(struct lc__thread *t, const struct lc__acq *a);
 /* Under lc__slow: forgets the instance (destroy). */
 void lc__forget_instance(struct lc__class *cls, uint64_t id);
 
+/* Under lc__slow: the class graph's node of c (a wait node for a
+ * condvar's class), made when missing; LC__NONE without memory. */
+uint32_t lc__class_node(const struct lc__class *c);
+
+/* A copy of a site whose strings live as long as the process. */
+struct lc__site lc__intern_site(const struct lc__site *at);
+
+/* Under lc__slow: records one occurrence of from -> to in g with mode
+ * pair combo while gates[0..ngates) were held exclusively; a new edge
+ * keeps info (and a stack from a->ra when info has none). When the edge
+ * weakened, searches it for cycles and reports them as closed now by
+ * thread t's a (cls: NULL for the class graph). NULL without memory. */
+struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
+				  uint32_t to, uint8_t combo,
+				  const struct lc__held_inst *gates,
+				  uint32_t ngates,
+				  const struct lc__edge_info *info,
+				  struct lc__thread *t, const struct lc__acq *a,
+				  const struct lc__class *cls);
+
+/* Under lc__slow: publishes the validated chain key with its edges. */
+void lc__publish_chain(uint64_t key, bool same, struct lc__edge **edges,
+		       uint32_t n);
+
+/* The chain key is known (cached for t, or published) and none of its
+ * gates is missing now: counts the hit. Lock-free. */
+bool lc__chain_known(struct lc__thread *t, uint64_t key);
+
+/* ---- waits.c: condvars as wait nodes. ---- */
+
+/* A wait on c (acquisition a describes it: c's lk, the wait site) whose
+ * mutex, of instance id mutex_id, t has just given back: learns c's bound
+ * mutex, then validates an edge from every lock t still holds to c. */
+void lc__wait_edges(struct lc__thread *t, lc_cond_t *c, uint64_t mutex_id,
+		    const struct lc__site *at, const void *ra, uint8_t how);
+
+/* A signal or broadcast of c at at while t holds locks: an edge from c to
+ * every held lock but c's bound mutex (pending until c has one). */
+void lc__signal_edges(struct lc__thread *t, lc_cond_t *c,
+		      const struct lc__site *at, const void *ra);
+
+/* Under lc__slow: forgets a destroyed condvar's pending signals. */
+void lc__forget_signals(uint64_t cond_id);
+
+/* ---- wait_findings.c: wait-cycle. ---- */
+
+/* Under lc__slow: whether the cycle of the class graph has a wait node. */
+bool lc__cycle_waits(const struct lc__graph *g, const uint32_t *path,
+		     uint32_t n);
+
+/* Under lc__slow: reports the wait cycle path[0..n) of the class graph,
+ * closed now by t's a (a wait, or a signal: a->how is LC__EVENT), once
+ * per set of nodes (signature sig). */
+void lc__report_wait_cycle(const struct lc__graph *g, const uint32_t *path,
+			   uint32_t n, struct lc__thread *t,
+			   const struct lc__acq *a, uint64_t sig);
+
 /* ---- order_findings.c: lock-order-cycle and order-violation. ---- */
 
 /* Under lc__slow: whether the cycle was not reported yet. */
@@ -483,6 +541,7 @@ enum lc__finding {
 	LC__FINDING_EXIT_HELD,
 	LC__FINDING_ASSERT_HELD,
 	LC__FINDING_SIGNAL_UNSAFE,
+	LC__FINDING_WAIT_CYCLE,
 	LC__FINDING_LIMIT,
 	LC__FINDING_CONFIG,
 	LC__FINDING_KINDS

@@ -132,7 +132,8 @@ LC__STATIC_ASSERT(sizeof(_Atomic(uint64_t)) == sizeof(uint64_t) &&
 		  "C++ sees these atomics as plain fields: same layout");
 #endif
 
-enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK };
+/* LC__KIND_COND: not a lock but a wait node of the same class graph. */
+enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK, LC__KIND_COND };
 
 typedef struct lc_mutex {
 	pthread_mutex_t pm;
@@ -144,8 +145,12 @@ typedef struct lc_rwlock {
 	struct lc__lock lk;
 } lc_rwlock_t;
 
+/* A condvar is a wait node: its class is its init site, and it learns
+ * the mutex instance its waits use (its bound mutex) from the first. */
 typedef struct lc_cond {
 	pthread_cond_t pc;
+	struct lc__lock lk;	     /* class and instance, as a lock's */
+	LC__ATOMIC(uint64_t) bound; /* bound mutex's instance id; 0: none yet */
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
@@ -154,7 +159,8 @@ typedef struct lc_cond {
 	{ PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) }
 #define LC_RWLOCK_INITIALIZER(name)                                            \
 	{ LC__PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
-#define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
+#define LC_COND_INITIALIZER                                                    \
+	{ PTHREAD_COND_INITIALIZER, LC__LOCK_INIT("condvar", LC__KIND_COND), 0 }
 
 /* The one GNU extension: a statement expression declares the static key
  * of this init call, as lockdep's mutex_init does. text: the call's
@@ -190,13 +196,21 @@ typedef struct lc_cond {
 #define lc_rwlock_destroy(l) lc__rwlock_destroy((l), LC__AT)
 #define lc_rwlock_set_order(l, key) lc__rwlock_set_order((l), (key))
 
-#define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
+#define lc_cond_init(c) LC__INIT(lc__cond_init, c, "condvar")
+#define lc_cond_init_clock(c, clock)                                           \
+	__extension__({                                                        \
+		static struct lc__key lc__site_key = {                         \
+			NULL, __FILE__, __LINE__, __func__, #c ", " #clock,    \
+			&lc__tu_anchor                                         \
+		};                                                             \
+		lc__cond_init_clock((c), (clock), &lc__site_key);              \
+	})
 #define lc_cond_wait(c, m) lc__cond_wait((c), (m), LC__AT)
 #define lc_cond_timedwait(c, m, abstime)                                       \
 	lc__cond_timedwait((c), (m), (abstime), LC__AT)
-#define lc_cond_signal(c) pthread_cond_signal(&(c)->pc)
-#define lc_cond_broadcast(c) pthread_cond_broadcast(&(c)->pc)
-#define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
+#define lc_cond_signal(c) lc__cond_signal((c), LC__AT)
+#define lc_cond_broadcast(c) lc__cond_broadcast((c), LC__AT)
+#define lc_cond_destroy(c) lc__cond_destroy((c))
 
 /* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
  * calling thread does not hold it (in any mode); _not_held the reverse. */
@@ -204,8 +218,7 @@ typedef struct lc_cond {
 #define lc_assert_not_held(lock) lc__assert_not_held(&(lock)->lk, LC__AT)
 
 /* The checked calls behind the macros: one per operation, each with the
- * call's file, line and function (lockcheck/mutex.c, rwlock.c, cond.c).
- * Signals go to pthreads directly: the checker has nothing to record. */
+ * call's file, line and function (lockcheck/mutex.c, rwlock.c, cond.c). */
 int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key);
 int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
 			     struct lc__key *key);
@@ -241,6 +254,15 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const char *file, int line,
 int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		       const struct timespec *abstime, const char *file,
 		       int line, const char *func);
+int lc__cond_init(lc_cond_t *c, const char *name, struct lc__key *key);
+int lc__cond_signal(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
+		       const char *func);
+int lc__cond_destroy(lc_cond_t *c);
+#ifdef CLOCK_MONOTONIC
+int lc__cond_init_clock(lc_cond_t *c, clockid_t clock, struct lc__key *key);
+#endif
 
 void lc__assert_held(struct lc__lock *lk, const char *file, int line,
 		     const char *func);
@@ -464,10 +486,11 @@ static const int *const lc__link_mode __attribute__((used)) =
 LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
 		  "lc_rwlock_t holds a pthread_rwlock_t in every mode");
 
-/* Like lc_cond_init, with lc_cond_timedwait's deadline measured on clock:
- * CLOCK_MONOTONIC makes a timeout that a wall-clock step cannot move.
- * (Strict ISO C has no clockid_t: there it is not declared.) */
-#ifdef CLOCK_MONOTONIC
+/* lc_cond_init_clock(c, clock): like lc_cond_init, with
+ * lc_cond_timedwait's deadline measured on clock: CLOCK_MONOTONIC makes a
+ * timeout that a wall-clock step cannot move. (Strict ISO C has no
+ * clockid_t: there it is not declared.) Checked: a macro, site-keyed. */
+#if !LOCKCHECK && defined(CLOCK_MONOTONIC)
 int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
 #endif
 
