@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include "core.h"
 
+#include <string.h>
+
 #define CALLER __builtin_return_address(0)
 
 /* The wait in progress, for its cancellation handler. */
@@ -94,6 +96,7 @@ static int init(lc_cond_t *c, const pthread_condattr_t *attr,
 		return err;
 	lc__lock_init(&c->lk, name, key, LC__KIND_COND, ra);
 	atomic_store(&c->bound, 0);
+	atomic_store(&c->pending, 0);
 	return 0;
 }
 
@@ -119,6 +122,33 @@ int lc__cond_init_clock(lc_cond_t *c, clockid_t clock, struct lc__key *key)
 	return err;
 }
 
+/* A structure's condvar: classed by lc__node_name, not by this call. */
+int lc__cond_init_node(lc_cond_t *c, clockid_t clock, lc_mutex_t *bound,
+		       const char *what, const char *name, const char *role,
+		       const char *file, int line)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	if (!c || !what || !name || !file)
+		return EINVAL;
+	err = pthread_condattr_init(&attr);
+	if (err)
+		return err;
+	err = pthread_condattr_setclock(&attr, clock);
+	if (!err)
+		err = pthread_cond_init(&c->pc, &attr);
+	pthread_condattr_destroy(&attr);
+	if (err)
+		return err;
+	memset(&c->lk, 0, sizeof(c->lk));
+	c->lk.kind = LC__KIND_COND;
+	atomic_store(&c->bound, 0);
+	atomic_store(&c->pending, 0);
+	lc__node_name(c, bound, what, name, role, file, line);
+	return 0;
+}
+
 /* Before a signal or broadcast: the common holds (none, or only the bound
  * mutex) cost a load and a compare; any other goes to waits.c. */
 static void signalled(lc_cond_t *c, const char *file, int line,
@@ -137,6 +167,13 @@ static void signalled(lc_cond_t *c, const char *file, int line,
 		lc__signal_edges(t, c, &at, ra);
 	}
 	lc__leave(t);
+}
+
+void lc__cond_event(lc_cond_t *c, const char *file, int line,
+		    const char *func)
+{
+	if (c)
+		signalled(c, file, line, func, CALLER);
 }
 
 int lc__cond_signal(lc_cond_t *c, const char *file, int line,

@@ -433,6 +433,12 @@ void lc__wait_edges(struct lc__thread *t, lc_cond_t *c, uint64_t mutex_id,
 void lc__signal_edges(struct lc__thread *t, lc_cond_t *c,
 		      const struct lc__site *at, const void *ra);
 
+/* Gives a freshly initialised condvar its structure's class: the site
+ * file:line, named "<what> `<name>` (<role>)"; bound: its mutex or NULL. */
+void lc__node_name(lc_cond_t *c, lc_mutex_t *bound, const char *what,
+		   const char *name, const char *role, const char *file,
+		   int line);
+
 /* Under lc__slow: forgets a destroyed condvar's pending signals. */
 void lc__forget_signals(uint64_t cond_id);
 

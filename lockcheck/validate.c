@@ -295,6 +295,10 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 		if (!h->cls)
 			continue;
 		if (h->cls == a->cls) {
+			/* A wait node inside itself (a task waiting for its
+			 * own pool) has no instance order: no edge. */
+			if (a->cls->kind == LC__KIND_COND)
+				continue;
 			same = true;
 			same_class(t, h, a, ninst);
 			continue;

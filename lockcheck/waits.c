@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,17 @@ static uint64_t signal_key(const struct lc__thread *t,
 	uint64_t k = lc__chain_of(t, cls, LC__WRITE);
 
 	return lc__mix64(k ^ 0x5167a1ed5167a1edULL) + bound_at;
+}
+
+/* The instances and modes t holds (never 0): a signal before its
+ * condvar's first wait keeps them once. */
+static uint64_t held_key(const struct lc__thread *t)
+{
+	uint64_t k = 0x9e3779b97f4a7c15ULL;
+
+	for (uint32_t i = 0; i < t->nheld; i++)
+		k = lc__mix64(k + (t->held[i].id << 1 | t->held[i].mode));
+	return k ? k : 1;
 }
 
 static uint32_t bound_index(const struct lc__thread *t, uint64_t bound)
@@ -248,10 +260,19 @@ void lc__signal_edges(struct lc__thread *t, lc_cond_t *c,
 		return;
 	bound = atomic_load_explicit(&c->bound, memory_order_acquire);
 	if (!bound) {
+		uint64_t held = held_key(t);
+
+		/* The same holds as the last signal's: kept already. */
+		if (atomic_load_explicit(&c->pending, memory_order_relaxed) ==
+		    held)
+			return;
 		lc__slow_lock();
 		bound = atomic_load(&c->bound);
-		if (!bound)
+		if (!bound) {
 			keep_pending(t, c, &a);
+			atomic_store_explicit(&c->pending, held,
+					      memory_order_relaxed);
+		}
 		lc__slow_unlock();
 		if (!bound)
 			return;
@@ -286,4 +307,69 @@ void lc__wait_edges(struct lc__thread *t, lc_cond_t *c, uint64_t mutex_id,
 		return;
 	a.chain = lc__chain_of(t, a.cls, a.mode);
 	lc__validate(t, &a);
+}
+
+void lc__node_name(lc_cond_t *c, lc_mutex_t *bound, const char *what,
+		   const char *name, const char *role, const char *file,
+		   int line)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), role ? "%s `%s` (%s)" : "%s `%s`", what,
+		 name, role);
+	lc__init();
+	lc__slow_lock();
+	/* A class by site, as an initializer's: its name, file and line. */
+	c->lk.name = lc__intern_line(buf);
+	c->lk.file = lc__intern_line(file);
+	c->lk.line = line;
+	lc__slow_unlock();
+	lc__id_fast(&c->lk); /* classed and numbered now */
+	if (bound)
+		atomic_store(&c->bound, lc__id_fast(&bound->lk));
+}
+
+void lc__node_enter(lc_cond_t *c, const char *file, int line,
+		    const char *func)
+{
+	struct lc__acq a = LC__ACQ(&c->lk, LC__READ, LC__BLOCK, file, line,
+				   func, __builtin_return_address(0));
+	struct lc__thread *t;
+
+	if (c->lk.kind != LC__KIND_COND || !(t = lc__enter()))
+		return;
+	a.cls = lc__class_fast(&c->lk);
+	a.chain = lc__chain_of(t, a.cls, a.mode);
+	lc__push(t, &a);
+	lc__leave(t);
+}
+
+void lc__node_leave(lc_cond_t *c)
+{
+	struct lc__thread *t;
+	int i;
+
+	if (c->lk.kind != LC__KIND_COND || !(t = lc__enter()))
+		return;
+	i = lc__find_held(t, &c->lk);
+	if (i >= 0 && !lc__pop_top(t, &c->lk))
+		lc__pop_held(t, i);
+	lc__leave(t);
+}
+
+void lc__node_wait(lc_cond_t *c, const char *file, int line,
+		   const char *func)
+{
+	struct lc__acq a = LC__ACQ(&c->lk, LC__WRITE, LC__BLOCK, file, line,
+				   func, __builtin_return_address(0));
+	struct lc__thread *t;
+
+	if (c->lk.kind != LC__KIND_COND || !(t = lc__enter()))
+		return;
+	a.cls = lc__class_fast(&c->lk);
+	if (t->nheld && a.cls) {
+		a.chain = lc__chain_of(t, a.cls, a.mode);
+		lc__validate(t, &a);
+	}
+	lc__leave(t);
 }

@@ -151,6 +151,7 @@ typedef struct lc_cond {
 	pthread_cond_t pc;
 	struct lc__lock lk;	     /* class and instance, as a lock's */
 	LC__ATOMIC(uint64_t) bound; /* bound mutex's instance id; 0: none yet */
+	LC__ATOMIC(uint64_t) pending; /* last hold set kept before a bound */
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
@@ -160,7 +161,8 @@ typedef struct lc_cond {
 #define LC_RWLOCK_INITIALIZER(name)                                            \
 	{ LC__PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
 #define LC_COND_INITIALIZER                                                    \
-	{ PTHREAD_COND_INITIALIZER, LC__LOCK_INIT("condvar", LC__KIND_COND), 0 }
+	{ PTHREAD_COND_INITIALIZER, LC__LOCK_INIT("condvar", LC__KIND_COND),  \
+	  0, 0 }
 
 /* The one GNU extension: a statement expression declares the static key
  * of this init call, as lockdep's mutex_init does. text: the call's
@@ -492,6 +494,57 @@ LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
  * clockid_t: there it is not declared.) Checked: a macro, site-keyed. */
 #if !LOCKCHECK && defined(CLOCK_MONOTONIC)
 int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
+#endif
+
+/*
+ * Wait nodes of the structures built on the lock layer (ds_chan, ds_pool):
+ * the checker's hooks, no-ops in the plain build. Internal to this
+ * project: the API may change.
+ *
+ * lc__cond_init_node(c, clock, bound, what, name, role, file, line): an
+ * lc_cond_init_clock whose class is the structure's create site (file,
+ * line) and whose reports say "<what> `<name>` (<role>)" (no role: NULL);
+ * bound: the mutex its waits will use, or NULL.
+ * lc__cond_event(c): what a waiter on c waits for happened, with nobody
+ * to wake: recorded as a signal (a channel's push or pop).
+ * lc__node_enter(c) / lc__node_leave(c): the calling thread runs inside
+ * the node (a pool's task): locks it takes are wanted inside it.
+ * lc__node_wait(c): the calling thread is about to wait for the node (a
+ * blocking submit, a shutdown that waits for tasks).
+ */
+#if LOCKCHECK
+#ifdef CLOCK_MONOTONIC
+int lc__cond_init_node(lc_cond_t *c, clockid_t clock, lc_mutex_t *bound,
+		       const char *what, const char *name, const char *role,
+		       const char *file, int line);
+#endif
+void lc__cond_event(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+void lc__node_enter(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+void lc__node_leave(lc_cond_t *c);
+void lc__node_wait(lc_cond_t *c, const char *file, int line,
+		   const char *func);
+#define LC_COND_EVENT(c) lc__cond_event((c), LC__AT)
+#define LC_NODE_ENTER(c) lc__node_enter((c), LC__AT)
+#define LC_NODE_LEAVE(c) lc__node_leave((c))
+#define LC_NODE_WAIT(c) lc__node_wait((c), LC__AT)
+#else
+#ifdef CLOCK_MONOTONIC
+static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
+				     lc_mutex_t *bound, const char *what,
+				     const char *name, const char *role,
+				     const char *file, int line)
+{
+	(void)bound, (void)what, (void)name, (void)role, (void)file,
+		(void)line;
+	return lc_cond_init_clock(c, clock);
+}
+#endif
+#define LC_COND_EVENT(c) ((void)(c))
+#define LC_NODE_ENTER(c) ((void)(c))
+#define LC_NODE_LEAVE(c) ((void)(c))
+#define LC_NODE_WAIT(c) ((void)(c))
 #endif
 
 /* lc_assert_no_locks_held(): reports assert-held when the calling thread
