@@ -6,6 +6,7 @@
  *   `table` held while waiting on condvar [q.c:12] at q.c:40 in flush()
  *   condvar [q.c:12] signalled holding `table` at q.c:61 in writer()
  *   `a` held while wanting `b` at x.c:9 in f()
+ *   pool `workers` held while wanting `X` at t.c:31 in task()
  *
  * each with where its held lock was taken and the thread that first did
  * it; then the wait or signal that closed the cycle, with its stack.
@@ -79,30 +80,39 @@ static void print_summary(struct lc__buf *b, const struct lc__graph *g,
 		    threads, threads == 1 ? "" : "s");
 }
 
+/* An edge out of a wait node held for read: a thread inside the node (a
+ * pool's task) wanted the next lock; any other edge out of one is a
+ * signal (the node "held" for write, as the signaller's event). */
+static bool is_inside(const struct lc__edge *e)
+{
+	return e->modes &
+	       (LC__COMBO(LC__READ, LC__READ) | LC__COMBO(LC__READ, LC__WRITE));
+}
+
 /* One edge as a sentence: a wait (lock -> wait node), a signal (wait node
- * -> lock) or an ordinary lock order (lock -> lock). */
+ * -> lock), or a lock wanted while holding a lock or inside a node. */
 static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 		       const struct lc__edge *e, uint32_t i)
 {
 	const struct lc__class *from = class_at(g, e->from);
 	const struct lc__class *to = class_at(g, e->to);
 	const struct lc__edge_info *in = &e->info;
-	const struct lc__class *held = is_wait(from) ? to : from;
+	bool signal = is_wait(from) && !is_inside(e);
 	void *const *frames;
 	int nframes = 0;
 
 	lc__buf_add(b, "  #%u ", i + 1);
 	print_node(b, from);
-	lc__buf_add(b, is_wait(from)  ? " signalled holding "
+	lc__buf_add(b, signal	     ? " signalled holding "
 		       : is_wait(to) ? " held while waiting on "
 				     : " held while wanting ");
 	print_node(b, to);
 	lc__buf_add(b, " at ");
-	lc__print_site(b, is_wait(from) ? &in->held_at : &in->next_at);
+	lc__print_site(b, signal ? &in->held_at : &in->next_at);
 	lc__buf_add(b, "\n      ");
-	print_node(b, held);
-	lc__buf_add(b, " taken at ");
-	lc__print_site(b, is_wait(from) ? &in->next_at : &in->held_at);
+	print_node(b, signal ? to : from);
+	lc__buf_add(b, is_wait(from) && !signal ? " entered at " : " taken at ");
+	lc__print_site(b, signal ? &in->next_at : &in->held_at);
 	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
 		    in->thread ? in->thread : "?", in->tid);
 	if (i < MAX_EDGE_STACKS && in->stack)

@@ -116,7 +116,7 @@ static void record_signal(struct lc__thread *t, const struct lc__acq *a,
 
 		if (!h->cls)
 			continue;
-		if (h->id != bound) {
+		if (h->id != bound && h->cls != a->cls) {
 			e = signal_edge(t, h, a, ngates);
 			whole &= e != NULL;
 			if (e && edges && !has_edge(edges, nedges, e))
@@ -204,7 +204,8 @@ static void keep_pending(struct lc__thread *t, lc_cond_t *c,
 
 		if (!h->cls)
 			continue;
-		keep_one(t, cond, h, a, ngates);
+		if (h->cls != a->cls)
+			keep_one(t, cond, h, a, ngates);
 		if (h->mode == LC__WRITE)
 			t->insts[ngates++] =
 				(struct lc__held_inst){ h->id, h->cls->id };
