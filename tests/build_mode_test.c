@@ -255,9 +255,10 @@ static unsigned long long loop_instructions(const char *bin, const char *fn,
 START_TEST(test_plain_lock_loops_run_the_pthread_instructions)
 {
 	static const char *const loops[][2] = { { "pair_loop", "pair" },
-						{ "nested_loop", "nested" } };
+						{ "nested_loop", "nested" },
+						{ "scoped_loop", "scoped" } };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		unsigned long long raw = loop_instructions(
 			"bench/lock_bench_raw", loops[i][0], loops[i][1]);
 		unsigned long long lc = loop_instructions(
@@ -340,6 +341,8 @@ static void write_user(const char *path)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+#define MAX_OBJS 80 /* the checker's sources and the user's object */
+
 /* The checked library's objects, compiled into workdir; returns how many
  * paths it wrote to objs. */
 static int compile_checker(char objs[][4200], int max)
@@ -369,12 +372,12 @@ static int compile_checker(char objs[][4200], int max)
 /* Links objs into workdir/prog; returns the linker's child. */
 static struct lct_child link_objs(char objs[][4200], int n)
 {
-	const char *args[40];
+	const char *args[MAX_OBJS + 8];
 	char out[4200];
 	int k = 0;
 
 	snprintf(out, sizeof(out), "%s/prog", workdir);
-	for (int i = 0; i < n && k < 36; i++)
+	for (int i = 0; i < n && k < MAX_OBJS + 4; i++)
 		args[k++] = objs[i];
 	args[k++] = "-o";
 	args[k++] = out;
@@ -384,14 +387,16 @@ static struct lct_child link_objs(char objs[][4200], int n)
 
 START_TEST(test_objects_of_both_modes_refuse_to_link)
 {
-	char objs[32][4200], user[4200];
+	static char objs[MAX_OBJS][4200];
+	char user[4200];
 	struct lct_child c;
 	int n;
 
 	find_sources();
 	snprintf(user, sizeof(user), "%s/user.c", workdir);
 	write_user(user);
-	n = compile_checker(objs + 1, 31);
+	n = compile_checker(objs + 1, MAX_OBJS - 1);
+	ck_assert_int_lt(n, MAX_OBJS - 1); /* every source fitted */
 	/* a LOCKCHECK=0 user with the checked library */
 	snprintf(objs[0], sizeof(objs[0]), "%s/user0.o", workdir);
 	compile(user, objs[0], "-DLOCKCHECK=0");

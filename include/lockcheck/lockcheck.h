@@ -34,6 +34,7 @@
 #ifndef LOCKCHECK_LOCKCHECK_H
 #define LOCKCHECK_LOCKCHECK_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -494,6 +495,114 @@ LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
  * clockid_t: there it is not declared.) Checked: a macro, site-keyed. */
 #if !LOCKCHECK && defined(CLOCK_MONOTONIC)
 int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
+#endif
+
+/*
+ * Scoped locks: LC_SCOPED_LOCK(m), LC_SCOPED_RDLOCK(l), LC_SCOPED_WRLOCK(l)
+ * take the lock and give it back when the enclosing block ends, however
+ * it ends (return, break, goto out of it), as Linux's guard(mutex): a
+ * declaration, so write it as a statement of its own, once per lock, in
+ * the block the lock covers. GCC and clang (the cleanup attribute), C and
+ * C++. The plain build runs exactly the lock and the unlock call; the
+ * checked build passes the declaration's site to both. A lock that fails
+ * (the checker's EDEADLK on a recursive lock) is not unlocked.
+ */
+#define LC__CAT2(a, b) a##b
+#define LC__CAT(a, b) LC__CAT2(a, b)
+#define LC__SCOPE_VAR LC__CAT(lc__scope_, __COUNTER__)
+
+#if LOCKCHECK
+/* The lock a scope holds and the scope's site, for its unlock. */
+struct lc__scope {
+	struct lc__lock *lk;	/* NULL: the lock failed, nothing to undo */
+	void *lock;		/* the lc_mutex_t or lc_rwlock_t */
+	const char *file;
+	int line;
+	const char *func;
+};
+
+struct lc__scope lc__scope_lock(lc_mutex_t *m, const char *file, int line,
+				const char *func);
+struct lc__scope lc__scope_rdlock(lc_rwlock_t *l, const char *file,
+				  int line, const char *func);
+struct lc__scope lc__scope_wrlock(lc_rwlock_t *l, const char *file,
+				  int line, const char *func);
+void lc__scope_end(struct lc__scope *s);
+
+#define LC__SCOPE(start)                                                       \
+	struct lc__scope LC__SCOPE_VAR                                         \
+		__attribute__((unused, cleanup(lc__scope_end))) = start
+
+#define LC_SCOPED_LOCK(m) LC__SCOPE(lc__scope_lock((m), LC__AT))
+#define LC_SCOPED_RDLOCK(l) LC__SCOPE(lc__scope_rdlock((l), LC__AT))
+#define LC_SCOPED_WRLOCK(l) LC__SCOPE(lc__scope_wrlock((l), LC__AT))
+#else
+static inline lc_mutex_t *lc__scope_lock(lc_mutex_t *m)
+{
+	lc_mutex_lock(m);
+	return m;
+}
+
+static inline void lc__scope_unlock(lc_mutex_t **m)
+{
+	lc_mutex_unlock(*m);
+}
+
+static inline lc_rwlock_t *lc__scope_rdlock(lc_rwlock_t *l)
+{
+	lc_rwlock_rdlock(l);
+	return l;
+}
+
+static inline lc_rwlock_t *lc__scope_wrlock(lc_rwlock_t *l)
+{
+	lc_rwlock_wrlock(l);
+	return l;
+}
+
+static inline void lc__scope_rwunlock(lc_rwlock_t **l)
+{
+	lc_rwlock_unlock(*l);
+}
+
+#define LC__PLAIN_SCOPE(type, end, start)                                      \
+	type *LC__SCOPE_VAR __attribute__((unused, cleanup(end))) = start
+#define LC_SCOPED_LOCK(m)                                                      \
+	LC__PLAIN_SCOPE(lc_mutex_t, lc__scope_unlock, lc__scope_lock(m))
+#define LC_SCOPED_RDLOCK(l)                                                    \
+	LC__PLAIN_SCOPE(lc_rwlock_t, lc__scope_rwunlock, lc__scope_rdlock(l))
+#define LC_SCOPED_WRLOCK(l)                                                    \
+	LC__PLAIN_SCOPE(lc_rwlock_t, lc__scope_rwunlock, lc__scope_wrlock(l))
+#endif
+
+/*
+ * lc_once(once, fn): pthread_once for an lc_once_t, which the checker sees
+ * as a lock class (LC_ONCE_INIT(name): the class and its name): a call
+ * takes it while fn runs, so fn's locks are ordered after it and a call
+ * made holding a lock is ordered before it, done or not. An init function
+ * that takes a lock which a thread calling the same once holds is a
+ * lock-order-cycle; a once called from its own init function is a
+ * recursive-lock and returns EDEADLK instead of hanging. Returns 0, or
+ * EINVAL for NULL. Plain build: pthread_once, nothing else.
+ */
+#if LOCKCHECK
+typedef struct lc_once_control {
+	lc_mutex_t m;		/* held while fn runs */
+	LC__ATOMIC(int) done;	/* fn returned */
+} lc_once_t;
+#define LC_ONCE_INIT(name) { LC_MUTEX_INITIALIZER(name), 0 }
+#define lc_once(once, fn) lc__once((once), (fn), LC__AT)
+int lc__once(lc_once_t *once, void (*fn)(void), const char *file, int line,
+	     const char *func);
+#else
+typedef struct lc_once_control {
+	pthread_once_t po;
+} lc_once_t;
+#define LC_ONCE_INIT(name) { PTHREAD_ONCE_INIT }
+static inline int lc_once(lc_once_t *once, void (*fn)(void))
+{
+	return once && fn ? pthread_once(&once->po, fn) : EINVAL;
+}
 #endif
 
 /*
