@@ -147,6 +147,7 @@ static int init_sync(ds_pool_t *p)
 	err = ds__init_result(lc_cond_init(&p->work));
 	if (err)
 		goto no_work;
+	LC_COND_IDLE(&p->work); /* idle workers: not stuck, just waiting */
 	err = ds__init_result(lc__cond_init_node(&p->room, CLOCK_MONOTONIC,
 						 &p->lock, "pool", p->name,
 						 NULL, p->file, p->line));

@@ -12,6 +12,7 @@
 #include "core.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define CALLER __builtin_return_address(0)
 
@@ -33,6 +34,8 @@ static void retake(void *arg)
 {
 	struct wait *w = arg;
 
+	if (lc__cfg.watchdog_ns)
+		lc__blocked_end(w->t);
 	lc__after_wait(w->t, &w->a, w->depth);
 	lc__leave(w->t);
 }
@@ -49,6 +52,9 @@ static int wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 	if (err == LC__GO && c->lk.kind == LC__KIND_COND)
 		lc__wait_edges(w->t, c, lc__id_fast(&m->lk), &w->a.at,
 			       w->a.ra, w->a.how);
+	if (err == LC__GO && lc__cfg.watchdog_ns && !abstime && !c->idle)
+		lc__blocked_begin(w->t, &c->lk, &w->a.at, LC__WRITE,
+				  lc__now_ns());
 	if (err == LC__GO) {
 		pthread_cleanup_push(retake, w);
 		err = real_wait(c, m, abstime);
@@ -149,6 +155,18 @@ int lc__cond_init_node(lc_cond_t *c, clockid_t clock, lc_mutex_t *bound,
 	return 0;
 }
 
+/* The watchdog's "last signalled at": racy, for a report only. */
+static void note_signaller(lc_cond_t *c, const char *file, int line,
+			   const char *func)
+{
+	c->last_file = file;
+	c->last_line = line;
+	c->last_func = func;
+	atomic_store_explicit(&c->last_tid, lc__owned ? lc__owned->tid
+						      : (int)gettid(),
+			      memory_order_release);
+}
+
 /* Before a signal or broadcast: the common holds (none, or only the bound
  * mutex) cost a load and a compare; any other goes to waits.c. */
 static void signalled(lc_cond_t *c, const char *file, int line,
@@ -156,6 +174,8 @@ static void signalled(lc_cond_t *c, const char *file, int line,
 {
 	struct lc__thread *t;
 
+	if (lc__cfg.watchdog_ns)
+		note_signaller(c, file, line, func);
 	if (c->lk.kind != LC__KIND_COND || !(t = lc__enter_fast()))
 		return; /* not initialised by us, no locks, or inside */
 	if (t->nheld > 1 ||

@@ -21,6 +21,7 @@ static const char *const names[LC__FINDING_KINDS] = {
 	[LC__FINDING_ASSERT_HELD] = "assert-held",
 	[LC__FINDING_SIGNAL_UNSAFE] = "signal-unsafe",
 	[LC__FINDING_WAIT_CYCLE] = "wait-cycle",
+	[LC__FINDING_WAIT_TIMEOUT] = "wait-timeout",
 	[LC__FINDING_LIMIT] = "limit",
 	[LC__FINDING_CONFIG] = "config",
 };

@@ -49,6 +49,7 @@ struct lc__config {
 	uint32_t max_classes; /* LOCKCHECK_MAX_CLASSES */
 	uint32_t max_held;    /* LOCKCHECK_MAX_HELD: per thread */
 	uint32_t max_chains;  /* LOCKCHECK_MAX_CHAINS */
+	uint64_t watchdog_ns; /* LOCKCHECK_WATCHDOG; 0: off */
 };
 
 extern struct lc__config lc__cfg;
@@ -195,6 +196,15 @@ struct lc__chain_slot {
 	uint64_t hits;	/* not yet added to chain->hits */
 };
 
+/* What a thread is blocked on, for the watchdog (watchdog.c): the thread
+ * writes the fields, then since_ns; since_ns 0: not blocked. */
+struct lc__blocked {
+	_Atomic uint64_t since_ns;
+	struct lc__lock *lk;	/* the lock, or the condvar's lk */
+	struct lc__site at;	/* the wait's call */
+	uint8_t mode;
+};
+
 struct lc__thread {
 	struct lc__held *held;	/* held[0] is the outermost */
 	uint32_t nheld, cap;
@@ -208,6 +218,9 @@ struct lc__thread {
 	struct lc__stats *stats; /* indexed by class id */
 	uint32_t nstats;
 	struct lc__chain_slot cache[LC__CHAIN_SLOTS];
+	struct lc__blocked blocked;	/* LOCKCHECK_WATCHDOG only */
+	struct lc__thread *wd_next;	/* the watchdog's registry */
+	bool wd_listed;
 };
 
 /* The calling thread's state while it is outside the checker; NULL while
@@ -442,6 +455,28 @@ void lc__node_name(lc_cond_t *c, lc_mutex_t *bound, const char *what,
 /* Under lc__slow: forgets a destroyed condvar's pending signals. */
 void lc__forget_signals(uint64_t cond_id);
 
+/* ---- watchdog.c: LOCKCHECK_WATCHDOG. ---- */
+
+/* A new thread state joins (leaves) the watchdog's registry. */
+void lc__watchdog_register(struct lc__thread *t);
+void lc__watchdog_unregister(struct lc__thread *t);
+
+/* Takes (take) or gives back the registry's lock, around a change of a
+ * registered held stack's memory. */
+void lc__watchdog_hold(bool take);
+
+/* t is about to block in an untimed wait for lk (a condvar's lk for a
+ * condvar) at `at`, since now: published for the watchdog (started by
+ * the first one). REQUIRES: lc__cfg.watchdog_ns. */
+void lc__blocked_begin(struct lc__thread *t, struct lc__lock *lk,
+		       const struct lc__site *at, uint8_t mode, uint64_t now);
+
+/* The wait is over: one store. */
+static inline void lc__blocked_end(struct lc__thread *t)
+{
+	atomic_store_explicit(&t->blocked.since_ns, 0, memory_order_release);
+}
+
 /* ---- wait_findings.c: wait-cycle. ---- */
 
 /* Under lc__slow: whether the cycle of the class graph has a wait node. */
@@ -548,6 +583,7 @@ enum lc__finding {
 	LC__FINDING_ASSERT_HELD,
 	LC__FINDING_SIGNAL_UNSAFE,
 	LC__FINDING_WAIT_CYCLE,
+	LC__FINDING_WAIT_TIMEOUT,
 	LC__FINDING_LIMIT,
 	LC__FINDING_CONFIG,
 	LC__FINDING_KINDS

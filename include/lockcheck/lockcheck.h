@@ -153,6 +153,11 @@ typedef struct lc_cond {
 	struct lc__lock lk;	     /* class and instance, as a lock's */
 	LC__ATOMIC(uint64_t) bound; /* bound mutex's instance id; 0: none yet */
 	LC__ATOMIC(uint64_t) pending; /* last hold set kept before a bound */
+	const char *last_file;	     /* the last signal (LOCKCHECK_WATCHDOG) */
+	int last_line;
+	const char *last_func;
+	LC__ATOMIC(int) last_tid;    /* its thread; 0: none yet */
+	int idle;		     /* its waiters are idle, not stuck */
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
@@ -163,7 +168,7 @@ typedef struct lc_cond {
 	{ LC__PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
 #define LC_COND_INITIALIZER                                                    \
 	{ PTHREAD_COND_INITIALIZER, LC__LOCK_INIT("condvar", LC__KIND_COND),  \
-	  0, 0 }
+	  0, 0, NULL, 0, NULL, 0, 0 }
 
 /* The one GNU extension: a statement expression declares the static key
  * of this init call, as lockdep's mutex_init does. text: the call's
@@ -620,6 +625,8 @@ static inline int lc_once(lc_once_t *once, void (*fn)(void))
  * the node (a pool's task): locks it takes are wanted inside it.
  * lc__node_wait(c): the calling thread is about to wait for the node (a
  * blocking submit, a shutdown that waits for tasks).
+ * LC_COND_IDLE(c): c's waiters wait for work, which nobody owes them (a
+ * pool's idle workers): the watchdog never reports them.
  */
 #if LOCKCHECK
 #ifdef CLOCK_MONOTONIC
@@ -638,6 +645,7 @@ void lc__node_wait(lc_cond_t *c, const char *file, int line,
 #define LC_NODE_ENTER(c) lc__node_enter((c), LC__AT)
 #define LC_NODE_LEAVE(c) lc__node_leave((c))
 #define LC_NODE_WAIT(c) lc__node_wait((c), LC__AT)
+#define LC_COND_IDLE(c) ((void)((c)->idle = 1))
 #else
 #ifdef CLOCK_MONOTONIC
 static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
@@ -654,6 +662,7 @@ static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
 #define LC_NODE_ENTER(c) ((void)(c))
 #define LC_NODE_LEAVE(c) ((void)(c))
 #define LC_NODE_WAIT(c) ((void)(c))
+#define LC_COND_IDLE(c) ((void)(c))
 #endif
 
 /* lc_assert_no_locks_held(): reports assert-held when the calling thread
