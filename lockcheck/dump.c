@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DUMP_VERSION 1
+#define DUMP_VERSION 2
 
 static void put_str(struct lc__buf *b, const char *s)
 {
@@ -55,6 +55,7 @@ static const char *kind_name(int kind)
 {
 	return kind == LC__KIND_RWLOCK	    ? "rwlock"
 	       : kind == LC__KIND_RECURSIVE ? "recursive"
+	       : kind == LC__KIND_COND	    ? "wait"
 					    : "mutex";
 }
 

@@ -263,7 +263,7 @@ START_TEST(test_dump_to_a_directory_holds_the_graph)
 	ck_assert_ptr_nonnull(dump);
 	ck_assert_ptr_nonnull(strstr(path, "/lc_env_test."));
 	ck_assert_ptr_nonnull(strstr(path, ".graph"));
-	ck_assert_uint_eq(lct_count_prefix(dump, "lockcheck-dump 1\n"), 1);
+	ck_assert_uint_eq(lct_count_prefix(dump, "lockcheck-dump 2\n"), 1);
 	ck_assert_uint_eq(lct_count_prefix(dump, "process "), 1);
 	ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 1 "), 1);
 	snprintf(want, sizeof(want), " \"A\" \"tests/lc_env_test.c\" %d\n",

@@ -32,7 +32,8 @@ static void put_node(FILE *f, const struct lg_graph *g, uint32_t i, bool on)
 	lg_put_dot(f, lg_str(&g->strs, c->name));
 	fputs("\\n", f);
 	lg_put_dot(f, lg_str(&g->strs, c->file));
-	fprintf(f, ":%d\"%s];\n", (int)c->line,
+	fprintf(f, ":%d\"%s%s];\n", (int)c->line,
+		c->kinds & LG_WAIT ? ", shape=ellipse, style=dashed" : "",
 		on ? ", color=red, penwidth=2" : "");
 }
 
