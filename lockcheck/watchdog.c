@@ -10,9 +10,9 @@
  *
  * The watchdog thread, started by the first published wait, looks four
  * times a period: every thread blocked longer than the period is part of
- * the stuck set (with the blocked holders of what it wants), reported
- * once two looks in a row saw it, and once per set (the same threads in
- * the same
+ * a stuck set (with the blocked holders of what it wants; one set per
+ * part of the wait-for graph), reported once two looks in a row saw it,
+ * and once per set (the same threads in the same
  * waits) as wait-timeout, with the wait-for graph: for each thread what it
  * waits for, since when and where, what it holds, who holds what it wants
  * and whether that holder is itself blocked; a condvar's last signaller.
@@ -255,8 +255,8 @@ static void print_signaller(struct lc__buf *b, const struct lc__lock *lk)
 	int tid = atomic_load(&c->last_tid);
 
 	if (!tid) {
-		lc__buf_add(b, "    never signalled since the watchdog "
-			       "started\n");
+		lc__buf_add(b, "    no signal of it recorded (signals are "
+			       "recorded once the checker is on)\n");
 		return;
 	}
 	struct lc__site at = { c->last_file, c->last_line, c->last_func };
@@ -347,28 +347,69 @@ static void report(const struct stuck *s, uint32_t n)
 	lc__buf_free(&b);
 }
 
-/* One look. A set is reported when two looks in a row see it: threads
- * that hang together block nearly at once, but one of them may still be
- * on its way (printing a report the hang was predicted by). */
+/* Labels each stuck thread with the lowest index of its part of the
+ * wait-for graph (threads linked by "waits for a lock that one holds"). */
+static void label_parts(const struct stuck *s, uint32_t n, uint32_t *label)
+{
+	for (uint32_t i = 0; i < n; i++)
+		label[i] = i;
+	for (uint32_t round = 0; round < n; round++)
+		for (uint32_t i = 0; i < n; i++) {
+			int j = s[i].owner_index;
+			uint32_t low;
+
+			if (j < 0)
+				continue;
+			low = label[i] < label[j] ? label[i] : label[j];
+			label[i] = label[j] = low;
+		}
+}
+
+static bool has_sig(const uint64_t *sigs, uint32_t n, uint64_t sig)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (sigs[i] == sig)
+			return true;
+	return false;
+}
+
+/* One look. Each part of the wait-for graph is a stuck set of its own,
+ * reported when two looks in a row see it: threads that hang together
+ * block nearly at once, but one of them may still be on its way (printing
+ * the report that predicted the hang). */
 static void look(void)
 {
-	static struct stuck s[MAX_STUCK]; /* only the watchdog thread */
-	static uint64_t last;		  /* the previous look's set */
-	uint64_t sig;
-	uint32_t n;
+	static struct stuck s[MAX_STUCK], part[MAX_STUCK]; /* this thread's */
+	static uint64_t seen[MAX_STUCK];		  /* the last look's */
+	static uint32_t nseen;
+	uint64_t now[MAX_STUCK];
+	uint32_t label[MAX_STUCK], n, nnow = 0;
 
 	pthread_mutex_lock(&reg_lock);
 	n = collect(s);
 	pthread_mutex_unlock(&reg_lock);
-	sig = n ? signature(s, n) : 0;
-	if (!n || sig != last) {
-		last = sig;
-		return;
+	label_parts(s, n, label);
+	for (uint32_t root = 0; root < n; root++) {
+		uint32_t k = 0;
+
+		if (label[root] != root)
+			continue;
+		for (uint32_t i = 0; i < n; i++)
+			if (label[i] == root)
+				part[k++] = s[i];
+		link_owners(part, k);
+		now[nnow] = signature(part, k);
+		if (has_sig(seen, nseen, now[nnow])) {
+			lc__slow_lock();
+			if (lc__finding_is_new(LC__FINDING_WAIT_TIMEOUT,
+					       now[nnow]))
+				report(part, k);
+			lc__slow_unlock();
+		}
+		nnow++;
 	}
-	lc__slow_lock();
-	if (lc__finding_is_new(LC__FINDING_WAIT_TIMEOUT, sig))
-		report(s, n);
-	lc__slow_unlock();
+	memcpy(seen, now, nnow * sizeof(now[0]));
+	nseen = nnow;
 }
 
 static void *watch(void *arg)
