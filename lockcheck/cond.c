@@ -172,20 +172,20 @@ static void note_signaller(lc_cond_t *c, const char *file, int line,
 static void signalled(lc_cond_t *c, const char *file, int line,
 		      const char *func, const void *ra)
 {
-	struct lc__thread *t;
+	struct lc__thread *t = lc__tls; /* read only: no need to enter */
+	struct lc__site at;
 
 	if (lc__cfg.watchdog_ns)
 		note_signaller(c, file, line, func);
-	if (c->lk.kind != LC__KIND_COND || !(t = lc__enter_fast()))
-		return; /* not initialised by us, no locks, or inside */
-	if (t->nheld > 1 ||
-	    (t->nheld == 1 &&
-	     t->held[0].id != atomic_load_explicit(&c->bound,
-						   memory_order_relaxed))) {
-		struct lc__site at = { file, line, func };
-
-		lc__signal_edges(t, c, &at, ra);
-	}
+	/* Not initialised by us, no state (so no locks), inside, or the
+	 * common hold set: nothing to record. */
+	if (!t || c->lk.kind != LC__KIND_COND || lc__signal_is_plain(t, c))
+		return;
+	t = lc__enter_fast();
+	if (!t)
+		return;
+	at = (struct lc__site){ file, line, func };
+	lc__signal_edges(t, c, &at, ra);
 	lc__leave(t);
 }
 

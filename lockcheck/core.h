@@ -195,8 +195,6 @@ LC__HOT int lc__before_block(struct lc__thread *t, struct lc__acq *a)
 	if (err)
 		return err;
 	a->start_ns = lc__now_ns();
-	if (lc__cfg.watchdog_ns && a->how == LC__BLOCK)
-		lc__blocked_begin(t, a->lk, &a->at, a->mode, a->start_ns);
 	return 0;
 }
 
@@ -204,8 +202,7 @@ LC__HOT int lc__before_block(struct lc__thread *t, struct lc__acq *a)
 LC__HOT void lc__after_block(struct lc__thread *t, const struct lc__acq *a,
 			     int err)
 {
-	if (lc__cfg.watchdog_ns)
-		lc__blocked_end(t);
+	lc__blocked_end(t); /* one store: cheaper than asking */
 	if (err)
 		return;
 	assert(a->chain == lc__chain_of(t, a->cls, a->mode));

@@ -441,6 +441,31 @@ bool lc__chain_known(struct lc__thread *t, uint64_t key);
 void lc__wait_edges(struct lc__thread *t, lc_cond_t *c, uint64_t mutex_id,
 		    const struct lc__site *at, const void *ra, uint8_t how);
 
+/* The key of a hold set of one lock h, as a signal before its condvar's
+ * first wait keeps it (c->pending): its instance and mode. Never 0. */
+static inline uint64_t lc__single_hold_key(const struct lc__held *h)
+{
+	return h->id << 1 | h->mode;
+}
+
+/* Whether a signal or broadcast of c adds nothing: t holds no lock, or
+ * only c's bound mutex, or (before c has one) the one lock its last
+ * signal held. The common case: two loads and a compare. */
+static inline bool lc__signal_is_plain(const struct lc__thread *t,
+				       const lc_cond_t *c)
+{
+	const struct lc__held *h = &t->held[0];
+	uint64_t bound;
+
+	if (t->nheld != 1)
+		return t->nheld == 0;
+	bound = atomic_load_explicit(&c->bound, memory_order_relaxed);
+	return h->id == bound ||
+	       (!bound && atomic_load_explicit(&c->pending,
+					       memory_order_relaxed) ==
+				  lc__single_hold_key(h));
+}
+
 /* A signal or broadcast of c at at while t holds locks: an edge from c to
  * every held lock but c's bound mutex (pending until c has one). */
 void lc__signal_edges(struct lc__thread *t, lc_cond_t *c,

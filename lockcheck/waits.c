@@ -64,6 +64,8 @@ static uint64_t held_key(const struct lc__thread *t)
 {
 	uint64_t k = 0x9e3779b97f4a7c15ULL;
 
+	if (t->nheld == 1) /* checked inline by lc__signal_is_plain */
+		return lc__single_hold_key(&t->held[0]);
 	for (uint32_t i = 0; i < t->nheld; i++)
 		k = lc__mix64(k + (t->held[i].id << 1 | t->held[i].mode));
 	return k ? k : 1;

@@ -303,6 +303,57 @@ static void print_stuck(struct lc__buf *b, const struct stuck *s,
 					   : "; that thread is running\n");
 }
 
+/* A cycle finding of this process over every class in want[0..n). */
+struct prediction {
+	const uint32_t *want;
+	uint32_t n;
+	enum lc__finding kind;
+	const char *summary; /* the first that matches, or NULL */
+};
+
+static void match_prediction(enum lc__finding kind, const char *summary,
+			     const uint32_t *classes, uint32_t n, void *arg)
+{
+	struct prediction *p = arg;
+	uint32_t found = 0;
+
+	if (p->summary || (kind != LC__FINDING_LOCK_ORDER_CYCLE &&
+			   kind != LC__FINDING_WAIT_CYCLE))
+		return;
+	for (uint32_t i = 0; i < p->n; i++)
+		for (uint32_t j = 0; j < n; j++)
+			if (classes[j] == p->want[i]) {
+				found++;
+				break;
+			}
+	if (found == p->n) {
+		p->kind = kind;
+		p->summary = summary;
+	}
+}
+
+/* Under lc__slow: says which earlier report predicted the deadlock of the
+ * cycle through s[cyc], if one did. */
+static void say_predicted(struct lc__buf *b, const struct stuck *s, int cyc)
+{
+	uint32_t want[MAX_STUCK], n = 0;
+	struct prediction p = { want, 0, LC__FINDING_LOCK_ORDER_CYCLE, NULL };
+	int at = cyc;
+
+	do {
+		const struct lc__class *c = atomic_load(&s[at].lk->cls);
+
+		if (c && n < MAX_STUCK)
+			want[n++] = c->id;
+		at = s[at].owner_index;
+	} while (at != cyc);
+	p.n = n;
+	lc__findings_each(match_prediction, &p);
+	if (p.summary)
+		lc__buf_add(b, "  predicted earlier by this process: %s: %s\n",
+			    lc__finding_name(p.kind), p.summary);
+}
+
 static void report(const struct stuck *s, uint32_t n)
 {
 	int cyc = -1;
@@ -339,10 +390,8 @@ static void report(const struct stuck *s, uint32_t n)
 		if (c && ncls < MAX_STUCK)
 			classes[ncls++] = c->id;
 	}
-	if (cyc >= 0 && lc__findings_count() > 0)
-		lc__buf_add(&b, "  (a cycle of these locks may have been "
-				"predicted above: see lock-order-cycle and "
-				"wait-cycle reports)\n");
+	if (cyc >= 0)
+		say_predicted(&b, s, cyc);
 	lc__report(LC__FINDING_WAIT_TIMEOUT, &b, classes, ncls);
 	lc__buf_free(&b);
 }

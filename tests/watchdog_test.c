@@ -121,6 +121,8 @@ START_TEST(test_ab_ba_hang_is_reported_as_deadlock)
 	LCT_ASSERT_ERR_HAS(&c, "    it is held by thread \"ba\" (tid ");
 	LCT_ASSERT_ERR_HAS(&c, "    it is held by thread \"ab\" (tid ");
 	LCT_ASSERT_ERR_HAS(&c, "; that thread is blocked too\n");
+	LCT_ASSERT_ERR_HAS(&c, "  predicted earlier by this process: "
+			       "lock-order-cycle: ");
 	lct_child_free(&c);
 }
 END_TEST
