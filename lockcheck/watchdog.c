@@ -141,9 +141,12 @@ static bool copy_blocked(struct lc__thread *t, struct stuck *s)
 	memcpy(s->held, t->held, s->nheld * sizeof(s->held[0]));
 	s->owner = 0;
 	s->owner_index = -1;
-	atomic_thread_fence(memory_order_acquire);
+	/* The copy holds if the wait did not end meanwhile (a seqlock's
+	 * check). x86 keeps loads in order; elsewhere a copy may be torn:
+	 * a wrong line in a report, never a crash (the memory stays valid
+	 * under reg_lock). */
 	return atomic_load_explicit(&t->blocked.since_ns,
-				    memory_order_relaxed) == since;
+				    memory_order_acquire) == since;
 }
 
 /* A thread other than s's holding s->lk (not for condvars). */
