@@ -43,7 +43,7 @@ struct run {
 	pthread_barrier_t *start;
 };
 
-enum { PAIR, NESTED, STATS };
+enum { PAIR, NESTED, STATS, SCOPED };
 
 static void init_locks(struct locks *l)
 {
@@ -67,6 +67,14 @@ __attribute__((noinline, used)) static void pair_loop(bl_mutex_t *m,
 		bl_lock(m);
 		bl_unlock(m);
 	}
+}
+
+/* pair_loop with the lock held by a scope (LC_SCOPED_LOCK). */
+__attribute__((noinline, used)) static void scoped_loop(bl_mutex_t *m,
+							  long steps)
+{
+	for (long i = 0; i < steps; i++)
+		BL_SCOPED_PAIR(m);
 }
 
 __attribute__((noinline, used)) static void nested_loop(struct locks *l,
@@ -108,6 +116,8 @@ static void *worker(void *arg)
 		nested_loop(r->l, r->steps);
 	else if (r->workload == STATS)
 		stats_loop(r->l, r->steps);
+	else if (r->workload == SCOPED)
+		scoped_loop(&r->l->table, r->steps);
 	else
 		pair_loop(&r->l->table, r->steps);
 	return NULL;
@@ -194,16 +204,18 @@ int main(int argc, char **argv)
 		memory(10000);
 		return 0;
 	}
-	if (argc != 4 || (strcmp(argv[1], "pair") &&
-			  strcmp(argv[1], "nested") && strcmp(argv[1], "stats"))) {
-		fprintf(stderr, "usage: lock_bench pair|nested|stats THREADS "
-				"STEPS | memory\n");
+	if (argc != 4 ||
+	    (strcmp(argv[1], "pair") && strcmp(argv[1], "nested") &&
+	     strcmp(argv[1], "stats") && strcmp(argv[1], "scoped"))) {
+		fprintf(stderr, "usage: lock_bench pair|nested|stats|scoped "
+				"THREADS STEPS | memory\n");
 		return 2;
 	}
 	printf("%s %s %d %.2f\n", BL_VARIANT, argv[1], atoi(argv[2]),
-	       measure(!strcmp(argv[1], "nested")  ? NESTED
-		       : !strcmp(argv[1], "stats") ? STATS
-						   : PAIR,
+	       measure(!strcmp(argv[1], "nested")   ? NESTED
+		       : !strcmp(argv[1], "stats")  ? STATS
+		       : !strcmp(argv[1], "scoped") ? SCOPED
+						    : PAIR,
 		       atoi(argv[2]), atol(argv[3])));
 	return 0;
 }

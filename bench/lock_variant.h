@@ -18,6 +18,12 @@ typedef pthread_mutex_t bl_mutex_t;
 #define bl_lock(m) pthread_mutex_lock(m)
 #define bl_unlock(m) pthread_mutex_unlock(m)
 #define bl_destroy(m) pthread_mutex_destroy(m)
+/* A lock held for one block: the calls LC_SCOPED_LOCK stands for. */
+#define BL_SCOPED_PAIR(m)                                                      \
+	do {                                                                   \
+		pthread_mutex_lock(m);                                         \
+		pthread_mutex_unlock(m);                                       \
+	} while (0)
 #define BL_VARIANT "raw"
 
 #else
@@ -31,6 +37,10 @@ typedef lc_mutex_t bl_mutex_t;
 #define bl_lock(m) lc_mutex_lock(m)
 #define bl_unlock(m) lc_mutex_unlock(m)
 #define bl_destroy(m) lc_mutex_destroy(m)
+#define BL_SCOPED_PAIR(m)                                                      \
+	do {                                                                   \
+		LC_SCOPED_LOCK(m);                                             \
+	} while (0)
 #define BL_VARIANT (LOCKCHECK ? "lc-on" : "lc-off")
 
 #endif

@@ -6,7 +6,11 @@
  * from `head` on, wrapping at cap. Senders that find it full wait on
  * `room`; receivers that find it empty wait on `contents`. A push signals
  * `contents` and a pop signals `room`, once each and only when someone
- * waits; close broadcasts both.
+ * waits (else the checker is told of the event all the same: a push or
+ * pop holding a lock that a waiter holds is a wait-cycle whether or not
+ * someone waits now); close broadcasts both. For the checker the two
+ * condvars are the channel's wait nodes, classed by its create site and
+ * named "channel `<name>` (room)" and "(contents)".
  *
  * Invariants (under ch->lock):
  * - 0 <= len <= cap, head < cap;
@@ -85,6 +89,15 @@ static bool chan_size(size_t cap, size_t item_size, size_t namelen,
 	return true;
 }
 
+/* One of the channel's wait nodes (role: "room" or "contents"). */
+static int init_node(ds_chan_t *ch, lc_cond_t *c, const char *role)
+{
+	return ds__init_result(lc__cond_init_node(c, CLOCK_MONOTONIC,
+						  &ch->lock, "channel",
+						  ch->name, role, ch->file,
+						  ch->line));
+}
+
 /* The mutex and both condvars, or none of them (an error from init). */
 static int init_sync(ds_chan_t *ch)
 {
@@ -92,11 +105,10 @@ static int init_sync(ds_chan_t *ch)
 
 	if (err)
 		return err;
-	err = ds__init_result(lc_cond_init_clock(&ch->room, CLOCK_MONOTONIC));
+	err = init_node(ch, &ch->room, "room");
 	if (err)
 		goto no_room;
-	err = ds__init_result(
-		lc_cond_init_clock(&ch->contents, CLOCK_MONOTONIC));
+	err = init_node(ch, &ch->contents, "contents");
 	if (err)
 		goto no_contents;
 	return 0;
@@ -268,6 +280,8 @@ static void push_locked(ds_chan_t *ch, const void *item)
 	assert_ring_locked(ch);
 	if (ch->receivers_waiting)
 		DS__MUST(lc_cond_signal(&ch->contents));
+	else
+		LC_COND_EVENT(&ch->contents);
 }
 
 /* The oldest item out: the event a waiting sender waits for. */
@@ -283,6 +297,8 @@ static void pop_locked(ds_chan_t *ch, void *out)
 	assert_ring_locked(ch);
 	if (ch->senders_waiting)
 		DS__MUST(lc_cond_signal(&ch->room));
+	else
+		LC_COND_EVENT(&ch->room);
 }
 
 static int send_item(ds_chan_t *ch, const void *item, const struct wait *w)

@@ -31,6 +31,12 @@
  * submit), join_workers and wait_for_submitters_to_leave (a shutdown),
  * run_task (a task runs inside its pool). wait_for_work_locked is an idle
  * worker, which waits for nothing anyone owes it.
+ *
+ * For the checker, `room` is the pool's wait node ("pool `<name>`",
+ * classed by the create site): a task runs inside it (LC_NODE_ENTER), a
+ * blocking submit waits on it, and so does a shutdown joining its workers
+ * (LC_NODE_WAIT): a task that needs a lock the submitter or the shutdown
+ * holds is a wait-cycle.
  */
 #include "ds/pool.h"
 
@@ -62,7 +68,8 @@ struct worker {
 struct ds_pool {
 	lc_mutex_t lock;
 	lc_cond_t work;		   /* a task was queued, or the pool stops */
-	lc_cond_t room;		   /* a slot freed, or the pool stops */
+	lc_cond_t room;		   /* a slot freed, or the pool stops; the
+				    * pool's wait node for the checker */
 	lc_cond_t left;		   /* the last woken submitter left */
 	struct task *queue;	   /* cap slots */
 	struct worker *workers;	   /* nworkers of them, started */
@@ -140,7 +147,10 @@ static int init_sync(ds_pool_t *p)
 	err = ds__init_result(lc_cond_init(&p->work));
 	if (err)
 		goto no_work;
-	err = ds__init_result(lc_cond_init_clock(&p->room, CLOCK_MONOTONIC));
+	LC_COND_IDLE(&p->work); /* idle workers: not stuck, just waiting */
+	err = ds__init_result(lc__cond_init_node(&p->room, CLOCK_MONOTONIC,
+						 &p->lock, "pool", p->name,
+						 NULL, p->file, p->line));
 	if (err)
 		goto no_room;
 	err = ds__init_result(lc_cond_init(&p->left));
@@ -222,7 +232,9 @@ static void run_task(ds_pool_t *p, const struct task *t)
 {
 	lc_assert_not_held(&p->lock);
 	lc_assert_no_locks_held();
+	LC_NODE_ENTER(&p->room);
 	t->fn(t->arg);
+	LC_NODE_LEAVE(&p->room);
 }
 
 static void task_done_locked(ds_pool_t *p)
@@ -490,6 +502,7 @@ int ds_pool_shutdown(ds_pool_t *p, int mode)
 	if (err)
 		return err;
 	cancel_dropped(p, &d);
+	LC_NODE_WAIT(&p->room); /* for every task to return */
 	join_workers(p);
 	wait_for_submitters_to_leave(p);
 	destroy_sync(p);

@@ -136,6 +136,26 @@ static void read_exitcode(void)
 			  DEFAULT_EXITCODE);
 }
 
+#define WATCHDOG_MAX 86400 /* a day, in seconds */
+
+static void read_watchdog(void)
+{
+	const char *v = env("LOCKCHECK_WATCHDOG");
+	uint64_t n;
+
+	if (!v)
+		return;
+	if (parse_number(v, WATCHDOG_MAX, &n) && n > 0) {
+		lc__cfg.watchdog_ns = n * 1000000000u;
+		return;
+	}
+	lc__config_report("LOCKCHECK_WATCHDOG", v,
+			  "not a number of seconds; accepted: 1 to %d (an "
+			  "untimed wait longer than that is reported); the "
+			  "watchdog stays off",
+			  WATCHDOG_MAX);
+}
+
 static void read_dump(void)
 {
 	const char *v = env("LOCKCHECK_DUMP"), *what;
@@ -191,6 +211,7 @@ void lc__config_read(void)
 	read_action();
 	read_exitcode();
 	read_dump();
+	read_watchdog();
 	read_symbolize();
 	lc__cfg.max_classes = read_limit("LOCKCHECK_MAX_CLASSES", 1u << 20);
 	lc__cfg.max_held = read_limit("LOCKCHECK_MAX_HELD", 1u << 16);

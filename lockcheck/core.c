@@ -43,6 +43,9 @@ int lc__block_check(struct lc__thread *t, const struct lc__acq *a)
 	}
 	if (t->nheld)
 		lc__validate(t, a);
+	/* Here, out of line: the inline lock path stays as it was. */
+	if (lc__cfg.watchdog_ns && a->how == LC__BLOCK)
+		lc__blocked_begin(t, a->lk, &a->at, a->mode, lc__now_ns());
 	return LC__GO;
 }
 

@@ -195,15 +195,17 @@ LC__HOT int lc__before_block(struct lc__thread *t, struct lc__acq *a)
 	a->chain = lc__chain_of(t, a->cls, a->mode);
 	copy = *a;
 	err = lc__block_check(t, &copy);
-	if (!err)
-		a->start_ns = lc__now_ns();
-	return err;
+	if (err)
+		return err;
+	a->start_ns = lc__now_ns();
+	return 0;
 }
 
 /* The blocking call returned err: counts the wait, pushes the lock. */
 LC__HOT void lc__after_block(struct lc__thread *t, const struct lc__acq *a,
 			     int err)
 {
+	lc__blocked_end(t); /* one store: cheaper than asking */
 	if (err)
 		return;
 	assert(a->chain == lc__chain_of(t, a->cls, a->mode));

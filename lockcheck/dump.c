@@ -56,6 +56,7 @@ static const char *kind_name(int kind)
 {
 	return kind == LC__KIND_RWLOCK	    ? "rwlock"
 	       : kind == LC__KIND_RECURSIVE ? "recursive"
+	       : kind == LC__KIND_COND	    ? "wait"
 					    : "mutex";
 }
 

@@ -69,6 +69,9 @@ struct lc__edge {
 /* What a node stands for: notes for reports; the rules ignore it. */
 enum lc__node_kind {
 	LC__NODE_LOCK,	/* a lock class or a lock instance */
+	LC__NODE_WAIT,	/* a wait node: a condvar, a channel's room or
+			 * contents, a pool; it is never held, its edges
+			 * say who waits on it and who its event needs */
 };
 
 struct lc__node {

@@ -49,6 +49,7 @@ struct lc__config {
 	uint32_t max_classes; /* LOCKCHECK_MAX_CLASSES */
 	uint32_t max_held;    /* LOCKCHECK_MAX_HELD: per thread */
 	uint32_t max_chains;  /* LOCKCHECK_MAX_CHAINS */
+	uint64_t watchdog_ns; /* LOCKCHECK_WATCHDOG; 0: off */
 };
 
 extern struct lc__config lc__cfg;
@@ -147,6 +148,7 @@ enum lc__how {
 	LC__BLOCK, /* lock, rdlock, wrlock, a condition wait's retake */
 	LC__TRY,   /* trylock: never waits, adds no edge */
 	LC__TIMED, /* timedlock: waits like a lock */
+	LC__EVENT, /* a signal or broadcast of a wait node: never waits */
 };
 
 /* An acquisition as its entry point saw it; the core steps (core.h) fill
@@ -194,6 +196,15 @@ struct lc__chain_slot {
 	uint64_t hits;	/* not yet added to chain->hits */
 };
 
+/* What a thread is blocked on, for the watchdog (watchdog.c): the thread
+ * writes the fields, then since_ns; since_ns 0: not blocked. */
+struct lc__blocked {
+	_Atomic uint64_t since_ns;
+	struct lc__lock *lk;	/* the lock, or the condvar's lk */
+	struct lc__site at;	/* the wait's call */
+	uint8_t mode;
+};
+
 struct lc__thread {
 	struct lc__held *held;	/* held[0] is the outermost */
 	uint32_t nheld, cap;
@@ -207,6 +218,9 @@ struct lc__thread {
 	struct lc__stats *stats; /* indexed by class id */
 	uint32_t nstats;
 	struct lc__chain_slot cache[LC__CHAIN_SLOTS];
+	struct lc__blocked blocked;	/* LOCKCHECK_WATCHDOG only */
+	struct lc__thread *wd_next;	/* the watchdog's registry */
+	bool wd_listed;
 };
 
 /* The calling thread's state while it is outside the checker; NULL while
@@ -391,6 +405,116 @@ void lc__validate(struct lc__thread *t, const struct lc__acq *a);
 /* Under lc__slow: forgets the instance (destroy). */
 void lc__forget_instance(struct lc__class *cls, uint64_t id);
 
+/* Under lc__slow: the class graph's node of c (a wait node for a
+ * condvar's class), made when missing; LC__NONE without memory. */
+uint32_t lc__class_node(const struct lc__class *c);
+
+/* A copy of a site whose strings live as long as the process. */
+struct lc__site lc__intern_site(const struct lc__site *at);
+
+/* Under lc__slow: records one occurrence of from -> to in g with mode
+ * pair combo while gates[0..ngates) were held exclusively; a new edge
+ * keeps info (and a stack from a->ra when info has none). When the edge
+ * weakened, searches it for cycles and reports them as closed now by
+ * thread t's a (cls: NULL for the class graph). NULL without memory. */
+struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
+				  uint32_t to, uint8_t combo,
+				  const struct lc__held_inst *gates,
+				  uint32_t ngates,
+				  const struct lc__edge_info *info,
+				  struct lc__thread *t, const struct lc__acq *a,
+				  const struct lc__class *cls);
+
+/* Under lc__slow: publishes the validated chain key with its edges. */
+void lc__publish_chain(uint64_t key, bool same, struct lc__edge **edges,
+		       uint32_t n);
+
+/* The chain key is known (cached for t, or published) and none of its
+ * gates is missing now: counts the hit. Lock-free. */
+bool lc__chain_known(struct lc__thread *t, uint64_t key);
+
+/* ---- waits.c: condvars as wait nodes. ---- */
+
+/* A wait on c (acquisition a describes it: c's lk, the wait site) whose
+ * mutex, of instance id mutex_id, t has just given back: learns c's bound
+ * mutex, then validates an edge from every lock t still holds to c. */
+void lc__wait_edges(struct lc__thread *t, lc_cond_t *c, uint64_t mutex_id,
+		    const struct lc__site *at, const void *ra, uint8_t how);
+
+/* The key of a hold set of one lock h, as a signal before its condvar's
+ * first wait keeps it (c->pending): its instance and mode. Never 0. */
+static inline uint64_t lc__single_hold_key(const struct lc__held *h)
+{
+	return h->id << 1 | h->mode;
+}
+
+/* Whether a signal or broadcast of c adds nothing: t holds no lock, or
+ * only c's bound mutex, or (before c has one) the one lock its last
+ * signal held. The common case: two loads and a compare. */
+static inline bool lc__signal_is_plain(const struct lc__thread *t,
+				       const lc_cond_t *c)
+{
+	const struct lc__held *h = &t->held[0];
+	uint64_t bound;
+
+	if (t->nheld != 1)
+		return t->nheld == 0;
+	bound = atomic_load_explicit(&c->bound, memory_order_relaxed);
+	return h->id == bound ||
+	       (!bound && atomic_load_explicit(&c->pending,
+					       memory_order_relaxed) ==
+				  lc__single_hold_key(h));
+}
+
+/* A signal or broadcast of c at at while t holds locks: an edge from c to
+ * every held lock but c's bound mutex (pending until c has one). */
+void lc__signal_edges(struct lc__thread *t, lc_cond_t *c,
+		      const struct lc__site *at, const void *ra);
+
+/* Gives a freshly initialised condvar its structure's class: the site
+ * file:line, named "<what> `<name>` (<role>)"; bound: its mutex or NULL. */
+void lc__node_name(lc_cond_t *c, lc_mutex_t *bound, const char *what,
+		   const char *name, const char *role, const char *file,
+		   int line);
+
+/* Under lc__slow: forgets a destroyed condvar's pending signals. */
+void lc__forget_signals(uint64_t cond_id);
+
+/* ---- watchdog.c: LOCKCHECK_WATCHDOG. ---- */
+
+/* A new thread state joins (leaves) the watchdog's registry. */
+void lc__watchdog_register(struct lc__thread *t);
+void lc__watchdog_unregister(struct lc__thread *t);
+
+/* Takes (take) or gives back the registry's lock, around a change of a
+ * registered held stack's memory. */
+void lc__watchdog_hold(bool take);
+
+/* t is about to block in an untimed wait for lk (a condvar's lk for a
+ * condvar) at `at`, since now: published for the watchdog (started by
+ * the first one). REQUIRES: lc__cfg.watchdog_ns. */
+void lc__blocked_begin(struct lc__thread *t, struct lc__lock *lk,
+		       const struct lc__site *at, uint8_t mode, uint64_t now);
+
+/* The wait is over: one store. */
+static inline void lc__blocked_end(struct lc__thread *t)
+{
+	atomic_store_explicit(&t->blocked.since_ns, 0, memory_order_release);
+}
+
+/* ---- wait_findings.c: wait-cycle. ---- */
+
+/* Under lc__slow: whether the cycle of the class graph has a wait node. */
+bool lc__cycle_waits(const struct lc__graph *g, const uint32_t *path,
+		     uint32_t n);
+
+/* Under lc__slow: reports the wait cycle path[0..n) of the class graph,
+ * closed now by t's a (a wait, or a signal: a->how is LC__EVENT), once
+ * per set of nodes (signature sig). */
+void lc__report_wait_cycle(const struct lc__graph *g, const uint32_t *path,
+			   uint32_t n, struct lc__thread *t,
+			   const struct lc__acq *a, uint64_t sig);
+
 /* ---- order_findings.c: lock-order-cycle and order-violation. ---- */
 
 /* Under lc__slow: whether the cycle was not reported yet. */
@@ -485,6 +609,8 @@ enum lc__finding {
 	LC__FINDING_EXIT_HELD,
 	LC__FINDING_ASSERT_HELD,
 	LC__FINDING_SIGNAL_UNSAFE,
+	LC__FINDING_WAIT_CYCLE,
+	LC__FINDING_WAIT_TIMEOUT,
 	LC__FINDING_RACE,
 	LC__FINDING_LIMIT,
 	LC__FINDING_CONFIG,

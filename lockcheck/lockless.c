@@ -45,10 +45,25 @@ static void print_held(struct lc__buf *b, const struct lc__held *h)
 	lc__buf_add(b, "\n");
 }
 
+/* A pool's task runs "inside" its pool (waits.c): not a lock. */
+static bool is_lock(const struct lc__held *h)
+{
+	return !h->cls || h->cls->kind != LC__KIND_COND;
+}
+
+static uint32_t locks_held(const struct lc__thread *t)
+{
+	uint32_t n = t->untracked;
+
+	for (uint32_t i = 0; i < t->nheld; i++)
+		n += is_lock(&t->held[i]);
+	return n;
+}
+
 static void report(struct lc__thread *t, const struct lc__site *at,
 		   const void *ra)
 {
-	uint32_t classes[MAX_CLASSES], n = 0, held = t->nheld + t->untracked;
+	uint32_t classes[MAX_CLASSES], n = 0, held = locks_held(t);
 	void *frames[64];
 	struct lc__buf b;
 
@@ -58,6 +73,8 @@ static void report(struct lc__thread *t, const struct lc__site *at,
 		    lc__thread_name(t), held, held == 1 ? "" : "s", at->file,
 		    at->line);
 	for (uint32_t i = 0; i < t->nheld; i++) {
+		if (!is_lock(&t->held[i]))
+			continue;
 		print_held(&b, &t->held[i]);
 		if (t->held[i].cls && n < MAX_CLASSES)
 			classes[n++] = t->held[i].cls->id;
@@ -81,7 +98,7 @@ void lc__assert_no_locks_held(const char *file, int line, const char *func)
 
 	if (!t)
 		return; /* no state to tell, or a signal handler inside */
-	if (t->nheld || t->untracked) {
+	if (locks_held(t)) {
 		lc__slow_lock();
 		if (lc__finding_is_new(LC__FINDING_ASSERT_HELD,
 				       signature(&at)))

@@ -163,7 +163,9 @@ static uint64_t cycle_signature(const struct lc__graph *g,
 bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
 		      uint32_t n, const struct lc__class *cls)
 {
-	return !lc__finding_seen(LC__FINDING_LOCK_ORDER_CYCLE,
+	return !lc__finding_seen(!cls && lc__cycle_waits(g, path, n)
+					 ? LC__FINDING_WAIT_CYCLE
+					 : LC__FINDING_LOCK_ORDER_CYCLE,
 				 cycle_signature(g, path, n, cls));
 }
 
@@ -174,6 +176,11 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	uint32_t classes[64], ncls = 0;
 	struct lc__buf b;
 
+	if (!cls && lc__cycle_waits(g, path, n)) {
+		lc__report_wait_cycle(g, path, n, t, a,
+				      cycle_signature(g, path, n, cls));
+		return;
+	}
 	if (!lc__finding_is_new(LC__FINDING_LOCK_ORDER_CYCLE,
 				cycle_signature(g, path, n, cls)))
 		return;

@@ -95,6 +95,7 @@ static void thread_exit(void *arg)
 		report_exit_held(t);
 	lc__thread_flush(t);
 	lc__owned = NULL;
+	lc__watchdog_unregister(t);
 	free(t->held);
 	free(t->insts);
 	free(t->stats);
@@ -135,6 +136,8 @@ struct lc__thread *lc__thread_create(void)
 		t->inherited[0] = '\0';
 	lc__owned = t; /* lc__tls stays NULL: the caller is inside */
 	pthread_setspecific(exit_key, t);
+	if (lc__cfg.watchdog_ns)
+		lc__watchdog_register(t);
 	return t;
 no_memory:
 	if (lc__race_active()) /* its locks' order is lost: no false race */
@@ -171,8 +174,15 @@ static int grow_held(struct lc__thread *t)
 
 struct lc__held *lc__held_grow(struct lc__thread *t)
 {
+	int err;
+
 	assert(t->nheld == t->cap);
-	if (grow_held(t) == 0)
+	if (t->wd_listed) /* the watchdog may be reading the stack */
+		lc__watchdog_hold(true);
+	err = grow_held(t);
+	if (t->wd_listed)
+		lc__watchdog_hold(false);
+	if (err == 0)
 		return &t->held[t->nheld];
 	lc__slow_lock();
 	lc__report_limit("held", "a thread holds more locks than "

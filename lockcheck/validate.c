@@ -128,12 +128,9 @@ static void check_cycle(struct lc__graph *g, uint32_t e, struct lc__thread *t,
 					   "may have been missed");
 }
 
-/* Records held -> acquired in graph g between nodes from and to, capturing
- * a stack for a new edge; searches for a cycle when the edge got weaker.
- * cls is NULL for the class graph. Returns the edge, or NULL. */
 /* An edge outlives the code that took it (a plugin may be dlclose'd): it
  * keeps copies of the site's strings, never pointers into that code. */
-static struct lc__site intern_site(const struct lc__site *at)
+struct lc__site lc__intern_site(const struct lc__site *at)
 {
 	struct lc__site copy = { lc__intern_line(at->file), at->line,
 				 lc__intern_line(at->func) };
@@ -141,15 +138,14 @@ static struct lc__site intern_site(const struct lc__site *at)
 	return copy;
 }
 
-static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
-				uint32_t to, struct lc__thread *t,
-				const struct lc__held *h,
-				const struct lc__acq *a, uint32_t ninst,
-				const struct lc__class *cls)
+struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
+				  uint32_t to, uint8_t combo,
+				  const struct lc__held_inst *gates,
+				  uint32_t ngates,
+				  const struct lc__edge_info *info,
+				  struct lc__thread *t, const struct lc__acq *a,
+				  const struct lc__class *cls)
 {
-	struct lc__edge_info info = { intern_site(&h->at), intern_site(&a->at),
-				      t->tid, lc__intern(lc__thread_name(t)),
-				      0 };
 	struct lc__edge *edge;
 	bool weakened;
 	uint32_t e;
@@ -157,8 +153,8 @@ static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 	if (from == LC__NONE || to == LC__NONE)
 		goto no_memory;
 	assert(from < g->nnodes && to < g->nnodes);
-	e = lc__graph_observe(g, from, to, LC__COMBO(h->mode, a->mode),
-			      t->insts, ninst, &info, &weakened);
+	e = lc__graph_observe(g, from, to, combo, gates, ngates, info,
+			      &weakened);
 	if (e == LC__NONE)
 		goto no_memory;
 	assert(e < g->nedges);
@@ -172,6 +168,23 @@ no_memory:
 	lc__report_limit("memory", "no memory for the lock graph; some "
 				   "orders are not recorded");
 	return NULL;
+}
+
+/* Records held -> acquired in graph g between nodes from and to, capturing
+ * a stack for a new edge; searches for a cycle when the edge got weaker.
+ * cls is NULL for the class graph. Returns the edge, or NULL. */
+static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
+				uint32_t to, struct lc__thread *t,
+				const struct lc__held *h,
+				const struct lc__acq *a, uint32_t ninst,
+				const struct lc__class *cls)
+{
+	struct lc__edge_info info = { lc__intern_site(&h->at),
+				      lc__intern_site(&a->at), t->tid,
+				      lc__intern(lc__thread_name(t)), 0 };
+
+	return lc__observe_edge(g, from, to, LC__COMBO(h->mode, a->mode),
+				t->insts, ninst, &info, t, a, cls);
 }
 
 static void same_class(struct lc__thread *t, const struct lc__held *h,
@@ -208,15 +221,22 @@ static void same_class(struct lc__thread *t, const struct lc__held *h,
 	observe(g, from, to, t, h, a, ninst, cls);
 }
 
+uint32_t lc__class_node(const struct lc__class *c)
+{
+	struct lc__graph *g = &lc__classes_graph;
+	uint32_t n = lc__graph_node(g, c->id, NULL, true);
+
+	if (n != LC__NONE && c->kind == LC__KIND_COND)
+		g->nodes[n].kind = LC__NODE_WAIT;
+	return n;
+}
+
 static struct lc__edge *class_edge(struct lc__thread *t,
 				   const struct lc__held *h,
 				   const struct lc__acq *a, uint32_t ninst)
 {
-	struct lc__graph *g = &lc__classes_graph;
-
-	return observe(g, lc__graph_node(g, h->cls->id, NULL, true),
-		       lc__graph_node(g, a->cls->id, NULL, true), t, h, a,
-		       ninst, NULL);
+	return observe(&lc__classes_graph, lc__class_node(h->cls),
+		       lc__class_node(a->cls), t, h, a, ninst, NULL);
 }
 
 static bool has_edge(struct lc__edge *const *edges, uint32_t n,
@@ -228,8 +248,8 @@ static bool has_edge(struct lc__edge *const *edges, uint32_t n,
 	return false;
 }
 
-static void publish_chain(uint64_t key, bool same, struct lc__edge **edges,
-			  uint32_t n)
+void lc__publish_chain(uint64_t key, bool same, struct lc__edge **edges,
+		       uint32_t n)
 {
 	struct lc__chain *c = malloc(sizeof(*c) + n * sizeof(c->edges[0]));
 	bool gated = false;
@@ -275,6 +295,10 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 		if (!h->cls)
 			continue;
 		if (h->cls == a->cls) {
+			/* A wait node inside itself (a task waiting for its
+			 * own pool) has no instance order: no edge. */
+			if (a->cls->kind == LC__KIND_COND)
+				continue;
 			same = true;
 			same_class(t, h, a, ninst);
 			continue;
@@ -291,9 +315,21 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 	if (c)
 		atomic_store(&c->gated, gated);
 	else if (whole)
-		publish_chain(a->chain, same, edges, nedges);
+		lc__publish_chain(a->chain, same, edges, nedges);
 	lc__slow_unlock();
 	free(edges);
+}
+
+bool lc__chain_known(struct lc__thread *t, uint64_t key)
+{
+	struct lc__chain_slot *slot;
+	struct lc__chain *c = cached_chain(t, key, &slot);
+
+	if (!c || (atomic_load_explicit(&c->gated, memory_order_acquire) &&
+		   !lc__gates_covered(t, c)))
+		return false;
+	slot->hits++;
+	return true;
 }
 
 void lc__validate(struct lc__thread *t, const struct lc__acq *a)

@@ -62,12 +62,13 @@ START_TEST(test_lock_types_match_mode)
 		ck_assert_uint_gt(sizeof(lc_mutex_t), sizeof(pthread_mutex_t));
 		ck_assert_uint_gt(sizeof(lc_rwlock_t),
 				  sizeof(pthread_rwlock_t));
+		ck_assert_uint_gt(sizeof(lc_cond_t), sizeof(pthread_cond_t));
 	} else {
 		ck_assert_uint_eq(sizeof(lc_mutex_t), sizeof(pthread_mutex_t));
 		ck_assert_uint_eq(sizeof(lc_rwlock_t),
 				  sizeof(pthread_rwlock_t));
+		ck_assert_uint_eq(sizeof(lc_cond_t), sizeof(pthread_cond_t));
 	}
-	ck_assert_uint_eq(sizeof(lc_cond_t), sizeof(pthread_cond_t));
 }
 END_TEST
 
@@ -254,9 +255,10 @@ static unsigned long long loop_instructions(const char *bin, const char *fn,
 START_TEST(test_plain_lock_loops_run_the_pthread_instructions)
 {
 	static const char *const loops[][2] = { { "pair_loop", "pair" },
-						{ "nested_loop", "nested" } };
+						{ "nested_loop", "nested" },
+						{ "scoped_loop", "scoped" } };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		unsigned long long raw = loop_instructions(
 			"bench/lock_bench_raw", loops[i][0], loops[i][1]);
 		unsigned long long lc = loop_instructions(

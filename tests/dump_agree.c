@@ -31,7 +31,8 @@ static bool is_kind(const struct lg_analysis *a, const struct lg_finding *f,
 static bool is_class_cycle(const struct lg_analysis *a,
 			   const struct lg_finding *f)
 {
-	return f->ncls >= 2 && is_kind(a, f, "lock-order-cycle");
+	return f->ncls >= 2 && (is_kind(a, f, "lock-order-cycle") ||
+				is_kind(a, f, "wait-cycle"));
 }
 
 /* No limit hit and nothing left unsearched: the verdicts are whole. */

@@ -117,6 +117,7 @@ static const struct bad_case {
 	  "end line says 2 ranges, the dump has 1" },
 	{ HEAD2 CLASS0 RANGE_OK FINDING "end 1 0 1 1\n", "5",
 	  "'finding' line out of order" },
+	{ "lockcheck-dump 0\n", "1", "version 0 is not supported" },
 	{ "lockcheck-dump 1\r\n", "1", "CRLF line endings" },
 	{ "lockcheck-dump 1\nprocess 7 \"prog\"\r\n", "2",
 	  "CRLF line endings" },
@@ -135,6 +136,9 @@ static const struct bad_case {
 	{ HEAD "class -1 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "3", "bad id field" },
 	{ HEAD "class 0 spinlock 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
 	  "unknown lock kind" },
+	/* wait nodes came with format version 2 */
+	{ HEAD "class 0 wait 1 0 0 0 \"condvar\" \"x.c\" 1\n", "3",
+	  "unknown lock kind 'wait'" },
 	{ HEAD "class 0 mutex 1 0 0 0 \"a\\q\" \"x.c\" 1\n", "3",
 	  "bad name field" },
 	{ HEAD "class 0 mutex 1 0 0 0 \"a\\x00\" \"x.c\" 1\n", "3",
@@ -205,6 +209,39 @@ START_TEST(test_valid_reference_dump_is_accepted)
 	run_lg("check", tmpfile_with(VALID, strlen(VALID)), &c);
 	LCT_ASSERT_EXITED(&c, 1); /* its finding */
 	LCT_ASSERT_CHILD(&c, c.err_len == 0);
+	lct_child_free(&c);
+}
+END_TEST
+
+/* Format 2: a condvar is a wait node; a cycle through it is a wait-cycle
+ * in every output. Format 1 dumps stay readable (the reference above). */
+#define WAITS                                                                  \
+	"lockcheck-dump 2\nprocess 7 \"prog\"\n"                             \
+	"class 0 mutex 1 0 0 0 \"table\" \"q.c\" 1\n"                        \
+	"class 1 wait 1 0 0 0 \"condvar\" \"q.c\" 12\n"                      \
+	"edge 0 1 1 WW - 42 \"flusher\" \"q.c\" 38 \"flush\" \"q.c\" 40 "    \
+	"\"flush\"\n"                                                        \
+	"edge 1 0 1 WW - 43 \"writer\" \"q.c\" 61 \"writer\" \"q.c\" 59 "    \
+	"\"writer\"\n"                                                       \
+	"end 2 2 0 0\n"
+
+START_TEST(test_wait_nodes_of_format_2_are_read)
+{
+	const char *path = tmpfile_with(WAITS, strlen(WAITS));
+	struct lct_child c;
+
+	run_lg("check", path, &c);
+	LCT_ASSERT_EXITED(&c, 1);
+	LCT_ASSERT_OUT_HAS(&c, "wait-cycle: condvar [q.c:12] -> table "
+			       "[q.c:1] -> condvar [q.c:12] (2 locks");
+	lct_child_free(&c);
+	run_lg("dot", path, &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_OUT_HAS(&c, "shape=ellipse");
+	lct_child_free(&c);
+	run_lg("json", path, &c);
+	LCT_ASSERT_OUT_HAS(&c, "\"kind\": \"wait\"");
+	LCT_ASSERT_OUT_HAS(&c, "\"wait\": true");
 	lct_child_free(&c);
 }
 END_TEST
@@ -586,6 +623,7 @@ int main(void)
 	snprintf(lockgraph_bin, sizeof(lockgraph_bin), "%s", bin);
 	tcase_add_loop_test(bad, test_bad_input_is_refused_naming_file_and_line,
 			    0, sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(bad, test_wait_nodes_of_format_2_are_read);
 	tcase_add_test(bad, test_valid_reference_dump_is_accepted);
 	tcase_add_test(bad, test_guards_lists_shared_ranges);
 	tcase_add_test(bad, test_binary_garbage_is_refused);

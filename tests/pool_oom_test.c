@@ -29,6 +29,13 @@ static void count(void *arg)
 	atomic_fetch_add(&ran, 1);
 }
 
+/* Every pool of the sweep and its warm-up: one create site and name, so
+ * one class for the checker (made by the warm-up, before the sweep). */
+static int create_pool(ds_pool_t **p, size_t nworkers, size_t cap)
+{
+	return ds_pool_create(p, nworkers, cap, "oom");
+}
+
 /* One create with allocation n failing: its error, or 0 after a use. */
 static int create_failing_at(long n, bool *fired)
 {
@@ -36,7 +43,7 @@ static int create_failing_at(long n, bool *fired)
 	int err;
 
 	failalloc_arm(n);
-	err = ds_pool_create(&p, 4, 2, "oom");
+	err = create_pool(&p, 4, 2);
 	*fired = failalloc_disarm();
 	if (err) {
 		ck_assert_ptr_null(p);
@@ -58,7 +65,7 @@ static void warm_up(void)
 {
 	ds_pool_t *p = NULL;
 
-	ck_assert_int_eq(ds_pool_create(&p, 1, 1, "warm"), 0);
+	ck_assert_int_eq(create_pool(&p, 1, 1), 0);
 	ck_assert_int_eq(ds_pool_shutdown(p, DS_POOL_DRAIN), 0);
 }
 

@@ -35,6 +35,7 @@
 #ifndef LOCKCHECK_LOCKCHECK_H
 #define LOCKCHECK_LOCKCHECK_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -173,7 +174,8 @@ LC__STATIC_ASSERT(sizeof(_Atomic(uint64_t)) == sizeof(uint64_t) &&
 		  "C++ sees these atomics as plain fields: same layout");
 #endif
 
-enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK };
+/* LC__KIND_COND: not a lock but a wait node of the same class graph. */
+enum { LC__KIND_MUTEX, LC__KIND_RECURSIVE, LC__KIND_RWLOCK, LC__KIND_COND };
 
 typedef struct LC_CAPABILITY("mutex") lc_mutex {
 	pthread_mutex_t pm;
@@ -185,8 +187,18 @@ typedef struct LC_CAPABILITY("rwlock") lc_rwlock {
 	struct lc__lock lk;
 } lc_rwlock_t;
 
+/* A condvar is a wait node: its class is its init site, and it learns
+ * the mutex instance its waits use (its bound mutex) from the first. */
 typedef struct lc_cond {
 	pthread_cond_t pc;
+	struct lc__lock lk;	     /* class and instance, as a lock's */
+	LC__ATOMIC(uint64_t) bound; /* bound mutex's instance id; 0: none yet */
+	LC__ATOMIC(uint64_t) pending; /* last hold set kept before a bound */
+	const char *last_file;	     /* the last signal (LOCKCHECK_WATCHDOG) */
+	int last_line;
+	const char *last_func;
+	LC__ATOMIC(int) last_tid;    /* its thread; 0: none yet */
+	int idle;		     /* its waiters are idle, not stuck */
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
@@ -195,7 +207,9 @@ typedef struct lc_cond {
 	{ PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) }
 #define LC_RWLOCK_INITIALIZER(name)                                            \
 	{ LC__PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
-#define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
+#define LC_COND_INITIALIZER                                                    \
+	{ PTHREAD_COND_INITIALIZER, LC__LOCK_INIT("condvar", LC__KIND_COND),  \
+	  0, 0, NULL, 0, NULL, 0, 0 }
 
 /* The one GNU extension: a statement expression declares the static key
  * of this init call, as lockdep's mutex_init does. text: the call's
@@ -231,13 +245,21 @@ typedef struct lc_cond {
 #define lc_rwlock_destroy(l) lc__rwlock_destroy((l), LC__AT)
 #define lc_rwlock_set_order(l, key) lc__rwlock_set_order((l), (key))
 
-#define lc_cond_init(c) pthread_cond_init(&(c)->pc, NULL)
+#define lc_cond_init(c) LC__INIT(lc__cond_init, c, "condvar")
+#define lc_cond_init_clock(c, clock)                                           \
+	__extension__({                                                        \
+		static struct lc__key lc__site_key = {                         \
+			NULL, __FILE__, __LINE__, __func__, #c ", " #clock,    \
+			&lc__tu_anchor                                         \
+		};                                                             \
+		lc__cond_init_clock((c), (clock), &lc__site_key);              \
+	})
 #define lc_cond_wait(c, m) lc__cond_wait((c), (m), LC__AT)
 #define lc_cond_timedwait(c, m, abstime)                                       \
 	lc__cond_timedwait((c), (m), (abstime), LC__AT)
 #define lc_cond_signal(c) lc__cond_signal((c), LC__AT)
 #define lc_cond_broadcast(c) lc__cond_broadcast((c), LC__AT)
-#define lc_cond_destroy(c) pthread_cond_destroy(&(c)->pc)
+#define lc_cond_destroy(c) lc__cond_destroy((c))
 
 /* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
  * calling thread does not hold it (in any mode); _not_held the reverse. */
@@ -284,10 +306,15 @@ int lc__cond_wait(lc_cond_t *c, lc_mutex_t *m, const char *file, int line,
 int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		       const struct timespec *abstime, const char *file,
 		       int line, const char *func) LC_REQUIRES(m);
+int lc__cond_init(lc_cond_t *c, const char *name, struct lc__key *key);
 int lc__cond_signal(lc_cond_t *c, const char *file, int line,
 		    const char *func);
 int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
 		       const char *func);
+int lc__cond_destroy(lc_cond_t *c);
+#ifdef CLOCK_MONOTONIC
+int lc__cond_init_clock(lc_cond_t *c, clockid_t clock, struct lc__key *key);
+#endif
 
 void lc__assert_held(struct lc__lock *lk, const char *file, int line,
 		     const char *func);
@@ -546,11 +573,175 @@ static const int *const lc__link_mode __attribute__((used)) =
 LC__STATIC_ASSERT(sizeof(lc__pthread_rwlock_t) == __SIZEOF_PTHREAD_RWLOCK_T,
 		  "lc_rwlock_t holds a pthread_rwlock_t in every mode");
 
-/* Like lc_cond_init, with lc_cond_timedwait's deadline measured on clock:
- * CLOCK_MONOTONIC makes a timeout that a wall-clock step cannot move.
- * (Strict ISO C has no clockid_t: there it is not declared.) */
-#ifdef CLOCK_MONOTONIC
+/* lc_cond_init_clock(c, clock): like lc_cond_init, with
+ * lc_cond_timedwait's deadline measured on clock: CLOCK_MONOTONIC makes a
+ * timeout that a wall-clock step cannot move. (Strict ISO C has no
+ * clockid_t: there it is not declared.) Checked: a macro, site-keyed. */
+#if !LOCKCHECK && defined(CLOCK_MONOTONIC)
 int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
+#endif
+
+/*
+ * Scoped locks: LC_SCOPED_LOCK(m), LC_SCOPED_RDLOCK(l), LC_SCOPED_WRLOCK(l)
+ * take the lock and give it back when the enclosing block ends, however
+ * it ends (return, break, goto out of it), as Linux's guard(mutex): a
+ * declaration, so write it as a statement of its own, once per lock, in
+ * the block the lock covers. GCC and clang (the cleanup attribute), C and
+ * C++. The plain build runs exactly the lock and the unlock call; the
+ * checked build passes the declaration's site to both. A lock that fails
+ * (the checker's EDEADLK on a recursive lock) is not unlocked.
+ */
+#define LC__CAT2(a, b) a##b
+#define LC__CAT(a, b) LC__CAT2(a, b)
+#define LC__SCOPE_VAR LC__CAT(lc__scope_, __COUNTER__)
+
+#if LOCKCHECK
+/* The lock a scope holds and the scope's site, for its unlock. */
+struct lc__scope {
+	struct lc__lock *lk;	/* NULL: the lock failed, nothing to undo */
+	void *lock;		/* the lc_mutex_t or lc_rwlock_t */
+	const char *file;
+	int line;
+	const char *func;
+};
+
+struct lc__scope lc__scope_lock(lc_mutex_t *m, const char *file, int line,
+				const char *func);
+struct lc__scope lc__scope_rdlock(lc_rwlock_t *l, const char *file,
+				  int line, const char *func);
+struct lc__scope lc__scope_wrlock(lc_rwlock_t *l, const char *file,
+				  int line, const char *func);
+void lc__scope_end(struct lc__scope *s);
+
+#define LC__SCOPE(start)                                                       \
+	struct lc__scope LC__SCOPE_VAR                                         \
+		__attribute__((unused, cleanup(lc__scope_end))) = start
+
+#define LC_SCOPED_LOCK(m) LC__SCOPE(lc__scope_lock((m), LC__AT))
+#define LC_SCOPED_RDLOCK(l) LC__SCOPE(lc__scope_rdlock((l), LC__AT))
+#define LC_SCOPED_WRLOCK(l) LC__SCOPE(lc__scope_wrlock((l), LC__AT))
+#else
+static inline lc_mutex_t *lc__scope_lock(lc_mutex_t *m)
+{
+	lc_mutex_lock(m);
+	return m;
+}
+
+static inline void lc__scope_unlock(lc_mutex_t **m)
+{
+	lc_mutex_unlock(*m);
+}
+
+static inline lc_rwlock_t *lc__scope_rdlock(lc_rwlock_t *l)
+{
+	lc_rwlock_rdlock(l);
+	return l;
+}
+
+static inline lc_rwlock_t *lc__scope_wrlock(lc_rwlock_t *l)
+{
+	lc_rwlock_wrlock(l);
+	return l;
+}
+
+static inline void lc__scope_rwunlock(lc_rwlock_t **l)
+{
+	lc_rwlock_unlock(*l);
+}
+
+#define LC__PLAIN_SCOPE(type, end, start)                                      \
+	type *LC__SCOPE_VAR __attribute__((unused, cleanup(end))) = start
+#define LC_SCOPED_LOCK(m)                                                      \
+	LC__PLAIN_SCOPE(lc_mutex_t, lc__scope_unlock, lc__scope_lock(m))
+#define LC_SCOPED_RDLOCK(l)                                                    \
+	LC__PLAIN_SCOPE(lc_rwlock_t, lc__scope_rwunlock, lc__scope_rdlock(l))
+#define LC_SCOPED_WRLOCK(l)                                                    \
+	LC__PLAIN_SCOPE(lc_rwlock_t, lc__scope_rwunlock, lc__scope_wrlock(l))
+#endif
+
+/*
+ * lc_once(once, fn): pthread_once for an lc_once_t, which the checker sees
+ * as a lock class (LC_ONCE_INIT(name): the class and its name): a call
+ * takes it while fn runs, so fn's locks are ordered after it and a call
+ * made holding a lock is ordered before it, done or not. An init function
+ * that takes a lock which a thread calling the same once holds is a
+ * lock-order-cycle; a once called from its own init function is a
+ * recursive-lock and returns EDEADLK instead of hanging. Returns 0, or
+ * EINVAL for NULL. Plain build: pthread_once, nothing else.
+ */
+#if LOCKCHECK
+typedef struct lc_once_control {
+	lc_mutex_t m;		/* held while fn runs */
+	LC__ATOMIC(int) done;	/* fn returned */
+} lc_once_t;
+#define LC_ONCE_INIT(name) { LC_MUTEX_INITIALIZER(name), 0 }
+#define lc_once(once, fn) lc__once((once), (fn), LC__AT)
+int lc__once(lc_once_t *once, void (*fn)(void), const char *file, int line,
+	     const char *func);
+#else
+typedef struct lc_once_control {
+	pthread_once_t po;
+} lc_once_t;
+#define LC_ONCE_INIT(name) { PTHREAD_ONCE_INIT }
+static inline int lc_once(lc_once_t *once, void (*fn)(void))
+{
+	return once && fn ? pthread_once(&once->po, fn) : EINVAL;
+}
+#endif
+
+/*
+ * Wait nodes of the structures built on the lock layer (ds_chan, ds_pool):
+ * the checker's hooks, no-ops in the plain build. Internal to this
+ * project: the API may change.
+ *
+ * lc__cond_init_node(c, clock, bound, what, name, role, file, line): an
+ * lc_cond_init_clock whose class is the structure's create site (file,
+ * line) and whose reports say "<what> `<name>` (<role>)" (no role: NULL);
+ * bound: the mutex its waits will use, or NULL.
+ * lc__cond_event(c): what a waiter on c waits for happened, with nobody
+ * to wake: recorded as a signal (a channel's push or pop).
+ * lc__node_enter(c) / lc__node_leave(c): the calling thread runs inside
+ * the node (a pool's task): locks it takes are wanted inside it.
+ * lc__node_wait(c): the calling thread is about to wait for the node (a
+ * blocking submit, a shutdown that waits for tasks).
+ * LC_COND_IDLE(c): c's waiters wait for work, which nobody owes them (a
+ * pool's idle workers): the watchdog never reports them.
+ */
+#if LOCKCHECK
+#ifdef CLOCK_MONOTONIC
+int lc__cond_init_node(lc_cond_t *c, clockid_t clock, lc_mutex_t *bound,
+		       const char *what, const char *name, const char *role,
+		       const char *file, int line);
+#endif
+void lc__cond_event(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+void lc__node_enter(lc_cond_t *c, const char *file, int line,
+		    const char *func);
+void lc__node_leave(lc_cond_t *c);
+void lc__node_wait(lc_cond_t *c, const char *file, int line,
+		   const char *func);
+#define LC_COND_EVENT(c) lc__cond_event((c), LC__AT)
+#define LC_NODE_ENTER(c) lc__node_enter((c), LC__AT)
+#define LC_NODE_LEAVE(c) lc__node_leave((c))
+#define LC_NODE_WAIT(c) lc__node_wait((c), LC__AT)
+#define LC_COND_IDLE(c) ((void)((c)->idle = 1))
+#else
+#ifdef CLOCK_MONOTONIC
+static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
+				     lc_mutex_t *bound, const char *what,
+				     const char *name, const char *role,
+				     const char *file, int line)
+{
+	(void)bound, (void)what, (void)name, (void)role, (void)file,
+		(void)line;
+	return lc_cond_init_clock(c, clock);
+}
+#endif
+#define LC_COND_EVENT(c) ((void)(c))
+#define LC_NODE_ENTER(c) ((void)(c))
+#define LC_NODE_LEAVE(c) ((void)(c))
+#define LC_NODE_WAIT(c) ((void)(c))
+#define LC_COND_IDLE(c) ((void)(c))
 #endif
 
 /* lc_assert_no_locks_held(): reports assert-held when the calling thread

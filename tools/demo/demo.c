@@ -84,9 +84,11 @@ static const char **scene_env(const char *const *extra)
 }
 
 /* Runs `demo scene` through r with extra environment; returns how it
- * ended (how == 0 when it could not start). */
-static struct ds_reaper_exit run_scene(struct ds_reaper *r, const char *scene,
-				       const char *extra_env)
+ * ended (how == 0 when it could not start). A scene still running after
+ * limit_ms (>= 0) gets SIGABRT. */
+static struct ds_reaper_exit run_scene_for(struct ds_reaper *r,
+					   const char *scene,
+					   const char *extra_env, int limit_ms)
 {
 	char dump_env[128];
 	const char *extra[] = { dump_env, extra_env, NULL };
@@ -98,10 +100,19 @@ static struct ds_reaper_exit run_scene(struct ds_reaper *r, const char *scene,
 	snprintf(dump_env, sizeof(dump_env), "LOCKCHECK_DUMP=%s", dumps);
 	fflush(NULL);
 	env = scene_env(extra);
-	if (env && ds_reaper_spawn(r, argv, env, &pid) == 0)
+	if (env && ds_reaper_spawn(r, argv, env, &pid) == 0 &&
+	    ds_reaper_wait(r, pid, limit_ms, &e) == ETIMEDOUT) {
+		kill(pid, SIGABRT);
 		ds_reaper_wait(r, pid, -1, &e);
+	}
 	free(env);
 	return e;
+}
+
+static struct ds_reaper_exit run_scene(struct ds_reaper *r, const char *scene,
+				       const char *extra_env)
+{
+	return run_scene_for(r, scene, extra_env, -1);
 }
 
 static void scene_bank(struct ds_reaper *r)
@@ -141,7 +152,6 @@ static void scene_workers(struct ds_reaper *r)
 	expect_end(&e, DS_REAPER_EXITED, 0, "worker b");
 }
 
-
 static void scene_race(struct ds_reaper *r)
 {
 	struct ds_reaper_exit e;
@@ -160,6 +170,31 @@ static void scene_race(struct ds_reaper *r)
 	expect_end(&e, DS_REAPER_EXITED, 0, "fixed stats");
 	say("fixed stats %s, no report.",
 	    ds_reaper_describe(&e, how, sizeof(how)));
+}
+
+static void scene_waits(struct ds_reaper *r)
+{
+	struct ds_reaper_exit e;
+	char how[96];
+
+	heading("6. Waiting while holding what the waker needs");
+	say("The flusher waits on a condvar holding `table`; the writer "
+	    "takes");
+	say("`table` before it signals. It did not hang this time.\n");
+	e = run_scene(r, "flusher", NULL);
+	expect_end(&e, DS_REAPER_EXITED, 66, "flusher");
+	say("flusher %s: predicted, never hung.",
+	    ds_reaper_describe(&e, how, sizeof(how)));
+
+	heading("7. A real hang, explained (LOCKCHECK_WATCHDOG=1)");
+	say("A teller and an auditor take two locks in opposite orders, "
+	    "at once.\n");
+	e = run_scene_for(r, "hang", "LOCKCHECK_WATCHDOG=1", 4000);
+	expect_end(&e, DS_REAPER_KILLED, SIGABRT, "hang");
+	say("hang %s: the watchdog's report is the wait-for graph of the "
+	    "hung", ds_reaper_describe(&e, how, sizeof(how)));
+	say("threads; the process stayed hung until the narrator aborted "
+	    "it.");
 }
 
 static void scene_batch(struct ds_reaper *r)
@@ -221,7 +256,7 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 	char svg[128];
 	struct ds_reaper_exit e;
 
-	heading("6. lockgraph: the dumps of every process, merged");
+	heading("8. lockgraph: the dumps of every process, merged");
 	if (!lockgraph) {
 		say("(run `demo PATH-TO-LOCKGRAPH` to merge the dumps in %s)",
 		    dumps);
@@ -261,7 +296,7 @@ static void scene_unmodified(struct ds_reaper *r)
 	const char **env;
 	pid_t pid;
 
-	heading("6. A program nobody rebuilt: tools/lockcheck-run");
+	heading("9. A program nobody rebuilt: tools/lockcheck-run");
 	snprintf(prog, sizeof(prog), "%.*s/unmodified/unmodified",
 		 (int)(strrchr(self, '/') - self), self);
 	snprintf(dir, sizeof(dir), "%s/unmodified", dumps);
@@ -306,6 +341,7 @@ static int narrate(const char *lockgraph)
 	scene_batch(r);
 	scene_workers(r);
 	scene_race(r);
+	scene_waits(r);
 	scene_lockgraph(lockgraph, r);
 	scene_unmodified(r);
 	ds_reaper_destroy(r);
@@ -333,5 +369,9 @@ int main(int argc, char **argv)
 		return demo_stats("racy");
 	if (strcmp(scene, "stats-fixed") == 0)
 		return demo_stats("fixed");
+	if (strcmp(scene, "flusher") == 0)
+		return demo_flusher();
+	if (strcmp(scene, "hang") == 0)
+		return demo_hang();
 	return narrate(argc > 1 ? argv[1] : NULL);
 }

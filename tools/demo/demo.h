@@ -16,6 +16,8 @@ int demo_ledger_bank(void);
 int demo_services(void);
 int demo_worker(const char *first, const char *second);
 int demo_stats(const char *version); /* "racy" or "fixed" */
+int demo_flusher(void);
+int demo_hang(void);
 
 /* The load both banks carry: tellers, accounts, transfers per teller. */
 enum { BANK_TELLERS = 4, BANK_ACCOUNTS = 8, BANK_TRANSFERS = 50000 };

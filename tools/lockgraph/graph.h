@@ -48,7 +48,9 @@
 enum { LG_RR = 1, LG_RW = 2, LG_WR = 4, LG_WW = 8 };
 
 /* Class kinds seen (bits: a class could be two kinds in broken dumps). */
-enum { LG_MUTEX = 1, LG_RECURSIVE = 2, LG_RWLOCK = 4 };
+/* LG_WAIT: a wait node (a condvar, a channel's room or contents, a pool):
+ * never held, waited on; dump format 2. */
+enum { LG_MUTEX = 1, LG_RECURSIVE = 2, LG_RWLOCK = 4, LG_WAIT = 8 };
 
 struct lg_site {
 	uint32_t file, func; /* string ids */

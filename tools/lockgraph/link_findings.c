@@ -1,6 +1,6 @@
 /*
  * link_findings.c: a cycle a process reported itself (a lock-order-cycle
- * finding, classes c0 -> c1 -> ... -> c0 in cycle order) and the same
+ * or wait-cycle finding, classes c0 -> c1 -> ... -> c0 in cycle order) and the same
  * cycle found in the merged graph are one cycle: the finding is linked to
  * it. Such a cycle always exists in the merged graph and can still
  * deadlock there (merging only adds modes and removes gates), so when the
@@ -52,8 +52,11 @@ static bool distinct_classes(const struct lg_graph *g,
 static bool is_cycle_report(const struct lg_graph *g,
 			    const struct lg_finding *f, uint32_t *scratch)
 {
+	const char *kind = lg_str(&g->strs, f->kind);
+
 	return f->ncls >= 2 &&
-	       !strcmp(lg_str(&g->strs, f->kind), "lock-order-cycle") &&
+	       (!strcmp(kind, "lock-order-cycle") ||
+		!strcmp(kind, "wait-cycle")) &&
 	       distinct_classes(g, f, scratch);
 }
 

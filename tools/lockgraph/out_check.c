@@ -13,7 +13,7 @@ static void put_cycle_line(FILE *f, const struct lg_analysis *a, uint32_t id)
 {
 	const struct lg_cycle *cy = &a->cycles.v[id];
 
-	fputs("cycle: ", f);
+	fputs(lg_cycle_waits(a, id) ? "wait-cycle: " : "cycle: ", f);
 	lg_put_cycle_names(f, a, id, true);
 	fprintf(f, " (%u locks, seen in %s", cy->len, lg_scope_name(cy->scope));
 	if (cy->dump != LG_NONE) {

@@ -34,7 +34,9 @@ static void put_node(FILE *f, const struct lg_graph *g, uint32_t i, bool on)
 	lg_put_dot(f, lg_str(&g->strs, c->file));
 	if (c->line) /* 0: a preloaded program's class */
 		fprintf(f, ":%d", (int)c->line);
-	fprintf(f, "\"%s];\n", on ? ", color=red, penwidth=2" : "");
+	fprintf(f, "\"%s%s];\n",
+		c->kinds & LG_WAIT ? ", shape=ellipse, style=dashed" : "",
+		on ? ", color=red, penwidth=2" : "");
 }
 
 static void put_edge(FILE *f, const struct lg_edge *e, bool on)

@@ -10,7 +10,8 @@
  *               "first": {"dump", "tid", "thread",
  *                         "held": {"file", "line", "func"},
  *                         "wanted": {...}}}],
- *    "cycles": [{"classes": [ids], "edges": [ids], "scope", "dump",
+ *    "cycles": [{"classes": [ids], "edges": [ids], "wait" (through a
+ *                wait node: a wait-cycle), "scope", "dump",
  *                "shortest", "reported_by"}],
  *    "no_deadlock_components": [[ids]], "unsettled_components": [[ids]],
  *    "findings": [{"kind", "summary", "classes", "dump", "dumps",
@@ -143,7 +144,8 @@ static void put_cycle(FILE *f, const struct lg_analysis *a, uint32_t id)
 		fprintf(f, "%s%u", i ? ", " : "", a->g.edges[e[i]].from);
 	fputs("], \"edges\": ", f);
 	put_u32_list(f, e, cy->len);
-	fprintf(f, ", \"scope\": \"%s\", \"dump\": ", scopes[cy->scope]);
+	fprintf(f, ", \"wait\": %s, \"scope\": \"%s\", \"dump\": ",
+		lg_cycle_waits(a, id) ? "true" : "false", scopes[cy->scope]);
 	if (cy->dump == LG_NONE)
 		fputs("null", f);
 	else

@@ -62,7 +62,8 @@ static void put_cycle(FILE *f, const struct lg_analysis *a, uint32_t id)
 	const struct lg_cycle *cy = &a->cycles.v[id];
 	const uint32_t *edges = lg_cycle_edges(&a->cycles, id);
 
-	fprintf(f, "\ncycle %u: ", id + 1);
+	fprintf(f, "\n%s %u: ", lg_cycle_waits(a, id) ? "wait-cycle" : "cycle",
+		id + 1);
 	lg_put_cycle_names(f, a, id, false);
 	fprintf(f, "\n  %u locks, seen in %s", cy->len,
 		lg_scope_name(cy->scope));
@@ -160,7 +161,8 @@ static void put_findings(FILE *f, const struct lg_graph *g)
 
 static const char *kind_name(uint8_t kinds)
 {
-	return kinds & LG_RWLOCK      ? "rwlock"
+	return kinds & LG_WAIT	      ? "wait node"
+	       : kinds & LG_RWLOCK    ? "rwlock"
 	       : kinds & LG_RECURSIVE ? "recursive mutex"
 				      : "mutex";
 }

@@ -47,6 +47,9 @@ void lg_put_modes(FILE *f, uint8_t modes);
 /* "one thread", "threads of one process", "processes". */
 const char *lg_scope_name(uint8_t scope);
 
+/* Whether cycle id goes through a wait node (a wait-cycle). */
+bool lg_cycle_waits(const struct lg_analysis *a, uint32_t id);
+
 /* "a -> b -> a" as text: class names, with init sites when sites. */
 void lg_put_cycle_names(FILE *f, const struct lg_analysis *a, uint32_t id,
 			bool sites);

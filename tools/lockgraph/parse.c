@@ -40,9 +40,9 @@ struct parser {
 	struct lg_err *err;
 	enum section sec;
 	bool merge;			       /* into the graph, not only checked */
+	int version;			       /* the dump's format version */
 	uint32_t nclasses, nedges, nfindings; /* lines of this dump */
 	uint32_t nranges;
-	uint64_t version;		       /* 1 or 2 */
 	char *scratch;			       /* decoded strings */
 	uint32_t *ids;			       /* a finding's classes */
 	uint32_t ids_cap;
@@ -119,11 +119,12 @@ static int parse_header(struct parser *p, struct lg_cursor *c)
 	if (lg_field_u64(c, &version) || lg_field_end(c))
 		return bad(p, "bad header line (want 'lockcheck-dump %d')",
 			   LG_DUMP_VERSION);
-	if (version != 1 && version != LG_DUMP_VERSION)
+	if (version < LG_DUMP_VERSION_MIN || version > LG_DUMP_VERSION)
 		return bad(p, "dump format version %llu is not supported (this "
-			      "lockgraph reads versions 1 to %d)",
-			   (unsigned long long)version, LG_DUMP_VERSION);
-	p->version = version;
+			      "lockgraph reads versions %d to %d)",
+			   (unsigned long long)version, LG_DUMP_VERSION_MIN,
+			   LG_DUMP_VERSION);
+	p->version = (int)version;
 	p->sec = S_PROCESS;
 	return 0;
 }
@@ -148,12 +149,15 @@ static int parse_process(struct parser *p, struct lg_cursor *c)
 	return 0;
 }
 
-static int class_kind(const char *w, size_t n, uint8_t *kind)
+/* A class line's kind; "wait" from format version 2 on. */
+static int class_kind(const char *w, size_t n, int version, uint8_t *kind)
 {
-	static const char *const names[] = { "mutex", "recursive", "rwlock" };
-	static const uint8_t bits[] = { LG_MUTEX, LG_RECURSIVE, LG_RWLOCK };
+	static const char *const names[] = { "mutex", "recursive", "rwlock",
+					     "wait" };
+	static const uint8_t bits[] = { LG_MUTEX, LG_RECURSIVE, LG_RWLOCK,
+					LG_WAIT };
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < (version >= 2 ? 4 : 3); i++)
 		if (strlen(names[i]) == n && !memcmp(w, names[i], n)) {
 			*kind = bits[i];
 			return 0;
@@ -169,7 +173,7 @@ static int class_numbers(struct parser *p, struct lg_cursor *c,
 
 	if (field(p, lg_field_word(c, &w, &n), "class", "kind"))
 		return EINVAL;
-	if (class_kind(w, n, &r->kind))
+	if (class_kind(w, n, p->version, &r->kind))
 		return bad(p, "class line: unknown lock kind '%.*s'",
 			   n > 20 ? 20 : (int)n, w);
 	if (field(p, lg_field_u64(c, &r->instances), "class", "instances") ||

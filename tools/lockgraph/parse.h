@@ -9,7 +9,8 @@
 
 #include "graph.h"
 
-#define LG_DUMP_VERSION 2 /* the newest; version 1 is read too */
+#define LG_DUMP_VERSION 2     /* the version it reads, and older ones: */
+#define LG_DUMP_VERSION_MIN 1 /* version 1 has no wait nodes */
 
 /* Bytes: a dump in a regular file bigger than this is checked whole before
  * any of it is merged (parse.c), so a broken one costs no memory. */

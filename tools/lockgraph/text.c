@@ -143,6 +143,16 @@ static void put_name(FILE *f, const struct lg_graph *g, uint32_t cls,
 		lg_put_text(f, lg_str(&g->strs, g->classes[cls].name));
 }
 
+bool lg_cycle_waits(const struct lg_analysis *a, uint32_t id)
+{
+	const uint32_t *e = lg_cycle_edges(&a->cycles, id);
+
+	for (uint32_t i = 0; i < a->cycles.v[id].len; i++)
+		if (a->g.classes[a->g.edges[e[i]].from].kinds & LG_WAIT)
+			return true;
+	return false;
+}
+
 void lg_put_cycle_names(FILE *f, const struct lg_analysis *a, uint32_t id,
 			bool sites)
 {
@@ -159,7 +169,8 @@ void lg_put_cycle_names(FILE *f, const struct lg_analysis *a, uint32_t id,
 
 const char *lg_kind_word(uint8_t kinds)
 {
-	return kinds & LG_RWLOCK      ? "rwlock"
+	return kinds & LG_WAIT	      ? "wait"
+	       : kinds & LG_RWLOCK    ? "rwlock"
 	       : kinds & LG_RECURSIVE ? "recursive"
 				      : "mutex";
 }
