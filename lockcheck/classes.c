@@ -85,18 +85,16 @@ const char *lc__intern(const char *s)
 
 void lc__copy_name(char *buf, size_t size, const char *name)
 {
-	size_t i = 0;
+	size_t n = strnlen(name, LC_TEXT_MAX + 1);
 
-	for (; name[i] && i + 1 < size; i++)
-		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f
-				 ? '?'
-				 : name[i];
-	buf[i] = '\0';
+	assert(size >= LC_TEXT_MAX + 2);
+	memcpy(buf, name, n);
+	buf[n] = '\0';
 }
 
 const char *lc__intern_line(const char *name)
 {
-	char buf[512];
+	char buf[LC_TEXT_MAX + 2];
 
 	if (!name)
 		return NULL;
@@ -164,7 +162,7 @@ static uint64_t site_hash(const struct lc__lock *lk)
 
 static bool same_text(const char *stored, const char *raw)
 {
-	char buf[512];
+	char buf[LC_TEXT_MAX + 2];
 
 	lc__copy_name(buf, sizeof(buf), raw ? raw : "");
 	return strcmp(stored ? stored : "", buf) == 0;

@@ -44,15 +44,16 @@ static void print_node(struct lc__buf *b, const struct lc__graph *g,
 	assert(node < g->nnodes);
 	c = cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
 	assert(c);
+	if (site && !cls) {
+		lc__print_class(b, c);
+		return;
+	}
+	lc__buf_put_text(b, c->name);
 	if (cls && site)
-		lc__buf_add(b, "%s#%u [%p]", c->name, g->nodes[node].label,
+		lc__buf_add(b, "#%u [%p]", g->nodes[node].label,
 			    g->nodes[node].addr);
 	else if (cls)
-		lc__buf_add(b, "%s#%u", c->name, g->nodes[node].label);
-	else if (site)
-		lc__print_class(b, c);
-	else
-		lc__buf_add(b, "%s", c->name);
+		lc__buf_add(b, "#%u", g->nodes[node].label);
 }
 
 static const struct lc__edge *edge_at(const struct lc__graph *g,
@@ -92,8 +93,10 @@ static void print_summary(struct lc__buf *b, const struct lc__graph *g,
 	}
 	print_node(b, g, edge_at(g, path, 0)->from, cls, false);
 	lc__buf_add(b, " (%u locks", n);
-	if (cls)
-		lc__buf_add(b, " of class %s", cls->name);
+	if (cls) {
+		lc__buf_add(b, " of class ");
+		lc__buf_put_text(b, cls->name);
+	}
 	lc__buf_add(b, ", %u thread%s)\n", threads, threads == 1 ? "" : "s");
 }
 
@@ -111,8 +114,9 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	print_node(b, g, e->to, cls, true);
 	if (e->modes != LC__COMBO(LC__WRITE, LC__WRITE))
 		print_modes(b, e->modes);
-	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
-		    in->thread ? in->thread : "?", in->tid);
+	lc__buf_add(b, ", first by thread \"");
+	lc__buf_put_text(b, in->thread);
+	lc__buf_add(b, "\" (tid %d)\n", in->tid);
 	lc__buf_add(b, "      held lock taken at ");
 	lc__print_site(b, &in->held_at);
 	lc__buf_add(b, "\n      next lock wanted at ");
@@ -134,10 +138,11 @@ static void print_closer(struct lc__buf *b, struct lc__thread *t,
 	void *frames[NOW_FRAMES];
 	int n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 
-	lc__buf_add(b, "  closed now by thread \"%s\" (tid %d) wanting %s "
-		       "(%s) at ",
-		    lc__thread_name(t), t->tid, a->cls->name,
-		    mode_name(a->mode));
+	lc__buf_add(b, "  closed now by thread \"");
+	lc__buf_put_text(b, lc__thread_name(t));
+	lc__buf_add(b, "\" (tid %d) wanting ", t->tid);
+	lc__buf_put_text(b, a->cls->name);
+	lc__buf_add(b, " (%s) at ", mode_name(a->mode));
 	lc__print_site(b, &a->at);
 	lc__buf_add(b, ":\n");
 	lc__print_stack(b, frames, n, "    ");
@@ -214,7 +219,8 @@ void lc__report_order_violation(struct lc__thread *t,
 					(uint64_t)a->at.line))
 		return;
 	lc__buf_init(&b);
-	lc__buf_add(&b, "%s with ", a->cls->name);
+	lc__buf_put_text(&b, a->cls->name);
+	lc__buf_add(&b, " with ");
 	print_key(&b, a->lk);
 	lc__buf_add(&b, " wanted while holding ");
 	print_key(&b, h->lk);
@@ -232,8 +238,9 @@ void lc__report_order_violation(struct lc__thread *t,
 	print_key(&b, a->lk);
 	lc__buf_add(&b, " (%p) at ", (void *)a->lk);
 	lc__print_site(&b, &a->at);
-	lc__buf_add(&b, "\n  thread \"%s\" (tid %d):\n", lc__thread_name(t),
-		    t->tid);
+	lc__buf_add(&b, "\n  thread \"");
+	lc__buf_put_text(&b, lc__thread_name(t));
+	lc__buf_add(&b, "\" (tid %d):\n", t->tid);
 	n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 	lc__print_stack(&b, frames, n, "    ");
 	lc__report(LC__FINDING_ORDER_VIOLATION, &b, &a->cls->id, 1);

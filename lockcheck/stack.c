@@ -297,13 +297,16 @@ void lc__print_stack(struct lc__buf *b, void *const *addrs, int n,
 	for (int i = 0; i < n; i++) {
 		const struct frame *f = &frames[i];
 
-		lc__buf_add(b, "%s#%d %s", indent, i,
-			    f->func[0] ? f->func : "??");
-		if (f->where[0])
-			lc__buf_add(b, " at %s", f->where);
-		else if (f->obj[0])
-			lc__buf_add(b, " (%s+%#lx)", base_name(f->obj),
-				    (unsigned long)f->rel);
+		lc__buf_add(b, "%s#%d ", indent, i);
+		lc__buf_put_text(b, f->func[0] ? f->func : "??");
+		if (f->where[0]) {
+			lc__buf_add(b, " at ");
+			lc__buf_put_text(b, f->where);
+		} else if (f->obj[0]) {
+			lc__buf_add(b, " (");
+			lc__buf_put_text(b, base_name(f->obj));
+			lc__buf_add(b, "+%#lx)", (unsigned long)f->rel);
+		}
 		lc__buf_add(b, "\n");
 		if (strcmp(f->func, "main") == 0 ||
 		    strcmp(f->func, "start_thread") == 0)

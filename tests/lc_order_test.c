@@ -205,7 +205,8 @@ START_TEST(test_control_characters_in_names_cannot_forge_report_lines)
 						LOCKCHECK);
 
 	if (LOCKCHECK)
-		ck_assert_ptr_nonnull(strstr(c.err, "evil?lockcheck: fake: x"));
+		ck_assert_ptr_nonnull(
+			strstr(c.err, "evil\\nlockcheck: fake: x"));
 	lct_child_free(&c);
 }
 END_TEST

@@ -184,8 +184,10 @@ START_TEST(test_one_name_on_one_line_is_two_classes_for_lockgraph)
 	if (!lct_exited_with(&c, 1))
 		lct_child_dump(&c, "lockgraph check");
 	ck_assert(lct_exited_with(&c, 1));
-	ck_assert_ptr_nonnull(strstr(c.out, "cycle: link (&c.conn, \"link\") "));
-	ck_assert_ptr_nonnull(strstr(c.out, "link (&c.session, \"link\") "));
+	ck_assert_ptr_nonnull(
+		strstr(c.out, "cycle: link (&c.conn, \\\"link\\\") "));
+	ck_assert_ptr_nonnull(
+		strstr(c.out, "link (&c.session, \\\"link\\\") "));
 	lct_child_free(&c);
 }
 END_TEST
