@@ -13,6 +13,13 @@
 #define EDGE_STACK_FRAMES 6 /* frames shown of each */
 #define NOW_FRAMES 64	    /* frames shown of the closing acquisition */
 
+/* A long cycle's report stays bounded: its first line names this many
+ * locks (each at most LC_TEXT_MAX bytes before escaping, so the line fits
+ * lockgraph's 64 KiB with room to spare), its block shows this many
+ * edges, and "... and N more" says what is left out. */
+#define SUMMARY_LOCKS 16
+#define SHOWN_EDGES 32
+
 static const char *mode_name(uint8_t mode)
 {
 	return mode == LC__READ ? "read" : "write";
@@ -63,34 +70,42 @@ static const struct lc__edge *edge_at(const struct lc__graph *g,
 	return lc__graph_edge(g, path[i]);
 }
 
-/* Threads that first took the cycle's edges, each counted once. */
+/* Threads that first took the cycle's edges, each counted once: linear,
+ * with a set of tids (without memory for it, a lower bound: the threads
+ * of the edges counted so far, and at least one). */
 static uint32_t count_threads(const struct lc__graph *g, const uint32_t *path,
 			      uint32_t n)
 {
+	struct lc__u64map seen = { 0 };
 	uint32_t threads = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		bool seen = false;
+		uint64_t tid = (uint32_t)edge_at(g, path, i)->info.tid;
 
-		for (uint32_t j = 0; j < i; j++)
-			seen |= edge_at(g, path, j)->info.tid ==
-				edge_at(g, path, i)->info.tid;
-		threads += !seen;
+		if (lc__u64map_get(&seen, tid, NULL))
+			continue;
+		if (lc__u64map_put(&seen, tid, 1))
+			break;
+		threads++;
 	}
-	return threads;
+	lc__u64map_free(&seen);
+	return threads ? threads : 1;
 }
 
-/* "A -> B -> A (2 locks, 2 threads)" */
+/* "A -> B -> A (2 locks, 2 threads)"; a long cycle names its first
+ * SUMMARY_LOCKS locks: "A -> B -> ... and 9 more -> A (11 locks, ...)". */
 static void print_summary(struct lc__buf *b, const struct lc__graph *g,
 			  const uint32_t *path, uint32_t n,
 			  const struct lc__class *cls)
 {
 	uint32_t threads = count_threads(g, path, n);
 
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n && i < SUMMARY_LOCKS; i++) {
 		print_node(b, g, edge_at(g, path, i)->from, cls, false);
 		lc__buf_add(b, " -> ");
 	}
+	if (n > SUMMARY_LOCKS)
+		lc__buf_add(b, "... and %u more -> ", n - SUMMARY_LOCKS);
 	print_node(b, g, edge_at(g, path, 0)->from, cls, false);
 	lc__buf_add(b, " (%u locks", n);
 	if (cls) {
@@ -186,8 +201,11 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	print_summary(&b, g, path, n, cls);
 	lc__buf_add(&b, "  each lock below is held while the next one is "
 			"wanted: threads doing this at once deadlock\n");
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n && i < SHOWN_EDGES; i++)
 		print_edge(&b, g, edge_at(g, path, i), i, cls);
+	if (n > SHOWN_EDGES)
+		lc__buf_add(&b, "  ... and %u more edges, not shown\n",
+			    n - SHOWN_EDGES);
 	print_closer(&b, t, a);
 	if (cls)
 		classes[ncls++] = cls->id;
