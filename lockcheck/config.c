@@ -135,7 +135,13 @@ static void read_dump(void)
 		err = errno;
 		what = "cannot resolve it";
 	}
-	if (err)
+	if (err == ENOMEM) { /* not a bad setting: the process ran out */
+		lc__slow_lock();
+		lc__report_limit("memory", "no memory to keep the "
+					   "LOCKCHECK_DUMP path; no dump is "
+					   "written");
+		lc__slow_unlock();
+	} else if (err)
 		lc__config_report("LOCKCHECK_DUMP", v,
 				  "%s (%s); accepted: a directory, created "
 				  "with its parents when missing; no dump is "

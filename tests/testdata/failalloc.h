@@ -10,7 +10,10 @@
  * fn) instead calls fn in the n-th allocation, which then succeeds: a way
  * to act in the middle of code that allocates (raise a signal there).
  * failalloc_every(k) makes every k-th allocation fail until
- * failalloc_disarm(): memory pressure that goes on.
+ * failalloc_disarm(): memory pressure that goes on. failalloc_tally, when
+ * set, also records a failure in memory a parent shares with its child, so
+ * a parent can tell whether an armed child met its failure at all, even in
+ * code that runs as late as the checker's exit hook.
  *
  * Sanitizer builds replace malloc themselves, so there FAILALLOC is 0, the
  * functions are not defined, and the tests that need them are not
@@ -30,6 +33,12 @@
 #else
 #define FAILALLOC 1
 #endif
+
+/* Shared with a parent (MAP_SHARED) to tell it that a failure happened. */
+struct failalloc_shared {
+	atomic_bool fired;
+};
+static struct failalloc_shared *failalloc_tally;
 
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
 static atomic_long failalloc_period;	      /* > 0: every period-th fails */
@@ -96,6 +105,8 @@ static bool failalloc_now(void)
 	if (atomic_fetch_sub(&failalloc_countdown, 1) != 0)
 		return false;
 	atomic_store(&failalloc_fired, true);
+	if (failalloc_tally)
+		atomic_store(&failalloc_tally->fired, true);
 	errno = ENOMEM; /* as glibc's malloc does; callers rely on it */
 	return true;
 }
