@@ -141,21 +141,55 @@ static struct lc__site intern_site(const struct lc__site *at)
 	return copy;
 }
 
+/* Under lc__slow: what every edge of the acquisition in progress shares,
+ * made once for all of them (a thread holding many locks makes many edges
+ * at once; one backtrace and one copy of the site serve them all). Reset
+ * by slow_path. */
+static struct {
+	const struct lc__acq *a; /* NULL: nothing made yet */
+	struct lc__site next_at;
+	const char *thread;
+	bool captured;
+	uint32_t stack;
+} acq_shared;
+
+static void share_acq(struct lc__thread *t, const struct lc__acq *a)
+{
+	if (acq_shared.a == a)
+		return;
+	acq_shared.a = a;
+	acq_shared.next_at = intern_site(&a->at);
+	acq_shared.thread = lc__intern(lc__thread_name(t));
+	acq_shared.captured = false;
+}
+
+static uint32_t acq_stack(const struct lc__acq *a)
+{
+	assert(acq_shared.a == a);
+	if (!acq_shared.captured) {
+		acq_shared.captured = true;
+		acq_shared.stack = lc__stack_capture(a->ra);
+	}
+	return acq_shared.stack;
+}
+
 static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 				uint32_t to, struct lc__thread *t,
 				const struct lc__held *h,
 				const struct lc__acq *a, uint32_t ninst,
 				const struct lc__class *cls)
 {
-	struct lc__edge_info info = { intern_site(&h->at), intern_site(&a->at),
-				      t->tid, lc__intern(lc__thread_name(t)),
-				      0 };
+	struct lc__edge_info info;
 	struct lc__edge *edge;
 	bool weakened;
 	uint32_t e;
 
 	if (from == LC__NONE || to == LC__NONE)
 		goto no_memory;
+	share_acq(t, a);
+	info = (struct lc__edge_info){ intern_site(&h->at),
+				       acq_shared.next_at, t->tid,
+				       acq_shared.thread, 0 };
 	assert(from < g->nnodes && to < g->nnodes);
 	e = lc__graph_observe(g, from, to, LC__COMBO(h->mode, a->mode),
 			      t->insts, ninst, &info, &weakened);
@@ -164,7 +198,7 @@ static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 	assert(e < g->nedges);
 	edge = lc__graph_edge(g, e);
 	if (edge->count == 1 && !edge->info.stack)
-		edge->info.stack = lc__stack_capture(a->ra);
+		edge->info.stack = acq_stack(a);
 	if (weakened)
 		check_cycle(g, e, t, a, cls);
 	return edge;
@@ -257,17 +291,38 @@ static void publish_chain(uint64_t key, bool same, struct lc__edge **edges,
 	}
 }
 
+/* The first held lock a new acquisition makes an edge from: only the
+ * LC__HELD_EDGES taken last get one (the order of the ones before follows
+ * through them: each got its edge to the next when that was taken), so a
+ * thread holding N locks costs N * LC__HELD_EDGES edges, not N * N / 2. */
+static uint32_t first_edge_from(const struct lc__thread *t)
+{
+	return t->nheld <= LC__HELD_EDGES ? 0 : t->nheld - LC__HELD_EDGES;
+}
+
+/* Edges from held locks before first_edge_from were not made. */
+static void skipped_edges(void)
+{
+	lc__report_limit("nesting", "a thread holds more than 128 locks at "
+				    "once; a lock taken then is ordered after "
+				    "the 128 taken last only, and through them "
+				    "after the others");
+}
+
 static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 {
 	struct lc__edge **edges = malloc(t->nheld * sizeof(*edges));
 	struct lc__chain *c;
-	uint32_t ninst, nedges = 0;
+	uint32_t ninst, nedges = 0, first;
 	bool same = false, gated = false, whole = edges != NULL;
+	bool skipped = false;
 
 	assert(lc__held_consistent(t));
 	assert(a->chain == lc__chain_of(t, a->cls, a->mode));
 	lc__slow_lock();
+	acq_shared.a = NULL;
 	ninst = lc__exclusive_insts(t);
+	first = first_edge_from(t);
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
 		struct lc__edge *e;
@@ -276,7 +331,15 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 			continue;
 		if (h->cls == a->cls) {
 			same = true;
-			same_class(t, h, a, ninst);
+			if (i >= first || h->lk->has_order ||
+			    a->lk->has_order) /* keys: compared, no edge */
+				same_class(t, h, a, ninst);
+			else
+				skipped = true;
+			continue;
+		}
+		if (i < first) {
+			skipped = true;
 			continue;
 		}
 		e = class_edge(t, h, a, ninst);
@@ -286,12 +349,15 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 		edges[nedges++] = e;
 		gated |= atomic_load(&e->gate_alive) != 0;
 	}
+	if (skipped)
+		skipped_edges();
 	/* Only a chain whose every edge was recorded may be trusted later. */
 	c = whole ? lc__chain_find(a->chain) : NULL;
 	if (c)
 		atomic_store(&c->gated, gated);
 	else if (whole)
 		publish_chain(a->chain, same, edges, nedges);
+	acq_shared.a = NULL;
 	lc__slow_unlock();
 	free(edges);
 }
