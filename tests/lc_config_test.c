@@ -258,8 +258,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_config");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	if (LOCKCHECK) {
 		tcase_add_test(tc, test_bad_action);
@@ -277,9 +275,5 @@ int main(void)
 		tcase_add_test(tc, test_plain_build_reads_no_setting);
 	}
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

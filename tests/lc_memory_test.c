@@ -122,8 +122,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_memory");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 240);
 	if (!SANITIZED) {
@@ -133,9 +131,5 @@ int main(void)
 			tc, test_holding_10000_locks_is_one_limit_line_and_bounded);
 	}
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -245,8 +245,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_oom");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	if (FAILALLOC) {
@@ -258,9 +256,5 @@ int main(void)
 			       test_every_single_failure_leaves_a_readable_dump);
 	}
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -518,8 +518,6 @@ int main(void)
 	Suite *s = suite_create("lc_order");
 	TCase *cycles = tcase_create("lockcheck");
 	TCase *silent = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(cycles, 120);
 	tcase_set_timeout(silent, 120);
@@ -546,9 +544,5 @@ int main(void)
 	tcase_add_test(silent, test_1024_locks_held_at_once_are_fine);
 	suite_add_tcase(s, cycles);
 	suite_add_tcase(s, silent);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

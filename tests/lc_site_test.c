@@ -296,8 +296,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_site");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_two_inits_on_one_line_are_two_classes);
 	tcase_add_test(tc, test_two_inits_in_one_macro_are_two_classes);
@@ -308,9 +306,5 @@ int main(void)
 	tcase_add_test(tc, test_header_init_site_is_one_class_in_every_file);
 	tcase_add_test(tc, test_header_pair_is_two_classes_in_every_file);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

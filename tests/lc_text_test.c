@@ -406,8 +406,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_text");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_cycle_lines_escape_every_string);
@@ -422,9 +420,5 @@ int main(void)
 	tcase_add_test(tc, test_300_byte_strings_are_cut_once);
 	tcase_add_test(tc, test_5000_byte_strings_are_cut_once);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }
