@@ -72,8 +72,10 @@ static uint32_t find_stack(void *const *frames, int n, uint64_t *slot)
 	for (; lc__u64map_get(&by_hash, h, &id); h++) {
 		const struct span *s = &stacks[id - 1];
 
+		size_t size = (size_t)n * sizeof(*frames);
+
 		if (s->n == (uint32_t)n &&
-		    !memcmp(store + s->off, frames, (size_t)n * sizeof(*frames)))
+		    !memcmp(store + s->off, frames, size))
 			break;
 	}
 	*slot = h;

@@ -63,7 +63,7 @@ static long churn_peak_kb(long n)
 	return kb;
 }
 
-START_TEST(test_objects_made_and_destroyed_keep_memory_flat)
+START_TEST(test_objects_come_and_go_in_flat_memory)
 {
 	long small = churn_peak_kb(20000), big = churn_peak_kb(200000);
 
@@ -96,14 +96,16 @@ static void deep(void *arg)
 	ck_assert(names && deep_locks);
 	for (int i = 0; i < DEEP; i++) {
 		snprintf(names + 16 * i, 16, "deep%d", i);
-		deep_locks[i] = (lc_mutex_t)LC_MUTEX_INITIALIZER(names + 16 * i);
+		const char *name = names + 16 * i;
+
+		deep_locks[i] = (lc_mutex_t)LC_MUTEX_INITIALIZER(name);
 	}
 	hold(0);
 }
 
 /* (No dump: a graph of 10,000 classes with 128 edges each is a big file,
  * and the test is about the memory of checking.) */
-START_TEST(test_holding_10000_locks_is_one_limit_line_and_bounded)
+START_TEST(test_holding_10000_locks_is_bounded)
 {
 	const char *env[] = { "LOCKCHECK_DUMP=", NULL };
 	struct lct_child c = lct_expect_reports(deep, NULL, env,
@@ -125,10 +127,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 240);
 	if (!SANITIZED) {
-		tcase_add_test(tc,
-			       test_objects_made_and_destroyed_keep_memory_flat);
-		tcase_add_test(
-			tc, test_holding_10000_locks_is_one_limit_line_and_bounded);
+		tcase_add_test(tc, test_objects_come_and_go_in_flat_memory);
+		tcase_add_test(tc, test_holding_10000_locks_is_bounded);
 	}
 	suite_add_tcase(s, tc);
 	return lct_run_suite(s);

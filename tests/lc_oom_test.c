@@ -145,19 +145,20 @@ static void expect_limit_lines_bounded(int threads)
 
 		run(&p, &c);
 		if (LOCKCHECK)
-			LCT_ASSERT_CHILD(&c, lct_count_reports(&c, "limit") >= 1);
+			LCT_ASSERT_CHILD(&c,
+					 lct_count_reports(&c, "limit") >= 1);
 		expect_one_line_per_limit(&c);
 		lct_child_free(&c);
 	}
 }
 
-START_TEST(test_memory_pressure_gives_one_limit_line_per_kind)
+START_TEST(test_memory_pressure_one_limit_per_kind)
 {
 	expect_limit_lines_bounded(1);
 }
 END_TEST
 
-START_TEST(test_memory_pressure_in_4_threads_one_line_per_kind)
+START_TEST(test_memory_pressure_4_threads_one_per_kind)
 {
 	expect_limit_lines_bounded(4);
 }
@@ -182,7 +183,8 @@ static bool classes_whole(const char *dump)
 }
 
 /* lockgraph check on dir: 0 (no finding) or 1 (findings), never 2. */
-static void expect_lockgraph_reads(const char *dir, const struct lct_child *prog)
+static void expect_lockgraph_reads(const char *dir,
+				   const struct lct_child *prog)
 {
 	const char *bin = lct_runfile("tools/lockgraph/lockgraph");
 	char path[4096];
@@ -212,7 +214,7 @@ static void expect_lockgraph_reads(const char *dir, const struct lct_child *prog
 /* Fails the n-th allocation of the program, for every n until one run
  * meets no failure (the program, its exit and its dump all allocated):
  * each run's dump, if written, is one lockgraph reads. */
-START_TEST(test_every_single_failure_leaves_a_readable_dump)
+START_TEST(test_every_single_failure_readable_dump)
 {
 	struct failalloc_shared *tally =
 		mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE,
@@ -248,12 +250,9 @@ int main(void)
 
 	tcase_set_timeout(tc, 600);
 	if (FAILALLOC) {
-		tcase_add_test(tc,
-			       test_memory_pressure_gives_one_limit_line_per_kind);
-		tcase_add_test(tc,
-			       test_memory_pressure_in_4_threads_one_line_per_kind);
-		tcase_add_test(tc,
-			       test_every_single_failure_leaves_a_readable_dump);
+		tcase_add_test(tc, test_memory_pressure_one_limit_per_kind);
+		tcase_add_test(tc, test_memory_pressure_4_threads_one_per_kind);
+		tcase_add_test(tc, test_every_single_failure_readable_dump);
 	}
 	suite_add_tcase(s, tc);
 	return lct_run_suite(s);

@@ -280,7 +280,8 @@ START_TEST(test_10000_class_cycle_report_is_bounded)
 		LCT_ASSERT_ERR_HAS(&c, ": c9999 -> c0 -> c1 -> ");
 		LCT_ASSERT_ERR_HAS(&c, "-> c14 -> ... and 9984 more -> c9999 "
 				       "(10000 locks, 1 thread)\n");
-		LCT_ASSERT_ERR_HAS(&c, "  ... and 9968 more edges, not shown\n");
+		LCT_ASSERT_ERR_HAS(&c,
+				   "  ... and 9968 more edges, not shown\n");
 		LCT_ASSERT_CHILD(&c, c.err_len < 64 * 1024);
 	}
 	lct_child_free(&c);

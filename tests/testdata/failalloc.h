@@ -41,7 +41,7 @@ struct failalloc_shared {
 static struct failalloc_shared *failalloc_tally;
 
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
-static atomic_long failalloc_period;	      /* > 0: every period-th fails */
+static atomic_long failalloc_period; /* > 0: every period-th fails */
 static atomic_long failalloc_tick;
 static atomic_bool failalloc_fired;
 static atomic_long failalloc_call_countdown = -1;
