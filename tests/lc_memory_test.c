@@ -96,9 +96,8 @@ static void deep(void *arg)
 	ck_assert(names && deep_locks);
 	for (int i = 0; i < DEEP; i++) {
 		snprintf(names + 16 * i, 16, "deep%d", i);
-		const char *name = names + 16 * i;
-
-		deep_locks[i] = (lc_mutex_t)LC_MUTEX_INITIALIZER(name);
+		deep_locks[i] =
+			(lc_mutex_t)LC_MUTEX_INITIALIZER(names + 16 * i);
 	}
 	hold(0);
 }

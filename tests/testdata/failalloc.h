@@ -38,7 +38,7 @@
 struct failalloc_shared {
 	atomic_bool fired;
 };
-static struct failalloc_shared *failalloc_tally;
+static struct failalloc_shared *failalloc_tally __attribute__((unused));
 
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
 static atomic_long failalloc_period; /* > 0: every period-th fails */

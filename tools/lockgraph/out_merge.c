@@ -17,25 +17,12 @@
 
 #include <errno.h>
 
-/* A string field as lockcheck/dump.c writes it: quoted, with \\ \" \n \t
- * and \xHH for the other bytes below 0x20 and 0x7f. */
+/* A string field as lockcheck/dump.c writes it: quoted, escaped by the
+ * one function the checker uses too (lg_put_text, lockcheck/text.h). */
 static void put_field(FILE *f, const char *s)
 {
 	fputs(" \"", f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
+	lg_put_text(f, s);
 	fputc('"', f);
 }
 
