@@ -109,7 +109,8 @@ static const char *intern_prefix(const char *s)
 
 void lc__copy_name(char *buf, size_t size, const char *name)
 {
-	size_t n = strnlen(name, LC_TEXT_MAX + 1);
+	size_t n = strnlen(name, size - 1 < LC_TEXT_MAX + 1 ? size - 1
+							     : LC_TEXT_MAX + 1);
 
 	assert(size >= LC_TEXT_MAX + 2);
 	memcpy(buf, name, n);
