@@ -10,7 +10,11 @@
  * LC_*_INITIALIZER has no key: its class is its (name, file, line), looked
  * up when the lock is first used. Classes are never freed: edges keep
  * referring to them after every lock of the class is gone. Class ids are
- * dense, from 0: classes[id]->id == id.
+ * dense, from 0: classes[id]->id == id. A class is whole or not at all:
+ * made with its strings and entered in the maps that find it again, or,
+ * when memory for any of that runs out, dropped before anything refers to
+ * it (a class that could not be found again would be made twice, and a
+ * dump with one class twice is refused by lockgraph).
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -58,45 +62,64 @@ static int intern_grow(void)
 	return 0;
 }
 
-const char *lc__intern(const char *s)
+/* s interned, or NULL when there is no memory for it. */
+static const char *intern_or_null(const char *s)
 {
-	uint64_t h;
+	uint64_t h = lc__hash_str(0, s);
 	uint32_t i, head = LC__NONE;
 	char *copy;
 
-	if (!s)
-		return NULL;
-	h = lc__hash_str(0, s);
 	if (lc__u64map_get(&interned, h, &head))
 		for (i = head; i != LC__NONE; i = intern_next[i])
 			if (strcmp(intern_str[i], s) == 0)
 				return intern_str[i];
 	if (nintern == intern_cap && intern_grow())
-		return "(no memory)";
+		return NULL;
 	copy = strdup(s);
 	if (!copy || lc__u64map_put(&interned, h, nintern)) {
 		free(copy);
-		return "(no memory)";
+		return NULL;
 	}
 	intern_str[nintern] = copy;
 	intern_next[nintern] = head;
 	return intern_str[nintern++];
 }
 
+const char *lc__intern(const char *s)
+{
+	const char *p;
+
+	if (!s)
+		return NULL;
+	p = intern_or_null(s);
+	if (!p)
+		lc__report_limit("memory", "no memory for a name or a site; "
+					   "it is shown as (no memory)");
+	return p ? p : "(no memory)";
+}
+
+/* The first LC_TEXT_MAX + 1 bytes of s interned, NULL: no memory. */
+static const char *intern_prefix(const char *s)
+{
+	char buf[LC_TEXT_MAX + 2];
+
+	lc__copy_name(buf, sizeof(buf), s);
+	return intern_or_null(buf);
+}
+
 void lc__copy_name(char *buf, size_t size, const char *name)
 {
-	size_t i = 0;
+	size_t n = strnlen(name, size - 1 < LC_TEXT_MAX + 1 ? size - 1
+							     : LC_TEXT_MAX + 1);
 
-	for (; name[i] && i + 1 < size; i++)
-		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f
-				 ? '?'
-				 : name[i];
-	buf[i] = '\0';
+	assert(size >= LC_TEXT_MAX + 2);
+	memcpy(buf, name, n);
+	buf[n] = '\0';
 }
 
 const char *lc__intern_line(const char *name)
 {
-	char buf[512];
+	char buf[LC_TEXT_MAX + 2];
 
 	if (!name)
 		return NULL;
@@ -140,18 +163,33 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 	assert(nclasses < classes_cap);
 	c->id = nclasses;
 	c->kind = lk->kind;
-	c->name = lc__intern_line(lk->name ? lk->name : "(unnamed lock)");
-	c->file = lc__intern_line(lk->file ? lk->file : "(unknown)");
+	c->name = intern_prefix(lk->name ? lk->name : "(unnamed lock)");
+	c->file = intern_prefix(lk->file ? lk->file : "(unknown)");
 	c->line = lk->line;
 	c->keyed = lk->key != NULL;
-	c->text = lk->key ? lc__intern_line(lk->key->text) : NULL;
+	c->text = lk->key ? intern_prefix(lk->key->text) : NULL;
 	c->next_same = LC__NONE;
+	if (!c->name || !c->file || (lk->key && !c->text)) {
+		free(c);
+		goto no_memory;
+	}
 	classes[nclasses++] = c;
 	return c;
 no_memory:
 	lc__report_limit("memory", "no memory for a new lock class; its "
 				   "locks are held but not ordered");
 	return NULL;
+}
+
+/* Undoes class_new(c), the class made last, that nothing refers to yet:
+ * it could not be entered in the maps that find it. */
+static void class_drop(struct lc__class *c)
+{
+	assert(nclasses > 0 && classes[nclasses - 1] == c);
+	nclasses--;
+	free(c);
+	lc__report_limit("memory", "no memory for a new lock class; its "
+				   "locks are held but not ordered");
 }
 
 /* An initializer's site is its name, file and line (initializers with
@@ -164,7 +202,7 @@ static uint64_t site_hash(const struct lc__lock *lk)
 
 static bool same_text(const char *stored, const char *raw)
 {
-	char buf[512];
+	char buf[LC_TEXT_MAX + 2];
 
 	lc__copy_name(buf, sizeof(buf), raw ? raw : "");
 	return strcmp(stored ? stored : "", buf) == 0;
@@ -191,8 +229,10 @@ static struct lc__class *class_by_site(const struct lc__lock *lk)
 		h++;
 	}
 	c = class_new(lk);
-	if (c && lc__u64map_put(&by_site, h, c->id))
-		return NULL; /* the class exists but stays unreachable */
+	if (c && lc__u64map_put(&by_site, h, c->id)) {
+		class_drop(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -246,14 +286,20 @@ static struct lc__class *class_by_call(const struct lc__lock *lk)
 	c = id != LC__NONE ? classes[id] : class_new(lk);
 	if (!c)
 		return NULL;
-	if (lc__u64map_put(&bound, bound_key(c->id, k->tu), 1))
-		return NULL; /* no memory: the class stays, unreachable */
-	if (id != LC__NONE)
-		return c;
-	if (last != LC__NONE)
-		classes[last]->next_same = c->id;
-	else if (lc__u64map_put(&by_call, slot, c->id))
+	if (id == LC__NONE && last == LC__NONE &&
+	    lc__u64map_put(&by_call, slot, c->id)) {
+		class_drop(c); /* no memory: made again next time */
 		return NULL;
+	}
+	if (lc__u64map_put(&bound, bound_key(c->id, k->tu), 1)) {
+		if (id == LC__NONE && last == LC__NONE)
+			lc__u64map_del(&by_call, slot);
+		if (id == LC__NONE)
+			class_drop(c);
+		return NULL; /* found again next time, or made again */
+	}
+	if (id == LC__NONE && last != LC__NONE)
+		classes[last]->next_same = c->id;
 	return c;
 }
 

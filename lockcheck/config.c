@@ -17,26 +17,12 @@
 #include <unistd.h>
 
 #define DEFAULT_EXITCODE 66
-#define VALUE_MAX 64 /* bytes of a bad value quoted in its report */
-
-/* v as a double-quoted string of one line: '"', '\\' and control bytes
- * escaped, cut at VALUE_MAX bytes with "...". */
+/* v as a double-quoted string of one line (lc__buf_put_text). */
 static void put_value(struct lc__buf *b, const char *v)
 {
-	size_t i = 0;
-
 	lc__buf_putc(b, '"');
-	for (; v[i] && i < VALUE_MAX; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c == '"' || c == '\\')
-			lc__buf_add(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			lc__buf_add(b, "\\x%02x", c);
-		else
-			lc__buf_putc(b, (char)c);
-	}
-	lc__buf_add(b, "%s\"", v[i] ? "..." : "");
+	lc__buf_put_text(b, v);
+	lc__buf_putc(b, '"');
 }
 
 void lc__config_report(const char *var, const char *value, const char *fmt,
@@ -169,7 +155,13 @@ static void read_dump(void)
 		err = errno;
 		what = "cannot resolve it";
 	}
-	if (err)
+	if (err == ENOMEM) { /* not a bad setting: the process ran out */
+		lc__slow_lock();
+		lc__report_limit("memory", "no memory to keep the "
+					   "LOCKCHECK_DUMP path; no dump is "
+					   "written");
+		lc__slow_unlock();
+	} else if (err)
 		lc__config_report("LOCKCHECK_DUMP", v,
 				  "%s (%s); accepted: a directory, created "
 				  "with its parents when missing; no dump is "

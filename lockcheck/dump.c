@@ -24,24 +24,11 @@
 
 #define DUMP_VERSION 2
 
+/* A string from the program, as every line shows it (lockcheck/text.h). */
 static void put_str(struct lc__buf *b, const char *s)
 {
-	lc__buf_putc(b, ' ');
-	lc__buf_putc(b, '"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			lc__buf_add(b, "\\%c", c);
-		else if (c == '\n')
-			lc__buf_add(b, "\\n");
-		else if (c == '\t')
-			lc__buf_add(b, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			lc__buf_add(b, "\\x%02x", c);
-		else
-			lc__buf_putc(b, (char)c);
-	}
+	lc__buf_add(b, " \"");
+	lc__buf_put_text(b, s);
 	lc__buf_putc(b, '"');
 }
 
@@ -111,8 +98,9 @@ static void put_finding(enum lc__finding kind, const char *summary,
 		lc__buf_putc(out->b, '-');
 	for (uint32_t i = 0; i < n; i++)
 		lc__buf_add(out->b, "%s%u", i ? "," : "", classes[i]);
-	put_str(out->b, summary);
-	lc__buf_putc(out->b, '\n');
+	lc__buf_add(out->b, " \""); /* the checker's line, quoted whole */
+	lc__buf_put_escaped(out->b, summary);
+	lc__buf_add(out->b, "\"\n");
 	out->n++;
 }
 
@@ -152,13 +140,16 @@ static void put_graph(struct lc__buf *b)
 {
 	struct counts findings = { b, 0 };
 	uint32_t nclasses = lc__class_count(), nedges, nranges;
-	const char **names = calloc(nclasses ? nclasses : 1, sizeof(*names));
+	size_t *names = calloc(nclasses ? nclasses : 1, sizeof(*names));
+	struct lc__buf text;
 
-	if (!names) {
+	lc__buf_init(&text);
+	if (!names || lc__dump_names(&text, names, nclasses)) {
 		b->cut = true; /* no memory: no dump, rather than a wrong one */
+		free(names);
+		lc__buf_free(&text);
 		return;
 	}
-	lc__dump_names(names, nclasses);
 	lc__buf_add(b, "lockcheck-dump %d\n", DUMP_VERSION);
 	lc__buf_add(b, "process %d", (int)getpid());
 	put_str(b, program_invocation_short_name);
@@ -172,11 +163,12 @@ static void put_graph(struct lc__buf *b)
 			(unsigned long long)atomic_load(&c->acquired),
 			(unsigned long long)atomic_load(&c->contended),
 			(unsigned long long)atomic_load(&c->wait_ns));
-		put_str(b, names[i]);
+		lc__buf_add(b, " \"%s\"", text.p + names[i]); /* escaped */
 		put_str(b, c->file);
 		lc__buf_add(b, " %d\n", c->line);
 	}
 	free(names);
+	lc__buf_free(&text);
 	nedges = put_edges(b);
 	lc__findings_each(put_finding, &findings);
 	nranges = lc__inventory_dump(b, put_str);

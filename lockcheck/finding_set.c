@@ -36,6 +36,7 @@ struct kept {
 };
 
 static struct lc__u64map seen;	/* signature -> 1 */
+static bool lost; /* a finding could not be kept: the dump says so */
 static struct kept *kept;
 static uint32_t nkept, kept_cap;
 static _Atomic uint32_t reported;
@@ -89,19 +90,24 @@ void lc__finding_keep(enum lc__finding kind, const char *summary,
 
 	atomic_fetch_add(&reported, 1);
 	if (!k)
-		return;
+		goto lost;
 	k->kind = kind;
 	k->summary = strndup(summary, len);
 	k->classes = n ? malloc(n * sizeof(*classes)) : NULL;
 	if (!k->summary || (n && !k->classes)) {
 		free(k->summary);
 		free(k->classes);
-		return;
+		goto lost;
 	}
 	if (n)
 		memcpy(k->classes, classes, n * sizeof(*classes));
 	k->nclasses = n;
 	nkept++;
+	return;
+lost: /* a dump without the finding must not pass for a whole one */
+	lost = true;
+	lc__report_limit("memory", "no memory to keep a finding for the "
+				   "dump; the dump lacks it");
 }
 
 void lc__findings_forget(void)
@@ -111,6 +117,7 @@ void lc__findings_forget(void)
 		free(kept[i].classes);
 	}
 	nkept = 0;
+	lost = false;
 	atomic_store(&reported, 0);
 }
 
@@ -128,4 +135,8 @@ void lc__findings_each(void (*fn)(enum lc__finding kind,
 	for (uint32_t i = 0; i < nkept; i++)
 		fn(kept[i].kind, kept[i].summary, kept[i].classes,
 		   kept[i].nclasses, arg);
+	if (lost) /* needs no memory, unlike the findings it stands for */
+		fn(LC__FINDING_LIMIT, "memory: findings were lost for want "
+				      "of memory; this dump lacks them",
+		   NULL, 0, arg);
 }

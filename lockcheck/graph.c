@@ -22,10 +22,22 @@ void lc__graph_init(struct lc__graph *g)
 	g->free_node = LC__NONE;
 }
 
+/* Gate lists are shared: the edges made with the same gate candidates
+ * (every new edge of one acquisition; every acquisition of a thread that
+ * holds more than LC__GATE_MAX locks) point into one block, counted:
+ * refs, then the ids, then the classes. The graph keeps a reference to
+ * the last block made, to share it with the next edges. */
+static void gates_release(uint64_t *gate)
+{
+	if (gate && --gate[-1] == 0)
+		free(gate - 1);
+}
+
 void lc__graph_free(struct lc__graph *g)
 {
 	for (uint32_t i = 0; i < g->nedges; i++)
-		free(lc__graph_edge(g, i)->gate); /* NULL on free edges */
+		gates_release(lc__graph_edge(g, i)->gate); /* NULL: free */
+	gates_release(g->last_gate);
 	for (uint32_t i = 0; i < g->nchunks; i++)
 		free(g->chunks[i]);
 	free(g->chunks);
@@ -160,20 +172,56 @@ static bool held_has(const struct lc__held_inst *held, uint32_t nheld,
  * candidates: every one of them (up to the mask's 64 bits), since which ones
  * survive must not depend on the order occurrences come in. With no memory
  * for them the edge has none: more reports, never fewer. */
-static void set_gates(struct lc__edge *edge, const struct lc__held_inst *held,
-		      uint32_t nheld)
+static bool same_gates(const struct lc__graph *g,
+		       const struct lc__held_inst *held, uint32_t n)
+{
+	const uint32_t *cls = (const uint32_t *)(g->last_gate + n);
+
+	if (!g->last_gate || g->last_ngate != n)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (g->last_gate[i] != held[i].id || cls[i] != held[i].cls)
+			return false;
+	return true;
+}
+
+/* A block for these n gates: the last one made when it has them. */
+static uint64_t *gates_for(struct lc__graph *g,
+			   const struct lc__held_inst *held, uint32_t n)
+{
+	uint64_t *block;
+	uint32_t *cls;
+
+	if (same_gates(g, held, n)) {
+		g->last_gate[-1]++;
+		return g->last_gate;
+	}
+	block = malloc(sizeof(uint64_t) +
+		       n * (sizeof(uint64_t) + sizeof(uint32_t)));
+	if (!block)
+		return NULL;
+	block[0] = 2; /* the edge's reference and the graph's */
+	cls = (uint32_t *)(block + 1 + n);
+	for (uint32_t i = 0; i < n; i++) {
+		block[1 + i] = held[i].id;
+		cls[i] = held[i].cls;
+	}
+	gates_release(g->last_gate);
+	g->last_gate = block + 1;
+	g->last_ngate = n;
+	return g->last_gate;
+}
+
+static void set_gates(struct lc__graph *g, struct lc__edge *edge,
+		      const struct lc__held_inst *held, uint32_t nheld)
 {
 	uint32_t n = nheld < LC__GATE_MAX ? nheld : LC__GATE_MAX;
 	uint64_t alive = 0;
 
-	edge->gate = n ? malloc(n * (sizeof(uint64_t) + sizeof(uint32_t)))
-		       : NULL;
+	edge->gate = n ? gates_for(g, held, n) : NULL;
 	edge->gate_cls = edge->gate ? (uint32_t *)(edge->gate + n) : NULL;
-	for (uint32_t i = 0; edge->gate && i < n; i++) {
-		edge->gate[i] = held[i].id;
-		edge->gate_cls[i] = held[i].cls;
+	for (uint32_t i = 0; edge->gate && i < n; i++)
 		alive |= 1ull << i;
-	}
 	atomic_store_explicit(&edge->gate_alive, alive, memory_order_relaxed);
 }
 
@@ -193,7 +241,7 @@ static uint32_t new_edge(struct lc__graph *g, uint32_t from, uint32_t to,
 	}
 	edge = lc__graph_edge(g, e);
 	memset(edge, 0, sizeof(*edge));
-	set_gates(edge, held, nheld);
+	set_gates(g, edge, held, nheld);
 	edge->from = from;
 	edge->to = to;
 	edge->modes = combo;
@@ -260,8 +308,8 @@ static void drop_edge(struct lc__graph *g, uint32_t e)
 	unlink_edge(g, &g->nodes[edge->from].out, e, true);
 	unlink_edge(g, &g->nodes[edge->to].in, e, false);
 	lc__u64map_del(&g->edge_of, edge_key(edge->from, edge->to));
-	free(edge->gate); /* only instance graphs drop edges: no fast path
-			     reads theirs */
+	gates_release(edge->gate); /* only instance graphs drop edges: no
+				      fast path reads theirs */
 	edge->gate = NULL;
 	edge->next_out = g->free_edge;
 	g->free_edge = e;

@@ -100,6 +100,8 @@ struct lc__graph {
 	uint32_t free_node;	  /* free list through out */
 	struct lc__u64map node_of;  /* key -> node index */
 	struct lc__u64map edge_of;  /* from << 32 | to -> edge index */
+	uint64_t *last_gate;	  /* the gate list made last, shared */
+	uint32_t last_ngate;	  /* its length */
 };
 
 void lc__graph_init(struct lc__graph *g);

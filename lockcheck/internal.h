@@ -27,6 +27,7 @@
 
 #include "lockcheck/lockcheck.h"
 #include "graph.h"
+#include "text.h"
 
 #if !LOCKCHECK
 #error "lockcheck/*.c is the checked build: compile with -DLOCKCHECK=1 (the plain build is mode_off.c alone)"
@@ -136,9 +137,13 @@ const char *lc__intern(const char *s);
 
 /* Copies name into buf (cut at size), control characters replaced by '?':
  * a name is one line of a report. src may equal buf. */
+/* The first LC_TEXT_MAX + 1 bytes of name into buf of size bytes (at
+ * least LC_TEXT_MAX + 2): all a line shows of it (lockcheck/text.h), and
+ * one byte more so the line still knows to cut it. */
 void lc__copy_name(char *buf, size_t size, const char *name);
 
-/* Under lc__slow: s interned as one line of a report (lc__copy_name). */
+/* Under lc__slow: s interned as a line shows it (lc__copy_name): strings
+ * from the program are kept raw and escaped only when a line is written. */
 const char *lc__intern_line(const char *s);
 
 /* ---- One acquisition, described once. ---- */
@@ -211,7 +216,7 @@ struct lc__thread {
 	uint32_t untracked;	/* held locks that did not fit (limit) */
 	struct lc__held_inst *insts; /* scratch: exclusive held instances */
 	int tid;
-	char name[64];		/* from lc_thread_set_name, or "" */
+	char name[LC_TEXT_MAX + 2]; /* lc_thread_set_name's (lc__copy_name) */
 	char sysname[24];	/* pthread name or "thread-<tid>" */
 	char inherited[16];	/* the kernel name it was born with */
 	int exit_rounds;	/* destructor rounds seen while holding */
@@ -590,6 +595,14 @@ void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
 void lc__buf_vadd(struct lc__buf *b, const char *fmt, va_list ap);
 void lc__buf_putc(struct lc__buf *b, char c);
 
+/* Appends a string from the program as every line shows it: cut and
+ * escaped by lc_text_line (lockcheck/text.h). */
+void lc__buf_put_text(struct lc__buf *b, const char *s);
+
+/* Appends all of s escaped (lc_text_escape), however long: a line the
+ * checker made, quoted in the dump. */
+void lc__buf_put_escaped(struct lc__buf *b, const char *s);
+
 /* Under lc__slow: appends "name [file:line]" for a class ("name [file]"
  * for line 0: a preloaded program's class, which has no source line). */
 void lc__print_class(struct lc__buf *b, const struct lc__class *c);
@@ -660,10 +673,12 @@ void lc__report_limit(const char *what, const char *detail);
 
 /* ---- dump.c, dump_names.c ---- */
 
-/* Under lc__slow: names[i] for each class id i < n: the name the dump
- * gives it, unique among the classes of this process with its init site
- * (the class's name, unless two calls on one line gave one name). */
-void lc__dump_names(const char **names, uint32_t n);
+/* Under lc__slow: for each class id i < n, at out->p + off[i], the name
+ * the dump gives it, escaped and cut as the dump's line shows it
+ * (lockcheck/text.h), unique among the classes of this process with its
+ * init site as shown (the class's name, unless two calls on one line gave
+ * one name). 0, or ENOMEM (out->cut, or a table that could not grow). */
+int lc__dump_names(struct lc__buf *out, size_t *off, uint32_t n);
 
 /* Makes path a directory dumps can be written to (creating it and its
  * parents when missing). 0, or the errno value of what failed, with *what

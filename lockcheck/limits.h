@@ -19,6 +19,12 @@
  */
 #define LC__GATE_MAX 64
 
+/* The checker: a thread that holds more locks than this orders a new one
+ * after the LC__HELD_EDGES it took last only (one `limit: nesting` line):
+ * holding N locks then costs N * LC__HELD_EDGES edges, not N * N / 2. The
+ * older locks' order still follows through the newer ones' edges. */
+#define LC__HELD_EDGES 128
+
 /* The checker: steps (edges looked at) one cycle search may take beyond
  * its linear part (reachability and distances, which always complete). */
 #define LC_SEARCH_STEPS (1u << 20)

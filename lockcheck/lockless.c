@@ -32,10 +32,8 @@ static void print_held(struct lc__buf *b, const struct lc__held *h)
 
 	lc__buf_add(b, "  holds ");
 	if (name && (!h->cls || strcmp(name, h->cls->name) != 0)) {
-		char line[256];
-
-		lc__copy_name(line, sizeof(line), name);
-		lc__buf_add(b, "%s of class ", line);
+		lc__buf_put_text(b, name);
+		lc__buf_add(b, " of class ");
 	}
 	lc__print_class(b, h->cls);
 	if (h->mode == LC__READ)
@@ -68,10 +66,11 @@ static void report(struct lc__thread *t, const struct lc__site *at,
 	struct lc__buf b;
 
 	lc__buf_init(&b);
-	lc__buf_add(&b, "thread \"%s\" holds %u lock%s at %s:%d "
-			"(lc_assert_no_locks_held failed)\n",
-		    lc__thread_name(t), held, held == 1 ? "" : "s", at->file,
-		    at->line);
+	lc__buf_add(&b, "thread \"");
+	lc__buf_put_text(&b, lc__thread_name(t));
+	lc__buf_add(&b, "\" holds %u lock%s at ", held, held == 1 ? "" : "s");
+	lc__buf_put_text(&b, at->file);
+	lc__buf_add(&b, ":%d (lc_assert_no_locks_held failed)\n", at->line);
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		if (!is_lock(&t->held[i]))
 			continue;
@@ -82,8 +81,9 @@ static void report(struct lc__thread *t, const struct lc__site *at,
 	if (t->untracked)
 		lc__buf_add(&b, "  and %u more beyond LOCKCHECK_MAX_HELD\n",
 			    t->untracked);
-	lc__buf_add(&b, "  thread \"%s\" (tid %d) at ", lc__thread_name(t),
-		    t->tid);
+	lc__buf_add(&b, "  thread \"");
+	lc__buf_put_text(&b, lc__thread_name(t));
+	lc__buf_add(&b, "\" (tid %d) at ", t->tid);
 	lc__print_site(&b, at);
 	lc__buf_add(&b, ":\n");
 	lc__print_stack(&b, frames, lc__stack_now(ra, frames, 64), "    ");

@@ -58,11 +58,32 @@ void lc__report(enum lc__finding kind, struct lc__buf *body,
 		abort_now();
 }
 
+/* The kinds of limit reported so far, by name, in a fixed table: telling
+ * whether one is new must not need memory, which may be what ran out
+ * (the finding set grows; a limit it could not record would be reported
+ * at every failure). More kinds than fit are never reported twice. */
+#define LIMIT_KINDS 16
+
+static bool limit_is_new(const char *what)
+{
+	static const char *seen[LIMIT_KINDS];
+
+	for (int i = 0; i < LIMIT_KINDS; i++) {
+		if (!seen[i]) {
+			seen[i] = what;
+			return true;
+		}
+		if (strcmp(seen[i], what) == 0)
+			return false;
+	}
+	return false;
+}
+
 void lc__report_limit(const char *what, const char *detail)
 {
 	struct lc__buf b;
 
-	if (!lc__finding_is_new(LC__FINDING_LIMIT, lc__hash_str(0, what)))
+	if (!limit_is_new(what))
 		return;
 	lc__buf_init(&b);
 	lc__buf_add(&b, "%s: %s\n  checking goes on for what fits; raise "

@@ -52,8 +52,9 @@ static void report(const struct misuse *m, const char *fmt, ...)
 		lc__buf_add(&b, "\n  held since ");
 		lc__print_site(&b, &m->held->at);
 	}
-	lc__buf_add(&b, "\n  thread \"%s\" (tid %d) at ",
-		    m->t ? lc__thread_name(m->t) : "?", m->t ? m->t->tid : 0);
+	lc__buf_add(&b, "\n  thread \"");
+	lc__buf_put_text(&b, m->t ? lc__thread_name(m->t) : "?");
+	lc__buf_add(&b, "\" (tid %d) at ", m->t ? m->t->tid : 0);
 	lc__print_site(&b, m->at);
 	lc__buf_add(&b, ":\n");
 	n = lc__stack_now(m->ra, frames, 64);
@@ -63,9 +64,20 @@ static void report(const struct misuse *m, const char *fmt, ...)
 	lc__slow_unlock();
 }
 
-static const char *name_of(struct lc__lock *lk)
+/* The program's strings a summary names, as every line shows them. */
+struct shown {
+	char name[LC_TEXT_ESCAPED_MAX];
+	char file[LC_TEXT_ESCAPED_MAX];
+	char thread[LC_TEXT_ESCAPED_MAX];
+};
+
+static const struct shown *show(struct shown *s, struct lc__thread *t,
+				struct lc__lock *lk, const struct lc__site *at)
 {
-	return lk->name ? lk->name : "(unnamed lock)";
+	lc_text_line(s->name, lk->name ? lk->name : "(unnamed lock)");
+	lc_text_line(s->file, at->file);
+	lc_text_line(s->thread, t ? lc__thread_name(t) : "?");
+	return s;
 }
 
 void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
@@ -75,6 +87,8 @@ void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
 	const struct lc__site *at = &a->at;
 	struct misuse m = { LC__FINDING_RECURSIVE_LOCK, t, lk, at, a->ra, h,
 			    a->mode };
+	struct shown buf;
+	const struct shown *sh = show(&buf, t, lk, at);
 	static const char *const how[2] = { "read", "write" };
 
 	if (lk->kind == LC__KIND_RWLOCK)
@@ -82,15 +96,15 @@ void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
 		       "%s wanted for %s at %s:%d by thread \"%s\" that "
 		       "already holds it for %s: it would wait for itself "
 		       "(returned EDEADLK)",
-		       name_of(lk), how[a->mode], at->file, at->line,
-		       lc__thread_name(t), how[h->mode]);
+		       sh->name, how[a->mode], sh->file, at->line,
+		       sh->thread, how[h->mode]);
 	else
 		report(&m,
 		       "%s locked again at %s:%d by thread \"%s\" that "
 		       "already holds it: it would wait for itself "
 		       "(returned EDEADLK)",
-		       name_of(lk), at->file, at->line,
-		       lc__thread_name(t));
+		       sh->name, sh->file, at->line,
+		       sh->thread);
 }
 
 void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
@@ -99,12 +113,14 @@ void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
 {
 	struct misuse m = { LC__FINDING_UNLOCK_NOT_HELD, t, lk, at, ra,
 			    NULL, 0 };
+	struct shown buf;
+	const struct shown *sh = show(&buf, t, lk, at);
 
 	report(&m,
 	       "%s %s at %s:%d by thread \"%s\" that does not hold it "
 	       "(left untouched, returned EPERM)",
-	       name_of(lk), what, at->file, at->line,
-	       lc__thread_name(t));
+	       sh->name, what, sh->file, at->line,
+	       sh->thread);
 }
 
 void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
@@ -112,11 +128,13 @@ void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
 			     const struct lc__site *at, const void *ra)
 {
 	struct misuse m = { LC__FINDING_DESTROY_HELD, t, lk, at, ra, h, 0 };
+	struct shown buf;
+	const struct shown *sh = show(&buf, t, lk, at);
 
 	report(&m,
 	       "%s destroyed at %s:%d while %s holds it (left intact, "
 	       "returned EBUSY)",
-	       name_of(lk), at->file, at->line,
+	       sh->name, sh->file, at->line,
 	       h ? "this thread" : "another thread");
 }
 
@@ -125,11 +143,13 @@ void lc__report_init_held(struct lc__thread *t, struct lc__lock *lk,
 			  const struct lc__site *at, const void *ra)
 {
 	struct misuse m = { LC__FINDING_DESTROY_HELD, t, lk, at, ra, h, 1 };
+	struct shown buf;
+	const struct shown *sh = show(&buf, t, lk, at);
 
 	report(&m,
 	       "%s initialised at %s:%d over a lock this thread holds (the "
 	       "held lock is lost: forgotten as if destroyed)",
-	       name_of(lk), at->file, at->line);
+	       sh->name, sh->file, at->line);
 }
 
 void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
@@ -138,9 +158,11 @@ void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
 {
 	struct misuse m = { LC__FINDING_ASSERT_HELD, t, lk, at, ra, NULL,
 			    want_held };
+	struct shown buf;
+	const struct shown *sh = show(&buf, t, lk, at);
 
 	report(&m, "%s is %s by thread \"%s\" at %s:%d (%s failed)",
-	       name_of(lk), want_held ? "not held" : "held",
-	       lc__thread_name(t), at->file, at->line,
+	       sh->name, want_held ? "not held" : "held",
+	       sh->thread, sh->file, at->line,
 	       want_held ? "lc_assert_held" : "lc_assert_not_held");
 }

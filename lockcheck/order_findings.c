@@ -13,6 +13,13 @@
 #define EDGE_STACK_FRAMES 6 /* frames shown of each */
 #define NOW_FRAMES 64	    /* frames shown of the closing acquisition */
 
+/* A long cycle's report stays bounded: its first line names this many
+ * locks (each at most LC_TEXT_MAX bytes before escaping, so the line fits
+ * lockgraph's 64 KiB with room to spare), its block shows this many
+ * edges, and "... and N more" says what is left out. */
+#define SUMMARY_LOCKS 16
+#define SHOWN_EDGES 32
+
 static const char *mode_name(uint8_t mode)
 {
 	return mode == LC__READ ? "read" : "write";
@@ -44,15 +51,16 @@ static void print_node(struct lc__buf *b, const struct lc__graph *g,
 	assert(node < g->nnodes);
 	c = cls ? cls : lc__class_by_id((uint32_t)g->nodes[node].key);
 	assert(c);
+	if (site && !cls) {
+		lc__print_class(b, c);
+		return;
+	}
+	lc__buf_put_text(b, c->name);
 	if (cls && site)
-		lc__buf_add(b, "%s#%u [%p]", c->name, g->nodes[node].label,
+		lc__buf_add(b, "#%u [%p]", g->nodes[node].label,
 			    g->nodes[node].addr);
 	else if (cls)
-		lc__buf_add(b, "%s#%u", c->name, g->nodes[node].label);
-	else if (site)
-		lc__print_class(b, c);
-	else
-		lc__buf_add(b, "%s", c->name);
+		lc__buf_add(b, "#%u", g->nodes[node].label);
 }
 
 static const struct lc__edge *edge_at(const struct lc__graph *g,
@@ -62,38 +70,48 @@ static const struct lc__edge *edge_at(const struct lc__graph *g,
 	return lc__graph_edge(g, path[i]);
 }
 
-/* Threads that first took the cycle's edges, each counted once. */
+/* Threads that first took the cycle's edges, each counted once: linear,
+ * with a set of tids (without memory for it, a lower bound: the threads
+ * of the edges counted so far, and at least one). */
 static uint32_t count_threads(const struct lc__graph *g, const uint32_t *path,
 			      uint32_t n)
 {
+	struct lc__u64map seen = { 0 };
 	uint32_t threads = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		bool seen = false;
+		uint64_t tid = (uint32_t)edge_at(g, path, i)->info.tid;
 
-		for (uint32_t j = 0; j < i; j++)
-			seen |= edge_at(g, path, j)->info.tid ==
-				edge_at(g, path, i)->info.tid;
-		threads += !seen;
+		if (lc__u64map_get(&seen, tid, NULL))
+			continue;
+		if (lc__u64map_put(&seen, tid, 1))
+			break;
+		threads++;
 	}
-	return threads;
+	lc__u64map_free(&seen);
+	return threads ? threads : 1;
 }
 
-/* "A -> B -> A (2 locks, 2 threads)" */
+/* "A -> B -> A (2 locks, 2 threads)"; a long cycle names its first
+ * SUMMARY_LOCKS locks: "A -> B -> ... and 9 more -> A (11 locks, ...)". */
 static void print_summary(struct lc__buf *b, const struct lc__graph *g,
 			  const uint32_t *path, uint32_t n,
 			  const struct lc__class *cls)
 {
 	uint32_t threads = count_threads(g, path, n);
 
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n && i < SUMMARY_LOCKS; i++) {
 		print_node(b, g, edge_at(g, path, i)->from, cls, false);
 		lc__buf_add(b, " -> ");
 	}
+	if (n > SUMMARY_LOCKS)
+		lc__buf_add(b, "... and %u more -> ", n - SUMMARY_LOCKS);
 	print_node(b, g, edge_at(g, path, 0)->from, cls, false);
 	lc__buf_add(b, " (%u locks", n);
-	if (cls)
-		lc__buf_add(b, " of class %s", cls->name);
+	if (cls) {
+		lc__buf_add(b, " of class ");
+		lc__buf_put_text(b, cls->name);
+	}
 	lc__buf_add(b, ", %u thread%s)\n", threads, threads == 1 ? "" : "s");
 }
 
@@ -111,8 +129,9 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	print_node(b, g, e->to, cls, true);
 	if (e->modes != LC__COMBO(LC__WRITE, LC__WRITE))
 		print_modes(b, e->modes);
-	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
-		    in->thread ? in->thread : "?", in->tid);
+	lc__buf_add(b, ", first by thread \"");
+	lc__buf_put_text(b, in->thread);
+	lc__buf_add(b, "\" (tid %d)\n", in->tid);
 	lc__buf_add(b, "      held lock taken at ");
 	lc__print_site(b, &in->held_at);
 	lc__buf_add(b, "\n      next lock wanted at ");
@@ -134,10 +153,11 @@ static void print_closer(struct lc__buf *b, struct lc__thread *t,
 	void *frames[NOW_FRAMES];
 	int n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 
-	lc__buf_add(b, "  closed now by thread \"%s\" (tid %d) wanting %s "
-		       "(%s) at ",
-		    lc__thread_name(t), t->tid, a->cls->name,
-		    mode_name(a->mode));
+	lc__buf_add(b, "  closed now by thread \"");
+	lc__buf_put_text(b, lc__thread_name(t));
+	lc__buf_add(b, "\" (tid %d) wanting ", t->tid);
+	lc__buf_put_text(b, a->cls->name);
+	lc__buf_add(b, " (%s) at ", mode_name(a->mode));
 	lc__print_site(b, &a->at);
 	lc__buf_add(b, ":\n");
 	lc__print_stack(b, frames, n, "    ");
@@ -188,8 +208,11 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	print_summary(&b, g, path, n, cls);
 	lc__buf_add(&b, "  each lock below is held while the next one is "
 			"wanted: threads doing this at once deadlock\n");
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n && i < SHOWN_EDGES; i++)
 		print_edge(&b, g, edge_at(g, path, i), i, cls);
+	if (n > SHOWN_EDGES)
+		lc__buf_add(&b, "  ... and %u more edges, not shown\n",
+			    n - SHOWN_EDGES);
 	print_closer(&b, t, a);
 	if (cls)
 		classes[ncls++] = cls->id;
@@ -221,7 +244,8 @@ void lc__report_order_violation(struct lc__thread *t,
 					(uint64_t)a->at.line))
 		return;
 	lc__buf_init(&b);
-	lc__buf_add(&b, "%s with ", a->cls->name);
+	lc__buf_put_text(&b, a->cls->name);
+	lc__buf_add(&b, " with ");
 	print_key(&b, a->lk);
 	lc__buf_add(&b, " wanted while holding ");
 	print_key(&b, h->lk);
@@ -239,8 +263,9 @@ void lc__report_order_violation(struct lc__thread *t,
 	print_key(&b, a->lk);
 	lc__buf_add(&b, " (%p) at ", (void *)a->lk);
 	lc__print_site(&b, &a->at);
-	lc__buf_add(&b, "\n  thread \"%s\" (tid %d):\n", lc__thread_name(t),
-		    t->tid);
+	lc__buf_add(&b, "\n  thread \"");
+	lc__buf_put_text(&b, lc__thread_name(t));
+	lc__buf_add(&b, "\" (tid %d):\n", t->tid);
 	n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 	lc__print_stack(&b, frames, n, "    ");
 	lc__report(LC__FINDING_ORDER_VIOLATION, &b, &a->cls->id, 1);

@@ -44,7 +44,7 @@ struct note {
 	_Atomic int line;
 	const char *what;	/* "locked", "waited on" */
 	struct lc__class *cls;	/* the lock's class when it had one */
-	char name[64];		/* the lock's name, copied */
+	char name[LC_TEXT_MAX + 2]; /* the lock's name, as lines show it */
 	char thread[16];	/* the thread's kernel name */
 	int tid;
 };
@@ -157,22 +157,22 @@ static void report(struct note *n)
 			       atomic_load(&n->func) };
 	uint64_t sig = lc__hash_str(lc__hash_str((uint64_t)at.line, at.file),
 				    at.func);
-	char name[64];
 	struct lc__buf b;
 
 	if (!lc__finding_is_new(LC__FINDING_SIGNAL_UNSAFE, sig))
 		return;
-	lc__copy_name(name, sizeof(name), n->cls ? n->cls->name : n->name);
 	lc__buf_init(&b);
-	lc__buf_add(&b, "%s %s at ", name, n->what);
+	lc__buf_put_text(&b, n->cls ? n->cls->name : n->name);
+	lc__buf_add(&b, " %s at ", n->what);
 	lc__print_site(&b, &at);
-	lc__copy_name(name, sizeof(name), n->thread);
-	lc__buf_add(&b, " by a signal handler of thread \"%s\" (tid %d) "
+	lc__buf_add(&b, " by a signal handler of thread \"");
+	lc__buf_put_text(&b, n->thread);
+	lc__buf_add(&b, "\" (tid %d) "
 			"that interrupted a lock call of its thread: lock "
 			"calls are not async-signal-safe\n"
 			"  a handler that locks deadlocks when it interrupts "
 			"a holder of the same lock; this call went to "
-			"pthreads unchecked\n", name, n->tid);
+			"pthreads unchecked\n", n->tid);
 	lc__report(LC__FINDING_SIGNAL_UNSAFE, &b, n->cls ? &n->cls->id : NULL,
 		   n->cls ? 1 : 0);
 	lc__buf_free(&b);

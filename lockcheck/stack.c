@@ -6,6 +6,9 @@
  * its object with dl_iterate_phdr, and each object's frames go through one
  * addr2line run (function and file:line when there is debug info). Without
  * addr2line (or with LOCKCHECK_SYMBOLIZE=0) frames show as object+offset.
+ * A stack seen before is not stored again: its id is shared (by_hash),
+ * so memory grows with the distinct stacks a program has, not with its
+ * edges (per-object locks made and destroyed in a loop, deep nesting).
  * Invariant: stack id i (from 1) is the span stacks[i - 1] of store, and
  * spans lie back to back within store_len.
  */
@@ -31,6 +34,7 @@ static void **store;		/* frames of all stacks, back to back */
 static uint32_t store_len, store_cap;
 static struct span { uint32_t off, n; } *stacks; /* by id - 1 */
 static uint32_t nstacks, stacks_cap;
+static struct lc__u64map by_hash; /* frames' hash (probed on) -> id */
 
 int lc__stack_now(const void *ra, void **frames, int max)
 {
@@ -49,13 +53,49 @@ int lc__stack_now(const void *ra, void **frames, int max)
 	return n;
 }
 
+static uint64_t frames_hash(void *const *frames, int n)
+{
+	uint64_t h = (uint64_t)n;
+
+	for (int i = 0; i < n; i++)
+		h = lc__mix64(h ^ (uint64_t)(uintptr_t)frames[i]);
+	return h;
+}
+
+/* The id of a stored stack with these frames, or 0; *slot gets the
+ * by_hash key it has or would get. */
+static uint32_t find_stack(void *const *frames, int n, uint64_t *slot)
+{
+	uint64_t h = frames_hash(frames, n);
+	uint32_t id;
+
+	for (; lc__u64map_get(&by_hash, h, &id); h++) {
+		const struct span *s = &stacks[id - 1];
+
+		size_t size = (size_t)n * sizeof(*frames);
+
+		if (s->n == (uint32_t)n &&
+		    !memcmp(store + s->off, frames, size))
+			break;
+	}
+	*slot = h;
+	return lc__u64map_get(&by_hash, h, &id) ? id : 0;
+}
+
 uint32_t lc__stack_capture(const void *ra)
 {
 	void *frames[MAX_FRAMES];
 	int n = lc__stack_now(ra, frames, MAX_FRAMES);
+	uint64_t slot;
+	uint32_t id;
 
 	if (n <= 0)
 		return 0;
+	id = find_stack(frames, n, &slot);
+	if (id)
+		return id;
+	if (lc__u64map_put(&by_hash, slot, nstacks + 1))
+		return 0; /* no memory: the edge shows no stack */
 	if (store_len + (uint32_t)n > store_cap) {
 		uint32_t cap = store_cap ? store_cap * 2 : 4096;
 		void **p;
@@ -64,7 +104,7 @@ uint32_t lc__stack_capture(const void *ra)
 			cap *= 2;
 		p = realloc(store, cap * sizeof(*p));
 		if (!p)
-			return 0;
+			goto no_memory;
 		store = p;
 		store_cap = cap;
 	}
@@ -73,7 +113,7 @@ uint32_t lc__stack_capture(const void *ra)
 		struct span *p = realloc(stacks, cap * sizeof(*p));
 
 		if (!p)
-			return 0;
+			goto no_memory;
 		stacks = p;
 		stacks_cap = cap;
 	}
@@ -81,6 +121,9 @@ uint32_t lc__stack_capture(const void *ra)
 	stacks[nstacks] = (struct span){ store_len, (uint32_t)n };
 	store_len += (uint32_t)n;
 	return ++nstacks;
+no_memory:
+	lc__u64map_del(&by_hash, slot);
+	return 0;
 }
 
 int lc__stack_get(uint32_t id, void *const **frames)
@@ -297,13 +340,16 @@ void lc__print_stack(struct lc__buf *b, void *const *addrs, int n,
 	for (int i = 0; i < n; i++) {
 		const struct frame *f = &frames[i];
 
-		lc__buf_add(b, "%s#%d %s", indent, i,
-			    f->func[0] ? f->func : "??");
-		if (f->where[0])
-			lc__buf_add(b, " at %s", f->where);
-		else if (f->obj[0])
-			lc__buf_add(b, " (%s+%#lx)", base_name(f->obj),
-				    (unsigned long)f->rel);
+		lc__buf_add(b, "%s#%d ", indent, i);
+		lc__buf_put_text(b, f->func[0] ? f->func : "??");
+		if (f->where[0]) {
+			lc__buf_add(b, " at ");
+			lc__buf_put_text(b, f->where);
+		} else if (f->obj[0]) {
+			lc__buf_add(b, " (");
+			lc__buf_put_text(b, base_name(f->obj));
+			lc__buf_add(b, "+%#lx)", (unsigned long)f->rel);
+		}
 		lc__buf_add(b, "\n");
 		if (strcmp(f->func, "main") == 0 ||
 		    strcmp(f->func, "start_thread") == 0)

@@ -87,24 +87,48 @@ void lc__buf_add(struct lc__buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void lc__buf_put_text(struct lc__buf *b, const char *s)
+{
+	char line[LC_TEXT_ESCAPED_MAX];
+
+	lc__buf_add(b, "%s", lc_text_line(line, s));
+}
+
+void lc__buf_put_escaped(struct lc__buf *b, const char *s)
+{
+	char out[4 * LC_TEXT_CHUNK + 1];
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		size_t n = lc_text_chunk(s, len);
+
+		lc_text_escape(out, s, n);
+		lc__buf_add(b, "%s", out);
+		s += n;
+		len -= n;
+	}
+}
+
 void lc__print_class(struct lc__buf *b, const struct lc__class *c)
 {
-	if (!c)
+	if (!c) {
 		lc__buf_add(b, "(unknown class)");
-	else if (c->line == 0) /* a preloaded program's: no source line */
-		lc__buf_add(b, "%s [%s]", c->name, c->file);
-	else
-		lc__buf_add(b, "%s [%s:%d]", c->name, c->file, c->line);
+		return;
+	}
+	lc__buf_put_text(b, c->name);
+	lc__buf_add(b, " [");
+	lc__buf_put_text(b, c->file);
+	if (c->line) /* 0: a preloaded program's class, no source line */
+		lc__buf_add(b, ":%d", c->line);
+	lc__buf_putc(b, ']');
 }
 
 void lc__print_site(struct lc__buf *b, const struct lc__site *s)
 {
-	char file[512], func[256];
-
-	lc__copy_name(file, sizeof(file), s->file ? s->file : "?");
-	lc__copy_name(func, sizeof(func), s->func ? s->func : "?");
-	if (s->line == 0) /* a preloaded program's call: module+0xoffset */
-		lc__buf_add(b, "%s in %s()", file, func);
-	else
-		lc__buf_add(b, "%s:%d in %s()", file, s->line, func);
+	lc__buf_put_text(b, s->file);
+	if (s->line) /* 0: a preloaded program's call, file: module+0xoffset */
+		lc__buf_add(b, ":%d", s->line);
+	lc__buf_add(b, " in ");
+	lc__buf_put_text(b, s->func);
+	lc__buf_add(b, "()");
 }

@@ -53,9 +53,10 @@ static void report_exit_held(struct lc__thread *t)
 	lc__slow_lock();
 	if (lc__finding_is_new(LC__FINDING_EXIT_HELD, exit_signature(t))) {
 		lc__buf_init(&b);
-		lc__buf_add(&b, "thread \"%s\" (tid %d) exits holding %u "
-				"lock%s\n", lc__thread_name(t), t->tid,
-			    t->nheld, t->nheld == 1 ? "" : "s");
+		lc__buf_add(&b, "thread \"");
+		lc__buf_put_text(&b, lc__thread_name(t));
+		lc__buf_add(&b, "\" (tid %d) exits holding %u lock%s\n",
+			    t->tid, t->nheld, t->nheld == 1 ? "" : "s");
 		for (uint32_t i = 0; i < t->nheld; i++) {
 			const struct lc__held *h = &t->held[i];
 
@@ -250,10 +251,8 @@ const char *lc__thread_name(struct lc__thread *t)
 	if (pthread_getname_np(pthread_self(), t->sysname,
 			       sizeof(t->sysname)) == 0 &&
 	    t->sysname[0] &&
-	    (t->tid == getpid() || strcmp(t->sysname, t->inherited) != 0)) {
-		lc__copy_name(t->sysname, sizeof(t->sysname), t->sysname);
-		return t->sysname;
-	}
+	    (t->tid == getpid() || strcmp(t->sysname, t->inherited) != 0))
+		return t->sysname; /* raw: lines escape it */
 	snprintf(t->sysname, sizeof(t->sysname), "thread-%d", t->tid);
 	return t->sysname;
 }

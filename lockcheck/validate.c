@@ -138,6 +138,41 @@ struct lc__site lc__intern_site(const struct lc__site *at)
 	return copy;
 }
 
+/* Under lc__slow: what every edge of the acquisition in progress shares,
+ * made once for all of them (a thread holding many locks makes many edges
+ * at once; one backtrace and one copy of the site serve them all). Set by
+ * observe, reset by slow_path at its start and end. */
+static struct {
+	const struct lc__acq *a; /* NULL: nothing made yet */
+	struct lc__site next_at;
+	const char *thread;
+	bool captured;
+	uint32_t stack;
+} acq_shared;
+
+static void share_acq(struct lc__thread *t, const struct lc__acq *a)
+{
+	if (acq_shared.a == a)
+		return;
+	acq_shared.a = a;
+	acq_shared.next_at = lc__intern_site(&a->at);
+	acq_shared.thread = lc__intern(lc__thread_name(t));
+	acq_shared.captured = false;
+}
+
+/* The acquisition's stack: once per slow path, or once per call for an
+ * edge made elsewhere (a wait's or a signal's, waits.c). */
+static uint32_t acq_stack(const struct lc__acq *a)
+{
+	if (acq_shared.a != a)
+		return lc__stack_capture(a->ra);
+	if (!acq_shared.captured) {
+		acq_shared.captured = true;
+		acq_shared.stack = lc__stack_capture(a->ra);
+	}
+	return acq_shared.stack;
+}
+
 struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
 				  uint32_t to, uint8_t combo,
 				  const struct lc__held_inst *gates,
@@ -160,7 +195,7 @@ struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
 	assert(e < g->nedges);
 	edge = lc__graph_edge(g, e);
 	if (edge->count == 1 && !edge->info.stack)
-		edge->info.stack = lc__stack_capture(a->ra);
+		edge->info.stack = acq_stack(a);
 	if (weakened)
 		check_cycle(g, e, t, a, cls);
 	return edge;
@@ -179,10 +214,15 @@ static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
 				const struct lc__acq *a, uint32_t ninst,
 				const struct lc__class *cls)
 {
-	struct lc__edge_info info = { lc__intern_site(&h->at),
-				      lc__intern_site(&a->at), t->tid,
-				      lc__intern(lc__thread_name(t)), 0 };
+	struct lc__edge_info info;
 
+	if (from == LC__NONE || to == LC__NONE)
+		return lc__observe_edge(g, from, to, 0, NULL, 0, NULL, t, a,
+					cls); /* the limit line */
+	share_acq(t, a);
+	info = (struct lc__edge_info){ lc__intern_site(&h->at),
+				       acq_shared.next_at, t->tid,
+				       acq_shared.thread, 0 };
 	return lc__observe_edge(g, from, to, LC__COMBO(h->mode, a->mode),
 				t->insts, ninst, &info, t, a, cls);
 }
@@ -277,17 +317,38 @@ void lc__publish_chain(uint64_t key, bool same, struct lc__edge **edges,
 	}
 }
 
+/* The first held lock a new acquisition makes an edge from: only the
+ * LC__HELD_EDGES taken last get one (the order of the ones before follows
+ * through them: each got its edge to the next when that was taken), so a
+ * thread holding N locks costs N * LC__HELD_EDGES edges, not N * N / 2. */
+static uint32_t first_edge_from(const struct lc__thread *t)
+{
+	return t->nheld <= LC__HELD_EDGES ? 0 : t->nheld - LC__HELD_EDGES;
+}
+
+/* Edges from held locks before first_edge_from were not made. */
+static void skipped_edges(void)
+{
+	lc__report_limit("nesting", "a thread holds more than 128 locks at "
+				    "once; a lock taken then is ordered after "
+				    "the 128 taken last only, and through them "
+				    "after the others");
+}
+
 static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 {
 	struct lc__edge **edges = malloc(t->nheld * sizeof(*edges));
 	struct lc__chain *c;
-	uint32_t ninst, nedges = 0;
+	uint32_t ninst, nedges = 0, first;
 	bool same = false, gated = false, whole = edges != NULL;
+	bool skipped = false;
 
 	assert(lc__held_consistent(t));
 	assert(a->chain == lc__chain_of(t, a->cls, a->mode));
 	lc__slow_lock();
+	acq_shared.a = NULL;
 	ninst = lc__exclusive_insts(t);
+	first = first_edge_from(t);
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		const struct lc__held *h = &t->held[i];
 		struct lc__edge *e;
@@ -300,7 +361,15 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 			if (a->cls->kind == LC__KIND_COND)
 				continue;
 			same = true;
-			same_class(t, h, a, ninst);
+			if (i >= first || h->lk->has_order ||
+			    a->lk->has_order) /* keys: compared, no edge */
+				same_class(t, h, a, ninst);
+			else
+				skipped = true;
+			continue;
+		}
+		if (i < first) {
+			skipped = true;
 			continue;
 		}
 		e = class_edge(t, h, a, ninst);
@@ -310,12 +379,15 @@ static void slow_path(struct lc__thread *t, const struct lc__acq *a)
 		edges[nedges++] = e;
 		gated |= atomic_load(&e->gate_alive) != 0;
 	}
+	if (skipped)
+		skipped_edges();
 	/* Only a chain whose every edge was recorded may be trusted later. */
 	c = whole ? lc__chain_find(a->chain) : NULL;
 	if (c)
 		atomic_store(&c->gated, gated);
 	else if (whole)
 		lc__publish_chain(a->chain, same, edges, nedges);
+	acq_shared.a = NULL;
 	lc__slow_unlock();
 	free(edges);
 }

@@ -454,8 +454,6 @@ int main(void)
 	Suite *s = suite_create("build_mode");
 	TCase *core = tcase_create("core");
 	TCase *tools = tcase_create("tools");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_lock_types_match_mode);
 	tcase_add_test(core, test_checked_builds_keep_asserts_on);
@@ -478,9 +476,5 @@ int main(void)
 	tcase_set_timeout(tools, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, tools);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ds/hash.h"
+#include "testutil.h"
 
 /* SipHash-2-4 reference outputs, key 00 01 .. 0f, input 00 01 .. (i-1). */
 static const uint64_t sip24_vectors[64] = {
@@ -123,8 +124,6 @@ int main(void)
 {
 	Suite *s = suite_create("cache_hash");
 	TCase *core = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_siphash24_matches_reference_vectors);
 	tcase_add_test(core, test_siphash_reads_unaligned_input);
@@ -132,9 +131,5 @@ int main(void)
 	tcase_add_test(core, test_hash_key_from_seed_or_random);
 	tcase_add_test(core, test_siphash13_spreads_similar_keys);
 	suite_add_tcase(s, core);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

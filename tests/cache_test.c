@@ -1159,11 +1159,11 @@ START_TEST(test_cache_reports_nothing_under_checker)
 	static const char *const env[] = {"LOCKCHECK_ACTION=abort", NULL};
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(checked_workload, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(checked_workload, NULL, env, &c), &c);
 	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
 		lct_child_dump(&c, "cache workload");
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	lct_child_free(&c);
 }
 END_TEST
@@ -1211,9 +1211,9 @@ START_TEST(test_cache_shards_are_one_lock_class)
 	dir = lct_tmpdir("cache_dump");
 	ck_assert_ptr_nonnull(dir);
 	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(lct_run_fn(stats_of_8_shards, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(stats_of_8_shards, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	dump = lct_read_only_dump(dir);
 	ck_assert_ptr_nonnull(dump);
 	ck_assert_int_eq(count_shard_classes(dump, &instances), 1);
@@ -1310,12 +1310,12 @@ START_TEST(test_cache_refused_insert_leaves_release_lock_free)
 
 	ck_assert_ptr_nonnull(dir);
 	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(
-	    lct_run_fn(release_after_refused_inserts, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(release_after_refused_inserts, NULL, env, &c),
+		       &c);
 	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
 		lct_child_dump(&c, "release after refused inserts");
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	lct_child_free(&c);
 	if (!LOCKCHECK)
 		return; /* no checker, no dump: the behaviour alone */
@@ -1345,8 +1345,6 @@ int main(void)
 	TCase *threads = tcase_create("threads");
 	TCase *checked = tcase_create("lockcheck");
 	int n = sizeof(stress_threads) / sizeof(stress_threads[0]);
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_cache_hit_and_miss);
 	tcase_add_test(core,
@@ -1389,9 +1387,5 @@ int main(void)
 	suite_add_tcase(s, oom);
 	suite_add_tcase(s, threads);
 	suite_add_tcase(s, checked);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

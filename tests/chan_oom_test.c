@@ -15,6 +15,7 @@
 
 #include "ds/chan.h"
 #include "testdata/failalloc.h"
+#include "testutil.h"
 
 START_TEST(test_create_fails_cleanly_at_every_allocation)
 {
@@ -79,8 +80,6 @@ int main(void)
 {
 	Suite *s = suite_create("chan_oom");
 	TCase *core = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	/* The sweep starves the checker too: its limit findings are
 	 * expected here, and are not what the exit status should say. */
@@ -91,9 +90,5 @@ int main(void)
 		tcase_add_test(core, test_operations_do_not_allocate);
 	}
 	suite_add_tcase(s, core);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

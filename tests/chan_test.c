@@ -785,8 +785,6 @@ int main(void)
 	TCase *stress = tcase_create("stress");
 	TCase *checker = tcase_create("lockcheck");
 	TCase *death = tcase_create("death");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_create_rejects_bad_arguments);
 	tcase_add_test(core, test_new_channel_is_empty_and_open);
@@ -821,9 +819,5 @@ int main(void)
 	suite_add_tcase(s, stress);
 	suite_add_tcase(s, checker);
 	suite_add_tcase(s, death);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -421,8 +421,6 @@ int main(void)
 	Suite *s = suite_create("ds_failure");
 	TCase *core = tcase_create("core");
 	TCase *death = tcase_create("death");
-	SRunner *sr;
-	int failed;
 
 	if (FAILSYNC)
 		tcase_add_loop_test(
@@ -440,9 +438,5 @@ int main(void)
 			SIGABRT);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, death);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -209,8 +209,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_cond");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_wait_reacquiring_under_another_lock_is_reported);
 	tcase_add_test(tc, test_producer_consumer_is_silent);
@@ -219,9 +217,5 @@ int main(void)
 	if (LOCKCHECK) /* undefined behaviour with plain pthreads */
 		tcase_add_test(tc, test_wait_without_holding_the_mutex_is_reported);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

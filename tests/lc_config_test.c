@@ -100,16 +100,16 @@ END_TEST
  * stays one line; a long value is cut. */
 START_TEST(test_value_is_escaped_and_cut)
 {
-	char setting[200], line[512];
+	char setting[400], line[600];
 
 	expect_config_line("LOCKCHECK_ACTION=a\"b\\c\nlockcheck: fake: x",
 			   "lockcheck: config: LOCKCHECK_ACTION=\"a\\\"b\\\\c"
-			   "\\x0alockcheck: fake: x\": not an action; accepted: "
+			   "\\nlockcheck: fake: x\": not an action; accepted: "
 			   "report (go on) or abort (stop at the first "
 			   "finding); using report");
-	snprintf(setting, sizeof(setting), "LOCKCHECK_ACTION=%0100d", 0);
+	snprintf(setting, sizeof(setting), "LOCKCHECK_ACTION=%0300d", 0);
 	snprintf(line, sizeof(line),
-		 "lockcheck: config: LOCKCHECK_ACTION=\"%064d...\": not an "
+		 "lockcheck: config: LOCKCHECK_ACTION=\"%0252d...\": not an "
 		 "action; accepted: report (go on) or abort (stop at the "
 		 "first finding); using report", 0);
 	expect_config_line(setting, line);
@@ -258,8 +258,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_config");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	if (LOCKCHECK) {
 		tcase_add_test(tc, test_bad_action);
@@ -277,9 +275,5 @@ int main(void)
 		tcase_add_test(tc, test_plain_build_reads_no_setting);
 	}
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -141,16 +141,10 @@ int main(void)
 {
 	Suite *s = suite_create("lc_cpp");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_every_call_works_from_cpp);
 	tcase_add_test(tc, test_constructor_init_is_one_class);
 	tcase_add_test(tc, test_cycle_in_cpp_code_is_reported_after_static_destructors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -142,12 +142,12 @@ START_TEST(test_would_be_deadlock_is_reported_before_it_hangs)
 	const char *env[] = { "LOCKCHECK_ACTION=abort", NULL };
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(real_deadlock, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(real_deadlock, NULL, env, &c), &c);
 	if (!lct_killed_by(&c, SIGABRT))
 		lct_child_dump(&c, "deadlock");
-	ck_assert(lct_killed_by(&c, SIGABRT));
-	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
-	ck_assert_uint_eq(lct_count_all_reports(&c), 1);
+	LCT_ASSERT_KILLED(&c, SIGABRT);
+	LCT_ASSERT_REPORTS(&c, "lock-order-cycle", 1);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -173,11 +173,11 @@ START_TEST(test_a_finding_fails_the_process_by_default)
 {
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(abba_then_exit_3, NULL, NULL, &c), 0);
-	ck_assert(lct_exited_with(&c, 66));
+	LCT_ASSERT_RAN(lct_run_fn(abba_then_exit_3, NULL, NULL, &c), &c);
+	LCT_ASSERT_EXITED(&c, 66);
 	lct_child_free(&c);
-	ck_assert_int_eq(lct_run_fn(clean, NULL, NULL, &c), 0);
-	ck_assert(lct_exited_with(&c, 0));
+	LCT_ASSERT_RAN(lct_run_fn(clean, NULL, NULL, &c), &c);
+	LCT_ASSERT_EXITED(&c, 0);
 	lct_child_free(&c);
 }
 END_TEST
@@ -187,11 +187,11 @@ START_TEST(test_exitcode_applies_only_after_a_report)
 	const char *env[] = { "LOCKCHECK_EXITCODE=7", NULL };
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 7));
+	LCT_ASSERT_RAN(lct_run_fn(abba, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 7);
 	lct_child_free(&c);
-	ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 0));
+	LCT_ASSERT_RAN(lct_run_fn(clean, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 0);
 	lct_child_free(&c);
 }
 END_TEST
@@ -201,9 +201,9 @@ START_TEST(test_exitcode_0_keeps_the_program_status)
 	const char *env[] = { "LOCKCHECK_EXITCODE=0", NULL };
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(abba_then_exit_3, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 3));
-	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
+	LCT_ASSERT_RAN(lct_run_fn(abba_then_exit_3, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 3);
+	LCT_ASSERT_REPORTS(&c, "lock-order-cycle", 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -218,8 +218,8 @@ START_TEST(test_log_goes_to_the_file)
 
 	snprintf(path, sizeof(path), "%s/lockcheck.log", dir);
 	snprintf(env0, sizeof(env0), "LOCKCHECK_LOG=%s", path);
-	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(abba, NULL, env, &c), &c);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	log = lct_read_file(path, NULL);
 	ck_assert_ptr_nonnull(log);
 	ck_assert_uint_eq(lct_count_prefix(log, "lockcheck: lock-order-cycle: "),
@@ -258,7 +258,7 @@ START_TEST(test_dump_to_a_directory_holds_the_graph)
 	char *dump;
 
 	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(abba, NULL, env, &c), &c);
 	dump = lct_read_file(only_dump_in(dir, path, sizeof(path)), NULL);
 	ck_assert_ptr_nonnull(dump);
 	ck_assert_ptr_nonnull(strstr(path, "/lc_env_test."));
@@ -293,7 +293,7 @@ START_TEST(test_dump_name_is_program_pid_and_random)
 	char tail[16];
 
 	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(clean, NULL, env, &c), &c);
 	only_dump_in(dir, path, sizeof(path));
 	ck_assert_int_eq(sscanf(strrchr(path, '/'), "/lc_env_test.%u.%8x%15s",
 				&pid, &rnd, tail), 3);
@@ -333,14 +333,14 @@ START_TEST(test_dumps_of_one_pid_never_overwrite_each_other)
 
 	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(lct_run_fn(in_new_pid_namespace, NULL, env, &c),
-				 0);
+		LCT_ASSERT_RAN(lct_run_fn(in_new_pid_namespace, NULL, env, &c),
+			       &c);
 		if (lct_exited_with(&c, 77)) { /* no namespaces: plain runs */
 			same_pid = false;
 			lct_child_free(&c);
-			ck_assert_int_eq(lct_run_fn(clean, NULL, env, &c), 0);
+			LCT_ASSERT_RAN(lct_run_fn(clean, NULL, env, &c), &c);
 		}
-		ck_assert(lct_exited_with(&c, 0));
+		LCT_ASSERT_EXITED(&c, 0);
 		lct_child_free(&c);
 	}
 	ck_assert_int_eq(lct_count_entries(dir), 3);
@@ -388,8 +388,8 @@ START_TEST(test_abort_writes_the_dump_first)
 	char *dump;
 
 	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
-	ck_assert(lct_killed_by(&c, SIGABRT));
+	LCT_ASSERT_RAN(lct_run_fn(abba, NULL, env, &c), &c);
+	LCT_ASSERT_KILLED(&c, SIGABRT);
 	dump = lct_read_file(only_dump_in(dir, path, sizeof(path)), NULL);
 	ck_assert_ptr_nonnull(dump);
 	ck_assert_uint_eq(lct_count_prefix(dump, "finding lock-order-cycle "),
@@ -409,9 +409,9 @@ START_TEST(test_plain_build_ignores_the_environment)
 	struct lct_child c;
 
 	snprintf(env0, sizeof(env0), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(lct_run_fn(abba, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(abba, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	ck_assert_int_eq(rmdir(dir), 0); /* still empty */
 	lct_child_free(&c);
 }
@@ -421,8 +421,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_env");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	if (LOCKCHECK) { /* all of this is the checker's */
 		tcase_add_test(tc, test_cycle_report_shows_sites_threads_and_stack);
@@ -441,9 +439,5 @@ int main(void)
 		tcase_add_test(tc, test_plain_build_ignores_the_environment);
 	}
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

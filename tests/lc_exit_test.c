@@ -150,16 +150,10 @@ int main(void)
 {
 	Suite *s = suite_create("lc_exit");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_exit_status_change_loses_no_exit_work);
 	tcase_add_test(tc, test_finding_in_an_exit_handler_counts);
 	tcase_add_test(tc, test_finding_in_a_destructor_counts);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

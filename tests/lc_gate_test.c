@@ -218,8 +218,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_gate");
 	TCase *tc = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_cycle_under_one_gate_is_silent);
 	tcase_add_test(tc, test_cycle_under_a_trylocked_gate_is_silent);
@@ -231,9 +229,5 @@ int main(void)
 	tcase_add_test(tc, test_two_edges_under_one_gate_is_silent);
 	tcase_add_test(tc, test_two_gated_cycles_sharing_a_lock_are_silent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -15,6 +15,7 @@
 #include "lockcheck/rules.h"
 #include "lockcheck/search.h"
 #include "lockcheck/u64map.h"
+#include "testutil.h"
 
 enum { R = LC__READ, W = LC__WRITE };
 
@@ -636,8 +637,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_graph");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60); /* the 20,000-lock ring under TSan */
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -666,9 +665,5 @@ int main(void)
 	tcase_add_test(tc, test_verdict_on_a_given_cycle);
 	tcase_add_loop_test(tc, test_searches_match_brute_force_model, 0, 4);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -95,8 +95,6 @@ int main(void)
 	Suite *s = suite_create("lc_header");
 	TCase *core = tcase_create("core");
 	TCase *tools = tcase_create("tools");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_strict_c11_probe_runs_every_call);
 	tcase_add_test(core, test_rwlock_initializer_is_zero_bytes);
@@ -107,9 +105,5 @@ int main(void)
 	tcase_set_timeout(tools, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, tools);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -496,12 +496,12 @@ START_TEST(test_class_limit_is_reported_once_and_checking_goes_on)
 	const char *env[] = { "LOCKCHECK_MAX_CLASSES=3", NULL };
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(too_many_classes, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
-	ck_assert_uint_eq(lct_count_reports(&c, "limit"), 1);
-	ck_assert_uint_eq(lct_count_prefix(c.err, "lockcheck: limit: classes:"),
-			  1);
-	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
+	LCT_ASSERT_RAN(lct_run_fn(too_many_classes, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, LCT_FINDING_EXIT);
+	LCT_ASSERT_REPORTS(&c, "limit", 1);
+	LCT_ASSERT_CHILD(
+	    &c, lct_count_prefix(c.err, "lockcheck: limit: classes:") == 1);
+	LCT_ASSERT_REPORTS(&c, "lock-order-cycle", 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -616,15 +616,14 @@ START_TEST(test_running_out_of_memory_is_a_limit_not_a_crash)
 {
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(starved, NULL, NULL, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(starved, NULL, NULL, &c), &c);
 	if (!lct_exited_with(&c, LCT_FINDING_EXIT) ||
 	    lct_count_reports(&c, "limit") != lct_count_all_reports(&c))
 		lct_child_dump(&c, "starved");
-	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
-	ck_assert_uint_ge(lct_count_prefix(c.err, "lockcheck: limit: memory: "),
-			  1);
-	ck_assert_uint_eq(lct_count_reports(&c, "limit"),
-			  lct_count_all_reports(&c));
+	LCT_ASSERT_EXITED(&c, LCT_FINDING_EXIT);
+	LCT_ASSERT_CHILD(
+	    &c, lct_count_prefix(c.err, "lockcheck: limit: memory: ") >= 1);
+	LCT_ASSERT_REPORTS(&c, "limit", lct_count_all_reports(&c));
 	lct_child_free(&c);
 }
 END_TEST
@@ -634,8 +633,6 @@ int main(void)
 	Suite *s = suite_create("lc_misuse");
 	TCase *core = tcase_create("core");
 	TCase *checked = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_recursive_reentry_adds_no_edge);
 	tcase_add_test(core, test_thread_exiting_with_a_lock_is_reported);
@@ -678,9 +675,5 @@ int main(void)
 	tcase_set_timeout(checked, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, checked);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

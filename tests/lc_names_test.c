@@ -164,8 +164,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_names");
 	TCase *tc = tcase_create("threads");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_workers_of_a_named_main_are_not_named_after_it);
 	tcase_add_test(tc,
@@ -173,9 +171,5 @@ int main(void)
 	tcase_add_test(tc, test_names_a_thread_gave_itself_are_shown);
 	tcase_add_test(tc, test_main_thread_shows_the_program_name);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

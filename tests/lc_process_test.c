@@ -194,12 +194,12 @@ START_TEST(test_abort_handler_that_exits_does_not_hang)
 	char *dump;
 
 	snprintf(dump_env, sizeof(dump_env), "LOCKCHECK_DUMP=%s", dir);
-	ck_assert_int_eq(lct_run_fn(abba_with_abort_handler, NULL, env, &c), 0);
-	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
+	LCT_ASSERT_RAN(lct_run_fn(abba_with_abort_handler, NULL, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, LCT_FINDING_EXIT);
 	dump = lct_read_only_dump(dir); /* written before the abort, once */
 	ck_assert_ptr_nonnull(dump);
 	free(dump);
-	ck_assert_uint_eq(lct_count_reports(&c, "lock-order-cycle"), 1);
+	LCT_ASSERT_REPORTS(&c, "lock-order-cycle", 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -248,8 +248,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_process");
 	TCase *tc = tcase_create("threads");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_fork_handlers_taking_locks_do_not_hang);
 	tcase_add_test(tc, test_cancellation_during_a_report_does_not_hang);
@@ -259,9 +257,5 @@ int main(void)
 	if (LOCKCHECK) /* a real self-deadlock without the checker */
 		tcase_add_test(tc, test_abort_handler_that_exits_does_not_hang);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -268,8 +268,6 @@ int main(void)
 	Suite *s = suite_create("lc_rwlock");
 	TCase *modes = tcase_create("lockcheck");
 	TCase *core = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(modes, 120);
 	tcase_add_test(modes, test_read_read_inversion_is_silent);
@@ -297,9 +295,5 @@ int main(void)
 	}
 	suite_add_tcase(s, modes);
 	suite_add_tcase(s, core);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -324,8 +324,6 @@ int main(void)
 {
 	Suite *s = suite_create("lc_same_class");
 	TCase *core = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(core, 120);
 	tcase_add_test(core, test_keyed_locks_in_ascending_order_are_silent);
@@ -340,9 +338,5 @@ int main(void)
 	tcase_add_test(core, test_address_reuse_by_init_starts_afresh);
 	tcase_add_test(core, test_destroyed_locks_keep_their_class_edges);
 	suite_add_tcase(s, core);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

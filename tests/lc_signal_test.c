@@ -351,8 +351,6 @@ int main(void)
 	Suite *s = suite_create("lc_signal");
 	TCase *core = tcase_create("core");
 	TCase *threads = tcase_create("threads");
-	SRunner *sr;
-	int failed;
 
 	if (LOCKCHECK && FAILALLOC) { /* plain pthreads: nothing to see */
 		tcase_add_test(core,
@@ -364,9 +362,5 @@ int main(void)
 		       test_timer_signals_whose_handler_locks_change_nothing);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, threads);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

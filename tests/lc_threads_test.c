@@ -186,17 +186,11 @@ int main(void)
 {
 	Suite *s = suite_create("lc_threads");
 	TCase *tc = tcase_create("threads");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_consistent_order_under_concurrency_is_silent);
 	tcase_add_test(tc, test_edges_discovered_at_once_are_all_kept);
 	tcase_add_test(tc, test_concurrent_instance_pairs_are_silent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -114,17 +114,11 @@ int main(void)
 {
 	Suite *s = suite_create("lc_trylock");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_trylock_inversion_is_silent);
 	tcase_add_test(tc, test_edges_out_of_a_trylocked_lock_count);
 	tcase_add_test(tc, test_timedlock_counts_as_blocking);
 	tcase_add_test(tc, test_failed_trylock_records_nothing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -313,11 +313,11 @@ START_TEST(test_stress_conserves_total_silently)
 	const char *const env[] = { "LOCKCHECK_ACTION=abort", NULL };
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(stress_child, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(stress_child, NULL, env, &c), &c);
 	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
 		lct_child_dump(&c, "ledger stress");
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	lct_child_free(&c);
 }
 END_TEST
@@ -366,14 +366,15 @@ static void expect_naive_report(bool keyed, const char *kind)
 {
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(naive_child, keyed ? "keyed" : NULL, NULL,
-				    &c), 0);
+	LCT_ASSERT_RAN(
+	    lct_run_fn(naive_child, keyed ? "keyed" : NULL, NULL, &c), &c);
 	if (!lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0) ||
 	    lct_count_reports(&c, kind) != (LOCKCHECK ? 1u : 0u))
 		lct_child_dump(&c, kind);
-	ck_assert(lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0));
-	ck_assert_uint_eq(lct_count_reports(&c, kind), LOCKCHECK ? 1 : 0);
-	ck_assert_uint_eq(lct_count_all_reports(&c), LOCKCHECK ? 1 : 0);
+	LCT_ASSERT_EXITED(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0);
+	LCT_ASSERT_REPORTS(&c, kind, LOCKCHECK ? 1 : 0);
+	LCT_ASSERT_CHILD(&c,
+			 (lct_count_all_reports(&c)) == (LOCKCHECK ? 1 : 0));
 	lct_child_free(&c);
 }
 
@@ -395,8 +396,6 @@ int main(void)
 	TCase *core = tcase_create("core");
 	TCase *threads = tcase_create("threads");
 	TCase *checker = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_create_rejects_bad_arguments);
 	tcase_add_test(core, test_opening_balances_are_kept);
@@ -413,9 +412,5 @@ int main(void)
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, threads);
 	suite_add_tcase(s, checker);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

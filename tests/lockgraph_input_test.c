@@ -613,8 +613,6 @@ int main(void)
 	Suite *s = suite_create("lockgraph_input");
 	TCase *bad = tcase_create("bad_input"), *fuzz = tcase_create("fuzz");
 	const char *bin = lct_runfile("tools/lockgraph/lockgraph");
-	SRunner *sr;
-	int failed;
 
 	if (!bin) {
 		fprintf(stderr, "lockgraph_input_test: no lockgraph binary\n");
@@ -643,9 +641,5 @@ int main(void)
 	tcase_set_timeout(fuzz, 240);
 	suite_add_tcase(s, bad);
 	suite_add_tcase(s, fuzz);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -937,8 +937,6 @@ int main(void)
 	Suite *s = suite_create("lockgraph_lib");
 	TCase *core = tcase_create("core"), *model = tcase_create("model");
 	TCase *parse = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_each_cycle_is_listed_once_not_per_rotation);
 	tcase_add_test(core, test_shortest_cycle_of_each_component_comes_first);
@@ -967,9 +965,5 @@ int main(void)
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, model);
 	suite_add_tcase(s, parse);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -90,9 +90,8 @@ static void expect_check(const char *set, int code, size_t lines)
 
 	LG(&c, "check", dumps(set));
 	expect_exit(&c, code, set);
-	ck_assert_msg(count_lines(c.out) == lines, "%s: %zu lines, want %zu",
-		      set, count_lines(c.out), lines);
-	ck_assert_str_eq(c.err, "");
+	LCT_ASSERT_CHILD(&c, count_lines(c.out) == lines);
+	LCT_ASSERT_CHILD(&c, strcmp(c.err, "") == 0);
 	lct_child_free(&c);
 }
 
@@ -102,11 +101,11 @@ START_TEST(test_opposite_orders_in_two_processes_are_a_cycle)
 
 	LG(&c, "check", dumps("opposite"));
 	expect_exit(&c, 1, "opposite");
-	ck_assert_uint_eq(count_lines(c.out), 1);
-	ck_assert_uint_eq(lct_count_prefix(c.out, "cycle: A ["), 1);
-	ck_assert_ptr_nonnull(strstr(c.out, "-> B [tools/lockgraph/testdata/"
-					    "scenario.c:"));
-	ck_assert_ptr_nonnull(strstr(c.out, "(2 locks, seen in processes)"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.out)) == (1));
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "cycle: A [") == 1);
+	LCT_ASSERT_OUT_HAS(&c, "-> B [tools/lockgraph/testdata/"
+			       "scenario.c:");
+	LCT_ASSERT_OUT_HAS(&c, "(2 locks, seen in processes)");
 	lct_child_free(&c);
 }
 END_TEST
@@ -117,8 +116,8 @@ START_TEST(test_three_processes_close_a_three_cycle)
 
 	LG(&c, "check", dumps("chain3"));
 	expect_exit(&c, 1, "chain3");
-	ck_assert_uint_eq(count_lines(c.out), 1);
-	ck_assert_ptr_nonnull(strstr(c.out, "3 locks, seen in processes"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.out)) == (1));
+	LCT_ASSERT_OUT_HAS(&c, "3 locks, seen in processes");
 	lct_child_free(&c);
 }
 END_TEST
@@ -134,8 +133,8 @@ START_TEST(test_files_and_directory_give_the_same_verdict)
 	LG(&dir, "check", dumps("chain3"));
 	LG(&files, "check", ab, bc, ca);
 	LG(&reversed, "check", ca, bc, ab);
-	ck_assert_str_eq(dir.out, files.out);
-	ck_assert_str_eq(dir.out, reversed.out);
+	LCT_ASSERT_CHILD(&files, strcmp(dir.out, files.out) == 0);
+	LCT_ASSERT_CHILD(&reversed, strcmp(dir.out, reversed.out) == 0);
 	expect_exit(&reversed, 1, "reversed");
 	lct_child_free(&dir);
 	lct_child_free(&files);
@@ -150,8 +149,8 @@ START_TEST(test_read_read_inversion_is_silent)
 	expect_check("rr", 0, 0);
 	LG(&c, "report", dumps("rr"));
 	expect_exit(&c, 0, "rr report");
-	ck_assert_ptr_nonnull(strstr(c.out, "== 0 cycles that can deadlock"));
-	ck_assert_ptr_nonnull(strstr(c.out, "no deadlock: X, Y"));
+	LCT_ASSERT_OUT_HAS(&c, "== 0 cycles that can deadlock");
+	LCT_ASSERT_OUT_HAS(&c, "no deadlock: X, Y");
 	lct_child_free(&c);
 }
 END_TEST
@@ -168,7 +167,7 @@ START_TEST(test_writer_reader_inversion_is_a_cycle)
 
 	expect_check("rw", 1, 1);
 	LG(&c, "report", dumps("rw"));
-	ck_assert_ptr_nonnull(strstr(c.out, "(WR, 1 time, 1 dump)"));
+	LCT_ASSERT_OUT_HAS(&c, "(WR, 1 time, 1 dump)");
 	lct_child_free(&c);
 }
 END_TEST
@@ -179,7 +178,7 @@ START_TEST(test_singleton_gate_silences_the_merged_cycle)
 
 	expect_check("gate", 0, 0);
 	LG(&c, "report", dumps("gate"));
-	ck_assert_ptr_nonnull(strstr(c.out, "gates (held every time): G ["));
+	LCT_ASSERT_OUT_HAS(&c, "gates (held every time): G [");
 	lct_child_free(&c);
 }
 END_TEST
@@ -197,11 +196,11 @@ START_TEST(test_process_report_and_merged_cycle_are_one)
 
 	expect_check("abba", 1, 1);
 	LG(&c, "check", dumps("abba"));
-	ck_assert_ptr_nonnull(strstr(c.out, "seen in one thread: scenario"));
+	LCT_ASSERT_OUT_HAS(&c, "seen in one thread: scenario");
 	lct_child_free(&c);
 	LG(&c, "report", dumps("abba"));
-	ck_assert_ptr_nonnull(strstr(c.out, "1 process reported it too"));
-	ck_assert_ptr_nonnull(strstr(c.out, "this is cycle 1 above"));
+	LCT_ASSERT_OUT_HAS(&c, "1 process reported it too");
+	LCT_ASSERT_OUT_HAS(&c, "this is cycle 1 above");
 	lct_child_free(&c);
 }
 END_TEST
@@ -212,12 +211,12 @@ START_TEST(test_cycle_across_threads_of_one_process)
 
 	LG(&c, "check", dumps("threads"));
 	expect_exit(&c, 1, "threads");
-	ck_assert_uint_eq(count_lines(c.out), 1);
-	ck_assert_ptr_nonnull(strstr(c.out, "seen in threads of one process"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.out)) == (1));
+	LCT_ASSERT_OUT_HAS(&c, "seen in threads of one process");
 	lct_child_free(&c);
 	LG(&c, "report", dumps("threads"));
-	ck_assert_ptr_nonnull(strstr(c.out, "by thread \"left\""));
-	ck_assert_ptr_nonnull(strstr(c.out, "by thread \"right\""));
+	LCT_ASSERT_OUT_HAS(&c, "by thread \"left\"");
+	LCT_ASSERT_OUT_HAS(&c, "by thread \"right\"");
 	lct_child_free(&c);
 }
 END_TEST
@@ -228,9 +227,9 @@ START_TEST(test_recorded_finding_fails_check)
 
 	LG(&c, "check", dumps("recursive"));
 	expect_exit(&c, 1, "recursive");
-	ck_assert_uint_eq(count_lines(c.out), 1);
-	ck_assert_uint_eq(lct_count_prefix(c.out, "finding: recursive-lock: A "),
-			  1);
+	LCT_ASSERT_CHILD(&c, (count_lines(c.out)) == (1));
+	LCT_ASSERT_CHILD(
+	    &c, lct_count_prefix(c.out, "finding: recursive-lock: A ") == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -248,15 +247,14 @@ START_TEST(test_report_shows_sites_threads_and_processes)
 
 	LG(&c, "report", dumps("opposite"));
 	expect_exit(&c, 0, "report");
-	ck_assert_ptr_nonnull(strstr(c.out, "lockgraph report: 2 dumps"));
-	ck_assert_ptr_nonnull(strstr(c.out, "cycle 1: A -> B -> A"));
-	ck_assert_ptr_nonnull(strstr(c.out, "seen in processes"));
-	ck_assert_ptr_nonnull(
-		strstr(c.out, "held at tools/lockgraph/testdata/scenario.c:"));
-	ck_assert_ptr_nonnull(strstr(c.out, " in pair()"));
-	ck_assert_ptr_nonnull(strstr(c.out, "by thread \"scenario\" (tid "));
-	ck_assert_ptr_nonnull(strstr(c.out, "of scenario (pid "));
-	ck_assert_ptr_nonnull(strstr(c.out, "== 8 classes"));
+	LCT_ASSERT_OUT_HAS(&c, "lockgraph report: 2 dumps");
+	LCT_ASSERT_OUT_HAS(&c, "cycle 1: A -> B -> A");
+	LCT_ASSERT_OUT_HAS(&c, "seen in processes");
+	LCT_ASSERT_OUT_HAS(&c, "held at tools/lockgraph/testdata/scenario.c:");
+	LCT_ASSERT_OUT_HAS(&c, " in pair()");
+	LCT_ASSERT_OUT_HAS(&c, "by thread \"scenario\" (tid ");
+	LCT_ASSERT_OUT_HAS(&c, "of scenario (pid ");
+	LCT_ASSERT_OUT_HAS(&c, "== 8 classes");
 	lct_child_free(&c);
 }
 END_TEST
@@ -266,8 +264,8 @@ START_TEST(test_report_lists_hottest_locks)
 	struct lct_child c;
 
 	LG(&c, "report", dumps("counted"));
-	ck_assert_ptr_nonnull(strstr(c.out, "== hottest locks"));
-	ck_assert_ptr_nonnull(strstr(c.out, "acquired 1000,"));
+	LCT_ASSERT_OUT_HAS(&c, "== hottest locks");
+	LCT_ASSERT_OUT_HAS(&c, "acquired 1000,");
 	lct_child_free(&c);
 }
 END_TEST
@@ -278,12 +276,13 @@ START_TEST(test_dot_escapes_names_and_marks_cycles)
 
 	LG(&c, "dot", dumps("weird"));
 	expect_exit(&c, 0, "dot");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "digraph lockgraph {"), 1);
-	ck_assert_ptr_nonnull(strstr(c.out, "label=\"we\\\"ird {name}\\nline2"
-					    "\\\\\\ntools/"));
-	ck_assert_ptr_nonnull(strstr(c.out, "color=red"));
-	ck_assert_ptr_nonnull(strstr(c.out, "style=bold"));
-	ck_assert_uint_eq(lct_count_prefix(c.out, "}"), 1);
+	LCT_ASSERT_CHILD(&c,
+			 lct_count_prefix(c.out, "digraph lockgraph {") == 1);
+	LCT_ASSERT_OUT_HAS(&c, "label=\"we\\\"ird {name}\\nline2"
+			       "\\\\\\ntools/");
+	LCT_ASSERT_OUT_HAS(&c, "color=red");
+	LCT_ASSERT_OUT_HAS(&c, "style=bold");
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "}") == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -319,8 +318,8 @@ START_TEST(test_svg_without_graphviz_says_so)
 		(const char *const[]){ "dot", "--svg", svg, dumps("weird"),
 				       NULL });
 	expect_exit(&c, 2, "svg without dot");
-	ck_assert_uint_eq(count_lines(c.err), 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "'dot' is not installed"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.err)) == (1));
+	LCT_ASSERT_ERR_HAS(&c, "'dot' is not installed");
 	lct_child_free(&c);
 }
 END_TEST
@@ -332,15 +331,15 @@ START_TEST(test_svg_without_its_file_name_says_so)
 
 	LG(&c, "dot", "--svg", dumps("weird"));
 	expect_exit(&c, 2, "svg DIR");
-	ck_assert_uint_eq(count_lines(c.err), 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "a directory, not the SVG file"));
-	ck_assert_ptr_nonnull(strstr(c.err, "forgot the file name?"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.err)) == (1));
+	LCT_ASSERT_ERR_HAS(&c, "a directory, not the SVG file");
+	LCT_ASSERT_ERR_HAS(&c, "forgot the file name?");
 	lct_child_free(&c);
 	LG(&c, "dot", "--svg", "out.svg");
 	expect_exit(&c, 2, "svg FILE");
-	ck_assert_uint_eq(count_lines(c.err), 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "no dump file or directory after "
-					    "the SVG file name"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.err)) == (1));
+	LCT_ASSERT_ERR_HAS(&c, "no dump file or directory after "
+			       "the SVG file name");
 	lct_child_free(&c);
 }
 END_TEST
@@ -356,11 +355,11 @@ START_TEST(test_failed_dot_says_why)
 	snprintf(svg, sizeof(svg), "%s/no/such/dir/g.svg", lct_tmpdir("svg"));
 	LG(&c, "dot", "--svg", svg, dumps("weird"));
 	expect_exit(&c, 2, "svg into a missing directory");
-	ck_assert_uint_eq(count_lines(c.err), 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "dot could not write "));
-	ck_assert_ptr_nonnull(strstr(c.err, " (exit status 1): "));
-	ck_assert_ptr_nonnull(strstr(c.err, "Could not open"));
-	ck_assert_ptr_null(strstr(c.err, "256"));
+	LCT_ASSERT_CHILD(&c, (count_lines(c.err)) == (1));
+	LCT_ASSERT_ERR_HAS(&c, "dot could not write ");
+	LCT_ASSERT_ERR_HAS(&c, " (exit status 1): ");
+	LCT_ASSERT_ERR_HAS(&c, "Could not open");
+	LCT_ASSERT_CHILD(&c, (strstr(c.err, "256")) == NULL);
 	lct_child_free(&c);
 }
 END_TEST
@@ -460,11 +459,10 @@ START_TEST(test_json_is_valid_and_escapes_names)
 
 	LG(&c, "json", dumps("weird"), dumps("chain3"), dumps("abba"));
 	expect_exit(&c, 0, "json");
-	ck_assert_msg(json_valid(c.out), "invalid JSON:\n%s", c.out);
-	ck_assert_ptr_nonnull(
-		strstr(c.out, "\"name\": \"we\\\"ird {name}\\nline2\\\\\""));
-	ck_assert_ptr_nonnull(strstr(c.out, "\"scope\": \"processes\""));
-	ck_assert_ptr_nonnull(strstr(c.out, "\"kind\": \"lock-order-cycle\""));
+	LCT_ASSERT_CHILD(&c, json_valid(c.out));
+	LCT_ASSERT_OUT_HAS(&c, "\"name\": \"we\\\"ird {name}\\nline2\\\\\"");
+	LCT_ASSERT_OUT_HAS(&c, "\"scope\": \"processes\"");
+	LCT_ASSERT_OUT_HAS(&c, "\"kind\": \"lock-order-cycle\"");
 	lct_child_free(&c);
 }
 END_TEST
@@ -490,14 +488,14 @@ START_TEST(test_order_ranks_classes_by_their_edges)
 
 	LG(&c, "order", dumps("clean"), dumps("gate"));
 	expect_exit(&c, 0, "order");
-	ck_assert_uint_gt(rank_of(c.out, "A"), 0);
-	ck_assert_uint_lt(rank_of(c.out, "G"), rank_of(c.out, "A"));
-	ck_assert_uint_lt(rank_of(c.out, "B"), rank_of(c.out, "C"));
+	LCT_ASSERT_CHILD(&c, (rank_of(c.out, "A")) > (0));
+	LCT_ASSERT_CHILD(&c, (rank_of(c.out, "G")) < (rank_of(c.out, "A")));
+	LCT_ASSERT_CHILD(&c, (rank_of(c.out, "B")) < (rank_of(c.out, "C")));
 	lct_child_free(&c);
 	LG(&c, "order", dumps("chain3"));
-	ck_assert_uint_eq(rank_of(c.out, "A"), rank_of(c.out, "B"));
-	ck_assert_uint_eq(rank_of(c.out, "B"), rank_of(c.out, "C"));
-	ck_assert_ptr_nonnull(strstr(c.out, "(cycle: can deadlock)"));
+	LCT_ASSERT_CHILD(&c, (rank_of(c.out, "A")) == (rank_of(c.out, "B")));
+	LCT_ASSERT_CHILD(&c, (rank_of(c.out, "B")) == (rank_of(c.out, "C")));
+	LCT_ASSERT_OUT_HAS(&c, "(cycle: can deadlock)");
 	lct_child_free(&c);
 }
 END_TEST
@@ -508,12 +506,12 @@ START_TEST(test_diff_fails_on_a_new_cycle)
 
 	LG(&c, "diff", dumps("clean"), dumps("chain3"));
 	expect_exit(&c, 1, "diff clean chain3");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "+ edge C ["), 1);
-	ck_assert_uint_eq(lct_count_prefix(c.out, "+ cycle A ["), 1);
-	ck_assert_uint_eq(lct_count_prefix(c.out, "+ class"), 0);
-	ck_assert_ptr_nonnull(strstr(c.out, "lockgraph diff: 0 new classes, "
-					    "1 new edge, 0 edges with new "
-					    "modes, 1 new cycle\n"));
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "+ edge C [") == 1);
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "+ cycle A [") == 1);
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "+ class") == 0);
+	LCT_ASSERT_OUT_HAS(&c, "lockgraph diff: 0 new classes, "
+			       "1 new edge, 0 edges with new "
+			       "modes, 1 new cycle\n");
 	lct_child_free(&c);
 }
 END_TEST
@@ -524,7 +522,7 @@ START_TEST(test_diff_fails_when_its_search_cannot_finish)
 
 	LG(&c, "diff", "--budget", "0", dumps("clean"), dumps("chain3"));
 	expect_exit(&c, 1, "diff without budget");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "? unsettled: "), 1);
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "? unsettled: ") == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -535,11 +533,11 @@ START_TEST(test_diff_passes_without_a_new_cycle)
 
 	LG(&c, "diff", dumps("opposite"), dumps("opposite"));
 	expect_exit(&c, 0, "diff same");
-	ck_assert_uint_eq(count_lines(c.out), 1);
+	LCT_ASSERT_CHILD(&c, (count_lines(c.out)) == (1));
 	lct_child_free(&c);
 	LG(&c, "diff", dumps("opposite"), dumps("clean"));
 	expect_exit(&c, 0, "diff fewer");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "+ edge B ["), 1);
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "+ edge B [") == 1);
 	lct_child_free(&c);
 	LG(&c, "diff", dumps("rr"), dumps("xryw"));
 	expect_exit(&c, 0, "diff to a silent cycle");
@@ -553,12 +551,12 @@ START_TEST(test_diff_sees_new_modes_and_lost_gates)
 
 	LG(&c, "diff", dumps("rr"), dumps("rw"));
 	expect_exit(&c, 1, "diff rr rw");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "~ edge X ["), 1);
-	ck_assert_ptr_nonnull(strstr(c.out, "now also WR"));
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "~ edge X [") == 1);
+	LCT_ASSERT_OUT_HAS(&c, "now also WR");
 	lct_child_free(&c);
 	LG(&c, "diff", dumps("gate"), dumps("gate2"));
 	expect_exit(&c, 1, "diff gate gate2");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "+ cycle A ["), 1);
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "+ cycle A [") == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -575,7 +573,7 @@ static const char *merged(const char *dir, const char *set, char *buf,
 	snprintf(buf, size, "%s/%s.graph", dir, set);
 	f = fopen(buf, "w");
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(c.out, 1, c.out_len, f), c.out_len);
+	LCT_ASSERT_CHILD(&c, (fwrite(c.out, 1, c.out_len, f)) == (c.out_len));
 	ck_assert_int_eq(fclose(f), 0);
 	lct_child_free(&c);
 	return buf;
@@ -596,7 +594,8 @@ START_TEST(test_merged_baseline_keeps_every_verdict)
 		LG(&a, "check", dumps(sets[i]));
 		LG(&b, "check", merged(dir, sets[i], file, sizeof(file)));
 		expect_exit(&b, WEXITSTATUS(a.status), sets[i]);
-		ck_assert_uint_eq(count_lines(a.out), count_lines(b.out));
+		LCT_ASSERT_CHILD(&a,
+				 (count_lines(a.out)) == (count_lines(b.out)));
 		lct_child_free(&a);
 		lct_child_free(&b);
 		LG(&a, "diff", file, dumps(sets[i]));
@@ -615,7 +614,7 @@ START_TEST(test_diff_against_merged_baseline_gates_ci)
 	merged(dir, "clean", base, sizeof(base));
 	LG(&c, "diff", base, dumps("chain3"));
 	expect_exit(&c, 1, "diff baseline chain3");
-	ck_assert_uint_eq(lct_count_prefix(c.out, "+ cycle A ["), 1);
+	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.out, "+ cycle A [") == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -637,8 +636,9 @@ START_TEST(test_bad_usage_exits_2_with_one_line)
 
 		run_env(&c, NULL, cases[i]);
 		expect_exit(&c, 2, cases[i][0]);
-		ck_assert_uint_eq(count_lines(c.err), 1);
-		ck_assert_uint_eq(lct_count_prefix(c.err, "lockgraph: "), 1);
+		LCT_ASSERT_CHILD(&c, (count_lines(c.err)) == (1));
+		LCT_ASSERT_CHILD(&c,
+				 lct_count_prefix(c.err, "lockgraph: ") == 1);
 		lct_child_free(&c);
 	}
 }
@@ -679,7 +679,7 @@ static void run_scenarios(const struct live_case *lc, const char *dir)
 		const char *argv[] = { bin, lc->patterns[i], NULL };
 		struct lct_child c;
 
-		ck_assert_int_eq(lct_run_cmd(argv, env, &c), 0);
+		LCT_ASSERT_RAN(lct_run_cmd(argv, env, &c), &c);
 		expect_exit(&c, 0, lc->patterns[i]);
 		lct_child_free(&c);
 	}
@@ -696,14 +696,15 @@ START_TEST(test_live_dumps_get_the_committed_verdicts)
 	LG(&live, "check", dir);
 	if (!LOCKCHECK) {
 		expect_exit(&live, 2, "plain build: no dump");
-		ck_assert_ptr_nonnull(strstr(live.err, "no lock-graph dumps"));
+		LCT_ASSERT_ERR_HAS(&live, "no lock-graph dumps");
 		lct_child_free(&live);
 		return;
 	}
 	LG(&committed, "check", dumps(lc->set));
 	expect_exit(&live, lc->code, lc->set);
 	expect_exit(&committed, lc->code, lc->set);
-	ck_assert_uint_eq(count_lines(live.out), count_lines(committed.out));
+	LCT_ASSERT_CHILD(&committed, (count_lines(live.out)) ==
+					 (count_lines(committed.out)));
 	lct_child_free(&live);
 	lct_child_free(&committed);
 }
@@ -713,8 +714,6 @@ int main(void)
 {
 	Suite *s = suite_create("lockgraph");
 	TCase *core = tcase_create("core"), *live = tcase_create("live");
-	SRunner *sr;
-	int failed;
 
 	if (!lct_runfile("tools/lockgraph/lockgraph")) {
 		fprintf(stderr, "lockgraph_test: no tools/lockgraph/lockgraph "
@@ -757,9 +756,5 @@ int main(void)
 	tcase_set_timeout(live, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, live);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

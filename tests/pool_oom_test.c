@@ -20,6 +20,7 @@
 #include "ds/pool.h"
 #include "testdata/failalloc.h"
 #include "testdata/threadcount.h"
+#include "testutil.h"
 
 static atomic_int ran;
 
@@ -140,8 +141,6 @@ int main(void)
 {
 	Suite *s = suite_create("pool_oom");
 	TCase *core = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	/* The sweep starves the checker too: its limit findings are
 	 * expected here, and are not what the exit status should say. */
@@ -152,9 +151,5 @@ int main(void)
 		tcase_add_test(core, test_submitting_does_not_allocate);
 	}
 	suite_add_tcase(s, core);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -923,8 +923,6 @@ int main(void)
 	TCase *tasks = tcase_create("tasks");
 	TCase *stress = tcase_create("stress");
 	TCase *checker = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_create_rejects_bad_arguments);
 	tcase_add_test(core, test_bad_calls_change_nothing);
@@ -955,9 +953,5 @@ int main(void)
 	suite_add_tcase(s, tasks);
 	suite_add_tcase(s, stress);
 	suite_add_tcase(s, checker);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -111,8 +111,6 @@ int main(void)
 {
 	Suite *s = suite_create("reaper_oom");
 	TCase *core = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	/* The sweep starves the checker too: its limit findings are
 	 * expected here, and are not what the exit status should say. */
@@ -124,9 +122,5 @@ int main(void)
 			       test_spawn_fails_cleanly_at_every_allocation);
 	}
 	suite_add_tcase(s, core);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -176,10 +176,10 @@ static void expect_child_ok(void (*fn)(void *), const char *what)
 {
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(fn, (void *)child_bin(), NULL, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(fn, (void *)child_bin(), NULL, &c), &c);
 	if (!lct_exited_with(&c, 0))
 		lct_child_dump(&c, what);
-	ck_assert(lct_exited_with(&c, 0));
+	LCT_ASSERT_EXITED(&c, 0);
 	lct_child_free(&c);
 }
 
@@ -436,12 +436,11 @@ static void expect_ok_in_namespace(void (*fn)(void *), const char *what)
 {
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(fn, (void *)child_bin(), NULL, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(fn, (void *)child_bin(), NULL, &c), &c);
 	if (lct_exited_with(&c, NO_NAMESPACE))
 		fprintf(stderr, "%s: skipped: no pid namespace here\n", what);
-	else if (!lct_exited_with(&c, 0))
-		lct_child_dump(&c, what);
-	ck_assert(lct_exited_with(&c, 0) || lct_exited_with(&c, NO_NAMESPACE));
+	else
+		LCT_ASSERT_EXITED(&c, 0);
 	lct_child_free(&c);
 }
 
@@ -1247,11 +1246,11 @@ START_TEST(test_session_gives_no_checker_report)
 	const char *const env[] = { "LOCKCHECK_ACTION=abort", NULL };
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(session, (void *)child_bin(), env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(session, (void *)child_bin(), env, &c), &c);
 	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
 		lct_child_dump(&c, "reaper session");
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	lct_child_free(&c);
 }
 END_TEST
@@ -1265,8 +1264,6 @@ int main(void)
 	TCase *pids = tcase_create("pids");
 	TCase *threads = tcase_create("threads");
 	TCase *checker = tcase_create("lockcheck");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_exit_status_is_recorded);
 	tcase_add_test(core, test_terminating_signal_is_recorded);
@@ -1300,9 +1297,5 @@ int main(void)
 	suite_add_tcase(s, pids);
 	suite_add_tcase(s, threads);
 	suite_add_tcase(s, checker);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -858,8 +858,6 @@ int main(void)
 {
 	Suite *s = suite_create("rules_agree");
 	TCase *fixed = tcase_create("fixed"), *random = tcase_create("random");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(fixed, test_ten_gates_one_shared_serialise_both_orders);
 	tcase_add_test(fixed, test_gate_beyond_the_limit_is_not_kept);
@@ -873,9 +871,5 @@ int main(void)
 	tcase_set_timeout(random, 240);
 	suite_add_tcase(s, fixed);
 	suite_add_tcase(s, random);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

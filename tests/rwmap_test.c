@@ -1027,17 +1027,17 @@ START_TEST(test_rwmap_write_from_callback_reports_recursive_lock)
 
 	if (!LOCKCHECK)
 		return; /* without the checker it is the deadlock it is */
-	ck_assert_int_eq(
+	LCT_ASSERT_RAN(
 	    lct_run_fn(write_from_callback, _i ? (void *)1 : NULL, NULL, &c),
-	    0);
+	    &c);
 	if (!lct_exited_with(&c, LCT_FINDING_EXIT) ||
 	    lct_count_reports(&c, "recursive-lock") != 1)
 		lct_child_dump(&c, "write from callback");
-	ck_assert(lct_exited_with(&c, LCT_FINDING_EXIT));
-	ck_assert_uint_eq(lct_count_reports(&c, "recursive-lock"), 1);
-	ck_assert_uint_eq(lct_count_all_reports(&c), 1);
-	ck_assert(lct_find_line(c.err, "lockcheck: recursive-lock: ", line,
-				sizeof(line)));
+	LCT_ASSERT_EXITED(&c, LCT_FINDING_EXIT);
+	LCT_ASSERT_REPORTS(&c, "recursive-lock", 1);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 1);
+	LCT_ASSERT_CHILD(&c, lct_find_line(c.err, "lockcheck: recursive-lock: ",
+					   line, sizeof(line)));
 	ck_assert_ptr_nonnull(strstr(line, "ds_rwmap.lock wanted for write"));
 	ck_assert_ptr_nonnull(strstr(line, "already holds it for read"));
 	lct_child_free(&c);
@@ -1087,11 +1087,11 @@ START_TEST(test_rwmap_reports_nothing_under_checker)
 	static const char *const env[] = {"LOCKCHECK_ACTION=abort", NULL};
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(checked_workload, NULL, env, &c), 0);
+	LCT_ASSERT_RAN(lct_run_fn(checked_workload, NULL, env, &c), &c);
 	if (!lct_exited_with(&c, 0) || lct_count_all_reports(&c))
 		lct_child_dump(&c, "rwmap workload");
-	ck_assert(lct_exited_with(&c, 0));
-	ck_assert_uint_eq(lct_count_all_reports(&c), 0);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	lct_child_free(&c);
 }
 END_TEST
@@ -1104,8 +1104,6 @@ int main(void)
 	TCase *threads = tcase_create("threads");
 	TCase *checked = tcase_create("lockcheck");
 	int n = sizeof(stress_threads) / sizeof(stress_threads[0]);
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(core, test_rwmap_put_then_get_copies_out);
 	tcase_add_test(core, test_rwmap_get_reports_needed_size);
@@ -1145,9 +1143,5 @@ int main(void)
 	suite_add_tcase(s, oom);
 	suite_add_tcase(s, threads);
 	suite_add_tcase(s, checked);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

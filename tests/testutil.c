@@ -514,3 +514,14 @@ void lct_in_thread(void (*fn)(void *), void *arg)
 {
 	lct_in_named_thread(NULL, fn, arg);
 }
+
+int lct_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

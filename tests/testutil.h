@@ -183,4 +183,8 @@ int lct_count_entries(const char *dir);
  * NULL when there is not exactly one entry in dir, or it is no dump. */
 char *lct_read_only_dump(const char *dir);
 
+/* Runs every test of s (CK_NORMAL output) and frees it; returns the exit
+ * status for main: EXIT_SUCCESS when none failed. */
+int lct_run_suite(Suite *s);
+
 #endif /* LC_TESTUTIL_H */

@@ -75,17 +75,11 @@ int main(void)
 {
 	Suite *s = suite_create("tools_dev");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_help_prints_usage_and_runs_nothing, 0,
 			    sizeof(helps) / sizeof(helps[0]));
 	tcase_add_loop_test(tc, test_mistake_names_itself_and_exits_2, 0,
 			    sizeof(mistakes) / sizeof(mistakes[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lct_run_suite(s);
 }

@@ -9,6 +9,11 @@
  * upward until an operation no longer meets a failure. failalloc_call(n,
  * fn) instead calls fn in the n-th allocation, which then succeeds: a way
  * to act in the middle of code that allocates (raise a signal there).
+ * failalloc_every(k) makes every k-th allocation fail until
+ * failalloc_disarm(): memory pressure that goes on. failalloc_tally, when
+ * set, also records a failure in memory a parent shares with its child, so
+ * a parent can tell whether an armed child met its failure at all, even in
+ * code that runs as late as the checker's exit hook.
  *
  * Sanitizer builds replace malloc themselves, so there FAILALLOC is 0, the
  * functions are not defined, and the tests that need them are not
@@ -29,7 +34,15 @@
 #define FAILALLOC 1
 #endif
 
+/* Shared with a parent (MAP_SHARED) to tell it that a failure happened. */
+struct failalloc_shared {
+	atomic_bool fired;
+};
+static struct failalloc_shared *failalloc_tally __attribute__((unused));
+
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
+static atomic_long failalloc_period; /* > 0: every period-th fails */
+static atomic_long failalloc_tick;
 static atomic_bool failalloc_fired;
 static atomic_long failalloc_call_countdown = -1;
 static void (*_Atomic failalloc_call_fn)(void);
@@ -39,6 +52,15 @@ static __attribute__((unused)) void failalloc_call(long n, void (*fn)(void))
 {
 	atomic_store(&failalloc_call_fn, fn);
 	atomic_store(&failalloc_call_countdown, n);
+}
+
+/* Until failalloc_disarm: every period-th allocation fails (memory
+ * pressure that goes on, not one failure). */
+static __attribute__((unused)) void failalloc_every(long period)
+{
+	atomic_store(&failalloc_fired, false);
+	atomic_store(&failalloc_tick, 0);
+	atomic_store(&failalloc_period, period);
 }
 
 static __attribute__((unused)) void failalloc_arm(long n)
@@ -51,6 +73,7 @@ static __attribute__((unused)) void failalloc_arm(long n)
 static __attribute__((unused)) bool failalloc_disarm(void)
 {
 	atomic_store(&failalloc_countdown, -1);
+	atomic_store(&failalloc_period, 0);
 	return atomic_load(&failalloc_fired);
 }
 
@@ -66,13 +89,24 @@ static void failalloc_maybe_call(void)
 
 static bool failalloc_now(void)
 {
+	long period;
+
 	failalloc_maybe_call();
+	period = atomic_load_explicit(&failalloc_period, memory_order_relaxed);
+	if (period > 0 && (atomic_fetch_add(&failalloc_tick, 1) + 1) % period ==
+				  0) {
+		atomic_store(&failalloc_fired, true);
+		errno = ENOMEM;
+		return true;
+	}
 	if (atomic_load_explicit(&failalloc_countdown,
 				 memory_order_relaxed) < 0)
 		return false;
 	if (atomic_fetch_sub(&failalloc_countdown, 1) != 0)
 		return false;
 	atomic_store(&failalloc_fired, true);
+	if (failalloc_tally)
+		atomic_store(&failalloc_tally->fired, true);
 	errno = ENOMEM; /* as glibc's malloc does; callers rely on it */
 	return true;
 }

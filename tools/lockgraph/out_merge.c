@@ -1,5 +1,5 @@
 /*
- * out_merge.c: the merged graph written back as ONE version 1 dump
+ * out_merge.c: the merged graph written back as ONE version 2 dump
  * (docs/dump-format.md), for a baseline to commit and diff against.
  *
  * Read back, it gives the same classes, edges, modes, counts, findings and
@@ -17,25 +17,12 @@
 
 #include <errno.h>
 
-/* A string field as lockcheck/dump.c writes it: quoted, with \\ \" \n \t
- * and \xHH for the other bytes below 0x20 and 0x7f. */
+/* A string field as lockcheck/dump.c writes it: quoted, escaped by the
+ * one function the checker uses too (lg_put_text, lockcheck/text.h). */
 static void put_field(FILE *f, const char *s)
 {
 	fputs(" \"", f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
+	lg_put_text(f, s);
 	fputc('"', f);
 }
 
@@ -119,13 +106,15 @@ int lg_out_merge(FILE *f, const struct lg_analysis *a)
 {
 	const struct lg_graph *g = &a->g;
 
-	fputs("lockcheck-dump 1\nprocess 0 \"lockgraph-merge\"\n", f);
+	fputs("lockcheck-dump 2\nprocess 0 \"lockgraph-merge\"\n", f);
 	for (uint32_t i = 0; i < g->nclasses; i++)
 		put_class(f, g, i);
 	for (uint32_t i = 0; i < g->nedges; i++)
 		put_edge(f, g, i);
 	for (uint32_t i = 0; i < g->nfindings; i++)
 		put_finding(f, g, i);
-	fprintf(f, "end %u %u %u\n", g->nclasses, g->nedges, g->nfindings);
+	/* no range lines: the guard inventory is per process (lockgraph guards
+	 * reads the dumps themselves) */
+	fprintf(f, "end %u %u %u 0\n", g->nclasses, g->nedges, g->nfindings);
 	return ferror(f) ? EIO : 0;
 }

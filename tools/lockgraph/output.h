@@ -17,8 +17,10 @@
 
 /* ---- text.c ---- */
 
-/* Terminal text on one line: control bytes and bytes that are not UTF-8
- * as \n, \t, \xHH; a backslash as \\. */
+/* Text on one line, escaped as the checker escapes strings in its reports
+ * and dumps (lc_text_escape, lockcheck/text.h): a backslash as \\, a
+ * quote as \", control bytes and bytes that are not UTF-8 as \n, \t,
+ * \xHH. Also a dump's string field (between its quotes). */
 void lg_put_text(FILE *f, const char *s);
 
 /* The inside of a DOT double-quoted string: \" \\ and \n escaped,

@@ -2,10 +2,14 @@
  * text.c: string escapes for each output language, and the small pieces
  * of text every output shares. Each escape walks the string once: valid
  * UTF-8 sequences are copied, everything else is escaped or replaced, so
- * no input byte can end a line, a quoted string or the file early.
+ * no input byte can end a line, a quoted string or the file early. Text
+ * lines escape as the checker does (lockcheck/text.h: one function).
  */
 #include "output.h"
 
+#include <string.h>
+
+#include "lockcheck/text.h"
 #include "util.h"
 
 static size_t seq_len(const char *s)
@@ -20,21 +24,15 @@ static size_t seq_len(const char *s)
 
 void lg_put_text(FILE *f, const char *s)
 {
-	while (*s) {
-		unsigned char c = (unsigned char)*s;
-		size_t k = seq_len(s);
+	char out[4 * LC_TEXT_CHUNK + 1];
+	size_t len = strlen(s);
 
-		if (c == '\\')
-			fputs("\\\\", f);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f || k == 0)
-			fprintf(f, "\\x%02x", c);
-		else
-			fwrite(s, 1, k, f);
-		s += k ? k : 1;
+	while (len > 0) {
+		size_t n = lc_text_chunk(s, len);
+
+		fwrite(out, 1, lc_text_escape(out, s, n), f);
+		s += n;
+		len -= n;
 	}
 }
 

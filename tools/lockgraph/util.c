@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lockcheck/text.h"
+
 int lg_errf(struct lg_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -55,35 +57,7 @@ uint64_t lg_hash_bytes(const void *p, size_t n)
 	return lg_mix64(h ^ n);
 }
 
-/* Continuation bytes 10xxxxxx after a lead byte. */
-static bool cont_bytes(const unsigned char *p, size_t k)
-{
-	for (size_t i = 1; i < k; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return false;
-	return true;
-}
-
 size_t lg_utf8_len(const unsigned char *p, size_t n)
 {
-	size_t k;
-
-	if (n == 0)
-		return 0;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		k = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		k = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		k = 4;
-	else
-		return 0;
-	if (n < k || !cont_bytes(p, k))
-		return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0; /* overlong, surrogate or beyond U+10FFFF */
-	return k;
+	return lc_utf8_len(p, n);
 }
