@@ -599,6 +599,9 @@ void lc__buf_putc(struct lc__buf *b, char c);
  * escaped by lc_text_line (lockcheck/text.h). */
 void lc__buf_put_text(struct lc__buf *b, const char *s);
 
+/* The same between backquotes: `name`. */
+void lc__buf_put_quoted(struct lc__buf *b, const char *s);
+
 /* Appends all of s escaped (lc_text_escape), however long: a line the
  * checker made, quoted in the dump. */
 void lc__buf_put_escaped(struct lc__buf *b, const char *s);

@@ -23,7 +23,7 @@ pthread_mutex_t lc__race_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct slot {
 	struct lc__race_thread *rt; /* NULL once the thread ended */
-	char name[40];
+	char name[LC_TEXT_MAX + 2]; /* raw (lc__copy_name) */
 	int tid;
 };
 

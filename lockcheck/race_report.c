@@ -3,7 +3,8 @@
  * what it broke; then the access (kind, size, address, site, thread,
  * locks held, stack), the earlier access it races with or the guard it
  * broke with its declaration, and one line saying why. Program strings
- * (names, files, functions) go through lc__copy_name like every report's.
+ * (names, files, functions) are cut and escaped by lc__buf_put_text like
+ * every report's.
  */
 #define _GNU_SOURCE
 #include "race_report.h"
@@ -19,10 +20,7 @@ static uint64_t site_hash(const struct lc__site *s)
 /* A name of the program, as one line. */
 static void put_name(struct lc__buf *b, const char *name)
 {
-	char buf[256];
-
-	lc__copy_name(buf, sizeof(buf), name ? name : "?");
-	lc__buf_add(b, "`%s`", buf);
+	lc__buf_put_quoted(b, name);
 }
 
 static void put_held(struct lc__buf *b, const struct lc__race_access *a)
@@ -47,13 +45,12 @@ static void put_held(struct lc__buf *b, const struct lc__race_access *a)
 static void put_access(struct lc__buf *b, const struct lc__race_access *a,
 		       const char *thread, int tid)
 {
-	char name[64];
-
-	lc__copy_name(name, sizeof(name), thread);
 	lc__buf_add(b, "%s of %u byte%s at %p at ", kind_name[a->write],
 		    a->size, a->size == 1 ? "" : "s", (void *)a->addr);
 	lc__print_site(b, &a->at);
-	lc__buf_add(b, " by thread \"%s\" (tid %d), ", name, tid);
+	lc__buf_add(b, " by thread \"");
+	lc__buf_put_text(b, thread);
+	lc__buf_add(b, "\" (tid %d), ", tid);
 	put_held(b, a);
 	lc__buf_add(b, "\n");
 }
@@ -75,19 +72,17 @@ static void guard_summary(struct lc__buf *b, const struct lc__race_access *a,
 static void guard_body(struct lc__buf *b, const struct lc__race_access *a,
 		       const struct lc__race_guard_miss *m)
 {
-	char file[256];
-
 	lc__buf_add(b, "  guard ");
 	put_name(b, m->decl.name);
 	lc__buf_add(b, " of %p (%zu bytes), declared at ", (void *)m->decl.lo,
 		    (size_t)(m->decl.hi - m->decl.lo));
 	lc__print_site(b, &m->decl.at);
-	lc__copy_name(file, sizeof(file), m->decl.at.file);
 	lc__buf_add(b, "\n  why: %s %s", a->write ? "written" : "read",
 		    m->read_held ? "holding only a read lock of " : "without ");
 	put_name(b, m->decl.name);
-	lc__buf_add(b, ", which guards it since %s:%d\n", file,
-		    m->decl.at.line);
+	lc__buf_add(b, ", which guards it since ");
+	lc__buf_put_text(b, m->decl.at.file);
+	lc__buf_add(b, ":%d\n", m->decl.at.line);
 }
 
 static void unordered_summary(struct lc__buf *b,

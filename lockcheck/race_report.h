@@ -22,7 +22,7 @@ struct lc__race_verdict {
 	enum lc__race_kind kind;
 	struct lc__race_guard_miss miss;   /* LC__RACE_GUARD */
 	struct lc__race_access prior;	   /* LC__RACE_UNORDERED */
-	char prior_name[40];		   /* its thread, and tid */
+	char prior_name[LC_TEXT_MAX + 2]; /* its thread, and tid */
 	int prior_tid;
 };
 

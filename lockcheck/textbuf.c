@@ -94,6 +94,13 @@ void lc__buf_put_text(struct lc__buf *b, const char *s)
 	lc__buf_add(b, "%s", lc_text_line(line, s));
 }
 
+void lc__buf_put_quoted(struct lc__buf *b, const char *s)
+{
+	lc__buf_putc(b, '`');
+	lc__buf_put_text(b, s);
+	lc__buf_putc(b, '`');
+}
+
 void lc__buf_put_escaped(struct lc__buf *b, const char *s)
 {
 	char out[4 * LC_TEXT_CHUNK + 1];

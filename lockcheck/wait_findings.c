@@ -39,11 +39,11 @@ static void print_node(struct lc__buf *b, const struct lc__class *c)
 	if (!c)
 		lc__buf_add(b, "(unknown class)");
 	else if (!is_wait(c))
-		lc__buf_add(b, "`%s`", c->name);
+		lc__buf_put_quoted(b, c->name);
 	else if (strcmp(c->name, "condvar") == 0)
 		lc__print_class(b, c);
 	else
-		lc__buf_add(b, "%s", c->name);
+		lc__buf_put_text(b, c->name);
 }
 
 bool lc__cycle_waits(const struct lc__graph *g, const uint32_t *path,
@@ -113,8 +113,9 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	print_node(b, signal ? to : from);
 	lc__buf_add(b, is_wait(from) && !signal ? " entered at " : " taken at ");
 	lc__print_site(b, signal ? &in->next_at : &in->held_at);
-	lc__buf_add(b, ", first by thread \"%s\" (tid %d)\n",
-		    in->thread ? in->thread : "?", in->tid);
+	lc__buf_add(b, ", first by thread \"");
+	lc__buf_put_text(b, in->thread);
+	lc__buf_add(b, "\" (tid %d)\n", in->tid);
 	if (i < MAX_EDGE_STACKS && in->stack)
 		nframes = lc__stack_get(in->stack, &frames);
 	if (nframes > 0)
@@ -131,8 +132,9 @@ static void print_closer(struct lc__buf *b, struct lc__thread *t,
 	void *frames[NOW_FRAMES];
 	int n = lc__stack_now(a->ra, frames, NOW_FRAMES);
 
-	lc__buf_add(b, "  closed now by thread \"%s\" (tid %d) ",
-		    lc__thread_name(t), t->tid);
+	lc__buf_add(b, "  closed now by thread \"");
+	lc__buf_put_text(b, lc__thread_name(t));
+	lc__buf_add(b, "\" (tid %d) ", t->tid);
 	lc__buf_add(b, a->how == LC__EVENT ? "signalling "
 		       : is_wait(a->cls)  ? "waiting on "
 					  : "wanting ");

@@ -241,12 +241,18 @@ static void print_wanted(struct lc__buf *b, const struct lc__lock *lk)
 {
 	const struct lc__class *c = atomic_load(&lk->cls);
 
-	if (!c)
+	if (!c) {
 		lc__buf_add(b, "(unclassed lock)");
-	else if (c->kind != LC__KIND_COND)
-		lc__buf_add(b, "`%s` [%s:%d]", c->name, c->file, c->line);
-	else
+	} else if (c->kind == LC__KIND_COND) {
 		lc__print_class(b, c);
+	} else { /* `name` [file:line] */
+		lc__buf_put_quoted(b, c->name);
+		lc__buf_add(b, " [");
+		lc__buf_put_text(b, c->file);
+		if (c->line)
+			lc__buf_add(b, ":%d", c->line);
+		lc__buf_putc(b, ']');
+	}
 }
 
 /* A condvar's last signaller, if it was ever signalled (with the
@@ -272,7 +278,9 @@ static void print_signaller(struct lc__buf *b, const struct lc__lock *lk)
 static void print_stuck(struct lc__buf *b, const struct stuck *s,
 			const struct stuck *all, uint64_t now)
 {
-	lc__buf_add(b, "  thread \"%s\" (tid %d) waits for ", s->name, s->tid);
+	lc__buf_add(b, "  thread \"");
+	lc__buf_put_text(b, s->name);
+	lc__buf_add(b, "\" (tid %d) waits for ", s->tid);
 	print_wanted(b, s->lk);
 	lc__buf_add(b, "%s at ",
 		    s->lk->kind == LC__KIND_RWLOCK && s->mode == LC__READ
@@ -299,7 +307,11 @@ static void print_stuck(struct lc__buf *b, const struct stuck *s,
 	}
 	lc__buf_add(b, "    it is held by ");
 	if (s->owner_index >= 0)
-		lc__buf_add(b, "thread \"%s\" ", all[s->owner_index].name);
+	{
+		lc__buf_add(b, "thread \"");
+		lc__buf_put_text(b, all[s->owner_index].name);
+		lc__buf_add(b, "\" ");
+	}
 	lc__buf_add(b, "(tid %d), taken at ", s->owner);
 	lc__print_site(b, &s->owner_at);
 	lc__buf_add(b, s->owner_index >= 0 ? "; that thread is blocked too\n"
