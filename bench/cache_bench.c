@@ -41,7 +41,7 @@ enum { MAX_IMPLS = 3, MAX_THREADS = 8, MAX_REPS = 15, STREAM_BITS = 21 };
 
 static void *ds_create(size_t capacity)
 {
-	struct ds_cache_options opt = {.capacity = capacity};
+	struct ds_cache_options opt = { .capacity = capacity };
 	ds_cache_t *c;
 
 	return ds_cache_create(&c, &opt) ? NULL : c;
@@ -74,13 +74,17 @@ static int ds_get(void *cache, const void *key, size_t keylen)
 }
 
 static const struct bench_cache ds_impl = {
-    LOCKCHECK ? "ds-lockcheck" : "ds", ds_create, ds_destroy, ds_put, ds_get,
+	LOCKCHECK ? "ds-lockcheck" : "ds",
+	ds_create,
+	ds_destroy,
+	ds_put,
+	ds_get,
 };
 
 static const struct bench_cache *const all_impls[MAX_IMPLS] = {
-    &ds_impl,
-    &bench_global_cache,
-    &bench_leveldb_cache,
+	&ds_impl,
+	&bench_global_cache,
+	&bench_leveldb_cache,
 };
 
 /* ---- options ---- */
@@ -98,16 +102,16 @@ static struct {
 	bool overhead;
 	bool cpu;
 } opt = {
-    .nimpls = 0,
-    .threads = {1, 2},
-    .nthreads = 2,
-    .mixes = {90, 50},
-    .nmixes = 2,
-    .zipf = {true, true},
-    .reps = 5,
-    .ms = 400,
-    .warmup_ms = 100,
-    .keys = 1u << 20,
+	.nimpls = 0,
+	.threads = { 1, 2 },
+	.nthreads = 2,
+	.mixes = { 90, 50 },
+	.nmixes = 2,
+	.zipf = { true, true },
+	.reps = 5,
+	.ms = 400,
+	.warmup_ms = 100,
+	.keys = 1u << 20,
 };
 
 static int parse_list(const char *s, int *out, int max)
@@ -285,8 +289,8 @@ static void *worker_main(void *arg)
 			w->impl->put(w->cache, &key, sizeof(key),
 				     (void *)(uintptr_t)(key + 1));
 		} else {
-			hits +=
-			    (uint64_t)w->impl->get(w->cache, &key, sizeof(key));
+			hits += (uint64_t)w->impl->get(w->cache, &key,
+						       sizeof(key));
 			lookups++;
 		}
 	}
@@ -307,7 +311,7 @@ static double now_s(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts))
 		;
@@ -365,7 +369,9 @@ static struct result timed_run(const struct bench_cache *impl, int nthreads,
 	struct result r;
 
 	for (int t = 0; t < nthreads; t++)
-		w[t] = (struct worker){0, impl, cache, streams[t], 0, 0, 0, 0};
+		w[t] = (struct worker){
+			0, impl, cache, streams[t], 0, 0, 0, 0
+		};
 	secs = run_workers(w, nthreads);
 	for (int t = 0; t < nthreads; t++) {
 		ops += w[t].ops_done;
@@ -455,8 +461,8 @@ static void run_config(int nthreads, int mix, bool zipf,
 		for (int k = 0; k < opt.nimpls; k++) {
 			int i = (k + rep) % opt.nimpls; /* rotate the order */
 
-			r[i][rep] =
-			    timed_run(opt.impls[i], nthreads, streams, perm);
+			r[i][rep] = timed_run(opt.impls[i], nthreads, streams,
+					      perm);
 			printf("RESULT %s %d%% %s %dT %.0f %.4f %.0f\n",
 			       opt.impls[i]->name, mix,
 			       zipf ? "zipf" : "uniform", nthreads,
@@ -581,7 +587,7 @@ static void counting_free(void *ptr, size_t size, void *arg)
 static void put_n(const struct bench_cache *impl, void *cache, uint32_t n,
 		  size_t keylen)
 {
-	unsigned char key[32] = {0};
+	unsigned char key[32] = { 0 };
 
 	for (uint32_t i = 0; i < n; i++) {
 		memcpy(key, &i, sizeof(i));
@@ -609,8 +615,9 @@ static void overhead_of(const struct bench_cache *impl, uint32_t n,
  * key, uthash's buckets, the filter), before malloc's header and rounding. */
 static void ds_requested(uint32_t n, size_t keylen)
 {
-	struct ds_cache_options o = {
-	    .capacity = n, .alloc = counting_alloc, .free = counting_free};
+	struct ds_cache_options o = { .capacity = n,
+				      .alloc = counting_alloc,
+				      .free = counting_free };
 	ds_cache_t *c;
 	size_t base;
 
@@ -629,7 +636,7 @@ static void ds_requested(uint32_t n, size_t keylen)
  * per bucket) and 600,000 (just after they doubled: 1.14 per bucket). */
 static void overhead(void)
 {
-	const uint32_t sizes[2] = {opt.keys, opt.keys / 1000 * 572};
+	const uint32_t sizes[2] = { opt.keys, opt.keys / 1000 * 572 };
 
 	printf("bytes per entry beyond the key and the 8-byte value pointer "
 	       "(mallinfo2: malloc headers and rounding included)\n");

@@ -169,5 +169,5 @@ static int gcache_get(void *cache, const void *key, size_t keylen)
 }
 
 const struct bench_cache bench_global_cache = {
-    "global", gcache_create, gcache_destroy, gcache_put, gcache_get,
+	"global", gcache_create, gcache_destroy, gcache_put, gcache_get,
 };

@@ -50,5 +50,5 @@ int Get(void *cache, const void *key, size_t keylen)
 } // namespace
 
 extern "C" const struct bench_cache bench_leveldb_cache = {
-    "leveldb", Create, Destroy, Put, Get,
+	"leveldb", Create, Destroy, Put, Get,
 };

@@ -176,7 +176,7 @@ static const struct impl impls[] = {
 struct run {
 	const struct impl *impl;
 	void *q;
-	uint64_t msgs;		  /* per producer */
+	uint64_t msgs; /* per producer */
 	pthread_barrier_t start;
 	uint64_t got[MAX_PAIRS];  /* sum received, per consumer */
 	atomic_int next_consumer; /* hands out indexes into got[] */
@@ -280,7 +280,7 @@ static const struct row {
 	size_t cap;
 	double scale; /* of msgs per producer */
 } rows[] = {
-	{ 0, 64, 8 }, { 1, 1, 1.0 / 16 }, { 1, 64, 1 },
+	{ 0, 64, 8 },	    { 1, 1, 1.0 / 16 }, { 1, 64, 1 },
 	{ 2, 1, 1.0 / 16 }, { 2, 64, 1 },
 };
 

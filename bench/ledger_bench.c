@@ -28,9 +28,9 @@
 #include "ds/ledger.h"
 #include "lockcheck/lockcheck.h"
 
-#define REPS 5
+#define REPS	    5
 #define MAX_THREADS 2
-#define OPENING 1000000
+#define OPENING	    1000000
 
 /* The baseline: the same ledger with one lock for every account. */
 struct global_ledger {
@@ -62,12 +62,12 @@ static int global_transfer(struct global_ledger *g, size_t from, size_t to,
 }
 
 struct run {
-	struct ds_ledger *ordered;     /* one of these two is set; */
-	struct global_ledger *global;  /* neither: the same loop, no ledger */
+	struct ds_ledger *ordered;    /* one of these two is set; */
+	struct global_ledger *global; /* neither: the same loop, no ledger */
 	size_t accounts;
-	bool disjoint;		       /* thread i keeps to its own slice */
+	bool disjoint; /* thread i keeps to its own slice */
 	int threads;
-	atomic_int next_id;	       /* hands out thread indexes */
+	atomic_int next_id; /* hands out thread indexes */
 	struct timespec deadline;
 	pthread_barrier_t start;
 	atomic_ulong ops;
@@ -233,7 +233,8 @@ int main(int argc, char **argv)
 	if (ms <= 0)
 		ms = 300;
 	printf("ledger: 2-account transfers of 1, %ld ms a run, median of "
-	       "%d interleaved rounds, LOCKCHECK=%d\n", ms, REPS, LOCKCHECK);
+	       "%d interleaved rounds, LOCKCHECK=%d\n",
+	       ms, REPS, LOCKCHECK);
 	for (int rep = 0; rep < REPS; rep++)
 		for (size_t i = 0; i < NROWS; i++)
 			measure(&rows[i], rep, ms);
@@ -242,6 +243,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NROWS; i++)
 		print_row(&rows[i]);
 	printf("parallel capacity: 2 threads of the same loop without a "
-	       "ledger ran %.2fx as fast as 1\n", parallel_capacity(ms));
+	       "ledger ran %.2fx as fast as 1\n",
+	       parallel_capacity(ms));
 	return 0;
 }

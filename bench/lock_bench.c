@@ -60,8 +60,7 @@ static void init_locks(struct locks *l)
 }
 
 /* The measured loops: kept out of line so callgrind can count them. */
-__attribute__((noinline, used)) static void pair_loop(bl_mutex_t *m,
-							long steps)
+__attribute__((noinline, used)) static void pair_loop(bl_mutex_t *m, long steps)
 {
 	for (long i = 0; i < steps; i++) {
 		bl_lock(m);
@@ -71,14 +70,14 @@ __attribute__((noinline, used)) static void pair_loop(bl_mutex_t *m,
 
 /* pair_loop with the lock held by a scope (LC_SCOPED_LOCK). */
 __attribute__((noinline, used)) static void scoped_loop(bl_mutex_t *m,
-							  long steps)
+							long steps)
 {
 	for (long i = 0; i < steps; i++)
 		BL_SCOPED_PAIR(m);
 }
 
 __attribute__((noinline, used)) static void nested_loop(struct locks *l,
-							  long steps)
+							long steps)
 {
 	for (long i = 0; i < steps; i++) {
 		int s = (int)(i & (SHARDS - 1));
@@ -93,7 +92,7 @@ __attribute__((noinline, used)) static void nested_loop(struct locks *l,
 }
 
 __attribute__((noinline, used)) static void stats_loop(struct locks *l,
-							 long steps)
+						       long steps)
 {
 	for (long i = 0; i < steps; i++) {
 		int s = (int)(i & (SHARDS - 1));

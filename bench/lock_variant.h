@@ -13,11 +13,11 @@
 #ifdef BENCH_RAW
 
 typedef pthread_mutex_t bl_mutex_t;
-#define BL_INITIALIZER(name) PTHREAD_MUTEX_INITIALIZER
+#define BL_INITIALIZER(name)  PTHREAD_MUTEX_INITIALIZER
 #define bl_init(m, name, key) pthread_mutex_init((m), NULL)
-#define bl_lock(m) pthread_mutex_lock(m)
-#define bl_unlock(m) pthread_mutex_unlock(m)
-#define bl_destroy(m) pthread_mutex_destroy(m)
+#define bl_lock(m)	      pthread_mutex_lock(m)
+#define bl_unlock(m)	      pthread_mutex_unlock(m)
+#define bl_destroy(m)	      pthread_mutex_destroy(m)
 /* A lock held for one block: the calls LC_SCOPED_LOCK stands for. */
 #define BL_SCOPED_PAIR(m)                                                      \
 	do {                                                                   \
@@ -34,8 +34,8 @@ typedef lc_mutex_t bl_mutex_t;
 #define BL_INITIALIZER(name) LC_MUTEX_INITIALIZER(name)
 #define bl_init(m, name, key)                                                  \
 	(lc_mutex_init((m), (name)) || lc_mutex_set_order((m), (key)))
-#define bl_lock(m) lc_mutex_lock(m)
-#define bl_unlock(m) lc_mutex_unlock(m)
+#define bl_lock(m)    lc_mutex_lock(m)
+#define bl_unlock(m)  lc_mutex_unlock(m)
 #define bl_destroy(m) lc_mutex_destroy(m)
 #define BL_SCOPED_PAIR(m)                                                      \
 	do {                                                                   \

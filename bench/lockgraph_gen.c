@@ -21,9 +21,9 @@
 struct gen {
 	uint64_t rng;
 	uint32_t nclasses, nedges, pool;
-	uint32_t *perm;	   /* local id -> global class */
-	uint32_t *local;   /* global class -> local id */
-	uint32_t *pick;	   /* pool edges chosen for one dump */
+	uint32_t *perm;		       /* local id -> global class */
+	uint32_t *local;	       /* global class -> local id */
+	uint32_t *pick;		       /* pool edges chosen for one dump */
 	uint32_t *pool_from, *pool_to; /* the pool of ordered edges */
 };
 
@@ -93,9 +93,9 @@ static void put_classes(struct gen *g, FILE *f)
 		fprintf(f,
 			"class %u %s %u %u %u %u \"lock_%u\" \"src/mod%02u.c\" "
 			"%u\n",
-			i, c % 5 ? "mutex" : "rwlock", 1 + c % 3, rnd(g, 100000),
-			rnd(g, 1000), rnd(g, 10000000), c, c % 97,
-			100 + c);
+			i, c % 5 ? "mutex" : "rwlock", 1 + c % 3,
+			rnd(g, 100000), rnd(g, 1000), rnd(g, 10000000), c,
+			c % 97, 100 + c);
 	}
 }
 
@@ -118,8 +118,9 @@ static void put_edge(struct gen *g, FILE *f, uint32_t from, uint32_t to,
 			g->local[(from + 1) % g->nclasses]);
 	else
 		fputc('-', f);
-	fprintf(f, " %d \"worker-%u\" \"src/mod%02u.c\" %u \"fn_%u\" "
-		   "\"src/mod%02u.c\" %u \"fn_%u\"\n",
+	fprintf(f,
+		" %d \"worker-%u\" \"src/mod%02u.c\" %u \"fn_%u\" "
+		"\"src/mod%02u.c\" %u \"fn_%u\"\n",
 		tid + (int)rnd(g, 8), rnd(g, 8), from % 97, 200 + from, from,
 		to % 97, 300 + to, to);
 }
@@ -178,7 +179,8 @@ int main(int argc, char **argv)
 	ndumps = (uint32_t)strtoul(argv[2], NULL, 10);
 	g.nclasses = (uint32_t)strtoul(argv[3], NULL, 10);
 	g.nedges = (uint32_t)strtoul(argv[4], NULL, 10);
-	g.rng = argc > 5 ? strtoull(argv[5], NULL, 10) | 1 : 88172645463325252ULL;
+	g.rng = argc > 5 ? strtoull(argv[5], NULL, 10) | 1
+			 : 88172645463325252ULL;
 	g.pool = 4 * g.nedges;
 	g.perm = malloc(g.nclasses * sizeof(*g.perm));
 	g.local = malloc(g.nclasses * sizeof(*g.local));

@@ -51,6 +51,7 @@ int main(int argc, char **argv)
 		return 2;
 	fprintf(stderr, "%.3f %.3f %ld %d\n", now() - t0,
 		seconds(&ru.ru_utime) + seconds(&ru.ru_stime), ru.ru_maxrss,
-		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		WIFEXITED(status) ? WEXITSTATUS(status)
+				  : 128 + WTERMSIG(status));
 	return 0;
 }

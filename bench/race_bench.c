@@ -25,20 +25,20 @@
 #include "lock_variant.h"
 
 #ifdef BENCH_RAW
-#define RD(lv) (lv)
-#define WR(lv, v) ((lv) = (v))
+#define RD(lv)	       (lv)
+#define WR(lv, v)      ((lv) = (v))
 #define GUARD(p, n, l) ((void)0)
 #else
-#define RD(lv) LC_READ(lv)
-#define WR(lv, v) LC_WRITE(lv, v)
+#define RD(lv)	       LC_READ(lv)
+#define WR(lv, v)      LC_WRITE(lv, v)
 #define GUARD(p, n, l) lc_guard((p), (n), (l))
 #endif
 
 struct counters {
 	bl_mutex_t lock;
-	long guarded;	/* under lock, declared */
-	long own;	/* no lock: this thread's alone, happens-before */
-	char pad[64];	/* threads' counters on lines of their own */
+	long guarded; /* under lock, declared */
+	long own;     /* no lock: this thread's alone, happens-before */
+	char pad[64]; /* threads' counters on lines of their own */
 };
 
 struct run {

@@ -150,9 +150,9 @@ struct bench_map {
 };
 
 static const struct bench_map impls[2] = {
-    {LOCKCHECK ? "rwmap-lockcheck" : "rwmap", rw_create, rw_destroy, rw_put,
-     rw_get},
-    {"mutex", mmap_create, mmap_destroy, mmap_put, mmap_get},
+	{ LOCKCHECK ? "rwmap-lockcheck" : "rwmap", rw_create, rw_destroy,
+	  rw_put, rw_get },
+	{ "mutex", mmap_create, mmap_destroy, mmap_put, mmap_get },
 };
 
 /* ---- timed runs ---- */
@@ -214,7 +214,7 @@ static void *worker_main(void *arg)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts))
 		;
@@ -231,7 +231,7 @@ static double now_s(void)
 static void *filled_map(const struct bench_map *impl)
 {
 	void *m = impl->create();
-	unsigned char val[VLEN] = {0};
+	unsigned char val[VLEN] = { 0 };
 
 	for (uint64_t k = 0; m && k < KEYS; k++)
 		impl->put(m, &k, sizeof(k), val, sizeof(val));
@@ -275,7 +275,7 @@ static struct result timed_run(const struct bench_map *impl, int nthreads,
 	struct result r;
 
 	for (int t = 0; t < nthreads; t++)
-		w[t] = (struct worker){0, impl, map, streams[t], 0, 0};
+		w[t] = (struct worker){ 0, impl, map, streams[t], 0, 0 };
 	secs = run_workers(w, nthreads);
 	for (int t = 0; t < nthreads; t++) {
 		ops += w[t].done;
@@ -343,7 +343,7 @@ static void run_config(int nthreads, int read_pct, uint32_t *const *streams)
 		for (int k = 0; k < 2; k++) {
 			int i = (k + rep) % 2;
 			struct result r =
-			    timed_run(&impls[i], nthreads, streams);
+				timed_run(&impls[i], nthreads, streams);
 
 			wall[i][rep] = r.wall;
 			cpu[i][rep] = r.cpu;
@@ -361,13 +361,13 @@ static void run_config(int nthreads, int read_pct, uint32_t *const *streams)
 
 int main(int argc, char **argv)
 {
-	static const int mixes[] = {90, 99};
+	static const int mixes[] = { 90, 99 };
 	uint32_t *streams[2];
 
 	if (argc > 1)
 		reps = atoi(argv[1]) > 0 && atoi(argv[1]) <= MAX_REPS
-			   ? atoi(argv[1])
-			   : reps;
+			       ? atoi(argv[1])
+			       : reps;
 	if (argc > 2)
 		run_ms = atoi(argv[2]);
 	printf("rwmap_bench: %d keys of 8 bytes, %d-byte values, %d ms runs "

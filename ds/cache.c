@@ -278,7 +278,7 @@ static void tags_add_locked(struct shard *s, const struct entry *e)
 		tags_rebuild_locked(s);
 	else if (s->tags)
 		s->tags[e->hh.hashv & (s->tags_nb - 1)] |=
-		    tag_bit(s, e->hh.hashv);
+			tag_bit(s, e->hh.hashv);
 }
 
 /* e was just taken out (its hh still holds its hash). */
@@ -841,7 +841,7 @@ int ds_cache_insert(ds_cache_t *cache, const void *key, size_t keylen,
 static void bucket_to_front_locked(struct shard *s, struct entry *e)
 {
 	UT_hash_bucket *b =
-	    &s->tbl->buckets[e->hh.hashv & (s->tbl->num_buckets - 1)];
+		&s->tbl->buckets[e->hh.hashv & (s->tbl->num_buckets - 1)];
 	UT_hash_handle *hh = &e->hh;
 
 	lc_assert_held(&s->lock);
@@ -980,7 +980,7 @@ static void stats_add(struct ds_cache_stats *sum,
 int ds_cache_stats(ds_cache_t *cache, struct ds_cache_stats *total,
 		   struct ds_cache_stats *per_shard, size_t n)
 {
-	struct ds_cache_stats sum = {0}, one;
+	struct ds_cache_stats sum = { 0 }, one;
 
 	if (!cache)
 		return EINVAL;

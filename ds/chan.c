@@ -46,12 +46,12 @@
 
 struct ds_chan {
 	lc_mutex_t lock;
-	lc_cond_t room;		  /* a slot freed, or the channel closed */
-	lc_cond_t contents;	  /* an item arrived, or the channel closed */
-	size_t cap;		  /* slots, >= 1, fixed */
-	size_t item_size;	  /* bytes per slot, >= 1, fixed */
-	const char *name;	  /* copy, stored after the ring */
-	const char *file;	  /* create site: the channel's class */
+	lc_cond_t room;	    /* a slot freed, or the channel closed */
+	lc_cond_t contents; /* an item arrived, or the channel closed */
+	size_t cap;	    /* slots, >= 1, fixed */
+	size_t item_size;   /* bytes per slot, >= 1, fixed */
+	const char *name;   /* copy, stored after the ring */
+	const char *file;   /* create site: the channel's class */
 	int line;
 	/* lock protects the following state. */
 	size_t head;		  /* slot of the oldest item */
@@ -61,7 +61,7 @@ struct ds_chan {
 	uint64_t sent;		  /* items ever pushed */
 	uint64_t received;	  /* items ever popped */
 	bool closed;
-	unsigned char ring[];	  /* cap * item_size bytes, then the name */
+	unsigned char ring[]; /* cap * item_size bytes, then the name */
 };
 
 /* How long a send or receive may wait for its condition. */
@@ -92,10 +92,9 @@ static bool chan_size(size_t cap, size_t item_size, size_t namelen,
 /* One of the channel's wait nodes (role: "room" or "contents"). */
 static int init_node(ds_chan_t *ch, lc_cond_t *c, const char *role)
 {
-	return ds__init_result(lc__cond_init_node(c, CLOCK_MONOTONIC,
-						  &ch->lock, "channel",
-						  ch->name, role, ch->file,
-						  ch->line));
+	return ds__init_result(lc__cond_init_node(c, CLOCK_MONOTONIC, &ch->lock,
+						  "channel", ch->name, role,
+						  ch->file, ch->line));
 }
 
 /* The mutex and both condvars, or none of them (an error from init). */

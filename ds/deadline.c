@@ -11,7 +11,7 @@
 #include <errno.h>
 
 #define NS_PER_SEC 1000000000L
-#define NS_PER_MS 1000000L
+#define NS_PER_MS  1000000L
 
 int ds__deadline_after_ms(long ms, struct timespec *abs)
 {

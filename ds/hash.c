@@ -65,16 +65,18 @@ static inline void sip_compress(struct sip *s, uint64_t m, int rounds)
 static inline uint64_t siphash(const struct ds__hash_key *key, const void *data,
 			       size_t len, int c, int d)
 {
-	struct sip s = {
-	    key->k0 ^ 0x736f6d6570736575ull, key->k1 ^ 0x646f72616e646f6dull,
-	    key->k0 ^ 0x6c7967656e657261ull, key->k1 ^ 0x7465646279746573ull};
+	struct sip s = { key->k0 ^ 0x736f6d6570736575ull,
+			 key->k1 ^ 0x646f72616e646f6dull,
+			 key->k0 ^ 0x6c7967656e657261ull,
+			 key->k1 ^ 0x7465646279746573ull };
 	const unsigned char *p = data;
 	size_t i, tail = len & 7;
 
 	for (i = 0; i < len - tail; i += 8)
 		sip_compress(&s, load_le64(p + i, 8), c);
-	sip_compress(
-	    &s, (tail ? load_le64(p + i, tail) : 0) | (uint64_t)len << 56, c);
+	sip_compress(&s,
+		     (tail ? load_le64(p + i, tail) : 0) | (uint64_t)len << 56,
+		     c);
 	s.v2 ^= 0xff;
 	while (d-- > 0)
 		sip_round(&s);
@@ -97,8 +99,8 @@ uint64_t ds__siphash24(const struct ds__hash_key *key, const void *data,
  * attacker, but different per process and per call. */
 static void weak_key(struct ds__hash_key *key)
 {
-	static const struct ds__hash_key mix = {0x9e3779b97f4a7c15ull,
-						0xbf58476d1ce4e5b9ull};
+	static const struct ds__hash_key mix = { 0x9e3779b97f4a7c15ull,
+						 0xbf58476d1ce4e5b9ull };
 	struct timespec ts;
 	uint64_t words[4];
 

@@ -38,9 +38,9 @@ struct account {
 };
 
 struct ds_ledger {
-	size_t n;		/* number of accounts, fixed */
-	int64_t total;		/* sum of balances, conserved */
-	struct account *acct;	/* n accounts, id = index */
+	size_t n;	      /* number of accounts, fixed */
+	int64_t total;	      /* sum of balances, conserved */
+	struct account *acct; /* n accounts, id = index */
 };
 
 /* Sums the opening balances; EINVAL on a negative one or an overflow. */
@@ -86,8 +86,7 @@ static int init_accounts(struct account *acct, size_t n,
 	return 0;
 }
 
-int ds_ledger_create(size_t n, const int64_t *balances,
-		     struct ds_ledger **out)
+int ds_ledger_create(size_t n, const int64_t *balances, struct ds_ledger **out)
 {
 	struct ds_ledger *l;
 	void *mem = NULL;
@@ -158,8 +157,7 @@ static int check_delta_locked(struct account *a, int64_t delta)
 	return 0;
 }
 
-static int move_locked(struct account *src, struct account *dst,
-		       int64_t amount)
+static int move_locked(struct account *src, struct account *dst, int64_t amount)
 {
 	int err;
 

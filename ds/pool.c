@@ -61,21 +61,21 @@ struct task {
 
 struct worker {
 	ds_pool_t *pool;
-	size_t index;	  /* 1-based: the N of "<name>-N" */
+	size_t index; /* 1-based: the N of "<name>-N" */
 	pthread_t thread;
 };
 
 struct ds_pool {
 	lc_mutex_t lock;
-	lc_cond_t work;		   /* a task was queued, or the pool stops */
-	lc_cond_t room;		   /* a slot freed, or the pool stops; the
-				    * pool's wait node for the checker */
-	lc_cond_t left;		   /* the last woken submitter left */
-	struct task *queue;	   /* cap slots */
-	struct worker *workers;	   /* nworkers of them, started */
-	size_t nworkers;	   /* started so far (creation), then fixed */
-	size_t cap;		   /* queue slots, >= 1, fixed */
-	const char *file;	   /* create site: the pool's class */
+	lc_cond_t work;		/* a task was queued, or the pool stops */
+	lc_cond_t room;		/* a slot freed, or the pool stops; the
+				 * pool's wait node for the checker */
+	lc_cond_t left;		/* the last woken submitter left */
+	struct task *queue;	/* cap slots */
+	struct worker *workers; /* nworkers of them, started */
+	size_t nworkers;	/* started so far (creation), then fixed */
+	size_t cap;		/* queue slots, >= 1, fixed */
+	const char *file;	/* create site: the pool's class */
 	int line;
 	/* lock protects the following state. */
 	size_t head;		   /* slot of the oldest queued task */
@@ -87,7 +87,7 @@ struct ds_pool {
 	uint64_t cancelled;	   /* queued tasks a CANCEL shutdown took */
 	bool stopping;		   /* shutdown (or a failed create) began */
 	void (*on_cancel)(void *arg);
-	char name[];		   /* copy of the pool's name */
+	char name[]; /* copy of the pool's name */
 };
 
 /* How long a submit may wait for room. */
@@ -208,8 +208,7 @@ static void wait_for_work_locked(ds_pool_t *p)
 
 /* Pops the oldest task into *t; false when the pool stops and the queue
  * is empty (the worker's end). */
-static bool take_task_locked(ds_pool_t *p, struct task *t)
-	LC_REQUIRES(p->lock);
+static bool take_task_locked(ds_pool_t *p, struct task *t) LC_REQUIRES(p->lock);
 static bool take_task_locked(ds_pool_t *p, struct task *t)
 {
 	lc_assert_held(&p->lock);
@@ -410,8 +409,7 @@ int ds_pool_try_submit(ds_pool_t *p, void (*fn)(void *), void *arg)
 	return submit_task(p, fn, arg, &never);
 }
 
-int ds_pool_submit_timeout(ds_pool_t *p, void (*fn)(void *), void *arg,
-			   long ms)
+int ds_pool_submit_timeout(ds_pool_t *p, void (*fn)(void *), void *arg, long ms)
 {
 	struct timespec deadline;
 	struct wait w = { true, &deadline };

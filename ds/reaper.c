@@ -453,8 +453,7 @@ int ds_reaper_watch(struct ds_reaper *r, pid_t pid)
 
 /* ---- collecting -------------------------------------------------------- */
 
-int ds_reaper_lookup(struct ds_reaper *r, pid_t pid,
-		     struct ds_reaper_exit *out)
+int ds_reaper_lookup(struct ds_reaper *r, pid_t pid, struct ds_reaper_exit *out)
 {
 	int err;
 
@@ -502,7 +501,8 @@ int ds_reaper_wait(struct ds_reaper *r, pid_t pid, int timeout_ms,
 }
 
 /* Records in a drained list (for the assertion that it holds them all). */
-static __attribute__((unused)) size_t list_length(const struct ds_reaper_exit *list)
+static __attribute__((unused)) size_t
+list_length(const struct ds_reaper_exit *list)
 {
 	size_t n = 0;
 
@@ -557,8 +557,7 @@ size_t ds_reaper_count_running(struct ds_reaper *r)
 	return n;
 }
 
-char *ds_reaper_describe(const struct ds_reaper_exit *e, char *buf,
-			 size_t size)
+char *ds_reaper_describe(const struct ds_reaper_exit *e, char *buf, size_t size)
 {
 	if (!buf || !size)
 		return buf;
@@ -571,7 +570,8 @@ char *ds_reaper_describe(const struct ds_reaper_exit *e, char *buf,
 			 strsignal(e->code),
 			 e->core_dumped ? ", core dumped" : "");
 	else
-		snprintf(buf, size, "ended; status lost (reaped by other "
-				    "code, or SIGCHLD ignored)");
+		snprintf(buf, size,
+			 "ended; status lost (reaped by other "
+			 "code, or SIGCHLD ignored)");
 	return buf;
 }

@@ -46,7 +46,7 @@ struct ds__child {
 };
 
 #define DS__CHILD_OF(e)                                                        \
-	((struct ds__child *)((char *)(e) - offsetof(struct ds__child, rec)))
+	((struct ds__child *)((char *)(e)-offsetof(struct ds__child, rec)))
 
 struct ds_reaper {
 	lc_mutex_t lock;
@@ -73,11 +73,11 @@ struct ds_reaper {
 	 * create, so no lock. Slot 0 is wakefd; slot i >= 1 is kid[i]. */
 	struct pollfd *pfd;
 	struct ds__child **kid;
-	size_t nfd, cap;	/* slots used, slots allocated */
-	int kill_sig;		/* stopping with this signal: send it to every
-				   child adopted from now on */
-	bool retry;		/* adoption failed for memory: poll with a
-				   timeout until it succeeds */
+	size_t nfd, cap; /* slots used, slots allocated */
+	int kill_sig;	 /* stopping with this signal: send it to every
+			    child adopted from now on */
+	bool retry;	 /* adoption failed for memory: poll with a
+			    timeout until it succeeds */
 };
 
 /* reaper.c: table operations, each one short critical section. */

@@ -79,8 +79,8 @@ static void fill_record(struct ds_reaper_exit *rec, const siginfo_t *si,
 			const struct rusage *ru)
 {
 	ds__now(&rec->ended);
-	rec->how = si->si_code == CLD_EXITED ? DS_REAPER_EXITED
-					     : DS_REAPER_KILLED;
+	rec->how =
+		si->si_code == CLD_EXITED ? DS_REAPER_EXITED : DS_REAPER_KILLED;
 	rec->code = si->si_status;
 	rec->core_dumped = si->si_code == CLD_DUMPED;
 	rec->utime = ru->ru_utime;
@@ -137,7 +137,7 @@ bool ds__child_stolen(int pidfd)
 int ds__send_signal(int pidfd, int sig)
 {
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? errno
-									: 0;
+								       : 0;
 }
 
 /* For a child that must not outlive a failed spawn: kill, reap, close. */

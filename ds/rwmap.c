@@ -345,7 +345,7 @@ static int copy_value(const void *key, size_t keylen, const void *value,
 int ds_rwmap_get(ds_rwmap_t *map, const void *key, size_t keylen, void *buf,
 		 size_t cap, size_t *vlen)
 {
-	struct copy_out out = {buf, cap, vlen};
+	struct copy_out out = { buf, cap, vlen };
 
 	if (!buf && cap)
 		return EINVAL;

@@ -33,8 +33,8 @@ static struct lc__chain *probe(struct table *t, uint64_t hash)
 {
 	for (uint32_t i = (uint32_t)hash & (t->cap - 1);;
 	     i = (i + 1) & (t->cap - 1)) {
-		struct lc__chain *c =
-			atomic_load_explicit(&t->slots[i], memory_order_acquire);
+		struct lc__chain *c = atomic_load_explicit(
+			&t->slots[i], memory_order_acquire);
 
 		if (!c || c->hash == hash)
 			return c;
@@ -102,8 +102,8 @@ void lc__chain_each(void (*fn)(struct lc__chain *c, void *arg), void *arg)
 	struct table *t = atomic_load_explicit(&current, memory_order_relaxed);
 
 	for (uint32_t i = 0; t && i < t->cap; i++) {
-		struct lc__chain *c =
-			atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+		struct lc__chain *c = atomic_load_explicit(
+			&t->slots[i], memory_order_relaxed);
 
 		if (c)
 			fn(c, arg);

@@ -24,9 +24,9 @@
 
 static struct lc__class **classes; /* by id; lc__slow */
 static uint32_t nclasses, classes_cap;
-static struct lc__u64map by_site;  /* initializer classes: site hash -> id */
-static struct lc__u64map by_call;  /* keyed: call hash -> first class id */
-static struct lc__u64map bound;	   /* (class, translation unit) pairs */
+static struct lc__u64map by_site; /* initializer classes: site hash -> id */
+static struct lc__u64map by_call; /* keyed: call hash -> first class id */
+static struct lc__u64map bound;	  /* (class, translation unit) pairs */
 static _Atomic uint64_t next_instance = 1;
 
 /* Interned strings: hash -> index of the first string with that hash;
@@ -110,7 +110,7 @@ static const char *intern_prefix(const char *s)
 void lc__copy_name(char *buf, size_t size, const char *name)
 {
 	size_t n = strnlen(name, size - 1 < LC_TEXT_MAX + 1 ? size - 1
-							     : LC_TEXT_MAX + 1);
+							    : LC_TEXT_MAX + 1);
 
 	assert(size >= LC_TEXT_MAX + 2);
 	memcpy(buf, name, n);
@@ -353,7 +353,8 @@ uint64_t lc__instance_id(struct lc__lock *lk)
 				&lk->ordinal,
 				(uint32_t)atomic_fetch_add_explicit(
 					&c->instances, 1,
-					memory_order_relaxed) + 1,
+					memory_order_relaxed) +
+					1,
 				memory_order_relaxed);
 		return fresh;
 	}

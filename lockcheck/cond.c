@@ -56,8 +56,8 @@ static int wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 		return lc__passed_wait(&w->a, real_wait(c, m, abstime));
 	err = lc__before_wait(w->t, &w->a, &w->depth);
 	if (err == LC__GO && c->lk.kind == LC__KIND_COND)
-		lc__wait_edges(w->t, c, lc__id_fast(&m->lk), &w->a.at,
-			       w->a.ra, w->a.how);
+		lc__wait_edges(w->t, c, lc__id_fast(&m->lk), &w->a.at, w->a.ra,
+			       w->a.how);
 	if (err == LC__GO && lc__cfg.watchdog_ns && !abstime && !c->idle)
 		lc__blocked_begin(w->t, &c->lk, &w->a.at, LC__WRITE,
 				  lc__now_ns());
@@ -96,8 +96,8 @@ int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 	return wait(c, m, abstime, &w);
 }
 
-static int init(lc_cond_t *c, const pthread_condattr_t *attr,
-		const char *name, struct lc__key *key, const void *ra)
+static int init(lc_cond_t *c, const pthread_condattr_t *attr, const char *name,
+		struct lc__key *key, const void *ra)
 {
 	int err;
 
@@ -168,8 +168,8 @@ static void note_signaller(lc_cond_t *c, const char *file, int line,
 	c->last_file = file;
 	c->last_line = line;
 	c->last_func = func;
-	atomic_store_explicit(&c->last_tid, lc__owned ? lc__owned->tid
-						      : (int)gettid(),
+	atomic_store_explicit(&c->last_tid,
+			      lc__owned ? lc__owned->tid : (int)gettid(),
 			      memory_order_release);
 }
 
@@ -195,8 +195,7 @@ static void signalled(lc_cond_t *c, const char *file, int line,
 	lc__leave(t);
 }
 
-void lc__cond_event(lc_cond_t *c, const char *file, int line,
-		    const char *func)
+void lc__cond_event(lc_cond_t *c, const char *file, int line, const char *func)
 {
 	if (c)
 		signalled(c, file, line, func, CALLER);
@@ -214,8 +213,7 @@ static void race_signal(lc_cond_t *c)
 	}
 }
 
-int lc__cond_signal(lc_cond_t *c, const char *file, int line,
-		    const char *func)
+int lc__cond_signal(lc_cond_t *c, const char *file, int line, const char *func)
 {
 	if (!c)
 		return EINVAL;

@@ -25,8 +25,7 @@ static void put_value(struct lc__buf *b, const char *v)
 	lc__buf_putc(b, '"');
 }
 
-void lc__config_report(const char *var, const char *value, const char *fmt,
-		       ...)
+void lc__config_report(const char *var, const char *value, const char *fmt, ...)
 {
 	uint64_t sig = lc__hash_str(lc__hash_str(0, var), fmt);
 	struct lc__buf b;
@@ -89,7 +88,8 @@ static void read_log(void)
 	lc__config_report("LOCKCHECK_LOG", v,
 			  "cannot open it to append (%s); accepted: a file "
 			  "path this process can create or append to; "
-			  "reports go to stderr", strerror(errno));
+			  "reports go to stderr",
+			  strerror(errno));
 }
 
 static void read_action(void)
@@ -193,7 +193,8 @@ static uint32_t read_limit(const char *name, uint32_t dflt)
 		return (uint32_t)n;
 	lc__config_report(name, v,
 			  "not a positive number; accepted: 1 to %u; using "
-			  "%u", UINT32_MAX, dflt);
+			  "%u",
+			  UINT32_MAX, dflt);
 	return dflt;
 }
 

@@ -128,9 +128,12 @@ LC__HOT void lc__leave(struct lc__thread *t)
 /* An acquisition of lk in mode (a read lock or a write lock; a mutex is
  * always LC__WRITE) at the call file:line in func, whose return address is
  * ra. */
-#define LC__ACQ(lk_, mode_, how_, file_, line_, func_, ra_)                   \
-	((struct lc__acq){ .lk = (lk_), .at = { (file_), (line_), (func_) },   \
-			   .ra = (ra_), .mode = (mode_), .how = (how_) })
+#define LC__ACQ(lk_, mode_, how_, file_, line_, func_, ra_)                    \
+	((struct lc__acq){ .lk = (lk_),                                        \
+			   .at = { (file_), (line_), (func_) },                \
+			   .ra = (ra_),                                        \
+			   .mode = (mode_),                                    \
+			   .how = (how_) })
 
 /*
  * The hot steps below are inline. The out-of-line ones are given a copy of
@@ -254,8 +257,7 @@ LC__HOT int lc__release(struct lc__thread *t, struct lc__lock *lk,
  * and the retake is validated now, before the wait can block. EPERM
  * (reported) when t does not hold it; LC__PASS when t cannot tell (it
  * holds locks it did not record): the wait then goes unrecorded. */
-int lc__before_wait(struct lc__thread *t, struct lc__acq *a,
-		    uint32_t *depth);
+int lc__before_wait(struct lc__thread *t, struct lc__acq *a, uint32_t *depth);
 
 /* The wait is over (or cancelled): the mutex is held again, depth times. */
 void lc__after_wait(struct lc__thread *t, const struct lc__acq *a,
@@ -318,8 +320,8 @@ int lc__unlock_slow(struct lc__lock *lk, void *lock, lc__real_unlock_fn *fn,
  * compiler needs no saved registers for it. The real unlock changes no
  * checker state: it runs outside. */
 LC__HOT int lc__unlock_with(struct lc__lock *lk, void *lock,
-			    lc__real_unlock_fn *fn,
-			    const struct lc__site *at, const void *ra)
+			    lc__real_unlock_fn *fn, const struct lc__site *at,
+			    const void *ra)
 {
 	struct lc__thread *t = lc__enter_fast();
 	struct lc__site copy;
@@ -347,7 +349,7 @@ void lc__lock_init(struct lc__lock *lk, const char *name, struct lc__key *key,
  * the real destroy. The lock leaves every instance graph. */
 int lc__destroy_with(struct lc__lock *lk, void *lock, lc__real_fn *try_fn,
 		     lc__real_unlock_fn *unlock_fn,
-		     lc__real_unlock_fn *destroy_fn,
-		     const struct lc__site *at, const void *ra);
+		     lc__real_unlock_fn *destroy_fn, const struct lc__site *at,
+		     const void *ra);
 
 #endif /* LOCKCHECK_CORE_H */

@@ -69,7 +69,7 @@ static void put_gates(struct lc__buf *b, const struct lc__edge *e)
 	for (int i = 0; i < LC__GATE_MAX; i++)
 		if (alive & (1ull << i)) {
 			lc__buf_add(b, "%s%u:%llu", sep, e->gate_cls[i],
-				(unsigned long long)e->gate[i]);
+				    (unsigned long long)e->gate[i]);
 			sep = ",";
 		}
 }
@@ -121,9 +121,9 @@ static uint32_t put_edges(struct lc__buf *b)
 		if (!e->modes)
 			continue; /* a slot an allocation failure left empty */
 		lc__buf_add(b, "edge %llu %llu %llu",
-			(unsigned long long)g->nodes[e->from].key,
-			(unsigned long long)g->nodes[e->to].key,
-			(unsigned long long)(e->count + e->hits));
+			    (unsigned long long)g->nodes[e->from].key,
+			    (unsigned long long)g->nodes[e->to].key,
+			    (unsigned long long)(e->count + e->hits));
 		put_modes(b, e->modes);
 		put_gates(b, e);
 		lc__buf_add(b, " %d", e->info.tid);
@@ -158,11 +158,11 @@ static void put_graph(struct lc__buf *b)
 		const struct lc__class *c = lc__class_by_id(i);
 
 		lc__buf_add(b, "class %u %s %llu %llu %llu %llu", c->id,
-			kind_name(c->kind),
-			(unsigned long long)atomic_load(&c->instances),
-			(unsigned long long)atomic_load(&c->acquired),
-			(unsigned long long)atomic_load(&c->contended),
-			(unsigned long long)atomic_load(&c->wait_ns));
+			    kind_name(c->kind),
+			    (unsigned long long)atomic_load(&c->instances),
+			    (unsigned long long)atomic_load(&c->acquired),
+			    (unsigned long long)atomic_load(&c->contended),
+			    (unsigned long long)atomic_load(&c->wait_ns));
 		lc__buf_add(b, " \"%s\"", text.p + names[i]); /* escaped */
 		put_str(b, c->file);
 		lc__buf_add(b, " %d\n", c->line);

@@ -21,9 +21,9 @@ static uint64_t site_key(const struct lc__class *c)
 {
 	char name[LC_TEXT_ESCAPED_MAX], file[LC_TEXT_ESCAPED_MAX];
 
-	return lc__hash_str(lc__hash_str((uint64_t)c->line,
-					 lc_text_line(file, c->file)),
-			    lc_text_line(name, c->name));
+	return lc__hash_str(
+		lc__hash_str((uint64_t)c->line, lc_text_line(file, c->file)),
+		lc_text_line(name, c->name));
 }
 
 static uint64_t call_key(const struct lc__class *c)
@@ -52,8 +52,8 @@ static uint32_t count(const struct lc__u64map *m, uint64_t key)
 }
 
 /* Appends c's name, with its call's text and rank when twin, and a NUL. */
-static void put_name(struct lc__buf *out, const struct lc__class *c,
-		     bool twin, uint32_t rank)
+static void put_name(struct lc__buf *out, const struct lc__class *c, bool twin,
+		     uint32_t rank)
 {
 	lc__buf_put_text(out, c->name);
 	if (twin) {

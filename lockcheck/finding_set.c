@@ -35,7 +35,7 @@ struct kept {
 	uint32_t nclasses;
 };
 
-static struct lc__u64map seen;	/* signature -> 1 */
+static struct lc__u64map seen; /* signature -> 1 */
 static bool lost; /* a finding could not be kept: the dump says so */
 static struct kept *kept;
 static uint32_t nkept, kept_cap;
@@ -83,8 +83,8 @@ static struct kept *kept_slot(void)
 	return &kept[nkept];
 }
 
-void lc__finding_keep(enum lc__finding kind, const char *summary,
-		      size_t len, const uint32_t *classes, uint32_t n)
+void lc__finding_keep(enum lc__finding kind, const char *summary, size_t len,
+		      const uint32_t *classes, uint32_t n)
 {
 	struct kept *k = kept_slot();
 
@@ -126,8 +126,7 @@ uint32_t lc__findings_count(void)
 	return atomic_load(&reported);
 }
 
-void lc__findings_each(void (*fn)(enum lc__finding kind,
-				  const char *summary,
+void lc__findings_each(void (*fn)(enum lc__finding kind, const char *summary,
 				  const uint32_t *classes, uint32_t n,
 				  void *arg),
 		       void *arg)
@@ -136,7 +135,8 @@ void lc__findings_each(void (*fn)(enum lc__finding kind,
 		fn(kept[i].kind, kept[i].summary, kept[i].classes,
 		   kept[i].nclasses, arg);
 	if (lost) /* needs no memory, unlike the findings it stands for */
-		fn(LC__FINDING_LIMIT, "memory: findings were lost for want "
-				      "of memory; this dump lacks them",
+		fn(LC__FINDING_LIMIT,
+		   "memory: findings were lost for want "
+		   "of memory; this dump lacks them",
 		   NULL, 0, arg);
 }

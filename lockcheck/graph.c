@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK 1024u
+#define CHUNK	 1024u
 #define FREE_KEY UINT64_MAX
 
 void lc__graph_init(struct lc__graph *g)
@@ -79,8 +79,8 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 		n = g->free_node;
 		g->free_node = g->nodes[n].out;
 	} else {
-		if (lc__grow_array((void **)&g->nodes, &g->node_cap, g->nnodes + 1,
-			       sizeof(*g->nodes)))
+		if (lc__grow_array((void **)&g->nodes, &g->node_cap,
+				   g->nnodes + 1, sizeof(*g->nodes)))
 			return LC__NONE;
 		n = g->nnodes++;
 	}
@@ -90,8 +90,8 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 		g->free_node = n;
 		return LC__NONE;
 	}
-	g->nodes[n] = (struct lc__node){ key, addr, 0, LC__NONE, LC__NONE,
-					 LC__NODE_LOCK };
+	g->nodes[n] = (struct lc__node){ key,	   addr,     0,
+					 LC__NONE, LC__NONE, LC__NODE_LOCK };
 	return n;
 }
 
@@ -131,7 +131,7 @@ uint32_t lc__graph_find_edge(const struct lc__graph *g, uint32_t from,
 	uint32_t e;
 
 	return lc__u64map_get(&g->edge_of, edge_key(from, to), &e) ? e
-								    : LC__NONE;
+								   : LC__NONE;
 }
 
 static uint32_t alloc_edge(struct lc__graph *g)
@@ -277,7 +277,8 @@ uint32_t lc__graph_observe(struct lc__graph *g, uint32_t from, uint32_t to,
 	edge->modes |= combo;
 	alive = atomic_load_explicit(&edge->gate_alive, memory_order_relaxed);
 	for (uint32_t i = 0; i < LC__GATE_MAX; i++)
-		if ((alive & (1ull << i)) && held_has(held, nheld, edge->gate[i]))
+		if ((alive & (1ull << i)) &&
+		    held_has(held, nheld, edge->gate[i]))
 			kept |= 1ull << i;
 	if (kept != alive) {
 		atomic_store_explicit(&edge->gate_alive, kept,

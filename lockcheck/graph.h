@@ -36,7 +36,7 @@
 enum lc__mode { LC__READ = 0, LC__WRITE = 1 };
 
 /* Bit for one (held mode, wanted mode) pair in an edge's mode set. */
-#define LC__COMBO(held, want) ((uint8_t)(1u << ((held) * 2 + (want))))
+#define LC__COMBO(held, want) ((uint8_t)(1u << ((held)*2 + (want))))
 
 /* A source location, as the lock macros pass it. */
 struct lc__site {
@@ -47,39 +47,39 @@ struct lc__site {
 
 /* What a report shows about an edge: its first occurrence. */
 struct lc__edge_info {
-	struct lc__site held_at;  /* where the held lock was taken */
-	struct lc__site next_at;  /* where the next one was wanted */
-	int tid;		  /* thread that did it */
-	const char *thread;	  /* its name (interned, never freed) */
-	uint32_t stack;		  /* captured stack id, 0 for none */
+	struct lc__site held_at; /* where the held lock was taken */
+	struct lc__site next_at; /* where the next one was wanted */
+	int tid;		 /* thread that did it */
+	const char *thread;	 /* its name (interned, never freed) */
+	uint32_t stack;		 /* captured stack id, 0 for none */
 };
 
 struct lc__edge {
-	uint32_t from, to;	      /* node indices */
-	uint32_t next_out, next_in;   /* node lists; LC__NONE ends them */
-	uint64_t *gate;		      /* gate candidates, fixed at creation */
-	uint32_t *gate_cls;	      /* their classes, for dumps */
-	_Atomic uint64_t gate_alive;  /* bit i: gate[i] held every time */
-	uint8_t modes;		      /* LC__COMBO bits seen */
-	uint64_t count;		      /* occurrences seen by the slow path */
-	uint64_t hits;		      /* scratch for the dump: cached ones */
+	uint32_t from, to;	     /* node indices */
+	uint32_t next_out, next_in;  /* node lists; LC__NONE ends them */
+	uint64_t *gate;		     /* gate candidates, fixed at creation */
+	uint32_t *gate_cls;	     /* their classes, for dumps */
+	_Atomic uint64_t gate_alive; /* bit i: gate[i] held every time */
+	uint8_t modes;		     /* LC__COMBO bits seen */
+	uint64_t count;		     /* occurrences seen by the slow path */
+	uint64_t hits;		     /* scratch for the dump: cached ones */
 	struct lc__edge_info info;
 };
 
 /* What a node stands for: notes for reports; the rules ignore it. */
 enum lc__node_kind {
-	LC__NODE_LOCK,	/* a lock class or a lock instance */
-	LC__NODE_WAIT,	/* a wait node: a condvar, a channel's room or
-			 * contents, a pool; it is never held, its edges
-			 * say who waits on it and who its event needs */
+	LC__NODE_LOCK, /* a lock class or a lock instance */
+	LC__NODE_WAIT, /* a wait node: a condvar, a channel's room or
+			* contents, a pool; it is never held, its edges
+			* say who waits on it and who its event needs */
 };
 
 struct lc__node {
-	uint64_t key;	   /* class id or instance id; ~0 when free */
-	const void *addr;  /* the lock's address (instance graphs) */
-	uint32_t label;	   /* the caller's name for it (lock ordinals) */
-	uint32_t out, in;  /* first edge of each list */
-	uint8_t kind;	   /* enum lc__node_kind */
+	uint64_t key;	  /* class id or instance id; ~0 when free */
+	const void *addr; /* the lock's address (instance graphs) */
+	uint32_t label;	  /* the caller's name for it (lock ordinals) */
+	uint32_t out, in; /* first edge of each list */
+	uint8_t kind;	  /* enum lc__node_kind */
 };
 
 /* A lock held at an occurrence: a gate candidate (its key, and the class
@@ -90,18 +90,19 @@ struct lc__held_inst {
 };
 
 struct lc__graph {
-	struct lc__edge **chunks; /* edges never move: fast paths keep pointers */
+	struct lc__edge *
+		*chunks; /* edges never move: fast paths keep pointers */
 	uint32_t nchunks;
-	uint32_t nedges;	  /* high-water mark of edge indices */
-	uint32_t free_edge;	  /* free list through next_out */
+	uint32_t nedges;    /* high-water mark of edge indices */
+	uint32_t free_edge; /* free list through next_out */
 	uint32_t live_edges;
 	struct lc__node *nodes;
 	uint32_t nnodes, node_cap;
-	uint32_t free_node;	  /* free list through out */
-	struct lc__u64map node_of;  /* key -> node index */
-	struct lc__u64map edge_of;  /* from << 32 | to -> edge index */
-	uint64_t *last_gate;	  /* the gate list made last, shared */
-	uint32_t last_ngate;	  /* its length */
+	uint32_t free_node;	   /* free list through out */
+	struct lc__u64map node_of; /* key -> node index */
+	struct lc__u64map edge_of; /* from << 32 | to -> edge index */
+	uint64_t *last_gate;	   /* the gate list made last, shared */
+	uint32_t last_ngate;	   /* its length */
 };
 
 void lc__graph_init(struct lc__graph *g);
@@ -117,7 +118,7 @@ uint32_t lc__graph_node(struct lc__graph *g, uint64_t key, const void *addr,
 bool lc__graph_remove_node(struct lc__graph *g, uint64_t key);
 
 static inline struct lc__edge *lc__graph_edge(const struct lc__graph *g,
-					       uint32_t e)
+					      uint32_t e)
 {
 	return &g->chunks[e >> 10][e & 1023];
 }

@@ -76,8 +76,8 @@ void lc__config_read(void);
 
 /* Reports a problem with a setting (kind config) once per variable and
  * problem: "<var>="<value>": " and then fmt. Takes lc__slow. */
-void lc__config_report(const char *var, const char *value, const char *fmt,
-		       ...) __attribute__((format(printf, 3, 4)));
+void lc__config_report(const char *var, const char *value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* The class graph: nodes are class ids. Under lc__slow. */
 extern struct lc__graph lc__classes_graph;
@@ -86,13 +86,13 @@ extern struct lc__graph lc__classes_graph;
 
 struct lc__class {
 	uint32_t id;
-	int kind;		/* LC__KIND_* of the first lock seen */
-	const char *name;	/* interned */
-	const char *file;	/* interned init site */
+	int kind;	  /* LC__KIND_* of the first lock seen */
+	const char *name; /* interned */
+	const char *file; /* interned init site */
 	int line;
-	bool keyed;		/* an init macro's call, not initializer */
-	const char *text;	/* keyed: the call's argument text */
-	uint32_t next_same;	/* keyed: next class of the same call text */
+	bool keyed;	    /* an init macro's call, not initializer */
+	const char *text;   /* keyed: the call's argument text */
+	uint32_t next_same; /* keyed: next class of the same call text */
 	_Atomic uint64_t instances; /* locks initialised with this class */
 	_Atomic uint64_t acquired;  /* counters of exited threads */
 	_Atomic uint64_t contended;
@@ -160,27 +160,27 @@ enum lc__how {
  * in the rest. Validation and reports read it. */
 struct lc__acq {
 	struct lc__lock *lk;
-	struct lc__class *cls;	/* its class; NULL: not ordered (limit) */
-	uint64_t chain;		/* stack's chain hash with lk on top */
-	uint64_t start_ns;	/* when a blocking wait began */
-	struct lc__site at;	/* the call */
-	const void *ra;		/* its return address: stacks start */
-	int held;		/* lk's held entry, or -1 (by the steps) */
-	uint8_t mode;		/* LC__READ or LC__WRITE */
-	uint8_t how;		/* enum lc__how */
+	struct lc__class *cls; /* its class; NULL: not ordered (limit) */
+	uint64_t chain;	       /* stack's chain hash with lk on top */
+	uint64_t start_ns;     /* when a blocking wait began */
+	struct lc__site at;    /* the call */
+	const void *ra;	       /* its return address: stacks start */
+	int held;	       /* lk's held entry, or -1 (by the steps) */
+	uint8_t mode;	       /* LC__READ or LC__WRITE */
+	uint8_t how;	       /* enum lc__how */
 };
 
 /* ---- thread.c: per-thread state. ---- */
 
 struct lc__held {
 	struct lc__lock *lk;
-	struct lc__class *cls;	/* NULL: not ordered (limit) */
-	uint64_t id;		/* instance id when taken */
-	struct lc__site at;	/* where it was taken */
-	uint64_t chain;		/* hash of the stack up to this entry */
-	uint32_t depth;		/* recursive holds, at least 1 */
-	uint8_t mode;		/* LC__READ or LC__WRITE */
-	uint8_t flags;		/* LC__HELD_* */
+	struct lc__class *cls; /* NULL: not ordered (limit) */
+	uint64_t id;	       /* instance id when taken */
+	struct lc__site at;    /* where it was taken */
+	uint64_t chain;	       /* hash of the stack up to this entry */
+	uint32_t depth;	       /* recursive holds, at least 1 */
+	uint8_t mode;	       /* LC__READ or LC__WRITE */
+	uint8_t flags;	       /* LC__HELD_* */
 };
 
 enum {
@@ -198,33 +198,33 @@ struct lc__stats {
 struct lc__chain_slot {
 	uint64_t hash;
 	struct lc__chain *chain;
-	uint64_t hits;	/* not yet added to chain->hits */
+	uint64_t hits; /* not yet added to chain->hits */
 };
 
 /* What a thread is blocked on, for the watchdog (watchdog.c): the thread
  * writes the fields, then since_ns; since_ns 0: not blocked. */
 struct lc__blocked {
 	_Atomic uint64_t since_ns;
-	struct lc__lock *lk;	/* the lock, or the condvar's lk */
-	struct lc__site at;	/* the wait's call */
+	struct lc__lock *lk; /* the lock, or the condvar's lk */
+	struct lc__site at;  /* the wait's call */
 	uint8_t mode;
 };
 
 struct lc__thread {
-	struct lc__held *held;	/* held[0] is the outermost */
+	struct lc__held *held; /* held[0] is the outermost */
 	uint32_t nheld, cap;
-	uint32_t untracked;	/* held locks that did not fit (limit) */
+	uint32_t untracked;	     /* held locks that did not fit (limit) */
 	struct lc__held_inst *insts; /* scratch: exclusive held instances */
 	int tid;
 	char name[LC_TEXT_MAX + 2]; /* lc_thread_set_name's (lc__copy_name) */
-	char sysname[24];	/* pthread name or "thread-<tid>" */
-	char inherited[16];	/* the kernel name it was born with */
-	int exit_rounds;	/* destructor rounds seen while holding */
-	struct lc__stats *stats; /* indexed by class id */
+	char sysname[24];	    /* pthread name or "thread-<tid>" */
+	char inherited[16];	    /* the kernel name it was born with */
+	int exit_rounds;	    /* destructor rounds seen while holding */
+	struct lc__stats *stats;    /* indexed by class id */
 	uint32_t nstats;
 	struct lc__chain_slot cache[LC__CHAIN_SLOTS];
-	struct lc__blocked blocked;	/* LOCKCHECK_WATCHDOG only */
-	struct lc__thread *wd_next;	/* the watchdog's registry */
+	struct lc__blocked blocked; /* LOCKCHECK_WATCHDOG only */
+	struct lc__thread *wd_next; /* the watchdog's registry */
 	bool wd_listed;
 };
 
@@ -321,7 +321,7 @@ LC__HOT bool lc__pop_top(struct lc__thread *t, const struct lc__lock *lk)
 
 /* Counts an acquisition of a lock of class cls. */
 LC__HOT void lc__count(struct lc__thread *t, const struct lc__class *cls,
-			     bool contended, uint64_t wait_ns)
+		       bool contended, uint64_t wait_ns)
 {
 	struct lc__stats *s;
 
@@ -362,9 +362,9 @@ void lc__thread_flush(struct lc__thread *t);
 
 struct lc__chain {
 	uint64_t hash;
-	bool same_class;	/* the new class was already held */
-	_Atomic bool gated;	/* some edge still has gates to check */
-	_Atomic uint64_t hits;	/* flushed cache hits */
+	bool same_class;       /* the new class was already held */
+	_Atomic bool gated;    /* some edge still has gates to check */
+	_Atomic uint64_t hits; /* flushed cache hits */
 	uint32_t nedges;
 	struct lc__edge *edges[]; /* the class edges it implies */
 };
@@ -422,13 +422,11 @@ struct lc__site lc__intern_site(const struct lc__site *at);
  * keeps info (and a stack from a->ra when info has none). When the edge
  * weakened, searches it for cycles and reports them as closed now by
  * thread t's a (cls: NULL for the class graph). NULL without memory. */
-struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
-				  uint32_t to, uint8_t combo,
-				  const struct lc__held_inst *gates,
-				  uint32_t ngates,
-				  const struct lc__edge_info *info,
-				  struct lc__thread *t, const struct lc__acq *a,
-				  const struct lc__class *cls);
+struct lc__edge *
+lc__observe_edge(struct lc__graph *g, uint32_t from, uint32_t to, uint8_t combo,
+		 const struct lc__held_inst *gates, uint32_t ngates,
+		 const struct lc__edge_info *info, struct lc__thread *t,
+		 const struct lc__acq *a, const struct lc__class *cls);
 
 /* Under lc__slow: publishes the validated chain key with its edges. */
 void lc__publish_chain(uint64_t key, bool same, struct lc__edge **edges,
@@ -466,9 +464,9 @@ static inline bool lc__signal_is_plain(const struct lc__thread *t,
 		return t->nheld == 0;
 	bound = atomic_load_explicit(&c->bound, memory_order_relaxed);
 	return h->id == bound ||
-	       (!bound && atomic_load_explicit(&c->pending,
-					       memory_order_relaxed) ==
-				  lc__single_hold_key(h));
+	       (!bound &&
+		atomic_load_explicit(&c->pending, memory_order_relaxed) ==
+			lc__single_hold_key(h));
 }
 
 /* A signal or broadcast of c at at while t holds locks: an edge from c to
@@ -530,13 +528,12 @@ bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
  * when cls is NULL, else cls's instance graph), closed now by acquisition
  * a of thread t; once per distinct cycle. */
 void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
-		      uint32_t n, struct lc__thread *t,
-		      const struct lc__acq *a, const struct lc__class *cls);
+		      uint32_t n, struct lc__thread *t, const struct lc__acq *a,
+		      const struct lc__class *cls);
 
 /* Under lc__slow: a same-class lock wanted with a key not above held h's;
  * once per call site. */
-void lc__report_order_violation(struct lc__thread *t,
-				const struct lc__held *h,
+void lc__report_order_violation(struct lc__thread *t, const struct lc__held *h,
 				const struct lc__acq *a);
 
 /* ---- misuse_findings.c: misuse by one thread (they take lc__slow). ---- */
@@ -558,8 +555,8 @@ void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
 /* A lock initialised (at: the init call) over memory where t holds the
  * lock of held entry h: kind destroy-held. */
 void lc__report_init_held(struct lc__thread *t, struct lc__lock *lk,
-			  const struct lc__held *h,
-			  const struct lc__site *at, const void *ra);
+			  const struct lc__held *h, const struct lc__site *at,
+			  const void *ra);
 
 /* ---- stack.c: backtraces, captured cheaply, symbolised when printed. ---- */
 
@@ -584,7 +581,7 @@ void lc__print_stack(struct lc__buf *b, void *const *frames, int n,
 struct lc__buf {
 	char *p;
 	size_t len, cap;
-	bool cut;	/* it could not grow: the text is incomplete */
+	bool cut; /* it could not grow: the text is incomplete */
 	char small[1024];
 };
 
@@ -643,8 +640,8 @@ bool lc__finding_is_new(enum lc__finding kind, uint64_t signature);
 bool lc__finding_seen(enum lc__finding kind, uint64_t signature);
 
 /* Under lc__slow: keeps a reported finding for the dump and the count. */
-void lc__finding_keep(enum lc__finding kind, const char *summary,
-		      size_t len, const uint32_t *classes, uint32_t n);
+void lc__finding_keep(enum lc__finding kind, const char *summary, size_t len,
+		      const uint32_t *classes, uint32_t n);
 
 /* In a forked child: the parent's findings are not the child's (they stay
  * known, so they are not reported again, but are not counted or dumped). */
@@ -654,8 +651,7 @@ void lc__findings_forget(void);
 uint32_t lc__findings_count(void);
 
 /* Under lc__slow: calls fn for every finding reported (for the dump). */
-void lc__findings_each(void (*fn)(enum lc__finding kind,
-				  const char *summary,
+void lc__findings_each(void (*fn)(enum lc__finding kind, const char *summary,
 				  const uint32_t *classes, uint32_t n,
 				  void *arg),
 		       void *arg);

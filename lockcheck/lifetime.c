@@ -124,8 +124,8 @@ static bool held_elsewhere(struct lc__thread *t, struct lc__lock *lk,
 
 int lc__destroy_with(struct lc__lock *lk, void *lock, lc__real_fn *try_fn,
 		     lc__real_unlock_fn *unlock_fn,
-		     lc__real_unlock_fn *destroy_fn,
-		     const struct lc__site *at, const void *ra)
+		     lc__real_unlock_fn *destroy_fn, const struct lc__site *at,
+		     const void *ra)
 {
 	struct lc__thread *t = lc__enter();
 	bool passed = !t && lc__reentered();

@@ -41,9 +41,9 @@
 /* lockgraph: the longest cycle (in locks) a search may be asked for
  * (--max-length), and its defaults. */
 #define LC_MAX_LEN_LIMIT 64
-#define LC_LG_MAX_LEN 16	   /* --max-length */
-#define LC_LG_MAX_CYCLES 100	   /* --max-cycles */
-#define LC_LG_BUDGET 20000000	   /* --budget: search steps in all */
+#define LC_LG_MAX_LEN	 16	  /* --max-length */
+#define LC_LG_MAX_CYCLES 100	  /* --max-cycles */
+#define LC_LG_BUDGET	 20000000 /* --budget: search steps in all */
 
 /* lockgraph: a component of up to this many locks keeps one row of
  * distances per root (4 bytes per pair of its locks: 16 MiB at most), so

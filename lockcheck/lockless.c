@@ -12,10 +12,11 @@
 
 #include <string.h>
 
-#define CALLER __builtin_return_address(0)
+#define CALLER	    __builtin_return_address(0)
 #define MAX_CLASSES 16 /* classes of a report kept for the dump */
 
-/* Set apart from misuse_findings.c's assert-held signatures, seeded by class. */
+/* Set apart from misuse_findings.c's assert-held signatures, seeded by class.
+ */
 #define LOCKLESS_SEED 0x6c6f636b6c657373ULL
 
 static uint64_t signature(const struct lc__site *at)
@@ -100,8 +101,7 @@ void lc__assert_no_locks_held(const char *file, int line, const char *func)
 		return; /* no state to tell, or a signal handler inside */
 	if (locks_held(t)) {
 		lc__slow_lock();
-		if (lc__finding_is_new(LC__FINDING_ASSERT_HELD,
-				       signature(&at)))
+		if (lc__finding_is_new(LC__FINDING_ASSERT_HELD, signature(&at)))
 			report(t, &at, CALLER);
 		lc__slow_unlock();
 	}

@@ -86,8 +86,9 @@ void lc__report_limit(const char *what, const char *detail)
 	if (!limit_is_new(what))
 		return;
 	lc__buf_init(&b);
-	lc__buf_add(&b, "%s: %s\n  checking goes on for what fits; raise "
-			"the limit to check the rest\n",
+	lc__buf_add(&b,
+		    "%s: %s\n  checking goes on for what fits; raise "
+		    "the limit to check the rest\n",
 		    what, detail);
 	lc__report(LC__FINDING_LIMIT, &b, NULL, 0);
 	lc__buf_free(&b);

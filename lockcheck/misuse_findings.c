@@ -85,8 +85,9 @@ void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
 {
 	struct lc__lock *lk = a->lk;
 	const struct lc__site *at = &a->at;
-	struct misuse m = { LC__FINDING_RECURSIVE_LOCK, t, lk, at, a->ra, h,
-			    a->mode };
+	struct misuse m = {
+		LC__FINDING_RECURSIVE_LOCK, t, lk, at, a->ra, h, a->mode
+	};
 	struct shown buf;
 	const struct shown *sh = show(&buf, t, lk, at);
 	static const char *const how[2] = { "read", "write" };
@@ -96,31 +97,30 @@ void lc__report_recursive(struct lc__thread *t, const struct lc__acq *a,
 		       "%s wanted for %s at %s:%d by thread \"%s\" that "
 		       "already holds it for %s: it would wait for itself "
 		       "(returned EDEADLK)",
-		       sh->name, how[a->mode], sh->file, at->line,
-		       sh->thread, how[h->mode]);
+		       sh->name, how[a->mode], sh->file, at->line, sh->thread,
+		       how[h->mode]);
 	else
 		report(&m,
 		       "%s locked again at %s:%d by thread \"%s\" that "
 		       "already holds it: it would wait for itself "
 		       "(returned EDEADLK)",
-		       sh->name, sh->file, at->line,
-		       sh->thread);
+		       sh->name, sh->file, at->line, sh->thread);
 }
 
 void lc__report_unlock_not_held(struct lc__thread *t, struct lc__lock *lk,
 				const struct lc__site *at, const void *ra,
 				const char *what)
 {
-	struct misuse m = { LC__FINDING_UNLOCK_NOT_HELD, t, lk, at, ra,
-			    NULL, 0 };
+	struct misuse m = {
+		LC__FINDING_UNLOCK_NOT_HELD, t, lk, at, ra, NULL, 0
+	};
 	struct shown buf;
 	const struct shown *sh = show(&buf, t, lk, at);
 
 	report(&m,
 	       "%s %s at %s:%d by thread \"%s\" that does not hold it "
 	       "(left untouched, returned EPERM)",
-	       sh->name, what, sh->file, at->line,
-	       sh->thread);
+	       sh->name, what, sh->file, at->line, sh->thread);
 }
 
 void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
@@ -139,8 +139,8 @@ void lc__report_destroy_held(struct lc__thread *t, struct lc__lock *lk,
 }
 
 void lc__report_init_held(struct lc__thread *t, struct lc__lock *lk,
-			  const struct lc__held *h,
-			  const struct lc__site *at, const void *ra)
+			  const struct lc__held *h, const struct lc__site *at,
+			  const void *ra)
 {
 	struct misuse m = { LC__FINDING_DESTROY_HELD, t, lk, at, ra, h, 1 };
 	struct shown buf;
@@ -156,13 +156,13 @@ void lc__report_assert(struct lc__thread *t, struct lc__lock *lk,
 		       bool want_held, const struct lc__site *at,
 		       const void *ra)
 {
-	struct misuse m = { LC__FINDING_ASSERT_HELD, t, lk, at, ra, NULL,
-			    want_held };
+	struct misuse m = {
+		LC__FINDING_ASSERT_HELD, t, lk, at, ra, NULL, want_held
+	};
 	struct shown buf;
 	const struct shown *sh = show(&buf, t, lk, at);
 
-	report(&m, "%s is %s by thread \"%s\" at %s:%d (%s failed)",
-	       sh->name, want_held ? "not held" : "held",
-	       sh->thread, sh->file, at->line,
+	report(&m, "%s is %s by thread \"%s\" at %s:%d (%s failed)", sh->name,
+	       want_held ? "not held" : "held", sh->thread, sh->file, at->line,
 	       want_held ? "lc_assert_held" : "lc_assert_not_held");
 }

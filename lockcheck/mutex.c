@@ -37,8 +37,8 @@ static int destroy_mutex(void *m)
 	return pthread_mutex_destroy(m);
 }
 
-static int init(lc_mutex_t *m, const char *name, struct lc__key *key,
-		int kind, const void *ra)
+static int init(lc_mutex_t *m, const char *name, struct lc__key *key, int kind,
+		const void *ra)
 {
 	pthread_mutexattr_t attr;
 	int err;
@@ -70,8 +70,7 @@ int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
 }
 
 LC_NO_THREAD_SAFETY_ANALYSIS
-int lc__mutex_lock(lc_mutex_t *m, const char *file, int line,
-		   const char *func)
+int lc__mutex_lock(lc_mutex_t *m, const char *file, int line, const char *func)
 {
 	struct lc__acq a;
 

@@ -23,8 +23,7 @@ static void order_only(struct lc__lock *lk, const struct lc__site *at,
 
 	if (!t)
 		return; /* no state (so no locks) yet, or inside */
-	a = LC__ACQ(lk, LC__WRITE, LC__BLOCK, at->file, at->line, at->func,
-		    ra);
+	a = LC__ACQ(lk, LC__WRITE, LC__BLOCK, at->file, at->line, at->func, ra);
 	a.cls = lc__class_fast(lk);
 	if (t->nheld && a.cls) {
 		a.chain = lc__chain_of(t, a.cls, a.mode);

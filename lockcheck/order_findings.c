@@ -9,16 +9,16 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
-#define MAX_EDGE_STACKS 8   /* edges of a report that show their stack */
-#define EDGE_STACK_FRAMES 6 /* frames shown of each */
-#define NOW_FRAMES 64	    /* frames shown of the closing acquisition */
+#define MAX_EDGE_STACKS	  8  /* edges of a report that show their stack */
+#define EDGE_STACK_FRAMES 6  /* frames shown of each */
+#define NOW_FRAMES	  64 /* frames shown of the closing acquisition */
 
 /* A long cycle's report stays bounded: its first line names this many
  * locks (each at most LC_TEXT_MAX bytes before escaping, so the line fits
  * lockgraph's 64 KiB with room to spare), its block shows this many
  * edges, and "... and N more" says what is left out. */
 #define SUMMARY_LOCKS 16
-#define SHOWN_EDGES 32
+#define SHOWN_EDGES   32
 
 static const char *mode_name(uint8_t mode)
 {
@@ -140,9 +140,9 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	if (i < MAX_EDGE_STACKS && in->stack)
 		nframes = lc__stack_get(in->stack, &frames);
 	if (nframes > 0)
-		lc__print_stack(b, frames, nframes < EDGE_STACK_FRAMES
-						   ? nframes
-						   : EDGE_STACK_FRAMES,
+		lc__print_stack(b, frames,
+				nframes < EDGE_STACK_FRAMES ? nframes
+							    : EDGE_STACK_FRAMES,
 				"        ");
 }
 
@@ -168,9 +168,8 @@ static void print_closer(struct lc__buf *b, struct lc__thread *t,
  * graph salts its keys (the class graph with 0, an instance graph with its
  * class): a cycle of instances never passes for a cycle of classes. Plus
  * one, since the mixer maps 0 to 0 and class 0 must count. */
-static uint64_t cycle_signature(const struct lc__graph *g,
-				const uint32_t *path, uint32_t n,
-				const struct lc__class *cls)
+static uint64_t cycle_signature(const struct lc__graph *g, const uint32_t *path,
+				uint32_t n, const struct lc__class *cls)
 {
 	uint64_t salt = cls ? lc__mix64(cls->id + 1) : 0, sig = salt;
 
@@ -190,8 +189,8 @@ bool lc__cycle_is_new(const struct lc__graph *g, const uint32_t *path,
 }
 
 void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
-		      uint32_t n, struct lc__thread *t,
-		      const struct lc__acq *a, const struct lc__class *cls)
+		      uint32_t n, struct lc__thread *t, const struct lc__acq *a,
+		      const struct lc__class *cls)
 {
 	uint32_t classes[64], ncls = 0;
 	struct lc__buf b;
@@ -217,7 +216,8 @@ void lc__report_cycle(const struct lc__graph *g, const uint32_t *path,
 	if (cls)
 		classes[ncls++] = cls->id;
 	for (uint32_t i = 0; !cls && i < n && ncls < 64; i++)
-		classes[ncls++] = (uint32_t)g->nodes[edge_at(g, path, i)->from].key;
+		classes[ncls++] =
+			(uint32_t)g->nodes[edge_at(g, path, i)->from].key;
 	lc__report(LC__FINDING_LOCK_ORDER_CYCLE, &b, classes, ncls);
 	lc__buf_free(&b);
 }
@@ -231,8 +231,7 @@ static void print_key(struct lc__buf *b, const struct lc__lock *lk)
 		lc__buf_add(b, "no key");
 }
 
-void lc__report_order_violation(struct lc__thread *t,
-				const struct lc__held *h,
+void lc__report_order_violation(struct lc__thread *t, const struct lc__held *h,
 				const struct lc__acq *a)
 {
 	void *frames[NOW_FRAMES];

@@ -14,9 +14,9 @@
  * Nothing of this runs before the first access no declaration covers,
  * or the first hand-over (lc__race_on): order before it cannot matter,
  * since every access it could order comes after. Declared guards need
- * no clocks: a program that only declares pays only for its checks. All state lives under lc__race_mu, a raw
- * mutex that is a leaf: nothing else is locked while it is held, and
- * findings are written after it is let go.
+ * no clocks: a program that only declares pays only for its checks. All state
+ * lives under lc__race_mu, a raw mutex that is a leaf: nothing else is locked
+ * while it is held, and findings are written after it is let go.
  */
 #ifndef LOCKCHECK_RACE_H
 #define LOCKCHECK_RACE_H
@@ -75,8 +75,8 @@ void lc__race_joined(pthread_t th);
  * clock. */
 struct lc__race_thread {
 	uint32_t slot;
-	struct lc__vc vc;	/* vc.c[slot] is its own clock, from 1 */
-	bool named;		/* its slot has its name */
+	struct lc__vc vc; /* vc.c[slot] is its own clock, from 1 */
+	bool named;	  /* its slot has its name */
 };
 struct lc__race_thread *lc__race_self(void);
 struct lc__race_thread *lc__race_self_fast(void);
@@ -105,12 +105,12 @@ extern pthread_rwlock_t lc__guards_lock;
 extern _Atomic uint64_t lc__guards_gen;
 
 struct lc__guard_decl {
-	uintptr_t lo, hi;	/* [lo, hi) */
-	struct lc__lock *lk;	/* may be gone: compared, never read */
-	uint64_t id;		/* the lock instance declared */
+	uintptr_t lo, hi;	     /* [lo, hi) */
+	struct lc__lock *lk;	     /* may be gone: compared, never read */
+	uint64_t id;		     /* the lock instance declared */
 	const struct lc__class *cls; /* its class, or NULL */
-	const char *name;	/* the lock's name (interned) */
-	struct lc__site at;	/* the declaration */
+	const char *name;	     /* the lock's name (interned) */
+	struct lc__site at;	     /* the declaration */
 };
 
 /* 0, ENOMEM. */
@@ -131,14 +131,14 @@ void lc__shadow_fork_lock(bool lock);
 
 /* One access as the shadow keeps it. */
 struct lc__race_access {
-	uint32_t slot, clock;	/* its epoch */
+	uint32_t slot, clock; /* its epoch */
 	struct lc__site at;
 	const struct lc__class *held[2]; /* first locks held */
-	uint8_t nheld;		/* locks held (may be more than 2) */
+	uint8_t nheld;			 /* locks held (may be more than 2) */
 	uint8_t write;
-	uint8_t off, len;	/* bytes of its granule */
-	uintptr_t addr;		/* the whole access's first byte */
-	uint32_t size;		/* and its size */
+	uint8_t off, len; /* bytes of its granule */
+	uintptr_t addr;	  /* the whole access's first byte */
+	uint32_t size;	  /* and its size */
 };
 
 /* Checks access a of [lo, hi) by thread rt against the history and
@@ -156,8 +156,8 @@ void lc__shadow_forget(uintptr_t lo, uintptr_t hi);
 /* Access of [lo, hi) by t, of the range a declaration covers (decl) or
  * of its own bytes (decl NULL, at its site). Only when a dump will be
  * written. */
-void lc__inventory_note(const struct lc__thread *t, uintptr_t lo,
-			uintptr_t hi, bool write, const struct lc__site *at,
+void lc__inventory_note(const struct lc__thread *t, uintptr_t lo, uintptr_t hi,
+			bool write, const struct lc__site *at,
 			const struct lc__guard_decl *decl, int tid);
 
 /* Takes (lock true) or lets go of its mutex around a fork. */

@@ -88,7 +88,7 @@ static int hold_of(const struct lc__thread *t, const struct lc__guard_decl *d)
 struct guard_check {
 	const struct lc__thread *t;
 	bool write;
-	bool read_held;			 /* miss: held, only for reading */
+	bool read_held;			    /* miss: held, only for reading */
 	const struct lc__guard_decl *first; /* the first covering, or NULL */
 	const struct lc__guard_decl *miss;  /* the first broken, or NULL */
 };
@@ -133,10 +133,10 @@ static void note_held(const struct lc__thread *t, struct lc__race_access *a)
 /* The thread's last lookups: the declarations of a range, while the
  * declarations have not changed (lc__guards_gen), when there are at most
  * CACHED_DECLS of them. */
-#define LOOKUPS 8
+#define LOOKUPS	     8
 #define CACHED_DECLS 2
 struct lookup {
-	uint64_t gen;		/* 0: empty (the generation starts at 1) */
+	uint64_t gen; /* 0: empty (the generation starts at 1) */
 	uintptr_t lo, hi;
 	uint32_t n;
 	struct lc__guard_decl d[CACHED_DECLS];
@@ -180,8 +180,7 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 /* The verdict of the declarations on access a of [lo, hi) by t; false
  * when none covers it. The inventory notes the access. */
 static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
-			 uintptr_t lo, uintptr_t hi,
-			 struct lc__race_verdict *v)
+			 uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
 {
 	struct guard_check gc = { t, a->write, false, NULL, NULL };
 	const struct lookup *l = declarations(lo, hi);
@@ -218,8 +217,8 @@ static struct lc__race_thread *clock_of(struct lc__thread *t)
 }
 
 /* The verdict of happens-before on access a of [lo, hi) by t. */
-static void judge(struct lc__thread *t, struct lc__race_access *a,
-		  uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
+static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
+		  uintptr_t hi, struct lc__race_verdict *v)
 {
 	struct lc__race_thread *rt = clock_of(t);
 	const char *name;

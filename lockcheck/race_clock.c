@@ -29,9 +29,9 @@ struct slot {
 
 /* A lock's or condvar's clocks. */
 struct sync {
-	uint64_t key;		/* its table's key */
-	uint64_t id;		/* the lock instance they belong to */
-	struct lc__vc w, r;	/* write releases (signals); read releases */
+	uint64_t key;	    /* its table's key */
+	uint64_t id;	    /* the lock instance they belong to */
+	struct lc__vc w, r; /* write releases (signals); read releases */
 };
 
 /* Keyed by address: locks, condvars, ended threads (by pthread_t). Each

@@ -16,17 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LOCKS 4
+#define MAX_LOCKS  4
 #define MAX_RANGES 65536
 
 struct range {
 	uintptr_t lo, hi;
-	struct lc__site at;	/* the declaration, or the first access */
-	const char *guard;	/* the declared lock's name, or NULL */
+	struct lc__site at; /* the declaration, or the first access */
+	const char *guard;  /* the declared lock's name, or NULL */
 	uint64_t accesses, writes;
-	uint64_t seen;		/* bit tid % 64: thread tid accessed it */
-	uint32_t threads;	/* distinct threads (by that bitmap: a lower
-				 * bound when tids collide) */
+	uint64_t seen;		   /* bit tid % 64: thread tid accessed it */
+	uint32_t threads;	   /* distinct threads (by that bitmap: a lower
+				    * bound when tids collide) */
 	uint32_t locks[MAX_LOCKS]; /* candidate set: class ids */
 	uint8_t nlocks;
 };
@@ -72,8 +72,8 @@ static struct range *find_or_make(uintptr_t lo, uintptr_t hi,
 	}
 	if (lc__u64map_put(&index_of, key, nranges))
 		goto full;
-	ranges[nranges] = (struct range){ .lo = lo, .hi = hi, .at = *at,
-					  .guard = guard };
+	ranges[nranges] =
+		(struct range){ .lo = lo, .hi = hi, .at = *at, .guard = guard };
 	return &ranges[nranges++];
 full:
 	full = true; /* the inventory is advice: it stops, silently */
@@ -89,7 +89,8 @@ static void intersect(struct range *r, const struct lc__thread *t)
 		bool held = false;
 
 		for (uint32_t j = 0; j < t->nheld && !held; j++)
-			held = t->held[j].cls && t->held[j].cls->id == r->locks[i];
+			held = t->held[j].cls &&
+			       t->held[j].cls->id == r->locks[i];
 		if (held)
 			r->locks[k++] = r->locks[i];
 	}
@@ -112,8 +113,8 @@ static void first_set(struct range *r, const struct lc__thread *t)
 			r->locks[r->nlocks++] = t->held[j].cls->id;
 }
 
-void lc__inventory_note(const struct lc__thread *t, uintptr_t lo,
-			uintptr_t hi, bool write, const struct lc__site *at,
+void lc__inventory_note(const struct lc__thread *t, uintptr_t lo, uintptr_t hi,
+			bool write, const struct lc__site *at,
 			const struct lc__guard_decl *decl, int tid)
 {
 	struct range *r;

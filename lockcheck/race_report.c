@@ -13,8 +13,7 @@ static const char *const kind_name[2] = { "read", "write" };
 
 static uint64_t site_hash(const struct lc__site *s)
 {
-	return lc__hash_str(lc__hash_str((uint64_t)s->line, s->file),
-			    s->func);
+	return lc__hash_str(lc__hash_str((uint64_t)s->line, s->file), s->func);
 }
 
 /* A name of the program, as one line. */
@@ -102,9 +101,8 @@ static uint64_t signature(const struct lc__race_access *a,
 	uint64_t x = site_hash(&a->at), y;
 
 	if (v->kind == LC__RACE_GUARD)
-		return lc__mix64(x) ^
-		       lc__hash_str(site_hash(&v->miss.decl.at),
-				    v->miss.decl.name);
+		return lc__mix64(x) ^ lc__hash_str(site_hash(&v->miss.decl.at),
+						   v->miss.decl.name);
 	y = site_hash(&v->prior.at); /* the pair, in either order */
 	return lc__mix64(x < y ? x : y) + (x < y ? y : x);
 }

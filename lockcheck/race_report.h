@@ -9,19 +9,19 @@
 /* A declaration an access broke. */
 struct lc__race_guard_miss {
 	struct lc__guard_decl decl;
-	bool read_held;		/* held, but only for reading (a write) */
+	bool read_held; /* held, but only for reading (a write) */
 };
 
 enum lc__race_kind {
 	LC__RACE_NONE,
-	LC__RACE_GUARD,		/* a declared guard not held */
-	LC__RACE_UNORDERED,	/* no order with an earlier access */
+	LC__RACE_GUARD,	    /* a declared guard not held */
+	LC__RACE_UNORDERED, /* no order with an earlier access */
 };
 
 struct lc__race_verdict {
 	enum lc__race_kind kind;
-	struct lc__race_guard_miss miss;   /* LC__RACE_GUARD */
-	struct lc__race_access prior;	   /* LC__RACE_UNORDERED */
+	struct lc__race_guard_miss miss;  /* LC__RACE_GUARD */
+	struct lc__race_access prior;	  /* LC__RACE_UNORDERED */
 	char prior_name[LC_TEXT_MAX + 2]; /* its thread, and tid */
 	int prior_tid;
 };

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 
 #define GRANULE 8u
-#define CELLS 4
+#define CELLS	4
 
 struct granule {
 	uint64_t key; /* address / GRANULE */
@@ -36,12 +36,15 @@ struct stripe {
 	uint32_t ngranules, cap;
 	uint32_t *spare; /* positions freed by lc__shadow_forget */
 	uint32_t nspare, spare_cap;
-	char pad[64];	 /* stripes on cache lines of their own */
+	char pad[64]; /* stripes on cache lines of their own */
 };
 
 /* Static mutexes: no init call can fail, none is left to destroy. */
-#define STRIPE { .mu = PTHREAD_MUTEX_INITIALIZER }
-#define STRIPE4 STRIPE, STRIPE, STRIPE, STRIPE
+#define STRIPE                                                                 \
+	{                                                                      \
+		.mu = PTHREAD_MUTEX_INITIALIZER                                \
+	}
+#define STRIPE4	 STRIPE, STRIPE, STRIPE, STRIPE
 #define STRIPE16 STRIPE4, STRIPE4, STRIPE4, STRIPE4
 static struct stripe stripes[STRIPES] = { STRIPE16, STRIPE16, STRIPE16,
 					  STRIPE16 };
@@ -65,8 +68,7 @@ static struct granule *find(struct stripe *st, uint64_t key)
 {
 	uint32_t i;
 
-	return lc__u64map_get(&st->index_of, key, &i) ? &st->granules[i]
-						       : NULL;
+	return lc__u64map_get(&st->index_of, key, &i) ? &st->granules[i] : NULL;
 }
 
 static bool grow(struct stripe *st)
@@ -115,16 +117,15 @@ static bool ordered(const struct lc__race_thread *rt,
 	       (c->slot < rt->vc.n && c->clock <= rt->vc.c[c->slot]);
 }
 
-static bool overlap(const struct lc__race_access *c, unsigned off,
-		    unsigned end)
+static bool overlap(const struct lc__race_access *c, unsigned off, unsigned end)
 {
 	return c->len && c->off < end && off < (unsigned)c->off + c->len;
 }
 
 /* Whether cell c races with access a of bytes [off, end). */
 static bool races(const struct lc__race_thread *rt,
-		  const struct lc__race_access *c, const struct lc__race_access *a,
-		  unsigned off, unsigned end)
+		  const struct lc__race_access *c,
+		  const struct lc__race_access *a, unsigned off, unsigned end)
 {
 	return overlap(c, off, end) && (a->write || c->write) &&
 	       !ordered(rt, c);
@@ -162,8 +163,8 @@ bool lc__shadow_access(struct lc__race_thread *rt,
 	for (uint64_t k = lo / GRANULE; k <= (hi - 1) / GRANULE; k++) {
 		uintptr_t base = (uintptr_t)k * GRANULE;
 		unsigned off = lo > base ? (unsigned)(lo - base) : 0;
-		unsigned end = hi < base + GRANULE ? (unsigned)(hi - base)
-						   : GRANULE;
+		unsigned end =
+			hi < base + GRANULE ? (unsigned)(hi - base) : GRANULE;
 		struct stripe *st = stripe_of(k);
 		struct granule *g;
 
@@ -210,8 +211,8 @@ void lc__shadow_forget(uintptr_t lo, uintptr_t hi)
 		struct granule *g;
 		uintptr_t base = (uintptr_t)k * GRANULE;
 		unsigned off = lo > base ? (unsigned)(lo - base) : 0;
-		unsigned end = hi < base + GRANULE ? (unsigned)(hi - base)
-						   : GRANULE;
+		unsigned end =
+			hi < base + GRANULE ? (unsigned)(hi - base) : GRANULE;
 		bool empty = true;
 
 		pthread_mutex_lock(&st->mu);

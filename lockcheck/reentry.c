@@ -42,10 +42,10 @@ struct note {
 	_Atomic(const char *) file; /* the handler's call */
 	_Atomic(const char *) func;
 	_Atomic int line;
-	const char *what;	/* "locked", "waited on" */
-	struct lc__class *cls;	/* the lock's class when it had one */
+	const char *what;	    /* "locked", "waited on" */
+	struct lc__class *cls;	    /* the lock's class when it had one */
 	char name[LC_TEXT_MAX + 2]; /* the lock's name, as lines show it */
-	char thread[16];	/* the thread's kernel name */
+	char thread[16];	    /* the thread's kernel name */
 	int tid;
 };
 
@@ -155,8 +155,8 @@ static void report(struct note *n)
 {
 	struct lc__site at = { atomic_load(&n->file), atomic_load(&n->line),
 			       atomic_load(&n->func) };
-	uint64_t sig = lc__hash_str(lc__hash_str((uint64_t)at.line, at.file),
-				    at.func);
+	uint64_t sig =
+		lc__hash_str(lc__hash_str((uint64_t)at.line, at.file), at.func);
 	struct lc__buf b;
 
 	if (!lc__finding_is_new(LC__FINDING_SIGNAL_UNSAFE, sig))
@@ -167,12 +167,14 @@ static void report(struct note *n)
 	lc__print_site(&b, &at);
 	lc__buf_add(&b, " by a signal handler of thread \"");
 	lc__buf_put_text(&b, n->thread);
-	lc__buf_add(&b, "\" (tid %d) "
-			"that interrupted a lock call of its thread: lock "
-			"calls are not async-signal-safe\n"
-			"  a handler that locks deadlocks when it interrupts "
-			"a holder of the same lock; this call went to "
-			"pthreads unchecked\n", n->tid);
+	lc__buf_add(&b,
+		    "\" (tid %d) "
+		    "that interrupted a lock call of its thread: lock "
+		    "calls are not async-signal-safe\n"
+		    "  a handler that locks deadlocks when it interrupts "
+		    "a holder of the same lock; this call went to "
+		    "pthreads unchecked\n",
+		    n->tid);
 	lc__report(LC__FINDING_SIGNAL_UNSAFE, &b, n->cls ? &n->cls->id : NULL,
 		   n->cls ? 1 : 0);
 	lc__buf_free(&b);

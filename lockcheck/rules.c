@@ -111,7 +111,8 @@ static bool modes_allow(const struct lc__graph *g, const uint32_t *path,
 	uint8_t state = lc__graph_edge(g, path[0])->modes;
 
 	for (uint32_t i = 1; i < n && state; i++)
-		state = lc__modes_extend(state, lc__graph_edge(g, path[i])->modes);
+		state = lc__modes_extend(state,
+					 lc__graph_edge(g, path[i])->modes);
 	return lc__modes_close(state);
 }
 

@@ -42,14 +42,15 @@ static pthread_mutex_t lc__slow = PTHREAD_MUTEX_INITIALIZER;
 struct lc__graph lc__classes_graph;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static _Thread_local int slow_depth;	/* lc__slow holds by this thread */
-static _Thread_local int slow_cancel;	/* cancel state to restore at 0 */
+static _Thread_local int slow_depth;	 /* lc__slow holds by this thread */
+static _Thread_local int slow_cancel;	 /* cancel state to restore at 0 */
 static _Thread_local sigset_t slow_mask; /* signal mask to restore at 0 */
 
 /* Signals a fault raises on the spot: never blocked (a blocked one kills
  * the process). */
-static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
-			      SIGSYS };
+static const int faults[] = {
+	SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS
+};
 
 /*
  * Re-entrant by the thread-local depth: only the thread that holds the

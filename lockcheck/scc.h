@@ -15,7 +15,7 @@
 #include "graph.h"
 
 struct lc__scc {
-	uint32_t *comp;	   /* node -> component */
+	uint32_t *comp; /* node -> component */
 	uint32_t ncomp;
 	uint32_t *members; /* nodes grouped by component, ascending */
 	uint32_t *start;   /* component c: members[start[c] .. start[c + 1]) */

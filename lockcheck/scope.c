@@ -20,16 +20,16 @@ struct lc__scope lc__scope_lock(lc_mutex_t *m, const char *file, int line,
 	return scope(m ? &m->lk : NULL, m, err, file, line, func);
 }
 
-struct lc__scope lc__scope_rdlock(lc_rwlock_t *l, const char *file,
-				  int line, const char *func)
+struct lc__scope lc__scope_rdlock(lc_rwlock_t *l, const char *file, int line,
+				  const char *func)
 {
 	int err = lc__rwlock_rdlock(l, file, line, func);
 
 	return scope(l ? &l->lk : NULL, l, err, file, line, func);
 }
 
-struct lc__scope lc__scope_wrlock(lc_rwlock_t *l, const char *file,
-				  int line, const char *func)
+struct lc__scope lc__scope_wrlock(lc_rwlock_t *l, const char *file, int line,
+				  const char *func)
 {
 	int err = lc__rwlock_wrlock(l, file, line, func);
 

@@ -179,8 +179,7 @@ static uint32_t dist_of(const struct lc__search *s, uint32_t v, uint32_t k)
 }
 
 /* The least distance from v over the mode states in state. */
-static uint32_t min_dist(const struct lc__search *s, uint32_t v,
-			 uint8_t state)
+static uint32_t min_dist(const struct lc__search *s, uint32_t v, uint8_t state)
 {
 	uint32_t best = INF;
 
@@ -342,8 +341,8 @@ static uint32_t try_edge(struct lc__search *s, uint32_t d, uint32_t f)
 		return d;
 	assert(d + 1 < s->limit); /* dist >= 1 away from the root */
 	s->path[d] = f;
-	s->frames[d + 1] = (struct lc__search_frame){ v, s->g->nodes[v].out,
-						      state };
+	s->frames[d + 1] =
+		(struct lc__search_frame){ v, s->g->nodes[v].out, state };
 	s->onpath[v] = 1;
 	return d + 1;
 }
@@ -430,8 +429,7 @@ static bool open_area(struct lc__search *s, uint32_t start)
 }
 
 /* Passes of growing length from e's target, e taken. */
-static void deepen_through(struct lc__search *s, uint32_t e,
-			   uint32_t max_len)
+static void deepen_through(struct lc__search *s, uint32_t e, uint32_t max_len)
 {
 	const struct lc__edge *fe = lc__graph_edge(s->g, e);
 	uint32_t d;

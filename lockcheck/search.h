@@ -54,40 +54,40 @@ struct lc__search_frame;
 
 struct lc__search {
 	/* Set by the caller. */
-	uint64_t left;		/* steps the next searches may take */
-	const uint32_t *comp;	/* with comp_id: the nodes cycles may use
-				 * (comp[v] == comp_id); NULL: any node */
+	uint64_t left;	      /* steps the next searches may take */
+	const uint32_t *comp; /* with comp_id: the nodes cycles may use
+			       * (comp[v] == comp_id); NULL: any node */
 	uint32_t comp_id;
 	/* Results. */
-	uint64_t steps;		/* steps taken, summed over searches */
-	bool broke;		/* the last search ran out of steps */
-	bool oom;		/* the last search ran out of memory */
+	uint64_t steps; /* steps taken, summed over searches */
+	bool broke;	/* the last search ran out of steps */
+	bool oom;	/* the last search ran out of memory */
 	/* Private to the engine. */
 	const struct lc__graph *g;
 	uint32_t root;
-	bool above_root;	/* only nodes above root (each cycle once) */
+	bool above_root; /* only nodes above root (each cycle once) */
 	bool stop, deeper;
-	bool halted;		/* the callback stopped the search */
-	uint32_t limit;		/* length of the current pass */
-	uint32_t base;		/* frames the pass starts with */
+	bool halted;	/* the callback stopped the search */
+	uint32_t limit; /* length of the current pass */
+	uint32_t base;	/* frames the pass starts with */
 	lc__cycle_fn *fn;
 	void *arg;
-	uint32_t epoch;		/* of mark */
-	uint32_t depoch;	/* of dseen */
-	const uint32_t *area;	/* comp, or mark */
+	uint32_t epoch;	      /* of mark */
+	uint32_t depoch;      /* of dseen */
+	const uint32_t *area; /* comp, or mark */
 	uint32_t area_id;
-	uint32_t ncap;		/* node slots of the arrays below */
-	uint32_t *mark;		/* reachable: mark[v] == epoch */
-	uint32_t *dseen;	/* dist[v] is set: dseen[v] == depoch */
-	uint32_t (*dist)[4];	/* per node and mode state */
-	uint32_t *queued;	/* v's last distance queue entry (dseen) */
+	uint32_t ncap;	     /* node slots of the arrays below */
+	uint32_t *mark;	     /* reachable: mark[v] == epoch */
+	uint32_t *dseen;     /* dist[v] is set: dseen[v] == depoch */
+	uint32_t (*dist)[4]; /* per node and mode state */
+	uint32_t *queued;    /* v's last distance queue entry (dseen) */
 	uint8_t *onpath;
-	uint32_t *queue;	/* 4 per node: nodes */
-	uint8_t *qstates;	/* 4 per node: their new mode states */
-	bool tables;		/* ext and back are filled in */
-	uint8_t ext[16][16];	/* lc__modes_extend(state, modes) */
-	uint8_t back[16][16];	/* lc__modes_back(states, modes) */
-	uint32_t dcap;		/* depth slots of frames and path */
+	uint32_t *queue;      /* 4 per node: nodes */
+	uint8_t *qstates;     /* 4 per node: their new mode states */
+	bool tables;	      /* ext and back are filled in */
+	uint8_t ext[16][16];  /* lc__modes_extend(state, modes) */
+	uint8_t back[16][16]; /* lc__modes_back(states, modes) */
+	uint32_t dcap;	      /* depth slots of frames and path */
 	struct lc__search_frame *frames;
 	uint32_t *path;
 	struct lc__u64map gates; /* gates held by the path's edges */

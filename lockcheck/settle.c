@@ -22,10 +22,10 @@
 struct states {
 	const struct lc__graph *g;
 	const struct lc__scc *scc;
-	uint32_t comp, b, n;	/* members[b .. b + n) */
-	const uint32_t *pos;	/* node -> member position (its comp's) */
+	uint32_t comp, b, n; /* members[b .. b + n) */
+	const uint32_t *pos; /* node -> member position (its comp's) */
 	uint32_t *indeg, *queue;
-	uint32_t peeled;	/* states in queue */
+	uint32_t peeled; /* states in queue */
 };
 
 /* Calls fn for every transition out of state st. */
@@ -79,8 +79,8 @@ static bool states_acyclic(struct states *t)
 
 static bool has_gate(const struct lc__edge *e, uint64_t key)
 {
-	uint64_t alive = atomic_load_explicit(&e->gate_alive,
-					      memory_order_relaxed);
+	uint64_t alive =
+		atomic_load_explicit(&e->gate_alive, memory_order_relaxed);
 
 	for (; alive; alive &= alive - 1)
 		if (e->gate[__builtin_ctzll(alive)] == key)
@@ -93,8 +93,8 @@ static bool has_gate(const struct lc__edge *e, uint64_t key)
 static uint32_t meet_edge(uint64_t *common, uint32_t n, bool first,
 			  const struct lc__edge *e)
 {
-	uint64_t alive = atomic_load_explicit(&e->gate_alive,
-					      memory_order_relaxed);
+	uint64_t alive =
+		atomic_load_explicit(&e->gate_alive, memory_order_relaxed);
 	uint32_t kept = 0;
 
 	if (first) {
@@ -139,8 +139,15 @@ int lc__comp_cannot_deadlock(struct lc__search *s, const struct lc__graph *g,
 			     const struct lc__scc *scc, uint32_t comp,
 			     bool *cannot)
 {
-	struct states t = { g, scc, comp, scc->start[comp],
-			    lc__scc_size(scc, comp), NULL, NULL, NULL, 0 };
+	struct states t = { g,
+			    scc,
+			    comp,
+			    scc->start[comp],
+			    lc__scc_size(scc, comp),
+			    NULL,
+			    NULL,
+			    NULL,
+			    0 };
 	uint32_t *pos;
 	int err = 0;
 

@@ -30,9 +30,11 @@
 
 extern char **environ;
 
-static void **store;		/* frames of all stacks, back to back */
+static void **store; /* frames of all stacks, back to back */
 static uint32_t store_len, store_cap;
-static struct span { uint32_t off, n; } *stacks; /* by id - 1 */
+static struct span {
+	uint32_t off, n;
+} * stacks; /* by id - 1 */
 static uint32_t nstacks, stacks_cap;
 static struct lc__u64map by_hash; /* frames' hash (probed on) -> id */
 
@@ -138,11 +140,11 @@ int lc__stack_get(uint32_t id, void *const **frames)
 /* ---- Symbolising ---- */
 
 struct frame {
-	uintptr_t addr;	   /* the call instruction: return address - 1 */
-	uintptr_t rel;	   /* addr relative to its object's load bias */
-	const char *obj;   /* object path; "" until found */
+	uintptr_t addr;	 /* the call instruction: return address - 1 */
+	uintptr_t rel;	 /* addr relative to its object's load bias */
+	const char *obj; /* object path; "" until found */
 	char func[128];
-	char where[256];   /* file:line, or "" */
+	char where[256]; /* file:line, or "" */
 };
 
 struct find {
@@ -176,9 +178,8 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 		    f->addr >= lo + ph->p_memsz)
 			continue;
 		f->rel = f->addr - info->dlpi_addr;
-		f->obj = info->dlpi_name && info->dlpi_name[0]
-				 ? info->dlpi_name
-				 : self_exe();
+		f->obj = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
+							       : self_exe();
 		return 1;
 	}
 	return 0;

@@ -55,8 +55,8 @@ static void report_exit_held(struct lc__thread *t)
 		lc__buf_init(&b);
 		lc__buf_add(&b, "thread \"");
 		lc__buf_put_text(&b, lc__thread_name(t));
-		lc__buf_add(&b, "\" (tid %d) exits holding %u lock%s\n",
-			    t->tid, t->nheld, t->nheld == 1 ? "" : "s");
+		lc__buf_add(&b, "\" (tid %d) exits holding %u lock%s\n", t->tid,
+			    t->nheld, t->nheld == 1 ? "" : "s");
 		for (uint32_t i = 0; i < t->nheld; i++) {
 			const struct lc__held *h = &t->held[i];
 

@@ -24,12 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int create_fn(pthread_t *, const pthread_attr_t *,
-		      void *(*)(void *), void *);
+typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+		      void *);
 
 int __real_pthread_create(pthread_t *th, const pthread_attr_t *attr,
-			  void *(*fn)(void *), void *arg)
-	__attribute__((weak));
+			  void *(*fn)(void *), void *arg) __attribute__((weak));
 int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
 			  void *(*fn)(void *), void *arg);
 int __real_pthread_join(pthread_t th, void **ret) __attribute__((weak));
@@ -42,8 +41,8 @@ static _Thread_local bool inherited_known;
 struct start {
 	void *(*fn)(void *);
 	void *arg;
-	bool known;	/* name could be read */
-	char name[16];	/* the creator's kernel name: the thread's too */
+	bool known;	      /* name could be read */
+	char name[16];	      /* the creator's kernel name: the thread's too */
 	struct lc__vc *clock; /* the creator's, or NULL */
 };
 

@@ -94,8 +94,7 @@ bool lc__u64map_del(struct lc__u64map *m, uint64_t key)
 
 	if (m->cap == 0)
 		return false;
-	for (i = slot_of(m, stored); m->keys[i] != stored;
-	     i = (i + 1) & mask)
+	for (i = slot_of(m, stored); m->keys[i] != stored; i = (i + 1) & mask)
 		if (m->keys[i] == 0)
 			return false;
 	/* Backward shift: pull later members of the run into the hole when

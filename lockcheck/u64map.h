@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 struct lc__u64map {
-	uint64_t *keys;	   /* key + 1, or 0 for an empty slot */
+	uint64_t *keys; /* key + 1, or 0 for an empty slot */
 	uint32_t *vals;
-	uint32_t cap;	   /* power of two, or 0 before the first insert */
+	uint32_t cap; /* power of two, or 0 before the first insert */
 	uint32_t count;
 };
 

@@ -173,13 +173,11 @@ static uint32_t acq_stack(const struct lc__acq *a)
 	return acq_shared.stack;
 }
 
-struct lc__edge *lc__observe_edge(struct lc__graph *g, uint32_t from,
-				  uint32_t to, uint8_t combo,
-				  const struct lc__held_inst *gates,
-				  uint32_t ngates,
-				  const struct lc__edge_info *info,
-				  struct lc__thread *t, const struct lc__acq *a,
-				  const struct lc__class *cls)
+struct lc__edge *
+lc__observe_edge(struct lc__graph *g, uint32_t from, uint32_t to, uint8_t combo,
+		 const struct lc__held_inst *gates, uint32_t ngates,
+		 const struct lc__edge_info *info, struct lc__thread *t,
+		 const struct lc__acq *a, const struct lc__class *cls)
 {
 	struct lc__edge *edge;
 	bool weakened;
@@ -208,9 +206,8 @@ no_memory:
 /* Records held -> acquired in graph g between nodes from and to, capturing
  * a stack for a new edge; searches for a cycle when the edge got weaker.
  * cls is NULL for the class graph. Returns the edge, or NULL. */
-static struct lc__edge *observe(struct lc__graph *g, uint32_t from,
-				uint32_t to, struct lc__thread *t,
-				const struct lc__held *h,
+static struct lc__edge *observe(struct lc__graph *g, uint32_t from, uint32_t to,
+				struct lc__thread *t, const struct lc__held *h,
 				const struct lc__acq *a, uint32_t ninst,
 				const struct lc__class *cls)
 {

@@ -16,9 +16,9 @@
 
 #include <string.h>
 
-#define EDGE_STACK_FRAMES 6 /* frames shown of each edge */
-#define MAX_EDGE_STACKS 8   /* edges of a report that show their stack */
-#define NOW_FRAMES 64	    /* frames shown of the closing call */
+#define EDGE_STACK_FRAMES 6  /* frames shown of each edge */
+#define MAX_EDGE_STACKS	  8  /* edges of a report that show their stack */
+#define NOW_FRAMES	  64 /* frames shown of the closing call */
 
 static const struct lc__class *class_at(const struct lc__graph *g,
 					uint32_t node)
@@ -111,7 +111,8 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	lc__print_site(b, signal ? &in->held_at : &in->next_at);
 	lc__buf_add(b, "\n      ");
 	print_node(b, signal ? to : from);
-	lc__buf_add(b, is_wait(from) && !signal ? " entered at " : " taken at ");
+	lc__buf_add(b,
+		    is_wait(from) && !signal ? " entered at " : " taken at ");
 	lc__print_site(b, signal ? &in->next_at : &in->held_at);
 	lc__buf_add(b, ", first by thread \"");
 	lc__buf_put_text(b, in->thread);
@@ -119,9 +120,9 @@ static void print_edge(struct lc__buf *b, const struct lc__graph *g,
 	if (i < MAX_EDGE_STACKS && in->stack)
 		nframes = lc__stack_get(in->stack, &frames);
 	if (nframes > 0)
-		lc__print_stack(b, frames, nframes < EDGE_STACK_FRAMES
-						   ? nframes
-						   : EDGE_STACK_FRAMES,
+		lc__print_stack(b, frames,
+				nframes < EDGE_STACK_FRAMES ? nframes
+							    : EDGE_STACK_FRAMES,
 				"        ");
 }
 
@@ -136,8 +137,8 @@ static void print_closer(struct lc__buf *b, struct lc__thread *t,
 	lc__buf_put_text(b, lc__thread_name(t));
 	lc__buf_add(b, "\" (tid %d) ", t->tid);
 	lc__buf_add(b, a->how == LC__EVENT ? "signalling "
-		       : is_wait(a->cls)  ? "waiting on "
-					  : "wanting ");
+		       : is_wait(a->cls)   ? "waiting on "
+					   : "wanting ");
 	print_node(b, a->cls);
 	lc__buf_add(b, " at ");
 	lc__print_site(b, &a->at);
@@ -163,7 +164,8 @@ void lc__report_wait_cycle(const struct lc__graph *g, const uint32_t *path,
 	print_closer(&b, t, a);
 	for (uint32_t i = 0; i < n && ncls < 64; i++)
 		classes[ncls++] =
-			(uint32_t)g->nodes[lc__graph_edge(g, path[i])->from].key;
+			(uint32_t)g->nodes[lc__graph_edge(g, path[i])->from]
+				.key;
 	lc__report(LC__FINDING_WAIT_CYCLE, &b, classes, ncls);
 	lc__buf_free(&b);
 }

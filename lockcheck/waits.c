@@ -31,12 +31,12 @@
 
 /* A signal made before its condvar had a bound mutex: one hold. */
 struct pending {
-	uint64_t cond;		  /* the condvar's instance id; 0: free slot */
-	uint32_t cls;		  /* the condvar's class */
-	uint32_t held_cls;	  /* the hold's class */
-	uint64_t held_id;	  /* the hold's instance */
-	uint8_t mode;		  /* the hold's mode */
-	struct lc__edge_info info;  /* signal site, hold's site, thread */
+	uint64_t cond;		   /* the condvar's instance id; 0: free slot */
+	uint32_t cls;		   /* the condvar's class */
+	uint32_t held_cls;	   /* the hold's class */
+	uint64_t held_id;	   /* the hold's instance */
+	uint8_t mode;		   /* the hold's mode */
+	struct lc__edge_info info; /* signal site, hold's site, thread */
 	struct lc__held_inst *gates; /* exclusive holds below it */
 	uint32_t ngates;
 };
@@ -99,8 +99,8 @@ static struct lc__edge *signal_edge(struct lc__thread *t,
 
 	return lc__observe_edge(&lc__classes_graph, lc__class_node(a->cls),
 				lc__class_node(h->cls),
-				LC__COMBO(LC__WRITE, h->mode), t->insts,
-				ngates, &info, t, a, NULL);
+				LC__COMBO(LC__WRITE, h->mode), t->insts, ngates,
+				&info, t, a, NULL);
 }
 
 /* Under lc__slow: the edges of a signal whose condvar's bound mutex is
@@ -332,8 +332,7 @@ void lc__node_name(lc_cond_t *c, lc_mutex_t *bound, const char *what,
 		atomic_store(&c->bound, lc__id_fast(&bound->lk));
 }
 
-void lc__node_enter(lc_cond_t *c, const char *file, int line,
-		    const char *func)
+void lc__node_enter(lc_cond_t *c, const char *file, int line, const char *func)
 {
 	struct lc__acq a = LC__ACQ(&c->lk, LC__READ, LC__BLOCK, file, line,
 				   func, __builtin_return_address(0));
@@ -360,8 +359,7 @@ void lc__node_leave(lc_cond_t *c)
 	lc__leave(t);
 }
 
-void lc__node_wait(lc_cond_t *c, const char *file, int line,
-		   const char *func)
+void lc__node_wait(lc_cond_t *c, const char *file, int line, const char *func)
 {
 	struct lc__acq a = LC__ACQ(&c->lk, LC__WRITE, LC__BLOCK, file, line,
 				   func, __builtin_return_address(0));

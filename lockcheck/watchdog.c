@@ -38,12 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_STUCK 32	 /* threads of one report */
-#define MAX_SHOWN_HELD 8 /* holds shown per thread */
+#define MAX_STUCK      32 /* threads of one report */
+#define MAX_SHOWN_HELD 8  /* holds shown per thread */
 
 int __real_pthread_create(pthread_t *th, const pthread_attr_t *attr,
-			  void *(*fn)(void *), void *arg)
-	__attribute__((weak));
+			  void *(*fn)(void *), void *arg) __attribute__((weak));
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lc__thread *reg_head; /* through wd_next; reg_lock */
@@ -60,8 +59,8 @@ struct stuck {
 	uint8_t mode;
 	uint32_t nheld;
 	struct lc__held held[MAX_SHOWN_HELD];
-	int owner;		/* tid of a holder of lk, 0: none found */
-	int owner_index;	/* that holder in the stuck set, or -1 */
+	int owner;		  /* tid of a holder of lk, 0: none found */
+	int owner_index;	  /* that holder in the stuck set, or -1 */
 	struct lc__site owner_at; /* where the holder took it */
 };
 
@@ -259,8 +258,8 @@ static void print_wanted(struct lc__buf *b, const struct lc__lock *lk)
  * watchdog on). */
 static void print_signaller(struct lc__buf *b, const struct lc__lock *lk)
 {
-	const lc_cond_t *c = (const lc_cond_t *)((const char *)lk -
-						 offsetof(lc_cond_t, lk));
+	const lc_cond_t *c =
+		(const lc_cond_t *)((const char *)lk - offsetof(lc_cond_t, lk));
 	int tid = atomic_load(&c->last_tid);
 
 	if (!tid) {
@@ -306,8 +305,7 @@ static void print_stuck(struct lc__buf *b, const struct stuck *s,
 		return;
 	}
 	lc__buf_add(b, "    it is held by ");
-	if (s->owner_index >= 0)
-	{
+	if (s->owner_index >= 0) {
 		lc__buf_add(b, "thread \"");
 		lc__buf_put_text(b, all[s->owner_index].name);
 		lc__buf_add(b, "\" ");
@@ -390,12 +388,13 @@ static void report(const struct stuck *s, uint32_t n)
 			len++;
 			at = s[at].owner_index;
 		} while (at != cyc);
-		lc__buf_add(&b, "deadlock: %u threads each wait for a lock "
-				"another of them holds (blocked over %.0f s)\n",
+		lc__buf_add(&b,
+			    "deadlock: %u threads each wait for a lock "
+			    "another of them holds (blocked over %.0f s)\n",
 			    len, secs);
 	} else {
-		lc__buf_add(&b, "stall: %u thread%s blocked over %.0f s%s\n",
-			    n, n == 1 ? "" : "s", secs,
+		lc__buf_add(&b, "stall: %u thread%s blocked over %.0f s%s\n", n,
+			    n == 1 ? "" : "s", secs,
 			    owned ? "" : "; no thread holds anything it needs");
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -444,7 +443,7 @@ static bool has_sig(const uint64_t *sigs, uint32_t n, uint64_t sig)
 static void look(void)
 {
 	static struct stuck s[MAX_STUCK], part[MAX_STUCK]; /* this thread's */
-	static uint64_t seen[MAX_STUCK];		  /* the last look's */
+	static uint64_t seen[MAX_STUCK];		   /* the last look's */
 	static uint32_t nseen;
 	uint64_t now[MAX_STUCK];
 	uint32_t label[MAX_STUCK], n, nnow = 0;
@@ -529,9 +528,9 @@ static void start(void)
 			       after_fork_child);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old); /* the watchdog takes none */
-	err = __real_pthread_create ? __real_pthread_create(&th, NULL, watch,
-							    NULL)
-				    : pthread_create(&th, NULL, watch, NULL);
+	err = __real_pthread_create
+		      ? __real_pthread_create(&th, NULL, watch, NULL)
+		      : pthread_create(&th, NULL, watch, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		lc__slow_lock();

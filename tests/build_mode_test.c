@@ -122,16 +122,14 @@ static volatile int racy_word;
 static int first_written, second_written; /* futex words */
 
 /* Sets *word and wakes its waiter, invisibly to TSan. */
-__attribute__((no_sanitize_thread, noinline)) static void
-unseen_post(int *word)
+__attribute__((no_sanitize_thread, noinline)) static void unseen_post(int *word)
 {
 	__atomic_store_n(word, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Blocks until *word is set, invisibly to TSan. */
-__attribute__((no_sanitize_thread, noinline)) static void
-unseen_wait(int *word)
+__attribute__((no_sanitize_thread, noinline)) static void unseen_wait(int *word)
 {
 	while (!__atomic_load_n(word, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
@@ -167,8 +165,8 @@ START_TEST(test_tsan_runtime_sees_race)
 	LCT_ASSERT_ERR_HAS(&c, "WARNING: ThreadSanitizer: data race");
 	LCT_ASSERT_ERR_HAS(&c, "first_writer");
 	LCT_ASSERT_ERR_HAS(&c, "racy_writes");
-	LCT_ASSERT_CHILD(&c, lct_count_prefix(c.err, "WARNING: ThreadSanitizer:")
-				     == 1);
+	LCT_ASSERT_CHILD(
+		&c, lct_count_prefix(c.err, "WARNING: ThreadSanitizer:") == 1);
 	LCT_ASSERT_EXITED(&c, 66); /* TSan's exit code after a report */
 	lct_child_free(&c);
 }
@@ -235,8 +233,9 @@ static unsigned long long loop_instructions(const char *bin, const char *fn,
 	snprintf(out, sizeof(out), "--callgrind-out-file=%s/cg.out", dir);
 	{
 		const char *argv[] = { "valgrind", "-q", "--tool=callgrind",
-				       toggle, out, path, workload, "1",
-				       "10000", NULL };
+				       toggle,	   out,	 path,
+				       workload,   "1",	 "10000",
+				       NULL };
 
 		LCT_ASSERT_RAN(lct_run_cmd(argv, env, &c), &c);
 	}
@@ -272,10 +271,10 @@ END_TEST
 
 START_TEST(test_checked_lock_loops_do_more_work)
 {
-	unsigned long long raw = loop_instructions("bench/lock_bench_raw",
-						   "pair_loop", "pair");
-	unsigned long long lc = loop_instructions("bench/lock_bench_lc",
-						  "pair_loop", "pair");
+	unsigned long long raw =
+		loop_instructions("bench/lock_bench_raw", "pair_loop", "pair");
+	unsigned long long lc =
+		loop_instructions("bench/lock_bench_lc", "pair_loop", "pair");
 
 	ck_assert_uint_gt(lc, raw);
 }
@@ -467,12 +466,15 @@ int main(void)
 		tcase_add_test(core, test_ubsan_runtime_stops_overflow);
 	}
 	if (!tsan_build && !asan_build) { /* valgrind and sanitizers clash */
-		tcase_add_test(tools, LOCKCHECK
+		tcase_add_test(
+			tools,
+			LOCKCHECK
 				? test_checked_lock_loops_do_more_work
 				: test_plain_lock_loops_run_the_pthread_instructions);
 	}
 	if (!LOCKCHECK && !tsan_build && !asan_build)
-		tcase_add_test(tools, test_objects_of_both_modes_refuse_to_link);
+		tcase_add_test(tools,
+			       test_objects_of_both_modes_refuse_to_link);
 	tcase_set_timeout(tools, 120);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, tools);

@@ -55,7 +55,7 @@ static void reset_deleted(void)
 
 static ds_cache_t *make_cache(size_t capacity, unsigned shards, bool strict)
 {
-	struct ds_cache_options opt = {0};
+	struct ds_cache_options opt = { 0 };
 	ds_cache_t *c = NULL;
 
 	opt.capacity = capacity;
@@ -359,7 +359,8 @@ START_TEST(test_cache_strict_huge_charge_fails_and_keeps_old)
 
 	ck_assert_int_eq(insert(c, 1, 100, 1), 0);
 	ck_assert_int_eq(
-	    ds_cache_insert(c, &key, sizeof(key), NULL, SIZE_MAX, &h), ENOSPC);
+		ds_cache_insert(c, &key, sizeof(key), NULL, SIZE_MAX, &h),
+		ENOSPC);
 	ck_assert_ptr_null(h);
 	ck_assert_int_eq(lookup(c, 1), 100);
 	ck_assert_uint_eq(deleted.n, 0);
@@ -423,7 +424,7 @@ START_TEST(test_cache_stats_count_operations)
 {
 	enum { SHARDS = 4 };
 	ds_cache_t *c = make_cache(8, SHARDS, false);
-	struct ds_cache_stats st, per[SHARDS], sum = {0};
+	struct ds_cache_stats st, per[SHARDS], sum = { 0 };
 
 	for (int i = 0; i < 100; i++)
 		ck_assert_int_eq(insert(c, i, i, 1), 0);
@@ -484,7 +485,7 @@ static void unused_free(void *ptr, size_t size, void *arg)
 
 START_TEST(test_cache_rejects_bad_arguments)
 {
-	struct ds_cache_options opt = {0};
+	struct ds_cache_options opt = { 0 };
 	ds_cache_t *c = (ds_cache_t *)&opt;
 	ds_cache_handle_t *h = (ds_cache_handle_t *)&opt;
 	int key = 1;
@@ -554,8 +555,9 @@ static void noop_deleter(const void *key, size_t keylen, void *value, void *arg)
 
 START_TEST(test_cache_keys_are_copied_bytes)
 {
-	struct ds_cache_options opt = {
-	    .capacity = 100, .shards = 2, .deleter = noop_deleter};
+	struct ds_cache_options opt = { .capacity = 100,
+					.shards = 2,
+					.deleter = noop_deleter };
 	char key[8] = "ab\0cd", other[8] = "ab\0ce";
 	ds_cache_t *c;
 	ds_cache_handle_t *h;
@@ -605,8 +607,9 @@ static void reentrant_deleter(const void *key, size_t keylen, void *value,
 
 START_TEST(test_cache_deleter_may_call_back_into_cache)
 {
-	struct ds_cache_options opt = {
-	    .capacity = 4, .shards = 1, .deleter = reentrant_deleter};
+	struct ds_cache_options opt = { .capacity = 4,
+					.shards = 1,
+					.deleter = reentrant_deleter };
 	ds_cache_handle_t *h;
 	ds_cache_t *c;
 
@@ -631,7 +634,7 @@ START_TEST(test_cache_destroy_deletes_every_value_once)
 {
 	enum { N = 1000 };
 	ds_cache_t *c = make_cache(N, 8, false);
-	bool seen[N] = {false};
+	bool seen[N] = { false };
 
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(insert(c, i, i, 1), 0);
@@ -784,14 +787,14 @@ static void oom_evict_step(ds_cache_t *c, int step)
  * of oom_evict_step instead of oom_step's roomy one. */
 static bool oom_run(long fail_at, bool evicting, long *nallocs)
 {
-	struct failing_alloc fa = {0, fail_at, 0};
-	struct ds_cache_options opt = {.capacity = evicting ? 1 : 4 * OOM_KEYS,
-				       .shards = 1,
-				       .seed = {7, 7},
-				       .deleter = model_deleter,
-				       .alloc = failing_alloc,
-				       .free = failing_free,
-				       .alloc_arg = &fa};
+	struct failing_alloc fa = { 0, fail_at, 0 };
+	struct ds_cache_options opt = { .capacity = evicting ? 1 : 4 * OOM_KEYS,
+					.shards = 1,
+					.seed = { 7, 7 },
+					.deleter = model_deleter,
+					.alloc = failing_alloc,
+					.free = failing_free,
+					.alloc_arg = &fa };
 	ds_cache_t *c;
 	int err = ds_cache_create(&c, &opt);
 
@@ -856,13 +859,13 @@ END_TEST
  * the add, needing a new one, failed after the deleter had run.) */
 START_TEST(test_cache_failed_insert_evicts_nothing)
 {
-	struct failing_alloc fa = {0, 0, 0};
-	struct ds_cache_options opt = {.capacity = 10,
-				       .shards = 1,
-				       .deleter = record_deleter,
-				       .alloc = failing_alloc,
-				       .free = failing_free,
-				       .alloc_arg = &fa};
+	struct failing_alloc fa = { 0, 0, 0 };
+	struct ds_cache_options opt = { .capacity = 10,
+					.shards = 1,
+					.deleter = record_deleter,
+					.alloc = failing_alloc,
+					.free = failing_free,
+					.alloc_arg = &fa };
 	struct ds_cache_stats st;
 	ds_cache_t *c;
 	int err = ENOMEM;
@@ -889,13 +892,13 @@ END_TEST
 
 START_TEST(test_cache_insert_failure_leaves_value_to_caller)
 {
-	struct failing_alloc fa = {0, 0, 0};
-	struct ds_cache_options opt = {.capacity = 10,
-				       .shards = 1,
-				       .deleter = record_deleter,
-				       .alloc = failing_alloc,
-				       .free = failing_free,
-				       .alloc_arg = &fa};
+	struct failing_alloc fa = { 0, 0, 0 };
+	struct ds_cache_options opt = { .capacity = 10,
+					.shards = 1,
+					.deleter = record_deleter,
+					.alloc = failing_alloc,
+					.free = failing_free,
+					.alloc_arg = &fa };
 	ds_cache_t *c;
 	ds_cache_handle_t *h = (ds_cache_handle_t *)&fa;
 	int key = 5;
@@ -1065,7 +1068,7 @@ static void stress_op(struct worker *w)
 	else
 		ST_CHECK(ds_cache_total_charge(st->cache) <=
 			 st->capacity +
-			     (ST_PINS + 2) * 2 * (size_t)st->nthreads);
+				 (ST_PINS + 2) * 2 * (size_t)st->nthreads);
 }
 
 static void *stress_thread(void *arg)
@@ -1098,7 +1101,7 @@ static void run_workers(int nthreads)
 		w[i].id = i;
 		w[i].rng = 0x9e3779b97f4a7c15ull * (i + 1);
 		ck_assert_int_eq(
-		    pthread_create(&tid[i], NULL, stress_thread, &w[i]), 0);
+			pthread_create(&tid[i], NULL, stress_thread, &w[i]), 0);
 	}
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tid[i], NULL);
@@ -1108,10 +1111,10 @@ static void run_workers(int nthreads)
 
 static void stress_run(int nthreads, bool callback)
 {
-	struct ds_cache_options opt = {.capacity =
-					   ST_CAP_PER_THREAD * (size_t)nthreads,
-				       .shards = 4,
-				       .deleter = stress_deleter};
+	struct ds_cache_options opt = { .capacity = ST_CAP_PER_THREAD *
+						    (size_t)nthreads,
+					.shards = 4,
+					.deleter = stress_deleter };
 	uint32_t n;
 	int failures;
 
@@ -1132,7 +1135,7 @@ static void stress_run(int nthreads, bool callback)
 	free(st);
 }
 
-static const int stress_threads[] = {2, 4, 8, 16};
+static const int stress_threads[] = { 2, 4, 8, 16 };
 
 START_TEST(test_cache_stress_keeps_invariants)
 {
@@ -1156,7 +1159,7 @@ static void checked_workload(void *arg)
 
 START_TEST(test_cache_reports_nothing_under_checker)
 {
-	static const char *const env[] = {"LOCKCHECK_ACTION=abort", NULL};
+	static const char *const env[] = { "LOCKCHECK_ACTION=abort", NULL };
 	struct lct_child c;
 
 	LCT_ASSERT_RAN(lct_run_fn(checked_workload, NULL, env, &c), &c);
@@ -1190,7 +1193,8 @@ static int count_shard_classes(const char *dump, unsigned *instances)
 
 		if (name && (!eol || name < eol)) {
 			ck_assert_int_eq(
-			    sscanf(p, "\nclass %*u mutex %u", instances), 1);
+				sscanf(p, "\nclass %*u mutex %u", instances),
+				1);
 			n++;
 		}
 	}
@@ -1201,7 +1205,7 @@ START_TEST(test_cache_shards_are_one_lock_class)
 {
 	const char *dir;
 	char env_dump[4200];
-	const char *env[] = {"LOCKCHECK_ACTION=abort", env_dump, NULL};
+	const char *env[] = { "LOCKCHECK_ACTION=abort", env_dump, NULL };
 	struct lct_child c;
 	unsigned instances = 0;
 	char *dump;
@@ -1299,11 +1303,11 @@ static void release_after_refused_inserts(void *arg)
 
 START_TEST(test_cache_refused_insert_leaves_release_lock_free)
 {
-	static const char *const classes[] = {"cache_test.within_strict",
-					      "cache_test.within_loose"};
+	static const char *const classes[] = { "cache_test.within_strict",
+					       "cache_test.within_loose" };
 	const char *dir = lct_tmpdir("cache_release");
 	char env_dump[4200];
-	const char *env[] = {"LOCKCHECK_ACTION=abort", env_dump, NULL};
+	const char *env[] = { "LOCKCHECK_ACTION=abort", env_dump, NULL };
 	struct lct_child c;
 	char *dump;
 	int shard;
@@ -1323,8 +1327,8 @@ START_TEST(test_cache_refused_insert_leaves_release_lock_free)
 	ck_assert_ptr_nonnull(dump);
 	shard = dump_class_id(dump, "ds_cache.shard");
 	ck_assert_int_ge(shard, 0);
-	ck_assert(
-	    dump_has_edge(dump, dump_class_id(dump, "cache_test.over"), shard));
+	ck_assert(dump_has_edge(dump, dump_class_id(dump, "cache_test.over"),
+				shard));
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
 		int outer = dump_class_id(dump, classes[i]);
 
@@ -1354,7 +1358,7 @@ int main(void)
 	tcase_add_test(core, test_cache_evicts_oldest_unpinned);
 	tcase_add_test(core, test_cache_hit_saves_entry_from_eviction);
 	tcase_add_test(
-	    core, test_cache_pinned_entries_exceed_capacity_until_released);
+		core, test_cache_pinned_entries_exceed_capacity_until_released);
 	tcase_add_test(core, test_cache_evicts_by_charge);
 	tcase_add_test(core, test_cache_zero_capacity_caches_nothing);
 	tcase_add_test(core, test_cache_huge_charge_is_never_cached);
@@ -1370,7 +1374,8 @@ int main(void)
 	tcase_add_test(core, test_cache_destroy_deletes_every_value_once);
 	tcase_add_test(oom, test_cache_survives_every_failed_allocation);
 	tcase_add_test(
-	    oom, test_cache_survives_every_failed_allocation_while_evicting);
+		oom,
+		test_cache_survives_every_failed_allocation_while_evicting);
 	tcase_add_test(oom, test_cache_failed_insert_evicts_nothing);
 	tcase_add_test(oom, test_cache_insert_failure_leaves_value_to_caller);
 	tcase_set_timeout(oom, 120);

@@ -355,7 +355,7 @@ START_TEST(test_send_waits_while_full_until_a_receive)
 	await_blocked(ch, 1, 0);
 	ck_assert(!atomic_load(&s.done));
 	ck_assert_uint_eq(stats_of(ch).len, 1); /* the bound held */
-	expect_seq(ch, 0);			 /* makes room */
+	expect_seq(ch, 0);			/* makes room */
 	ck_assert_int_eq(finish_op(&s), 0);
 	expect_seq(ch, 1);
 	ds_chan_destroy(ch);
@@ -459,19 +459,19 @@ END_TEST
 
 /* ---- stress: many producers and consumers ----------------------------- */
 
-#define PRODUCERS 4
-#define CONSUMERS 3
+#define PRODUCERS    4
+#define CONSUMERS    3
 #define PER_PRODUCER 20000
-#define STRESS_CAP 3
+#define STRESS_CAP   3
 
 struct stress {
 	ds_chan_t *ch;
 	pthread_barrier_t start;
-	atomic_int next_id;		/* hands out producer/consumer ids */
-	atomic_long sent_done;		/* sends that returned 0 */
-	atomic_long recv_started;	/* receives begun, minus failed ones */
+	atomic_int next_id;	  /* hands out producer/consumer ids */
+	atomic_long sent_done;	  /* sends that returned 0 */
+	atomic_long recv_started; /* receives begun, minus failed ones */
 	atomic_uchar seen[PRODUCERS][PER_PRODUCER];
-	atomic_bool failed;		/* an invariant broke */
+	atomic_bool failed; /* an invariant broke */
 };
 
 static void flag_if(struct stress *s, bool broken)
@@ -545,8 +545,7 @@ static int recv_one(struct stress *s, struct item *it, unsigned n)
 
 /* An item is whole, new, and later than this consumer's last one of its
  * producer (FIFO seen from one receiver). */
-static void check_item(struct stress *s, const struct item *it,
-		       int64_t *last)
+static void check_item(struct stress *s, const struct item *it, int64_t *last)
 {
 	if (it->producer >= PRODUCERS || it->seq >= PER_PRODUCER ||
 	    it->check != mix(it->producer, it->seq)) {

@@ -84,7 +84,8 @@ START_TEST(test_send_holding_what_the_receiver_needs_is_reported)
 	char got[256];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_str_eq(got, "lockcheck: wait-cycle: `X` -> channel "
 				      "`jobs` (room) -> `X` (1 lock, 1 wait, "
 				      "2 threads)");
@@ -188,8 +189,8 @@ static void unrelated_channels(void *arg)
 
 START_TEST(test_unrelated_channels_never_merge)
 {
-	struct lct_child c = lct_expect_reports(unrelated_channels, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(unrelated_channels, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -249,8 +250,7 @@ static void pipeline(void *arg)
 
 START_TEST(test_pipeline_is_silent)
 {
-	struct lct_child c = lct_expect_reports(pipeline, NULL, NULL, NULL,
-						0);
+	struct lct_child c = lct_expect_reports(pipeline, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }

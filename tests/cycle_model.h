@@ -15,8 +15,8 @@
 
 #include <stdbool.h>
 
-#define CM_NODES 12	 /* nodes at most */
-#define CM_CYCLES 4096	 /* cycles at most */
+#define CM_NODES  12   /* nodes at most */
+#define CM_CYCLES 4096 /* cycles at most */
 
 struct cm_graph {
 	int n;

@@ -56,7 +56,7 @@ static const bool asserts_on = true;
 
 static atomic_long countdown = -1; /* < 0: nothing armed */
 static atomic_bool fired;
-static atomic_long live;	   /* initialised and not yet destroyed */
+static atomic_long live; /* initialised and not yet destroyed */
 
 /* The n-th init from now (0: the next) fails with EAGAIN, once. */
 static void failsync_arm(long n)
@@ -271,7 +271,8 @@ START_TEST(test_create_returns_EAGAIN_when_a_lock_cannot_be_initialised)
 				break;
 			continue;
 		}
-		ck_assert_msg(err == EAGAIN, "%s, init %ld: %d", k->name, n, err);
+		ck_assert_msg(err == EAGAIN, "%s, init %ld: %d", k->name, n,
+			      err);
 		ck_assert_ptr_null(it);
 		ck_assert_msg(atomic_load(&live) == before,
 			      "%s, init %ld: %ld left", k->name, n,
@@ -318,10 +319,11 @@ static void count_free(void *key, size_t keylen, void *value, size_t vlen,
 /* The caller's own lock held across every call that runs user code. */
 static void callbacks_under_callers_lock(void *arg)
 {
-	struct ds_cache_options copt = {
-		.capacity = 1, .shards = 1, .deleter = count_deletion };
-	struct ds_rwmap_options mopt = {
-		.ownership = DS_RWMAP_BORROW, .entry_free = count_free };
+	struct ds_cache_options copt = { .capacity = 1,
+					 .shards = 1,
+					 .deleter = count_deletion };
+	struct ds_rwmap_options mopt = { .ownership = DS_RWMAP_BORROW,
+					 .entry_free = count_free };
 	static char k1[] = "1", k2[] = "2", v[] = "v";
 	ds_rwmap_t *m;
 	ds_cache_t *c;
@@ -380,10 +382,14 @@ static void tasks_on_one_worker(void *arg)
 	ds_pool_t *p;
 
 	ck_assert_int_eq(ds_pool_create(&p, 1, 4, "tasks"), 0);
-	ck_assert_int_eq(ds_pool_submit(p, leak ? lock_and_return
-					       : lock_and_unlock, NULL), 0);
-	ck_assert_int_eq(ds_pool_submit(p, leak ? unlock_and_return
-					       : lock_and_unlock, NULL), 0);
+	ck_assert_int_eq(
+		ds_pool_submit(p, leak ? lock_and_return : lock_and_unlock,
+			       NULL),
+		0);
+	ck_assert_int_eq(
+		ds_pool_submit(p, leak ? unlock_and_return : lock_and_unlock,
+			       NULL),
+		0);
 	ck_assert_int_eq(ds_pool_shutdown(p, DS_POOL_DRAIN), 0);
 }
 
@@ -391,8 +397,8 @@ START_TEST(test_task_started_under_a_leaked_lock_is_reported)
 {
 	static const char want[] = "lockcheck: assert-held: thread "
 				   "\"tasks-1\" holds 1 lock at ds/pool.c:";
-	struct lct_child c = lct_expect_reports(tasks_on_one_worker, (void *)1, NULL,
-						"assert-held", LOCKCHECK);
+	struct lct_child c = lct_expect_reports(tasks_on_one_worker, (void *)1,
+						NULL, "assert-held", LOCKCHECK);
 	char line[512];
 
 	if (LOCKCHECK) {
@@ -409,8 +415,8 @@ END_TEST
 
 START_TEST(test_tasks_that_release_their_locks_are_silent)
 {
-	struct lct_child c = lct_expect_reports(tasks_on_one_worker, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(tasks_on_one_worker, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }

@@ -64,8 +64,8 @@ static void cycle_set(const struct lg_analysis *a, uint32_t i, uint32_t *set)
 	qsort(set, a->cycles.v[i].len, sizeof(*set), cmp_u32);
 }
 
-static void names(const struct lg_analysis *a, const uint32_t *cls,
-		  uint32_t n, char *buf, size_t size)
+static void names(const struct lg_analysis *a, const uint32_t *cls, uint32_t n,
+		  char *buf, size_t size)
 {
 	size_t len = 0;
 
@@ -77,8 +77,7 @@ static void names(const struct lg_analysis *a, const uint32_t *cls,
 }
 
 /* Every cycle the process reported is one lockgraph found itself. */
-static bool reports_found(const struct lg_analysis *a, char *why,
-			  size_t size)
+static bool reports_found(const struct lg_analysis *a, char *why, size_t size)
 {
 	for (uint32_t i = 0; i < a->g.nfindings; i++) {
 		const struct lg_finding *f = &a->g.findings[i];
@@ -89,8 +88,10 @@ static bool reports_found(const struct lg_analysis *a, char *why,
 		if (f->cycle != LG_NONE && !a->cycles.v[f->cycle].from_report)
 			continue;
 		names(a, a->g.ids + f->cls_off, f->ncls, cyc, sizeof(cyc));
-		snprintf(why, size, "the process reported %s; lockgraph "
-				    "finds no such cycle", cyc);
+		snprintf(why, size,
+			 "the process reported %s; lockgraph "
+			 "finds no such cycle",
+			 cyc);
 		return false;
 	}
 	return true;
@@ -116,8 +117,7 @@ static bool reported(const struct lg_analysis *a, const uint32_t *set,
 }
 
 /* Every cycle lockgraph finds was reported by the process. */
-static bool cycles_reported(const struct lg_analysis *a, char *why,
-			    size_t size)
+static bool cycles_reported(const struct lg_analysis *a, char *why, size_t size)
 {
 	uint32_t set[LC_MAX_LEN_LIMIT];
 
@@ -128,8 +128,10 @@ static bool cycles_reported(const struct lg_analysis *a, char *why,
 		if (reported(a, set, a->cycles.v[i].len))
 			continue;
 		names(a, set, a->cycles.v[i].len, cyc, sizeof(cyc));
-		snprintf(why, size, "lockgraph finds a cycle of %s; the "
-				    "process did not report it", cyc);
+		snprintf(why, size,
+			 "lockgraph finds a cycle of %s; the "
+			 "process did not report it",
+			 cyc);
 		return false;
 	}
 	return true;
@@ -199,8 +201,8 @@ static int dump_pid(const char *path)
 	char line[256];
 	int pid = -1;
 
-	if (f && fgets(line, sizeof(line), f) &&
-	    fgets(line, sizeof(line), f) && sscanf(line, "process %d", &pid) != 1)
+	if (f && fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
+	    sscanf(line, "process %d", &pid) != 1)
 		pid = -1;
 	if (f)
 		fclose(f);
@@ -214,7 +216,8 @@ static bool check_path(const char *path, int pid, bool whole, char *why,
 	size_t len = strlen(path);
 	char reason[1024] = "";
 
-	if (len < 6 || strcmp(path + len - 6, ".graph") || dump_pid(path) != pid)
+	if (len < 6 || strcmp(path + len - 6, ".graph") ||
+	    dump_pid(path) != pid)
 		return true;
 	if (lct_dump_agrees(path, whole, reason, sizeof(reason)))
 		return true;

@@ -28,10 +28,10 @@ bool lct_dump_agrees(const char *path, bool whole, char *why, size_t size);
 
 /* Where a child's dump goes, between starting and checking it. */
 struct lct_dump_hook {
-	char dir[4096];		/* LOCKCHECK_DUMP for the child; "": none */
-	bool ours;		/* a fresh directory, removed after */
-	char var[4200];		/* "LOCKCHECK_DUMP=<dir>" when ours */
-	const char **env;	/* the child's environment: env plus var */
+	char dir[4096];	  /* LOCKCHECK_DUMP for the child; "": none */
+	bool ours;	  /* a fresh directory, removed after */
+	char var[4200];	  /* "LOCKCHECK_DUMP=<dir>" when ours */
+	const char **env; /* the child's environment: env plus var */
 };
 
 /* The environment to start the child with: env plus a fresh dump

@@ -40,9 +40,11 @@ START_TEST(test_wait_reacquiring_under_another_lock_is_reported)
 	char got[256];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
-		ck_assert_str_eq(got, "lockcheck: lock-order-cycle: B -> M -> B "
-				      "(2 locks, 1 thread)");
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_str_eq(got,
+				 "lockcheck: lock-order-cycle: B -> M -> B "
+				 "(2 locks, 1 thread)");
 	}
 	lct_child_free(&c);
 }
@@ -62,7 +64,8 @@ static void *consumer(void *arg)
 	ck_assert_int_eq(lc_mutex_lock(&q->lock), 0);
 	while (q->consumed < 1000) {
 		while (q->items == 0)
-			ck_assert_int_eq(lc_cond_wait(&q->nonempty, &q->lock), 0);
+			ck_assert_int_eq(lc_cond_wait(&q->nonempty, &q->lock),
+					 0);
 		q->items--;
 		q->consumed++;
 		lc_cond_signal(&q->nonfull);
@@ -96,8 +99,8 @@ static void producer_consumer(void *arg)
 
 START_TEST(test_producer_consumer_is_silent)
 {
-	struct lct_child c = lct_expect_reports(producer_consumer, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(producer_consumer, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -210,12 +213,14 @@ int main(void)
 	Suite *s = suite_create("lc_cond");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, test_wait_reacquiring_under_another_lock_is_reported);
+	tcase_add_test(tc,
+		       test_wait_reacquiring_under_another_lock_is_reported);
 	tcase_add_test(tc, test_producer_consumer_is_silent);
 	tcase_add_test(tc, test_monotonic_condition_waits_for_its_deadline);
 	tcase_add_test(tc, test_wait_on_untracked_mutex_waits);
 	if (LOCKCHECK) /* undefined behaviour with plain pthreads */
-		tcase_add_test(tc, test_wait_without_holding_the_mutex_is_reported);
+		tcase_add_test(tc,
+			       test_wait_without_holding_the_mutex_is_reported);
 	suite_add_tcase(s, tc);
 	return lct_run_suite(s);
 }

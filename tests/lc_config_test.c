@@ -34,7 +34,8 @@ static void expect_config_line(const char *setting, const char *line)
 		lct_expect_reports(nested_pair, NULL, env, "config", 1);
 	char got[1024];
 
-	ck_assert(lct_find_line(c.err, "lockcheck: config: ", got, sizeof(got)));
+	ck_assert(
+		lct_find_line(c.err, "lockcheck: config: ", got, sizeof(got)));
 	ck_assert_str_eq(got, line);
 	lct_child_free(&c);
 }
@@ -111,7 +112,8 @@ START_TEST(test_value_is_escaped_and_cut)
 	snprintf(line, sizeof(line),
 		 "lockcheck: config: LOCKCHECK_ACTION=\"%0252d...\": not an "
 		 "action; accepted: report (go on) or abort (stop at the "
-		 "first finding); using report", 0);
+		 "first finding); using report",
+		 0);
 	expect_config_line(setting, line);
 }
 END_TEST
@@ -167,7 +169,8 @@ START_TEST(test_dump_directory_that_cannot_be_made)
 		lct_expect_reports(nested_pair, NULL, env, "config", 1);
 	char got[1024];
 
-	ck_assert(lct_find_line(c.err, "lockcheck: config: ", got, sizeof(got)));
+	ck_assert(
+		lct_find_line(c.err, "lockcheck: config: ", got, sizeof(got)));
 	ck_assert_str_eq(got, "lockcheck: config: LOCKCHECK_DUMP=\"/dev/null/"
 			      "dumps\": cannot create it (Not a directory); "
 			      "accepted: a directory, created with its parents "
@@ -190,9 +193,10 @@ START_TEST(test_config_finding_is_in_the_dump)
 	lct_child_free(&c);
 	dump = lct_read_only_dump(dir);
 	ck_assert_ptr_nonnull(dump);
-	ck_assert_uint_eq(lct_count_prefix(dump, "finding config - "
-						 "\"LOCKCHECK_MAX_HELD=\\\"lots"
-						 "\\\": not a positive number;"),
+	ck_assert_uint_eq(lct_count_prefix(dump,
+					   "finding config - "
+					   "\"LOCKCHECK_MAX_HELD=\\\"lots"
+					   "\\\": not a positive number;"),
 			  1);
 	ck_assert_uint_eq(lct_count_prefix(dump, "edge "), 1);
 	free(dump);
@@ -203,8 +207,8 @@ END_TEST
  * program's lock bugs do. */
 START_TEST(test_config_finding_does_not_abort)
 {
-	const char *env[] = { "LOCKCHECK_ACTION=abort",
-			      "LOCKCHECK_SYMBOLIZE=2", NULL };
+	const char *env[] = { "LOCKCHECK_ACTION=abort", "LOCKCHECK_SYMBOLIZE=2",
+			      NULL };
 	struct lct_child c =
 		lct_expect_reports(nested_pair, NULL, env, "config", 1);
 

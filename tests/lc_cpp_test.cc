@@ -19,22 +19,42 @@ extern "C" {
 // The probe's C source, compiled here as C++.
 #include "testdata/lc_header_probe.inc"
 
-namespace {
+namespace
+{
 
 // A lock owned by an object: one init call, so one class for every Mutex.
-class Mutex {
-public:
-	explicit Mutex(const char *name) { init_err_ = lc_mutex_init(&m_, name); }
-	~Mutex() { lc_mutex_destroy(&m_); }
+class Mutex
+{
+      public:
+	explicit Mutex(const char *name)
+	{
+		init_err_ = lc_mutex_init(&m_, name);
+	}
+	~Mutex()
+	{
+		lc_mutex_destroy(&m_);
+	}
 	Mutex(const Mutex &) = delete;
 	Mutex &operator=(const Mutex &) = delete;
 
-	int init_err() const { return init_err_; }
-	int lock() { return lc_mutex_lock(&m_); }
-	int unlock() { return lc_mutex_unlock(&m_); }
-	void set_order(uint64_t key) { lc_mutex_set_order(&m_, key); }
+	int init_err() const
+	{
+		return init_err_;
+	}
+	int lock()
+	{
+		return lc_mutex_lock(&m_);
+	}
+	int unlock()
+	{
+		return lc_mutex_unlock(&m_);
+	}
+	void set_order(uint64_t key)
+	{
+		lc_mutex_set_order(&m_, key);
+	}
 
-private:
+      private:
 	lc_mutex_t m_;
 	int init_err_;
 };
@@ -89,7 +109,8 @@ START_TEST(test_constructor_init_is_one_class)
 	if (LOCKCHECK) {
 		ck_assert_ptr_nonnull(dump);
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 1);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 3 "), 1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 3 "),
+				  1);
 	}
 	std::free(dump);
 }
@@ -98,7 +119,8 @@ END_TEST
 // Set in the child: the static object's destructor leaves a file there.
 static const char *marker;
 
-namespace {
+namespace
+{
 struct AtExit {
 	~AtExit()
 	{
@@ -123,14 +145,17 @@ START_TEST(test_cycle_in_cpp_code_is_reported_after_static_destructors)
 	struct lct_child c;
 	char line[256];
 
-	std::snprintf(path, sizeof(path), "%s/destroyed", lct_tmpdir("cppexit"));
+	std::snprintf(path, sizeof(path), "%s/destroyed",
+		      lct_tmpdir("cppexit"));
 	c = lct_expect_reports(abba_in_threads, path, nullptr,
 			       "lock-order-cycle", LOCKCHECK ? 1 : 0);
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", line, sizeof(line)));
-		ck_assert_str_eq(line, "lockcheck: lock-order-cycle: cpp.second "
-				       "-> cpp.first -> cpp.second (2 locks, 2 "
-				       "threads)");
+		ck_assert(lct_find_line(c.err, "lockcheck: ", line,
+					sizeof(line)));
+		ck_assert_str_eq(line,
+				 "lockcheck: lock-order-cycle: cpp.second "
+				 "-> cpp.first -> cpp.second (2 locks, 2 "
+				 "threads)");
 	}
 	ck_assert_int_eq(access(path, F_OK), 0);
 	lct_child_free(&c);
@@ -144,7 +169,9 @@ int main(void)
 
 	tcase_add_test(tc, test_every_call_works_from_cpp);
 	tcase_add_test(tc, test_constructor_init_is_one_class);
-	tcase_add_test(tc, test_cycle_in_cpp_code_is_reported_after_static_destructors);
+	tcase_add_test(
+		tc,
+		test_cycle_in_cpp_code_is_reported_after_static_destructors);
 	suite_add_tcase(s, tc);
 	return lct_run_suite(s);
 }

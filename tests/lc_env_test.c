@@ -3,9 +3,9 @@
  * _DUMP: a finding fails the process with 66 by default; dumps are named
  * so that none overwrites another) and the shape of a cycle report: both
  * classes with init sites, the file:line:function of both acquisitions,
- * thread names and ids, and a symbolised backtrace. Also: a would-be deadlock between two threads that
- * really block is reported before blocking, so with ACTION=abort the child
- * aborts instead of hanging.
+ * thread names and ids, and a symbolised backtrace. Also: a would-be deadlock
+ * between two threads that really block is reported before blocking, so with
+ * ACTION=abort the child aborts instead of hanging.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -81,12 +81,13 @@ static bool has_frame(const char *text, const char *frame)
 
 START_TEST(test_cycle_report_shows_sites_threads_and_stack)
 {
-	struct lct_child c = lct_expect_reports(abba, NULL, NULL,
-						"lock-order-cycle", 1);
+	struct lct_child c =
+		lct_expect_reports(abba, NULL, NULL, "lock-order-cycle", 1);
 	char want[256];
 
 	snprintf(want, sizeof(want),
-		 "      held lock taken at tests/lc_env_test.c:%d in take_pair()",
+		 "      held lock taken at tests/lc_env_test.c:%d in "
+		 "take_pair()",
 		 HELD_LINE);
 	ck_assert_uint_eq(lct_count_prefix(c.err, want), 2);
 	snprintf(want, sizeof(want),
@@ -95,16 +96,19 @@ START_TEST(test_cycle_report_shows_sites_threads_and_stack)
 		 WANTED_LINE);
 	ck_assert_uint_eq(lct_count_prefix(c.err, want), 2);
 	snprintf(want, sizeof(want),
-		 "  #1 B [tests/lc_env_test.c:%d] -> A [tests/lc_env_test.c:%d], "
+		 "  #1 B [tests/lc_env_test.c:%d] -> A "
+		 "[tests/lc_env_test.c:%d], "
 		 "first by thread \"auditor\" (tid ",
 		 A_LINE + 1, A_LINE);
 	ck_assert_ptr_nonnull(strstr(c.err, want));
 	snprintf(want, sizeof(want),
-		 "  #2 A [tests/lc_env_test.c:%d] -> B [tests/lc_env_test.c:%d], "
+		 "  #2 A [tests/lc_env_test.c:%d] -> B "
+		 "[tests/lc_env_test.c:%d], "
 		 "first by thread \"teller\" (tid ",
 		 A_LINE, A_LINE + 1);
 	ck_assert_ptr_nonnull(strstr(c.err, want));
-	ck_assert_ptr_nonnull(strstr(c.err, "  closed now by thread \"auditor\""));
+	ck_assert_ptr_nonnull(
+		strstr(c.err, "  closed now by thread \"auditor\""));
 	/* Symbolised frames: function and source line (paths vary by build). */
 	ck_assert(has_frame(c.err, "#0 take_pair at "));
 	ck_assert(has_frame(c.err, "#1 auditor at "));
@@ -154,8 +158,8 @@ END_TEST
 
 START_TEST(test_action_report_goes_on)
 {
-	struct lct_child c = lct_expect_reports(abba, NULL, NULL,
-						"lock-order-cycle", 1);
+	struct lct_child c =
+		lct_expect_reports(abba, NULL, NULL, "lock-order-cycle", 1);
 
 	lct_child_free(&c);
 }
@@ -222,8 +226,8 @@ START_TEST(test_log_goes_to_the_file)
 	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
 	log = lct_read_file(path, NULL);
 	ck_assert_ptr_nonnull(log);
-	ck_assert_uint_eq(lct_count_prefix(log, "lockcheck: lock-order-cycle: "),
-			  1);
+	ck_assert_uint_eq(
+		lct_count_prefix(log, "lockcheck: lock-order-cycle: "), 1);
 	free(log);
 	lct_child_free(&c);
 }
@@ -273,7 +277,8 @@ START_TEST(test_dump_to_a_directory_holds_the_graph)
 		 A_LINE + 1);
 	ck_assert_ptr_nonnull(strstr(dump, want));
 	ck_assert_uint_eq(lct_count_prefix(dump, "edge "), 2);
-	ck_assert_ptr_nonnull(strstr(dump, " \"teller\" \"tests/lc_env_test.c\" "));
+	ck_assert_ptr_nonnull(
+		strstr(dump, " \"teller\" \"tests/lc_env_test.c\" "));
 	ck_assert_uint_eq(lct_count_prefix(dump, "finding lock-order-cycle "),
 			  1);
 	ck_assert_uint_eq(lct_count_prefix(dump, "end 2 2 1 0\n"), 1);
@@ -296,7 +301,8 @@ START_TEST(test_dump_name_is_program_pid_and_random)
 	LCT_ASSERT_RAN(lct_run_fn(clean, NULL, env, &c), &c);
 	only_dump_in(dir, path, sizeof(path));
 	ck_assert_int_eq(sscanf(strrchr(path, '/'), "/lc_env_test.%u.%8x%15s",
-				&pid, &rnd, tail), 3);
+				&pid, &rnd, tail),
+			 3);
 	ck_assert_str_eq(tail, ".graph");
 	snprintf(prefix, sizeof(prefix), "/lc_env_test.%u.", pid);
 	ck_assert_ptr_nonnull(strstr(path, prefix));
@@ -423,8 +429,10 @@ int main(void)
 	TCase *tc = tcase_create("lockcheck");
 
 	if (LOCKCHECK) { /* all of this is the checker's */
-		tcase_add_test(tc, test_cycle_report_shows_sites_threads_and_stack);
-		tcase_add_test(tc, test_would_be_deadlock_is_reported_before_it_hangs);
+		tcase_add_test(tc,
+			       test_cycle_report_shows_sites_threads_and_stack);
+		tcase_add_test(
+			tc, test_would_be_deadlock_is_reported_before_it_hangs);
 		tcase_add_test(tc, test_action_report_goes_on);
 		tcase_add_test(tc, test_a_finding_fails_the_process_by_default);
 		tcase_add_test(tc, test_exitcode_applies_only_after_a_report);
@@ -432,7 +440,8 @@ int main(void)
 		tcase_add_test(tc, test_log_goes_to_the_file);
 		tcase_add_test(tc, test_dump_to_a_directory_holds_the_graph);
 		tcase_add_test(tc, test_dump_name_is_program_pid_and_random);
-		tcase_add_test(tc, test_dumps_of_one_pid_never_overwrite_each_other);
+		tcase_add_test(
+			tc, test_dumps_of_one_pid_never_overwrite_each_other);
 		tcase_add_test(tc, test_missing_dump_directory_is_created);
 		tcase_add_test(tc, test_abort_writes_the_dump_first);
 	} else {

@@ -91,8 +91,8 @@ START_TEST(test_exit_status_change_loses_no_exit_work)
 	const char *dir = lct_tmpdir("exitwork");
 	struct lct_child c;
 
-	ck_assert_int_eq(lct_run_fn(finding_with_exit_work, (void *)dir, NULL,
-				    &c), 0);
+	ck_assert_int_eq(
+		lct_run_fn(finding_with_exit_work, (void *)dir, NULL, &c), 0);
 	if (!lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0))
 		lct_child_dump(&c, "exit work");
 	ck_assert(lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0));
@@ -121,9 +121,9 @@ static void finding_in_exit_handler(void *arg)
 
 START_TEST(test_finding_in_an_exit_handler_counts)
 {
-	struct lct_child c = lct_expect_reports(finding_in_exit_handler, NULL,
-						NULL, "lock-order-cycle",
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c =
+		lct_expect_reports(finding_in_exit_handler, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 1 : 0);
 
 	lct_child_free(&c);
 }
@@ -138,9 +138,9 @@ static void finding_in_destructor(void *arg)
 
 START_TEST(test_finding_in_a_destructor_counts)
 {
-	struct lct_child c = lct_expect_reports(finding_in_destructor, NULL,
-						NULL, "lock-order-cycle",
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c =
+		lct_expect_reports(finding_in_destructor, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 1 : 0);
 
 	lct_child_free(&c);
 }

@@ -66,9 +66,9 @@ static void steps_in_threads(void *arg)
 
 static void expect(const struct step *steps, size_t cycles)
 {
-	struct lct_child c = lct_expect_reports(steps_in_threads, (void *)steps,
-						NULL, "lock-order-cycle",
-						LOCKCHECK ? cycles : 0);
+	struct lct_child c =
+		lct_expect_reports(steps_in_threads, (void *)steps, NULL,
+				   "lock-order-cycle", LOCKCHECK ? cycles : 0);
 
 	lct_child_free(&c);
 }
@@ -165,9 +165,9 @@ static void gate_changes_on_a_cached_chain(void *arg)
 
 START_TEST(test_gate_lost_on_a_cached_chain_is_noticed)
 {
-	struct lct_child c = lct_expect_reports(gate_changes_on_a_cached_chain,
-						NULL, NULL, "lock-order-cycle",
-						LOCKCHECK);
+	struct lct_child c =
+		lct_expect_reports(gate_changes_on_a_cached_chain, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK);
 
 	lct_child_free(&c);
 }
@@ -196,18 +196,16 @@ END_TEST
  * through both (C twice) is no cycle. Silent in both learning orders. */
 START_TEST(test_two_gated_cycles_sharing_a_lock_are_silent)
 {
-	const struct step first[] = { { MUTEX_GATE, &G2, &C, &D },
-				      { MUTEX_GATE, &G2, &D, &C },
-				      { MUTEX_GATE, &G, &B, &C },
-				      { MUTEX_GATE, &G, &C, &A },
-				      { MUTEX_GATE, &G, &A, &B },
-				      { 0 } };
-	const struct step last[] = { { MUTEX_GATE, &G, &A, &B },
-				     { MUTEX_GATE, &G2, &C, &D },
-				     { MUTEX_GATE, &G2, &D, &C },
-				     { MUTEX_GATE, &G, &B, &C },
-				     { MUTEX_GATE, &G, &C, &A },
-				     { 0 } };
+	const struct step first[] = {
+		{ MUTEX_GATE, &G2, &C, &D }, { MUTEX_GATE, &G2, &D, &C },
+		{ MUTEX_GATE, &G, &B, &C },  { MUTEX_GATE, &G, &C, &A },
+		{ MUTEX_GATE, &G, &A, &B },  { 0 }
+	};
+	const struct step last[] = {
+		{ MUTEX_GATE, &G, &A, &B },  { MUTEX_GATE, &G2, &C, &D },
+		{ MUTEX_GATE, &G2, &D, &C }, { MUTEX_GATE, &G, &B, &C },
+		{ MUTEX_GATE, &G, &C, &A },  { 0 }
+	};
 
 	expect(first, 0);
 	expect(last, 0);

@@ -24,7 +24,7 @@ static const struct lc__edge_info no_info;
 static struct lc__graph g;
 static struct lc__search search;
 static enum lc__search_end last_end; /* of the last cycle_at() */
-static uint32_t last_path[32768]; /* its path */
+static uint32_t last_path[32768];    /* its path */
 
 static void setup(void)
 {
@@ -82,8 +82,8 @@ static uint32_t cycle_at(uint32_t e)
 	search.comp = NULL;
 	search.left = LC_SEARCH_STEPS +
 		      (uint64_t)LC_SEARCH_STEPS_PER_EDGE * g.live_edges;
-	last_end = lc__cycle_through(&search, &g, e, UINT32_MAX, keep_first,
-				     &n);
+	last_end =
+		lc__cycle_through(&search, &g, e, UINT32_MAX, keep_first, &n);
 	if (n)
 		ck_assert_int_eq(last_end, LC__SEARCH_STOPPED);
 	return n;
@@ -175,9 +175,11 @@ static bool any_cycle_after(const int edges[3][4], int order)
 
 START_TEST(test_three_cycle_verdict_ignores_learning_order)
 {
-	static const int bad[3][4] = { { 1, 2, W, W }, { 2, 3, R, W },
+	static const int bad[3][4] = { { 1, 2, W, W },
+				       { 2, 3, R, W },
 				       { 3, 1, W, R } };
-	static const int good[3][4] = { { 1, 2, R, R }, { 2, 3, R, W },
+	static const int good[3][4] = { { 1, 2, R, R },
+					{ 2, 3, R, W },
 					{ 3, 1, W, R } };
 
 	ck_assert(any_cycle_after(bad, _i));
@@ -206,7 +208,8 @@ END_TEST
 
 START_TEST(test_gates_shrink_to_the_instances_held_every_time)
 {
-	const uint64_t first[] = { 7, 8, 9 }, second[] = { 9, 7 }, third[] = { 5 };
+	const uint64_t first[] = { 7, 8, 9 }, second[] = { 9, 7 },
+		       third[] = { 5 };
 	uint32_t e = see(1, 2, W, W, first, 3, NULL);
 	const struct lc__edge *edge = lc__graph_edge(&g, e);
 
@@ -228,9 +231,14 @@ END_TEST
 START_TEST(test_walk_through_two_gated_cycles_is_no_cycle)
 {
 	static const uint64_t g1[] = { 100 }, g2[] = { 200 };
-	static const struct { uint64_t from, to; const uint64_t *gate; } e[] = {
-		{ 3, 4, g2 }, { 4, 3, g2 }, { 2, 3, g1 }, { 3, 1, g1 }, { 1, 2, g1 }
-	};
+	static const struct {
+		uint64_t from, to;
+		const uint64_t *gate;
+	} e[] = { { 3, 4, g2 },
+		  { 4, 3, g2 },
+		  { 2, 3, g1 },
+		  { 3, 1, g1 },
+		  { 1, 2, g1 } };
 	int order[5] = { 0, 1, 2, 3, 4 }, rank = _i;
 
 	for (int i = 0; i < 5; i++) { /* the rank-th permutation */
@@ -303,7 +311,7 @@ START_TEST(test_long_cycle_from_the_exact_search_comes_back_whole)
 		see(k, k + 1, W, W, NULL, 0, NULL);
 	see(69, 1, W, W, NULL, 0, NULL);
 	n = cycle_at(see(1, 2, W, W, NULL, 0, NULL));
-	ck_assert_uint_eq(n, 22); /* 1 2 50 .. 69 1 */
+	ck_assert_uint_eq(n, 22);	     /* 1 2 50 .. 69 1 */
 	for (uint32_t i = 0; i + 1 < n; i++) /* a closed chain of edges */
 		ck_assert_uint_eq(lc__graph_edge(&g, path[i])->to,
 				  lc__graph_edge(&g, path[i + 1])->from);
@@ -391,7 +399,8 @@ END_TEST
 
 START_TEST(test_mode_state_follows_the_rule_at_every_lock)
 {
-	uint8_t rr = LC__COMBO(R, R), rw = LC__COMBO(R, W), wr = LC__COMBO(W, R);
+	uint8_t rr = LC__COMBO(R, R), rw = LC__COMBO(R, W),
+		wr = LC__COMBO(W, R);
 
 	/* a reader wanted, then held for reading: no wait there */
 	ck_assert_uint_eq(lc__modes_extend(rr, rr), 0);
@@ -411,12 +420,12 @@ START_TEST(test_gate_set_refuses_an_edge_with_a_held_gate)
 {
 	const uint64_t g1[] = { 5, 6 }, g2[] = { 7, 6 }, g3[] = { 8 };
 	struct lc__u64map held = { 0 };
-	const struct lc__edge *a = lc__graph_edge(&g, see(1, 2, W, W, g1, 2,
-							  NULL));
-	const struct lc__edge *b = lc__graph_edge(&g, see(2, 3, W, W, g2, 2,
-							  NULL));
-	const struct lc__edge *c = lc__graph_edge(&g, see(3, 1, W, W, g3, 1,
-							  NULL));
+	const struct lc__edge *a =
+		lc__graph_edge(&g, see(1, 2, W, W, g1, 2, NULL));
+	const struct lc__edge *b =
+		lc__graph_edge(&g, see(2, 3, W, W, g2, 2, NULL));
+	const struct lc__edge *c =
+		lc__graph_edge(&g, see(3, 1, W, W, g3, 1, NULL));
 
 	ck_assert(!lc__gates_meet(&held, a));
 	ck_assert_int_eq(lc__gates_take(&held, a), 0);
@@ -465,8 +474,8 @@ END_TEST
 
 /* ---- the module against the brute-force model ---- */
 
-#define RN 7	   /* nodes at most */
-#define RGATES 2   /* gates per edge at most, from a pool of 4 */
+#define RN     7 /* nodes at most */
+#define RGATES 2 /* gates per edge at most, from a pool of 4 */
 
 static uint32_t rng = 1;
 
@@ -483,8 +492,7 @@ struct rgraph {
 	uint32_t edge[RN][RN]; /* module edge index */
 };
 
-static bool rgraph_share(const struct cm_graph *cm, int a, int b, int c,
-			 int d)
+static bool rgraph_share(const struct cm_graph *cm, int a, int b, int c, int d)
 {
 	const struct rgraph *r = cm->ctx;
 
@@ -518,8 +526,8 @@ static void random_rgraph(struct rgraph *r)
 			r->edge[a][b] = lc__graph_observe(
 				&g, (uint32_t)a, (uint32_t)b,
 				(uint8_t)r->cm.modes[a][b],
-				(const struct lc__held_inst[]){ { keys[0], 0 },
-								{ keys[1], 0 } },
+				(const struct lc__held_inst[]){
+					{ keys[0], 0 }, { keys[1], 0 } },
 				(uint32_t)n, &no_info, &(bool){ false });
 		}
 }
@@ -566,11 +574,10 @@ static void check_through(const struct rgraph *r, const struct cm_cycles *m)
 			got = (struct sets){ .g = &g };
 			search.comp = NULL;
 			search.left = LC_SEARCH_STEPS;
-			ck_assert_int_eq(lc__cycle_through(&search, &g,
-							   r->edge[a][b],
-							   UINT32_MAX, collect,
-							   &got),
-					 LC__SEARCH_DONE);
+			ck_assert_int_eq(
+				lc__cycle_through(&search, &g, r->edge[a][b],
+						  UINT32_MAX, collect, &got),
+				LC__SEARCH_DONE);
 			for (int i = 0; i < m->n; i++) {
 				unsigned set = cm_node_set(m, i);
 
@@ -578,7 +585,8 @@ static void check_through(const struct rgraph *r, const struct cm_cycles *m)
 					continue;
 				for (int k = 0; k < m->len[i]; k++)
 					if (m->node[i][k] == a &&
-					    m->node[i][(k + 1) % m->len[i]] == b)
+					    m->node[i][(k + 1) % m->len[i]] ==
+						    b)
 						want++;
 			}
 			ck_assert_int_eq(got.n, want);
@@ -586,8 +594,7 @@ static void check_through(const struct rgraph *r, const struct cm_cycles *m)
 }
 
 /* lockgraph's searches: per component, proofs, then every cycle. */
-static void check_components(const struct rgraph *r,
-			     const struct cm_cycles *m)
+static void check_components(const struct rgraph *r, const struct cm_cycles *m)
 {
 	static struct sets got;
 	struct lc__scc scc;
@@ -599,9 +606,9 @@ static void check_components(const struct rgraph *r,
 
 		if (lc__scc_size(&scc, c) < 2)
 			continue;
-		ck_assert_int_eq(lc__comp_cannot_deadlock(&search, &g, &scc, c,
-							  &proven),
-				 0);
+		ck_assert_int_eq(
+			lc__comp_cannot_deadlock(&search, &g, &scc, c, &proven),
+			0);
 		search.left = LC_SEARCH_STEPS;
 		ck_assert_int_eq(lc__comp_cycles(&search, &g, &scc, c,
 						 (uint32_t)r->cm.n, collect,
@@ -652,11 +659,13 @@ int main(void)
 	tcase_add_loop_test(tc, test_walk_through_two_gated_cycles_is_no_cycle,
 			    0, 120);
 	tcase_add_test(tc, test_two_edges_under_one_gate_rule_out_the_cycle);
+	tcase_add_test(
+		tc, test_longer_valid_cycle_is_found_past_an_invalid_short_one);
 	tcase_add_test(tc,
-		       test_longer_valid_cycle_is_found_past_an_invalid_short_one);
-	tcase_add_test(tc, test_long_cycle_from_the_exact_search_comes_back_whole);
-	tcase_add_test(tc,
-		       test_every_held_lock_of_the_first_occurrence_is_a_candidate);
+		       test_long_cycle_from_the_exact_search_comes_back_whole);
+	tcase_add_test(
+		tc,
+		test_every_held_lock_of_the_first_occurrence_is_a_candidate);
 	tcase_add_test(tc, test_search_that_runs_out_of_budget_says_so);
 	tcase_add_test(tc, test_removing_a_node_removes_its_edges);
 	tcase_add_test(tc, test_map_survives_many_puts_and_deletes);

@@ -74,10 +74,18 @@ START_TEST(test_probe_compiles_in_every_language_mode)
 
 	paths(inc, sizeof(inc), probe, sizeof(probe));
 	for (int mode = 0; mode < 2; mode++) {
-		const char *argv[] = { m[0], m[1], m[2], "-pedantic", "-Wall",
-				       "-Wextra", "-Werror", "-fsyntax-only",
+		const char *argv[] = { m[0],
+				       m[1],
+				       m[2],
+				       "-pedantic",
+				       "-Wall",
+				       "-Wextra",
+				       "-Werror",
+				       "-fsyntax-only",
 				       mode ? "-DLOCKCHECK=1" : "-DLOCKCHECK=0",
-				       inc, probe, NULL };
+				       inc,
+				       probe,
+				       NULL };
 		struct lct_child c;
 
 		ck_assert_int_eq(lct_run_cmd(argv, NULL, &c), 0);

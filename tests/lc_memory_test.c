@@ -107,9 +107,8 @@ static void deep(void *arg)
 START_TEST(test_holding_10000_locks_is_bounded)
 {
 	const char *env[] = { "LOCKCHECK_DUMP=", NULL };
-	struct lct_child c = lct_expect_reports(deep, NULL, env,
-						LOCKCHECK ? "limit" : NULL,
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c = lct_expect_reports(
+		deep, NULL, env, LOCKCHECK ? "limit" : NULL, LOCKCHECK ? 1 : 0);
 
 	printf("peak RSS holding %d locks: %ld KiB\n", DEEP, c.max_rss_kb);
 	if (LOCKCHECK)

@@ -34,7 +34,8 @@ static void expect_line(void (*fn)(void *), const char *kind, size_t n,
 	char got[512];
 
 	if (n) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		if (strncmp(got, want, strlen(want)) != 0)
 			lct_child_dump(&c, "first line");
 		ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
@@ -53,7 +54,8 @@ static void lock_twice(void *arg)
 	ck_assert_int_eq(lc_mutex_lock(&A), 0);
 	for (int i = 0; i < 3; i++) /* one site: reported once */
 		ck_assert_int_eq(lc_mutex_lock(&A), EDEADLK);
-	ck_assert_int_eq(lc_mutex_timedlock(&A, &epoch), EDEADLK); /* 2nd site */
+	ck_assert_int_eq(lc_mutex_timedlock(&A, &epoch),
+			 EDEADLK);		       /* 2nd site */
 	ck_assert_int_eq(lc_mutex_trylock(&A), EBUSY); /* cannot block */
 	ck_assert_int_eq(lc_mutex_unlock(&A), 0);
 }
@@ -92,8 +94,8 @@ static void recursive_reentry(void *arg)
 /* A naive checker adds B->R at the re-entry and sees R->B->R. */
 START_TEST(test_recursive_reentry_adds_no_edge)
 {
-	struct lct_child c = lct_expect_reports(recursive_reentry, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(recursive_reentry, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -295,8 +297,10 @@ START_TEST(test_thread_exiting_with_a_lock_is_reported)
 	char got[256];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
-		ck_assert_ptr_nonnull(strstr(got, "exit-held: thread \"leaver\""));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_ptr_nonnull(
+			strstr(got, "exit-held: thread \"leaver\""));
 		ck_assert_ptr_nonnull(strstr(got, "exits holding 1 lock"));
 		ck_assert_ptr_nonnull(strstr(c.err, "holds B ["));
 	}
@@ -365,8 +369,8 @@ END_TEST
 
 START_TEST(test_true_assertions_are_silent)
 {
-	struct lct_child c = lct_expect_reports(assertions_that_hold, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(assertions_that_hold, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -413,18 +417,21 @@ START_TEST(test_assert_no_locks_held_names_every_held_lock)
 		"tests/lc_misuse_test.c:",
 	};
 	static const char tail[] = " (lc_assert_no_locks_held failed)";
-	struct lct_child c = lct_expect_reports(assert_lockless_holding_three,
-						NULL, NULL, "assert-held",
-						LOCKCHECK ? 2 : 0);
+	struct lct_child c =
+		lct_expect_reports(assert_lockless_holding_three, NULL, NULL,
+				   "assert-held", LOCKCHECK ? 2 : 0);
 	const char *p = c.err;
 	char got[512];
 
 	for (int i = 0; LOCKCHECK && i < 2; i++) {
-		LCT_ASSERT_CHILD(&c, lct_find_line(p, "lockcheck: ", got,
-						   sizeof(got)));
-		LCT_ASSERT_CHILD(&c, strncmp(got, want[i], strlen(want[i])) == 0);
-		LCT_ASSERT_CHILD(&c, strlen(got) > strlen(tail) &&
-			strcmp(got + strlen(got) - strlen(tail), tail) == 0);
+		LCT_ASSERT_CHILD(
+			&c, lct_find_line(p, "lockcheck: ", got, sizeof(got)));
+		LCT_ASSERT_CHILD(&c,
+				 strncmp(got, want[i], strlen(want[i])) == 0);
+		LCT_ASSERT_CHILD(
+			&c, strlen(got) > strlen(tail) &&
+				    strcmp(got + strlen(got) - strlen(tail),
+					   tail) == 0);
 		p = strstr(p, got) + strlen(got);
 	}
 	if (LOCKCHECK) {
@@ -463,8 +470,8 @@ static void lockless_after_release(void *arg)
 
 START_TEST(test_assert_no_locks_held_is_silent_when_none_is_held)
 {
-	struct lct_child c = lct_expect_reports(lockless_after_release, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(lockless_after_release, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -500,7 +507,7 @@ START_TEST(test_class_limit_is_reported_once_and_checking_goes_on)
 	LCT_ASSERT_EXITED(&c, LCT_FINDING_EXIT);
 	LCT_ASSERT_REPORTS(&c, "limit", 1);
 	LCT_ASSERT_CHILD(
-	    &c, lct_count_prefix(c.err, "lockcheck: limit: classes:") == 1);
+		&c, lct_count_prefix(c.err, "lockcheck: limit: classes:") == 1);
 	LCT_ASSERT_REPORTS(&c, "lock-order-cycle", 1);
 	lct_child_free(&c);
 }
@@ -529,8 +536,7 @@ START_TEST(test_held_limit_is_reported_once_without_false_unlocks)
 {
 	const char *env[] = { "LOCKCHECK_MAX_HELD=8", NULL };
 
-	expect_line(hold_too_many, "limit", 1, env,
-		    "lockcheck: limit: held: ");
+	expect_line(hold_too_many, "limit", 1, env, "lockcheck: limit: held: ");
 }
 END_TEST
 
@@ -571,8 +577,8 @@ static void many_classes(void *arg)
 
 START_TEST(test_65536_classes_and_more_fit)
 {
-	struct lct_child c = lct_expect_reports(many_classes, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(many_classes, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -622,7 +628,7 @@ START_TEST(test_running_out_of_memory_is_a_limit_not_a_crash)
 		lct_child_dump(&c, "starved");
 	LCT_ASSERT_EXITED(&c, LCT_FINDING_EXIT);
 	LCT_ASSERT_CHILD(
-	    &c, lct_count_prefix(c.err, "lockcheck: limit: memory: ") >= 1);
+		&c, lct_count_prefix(c.err, "lockcheck: limit: memory: ") >= 1);
 	LCT_ASSERT_REPORTS(&c, "limit", lct_count_all_reports(&c));
 	lct_child_free(&c);
 }
@@ -645,8 +651,9 @@ int main(void)
 	if (LOCKCHECK) { /* undefined behaviour or a hang without checker */
 		tcase_add_test(checked,
 			       test_AA_is_recursive_lock_and_returns_EDEADLK);
-		tcase_add_test(checked,
-			       test_unlock_of_unheld_lock_is_reported_with_EPERM);
+		tcase_add_test(
+			checked,
+			test_unlock_of_unheld_lock_is_reported_with_EPERM);
 		tcase_add_test(
 			checked,
 			test_unlock_by_non_owner_thread_is_reported_and_refused);

@@ -53,7 +53,8 @@ static int anonymous_threads(const char *err)
 		int name_tid, tid;
 
 		ck_assert_int_eq(sscanf(p, "thread \"thread-%d\" (tid %d)",
-					&name_tid, &tid), 2);
+					&name_tid, &tid),
+				 2);
 		ck_assert_int_eq(name_tid, tid);
 		n++;
 	}
@@ -80,9 +81,8 @@ static void boss_named_by_pthread(void *arg)
 
 static void expect_workers_unnamed(void (*fn)(void *))
 {
-	struct lct_child c = lct_expect_reports(fn, NULL, NULL,
-						"lock-order-cycle",
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c = lct_expect_reports(
+		fn, NULL, NULL, "lock-order-cycle", LOCKCHECK ? 1 : 0);
 
 	if (LOCKCHECK) {
 		ck_assert_ptr_null(strstr(c.err, "thread \"boss\""));
@@ -122,15 +122,15 @@ static void workers_that_name_themselves(void *arg)
 
 START_TEST(test_names_a_thread_gave_itself_are_shown)
 {
-	struct lct_child c = lct_expect_reports(workers_that_name_themselves,
-						NULL, NULL, "lock-order-cycle",
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c =
+		lct_expect_reports(workers_that_name_themselves, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 1 : 0);
 
 	if (LOCKCHECK) {
 		ck_assert_ptr_nonnull(
 			strstr(c.err, "first by thread \"lc-named\" (tid "));
-		ck_assert_ptr_nonnull(
-			strstr(c.err, "first by thread \"pthread-named\" (tid "));
+		ck_assert_ptr_nonnull(strstr(
+			c.err, "first by thread \"pthread-named\" (tid "));
 		ck_assert_ptr_nonnull(strstr(
 			c.err, "closed now by thread \"pthread-named\" (tid "));
 		ck_assert_int_eq(anonymous_threads(c.err), 0);
@@ -149,9 +149,9 @@ static void main_thread_abba(void *arg)
 
 START_TEST(test_main_thread_shows_the_program_name)
 {
-	struct lct_child c = lct_expect_reports(main_thread_abba, NULL, NULL,
-						"lock-order-cycle",
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c =
+		lct_expect_reports(main_thread_abba, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 1 : 0);
 
 	if (LOCKCHECK)
 		ck_assert_ptr_nonnull(strstr(
@@ -166,8 +166,9 @@ int main(void)
 	TCase *tc = tcase_create("threads");
 
 	tcase_add_test(tc, test_workers_of_a_named_main_are_not_named_after_it);
-	tcase_add_test(tc,
-		       test_workers_of_a_pthread_named_main_are_not_named_after_it);
+	tcase_add_test(
+		tc,
+		test_workers_of_a_pthread_named_main_are_not_named_after_it);
 	tcase_add_test(tc, test_names_a_thread_gave_itself_are_shown);
 	tcase_add_test(tc, test_main_thread_shows_the_program_name);
 	suite_add_tcase(s, tc);

@@ -27,7 +27,7 @@
 #include "testutil.h"
 
 #define MAX_THREADS 4
-#define LOCKS 48
+#define LOCKS	    48
 
 struct program {
 	int threads;

@@ -43,13 +43,14 @@ static void pairs_in_threads(void *arg)
 /* Runs pattern and expects one cycle report whose first line is line. */
 static void expect_cycle(const struct pair *pattern, const char *line)
 {
-	struct lct_child c = lct_expect_reports(
-		pairs_in_threads, (void *)pattern, NULL, "lock-order-cycle",
-		LOCKCHECK ? 1 : 0);
+	struct lct_child c =
+		lct_expect_reports(pairs_in_threads, (void *)pattern, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 1 : 0);
 	char got[512];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_str_eq(got, line);
 	}
 	lct_child_free(&c);
@@ -130,15 +131,17 @@ static void abba_one_thread(void *arg)
 
 START_TEST(test_cycle_of_one_thread_is_reported_once)
 {
-	struct lct_child c = lct_expect_reports(abba_one_thread, NULL, NULL,
-						"lock-order-cycle",
-						LOCKCHECK ? 1 : 0);
+	struct lct_child c =
+		lct_expect_reports(abba_one_thread, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 1 : 0);
 	char got[256];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
-		ck_assert_str_eq(got, "lockcheck: lock-order-cycle: B -> A -> B "
-				      "(2 locks, 1 thread)");
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_str_eq(got,
+				 "lockcheck: lock-order-cycle: B -> A -> B "
+				 "(2 locks, 1 thread)");
 	}
 	lct_child_free(&c);
 }
@@ -148,10 +151,12 @@ END_TEST
  * order the other edges came in. */
 START_TEST(test_one_edge_closing_two_cycles_reports_both)
 {
-	const struct pair last[] = { { &B, &A }, { &B, &C }, { &C, &A },
-				     { &A, &B }, { 0 } };
-	const struct pair first[] = { { &A, &B }, { &B, &A }, { &B, &C },
-				      { &C, &A }, { 0 } };
+	const struct pair last[] = {
+		{ &B, &A }, { &B, &C }, { &C, &A }, { &A, &B }, { 0 }
+	};
+	const struct pair first[] = {
+		{ &A, &B }, { &B, &A }, { &B, &C }, { &C, &A }, { 0 }
+	};
 	const struct pair *orders[] = { last, first };
 
 	for (int i = 0; i < 2; i++) {
@@ -166,8 +171,9 @@ END_TEST
 
 static void two_distinct_cycles(void *arg)
 {
-	const struct pair p[] = { { &A, &B }, { &B, &A }, { &C, &D },
-				  { &D, &C }, { 0 } };
+	const struct pair p[] = {
+		{ &A, &B }, { &B, &A }, { &C, &D }, { &D, &C }, { 0 }
+	};
 
 	pairs_in_threads((void *)p);
 	(void)arg;
@@ -175,13 +181,16 @@ static void two_distinct_cycles(void *arg)
 
 START_TEST(test_checking_goes_on_after_a_finding)
 {
-	struct lct_child c = lct_expect_reports(two_distinct_cycles, NULL,
-						NULL, "lock-order-cycle",
-						LOCKCHECK ? 2 : 0);
+	struct lct_child c =
+		lct_expect_reports(two_distinct_cycles, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK ? 2 : 0);
 
 	if (LOCKCHECK)
-		ck_assert_uint_eq(lct_count_prefix(c.err,
-			"lockcheck: lock-order-cycle: D -> C -> D "), 1);
+		ck_assert_uint_eq(
+			lct_count_prefix(
+				c.err,
+				"lockcheck: lock-order-cycle: D -> C -> D "),
+			1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -200,9 +209,9 @@ static void abba_with_evil_names(void *arg)
 
 START_TEST(test_control_characters_in_names_cannot_forge_report_lines)
 {
-	struct lct_child c = lct_expect_reports(abba_with_evil_names, NULL,
-						NULL, "lock-order-cycle",
-						LOCKCHECK);
+	struct lct_child c =
+		lct_expect_reports(abba_with_evil_names, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK);
 
 	if (LOCKCHECK)
 		ck_assert_ptr_nonnull(
@@ -244,13 +253,15 @@ static void chain_then_close(void *arg)
 START_TEST(test_200_class_cycle_is_found_once)
 {
 	int n = 200;
-	struct lct_child c = lct_expect_reports(
-		chain_then_close, &n, NULL, "lock-order-cycle", LOCKCHECK);
+	struct lct_child c = lct_expect_reports(chain_then_close, &n, NULL,
+						"lock-order-cycle", LOCKCHECK);
 	char got[4096];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
-		ck_assert_ptr_nonnull(strstr(got, ": c199 -> c0 -> c1 -> c2 -> "));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_ptr_nonnull(
+			strstr(got, ": c199 -> c0 -> c1 -> c2 -> "));
 		ck_assert_ptr_nonnull(strstr(got, "-> c14 -> ... and 184 more "
 						  "-> c199 (200 locks, 1 "
 						  "thread)"));
@@ -304,19 +315,21 @@ static void ring_in_threads(void *arg)
 	lc_mutex_t *l = named_locks(n, "ring");
 
 	for (int i = 0; i < n; i++)
-		lct_in_thread(lock_pair, &(struct pair){ &l[i], &l[(i + 1) % n] });
+		lct_in_thread(lock_pair,
+			      &(struct pair){ &l[i], &l[(i + 1) % n] });
 	free(l);
 }
 
 START_TEST(test_ring_of_100_locks_is_found)
 {
 	int n = 100;
-	struct lct_child c = lct_expect_reports(
-		ring_in_threads, &n, NULL, "lock-order-cycle", LOCKCHECK);
+	struct lct_child c = lct_expect_reports(ring_in_threads, &n, NULL,
+						"lock-order-cycle", LOCKCHECK);
 	char got[4096];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_ptr_nonnull(strstr(got, "(100 locks, 100 threads)"));
 	}
 	lct_child_free(&c);
@@ -373,13 +386,14 @@ static void philosophers_keyed(void *arg)
 START_TEST(test_dining_philosophers_are_reported)
 {
 	int fixed = 0;
-	struct lct_child c = lct_expect_reports(philosophers_unkeyed, &fixed,
-						NULL, "lock-order-cycle",
-						LOCKCHECK);
+	struct lct_child c =
+		lct_expect_reports(philosophers_unkeyed, &fixed, NULL,
+				   "lock-order-cycle", LOCKCHECK);
 	char got[1024];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_str_eq(got, "lockcheck: lock-order-cycle: fork#5 -> "
 				      "fork#1 -> fork#2 -> fork#3 -> fork#4 -> "
 				      "fork#5 (5 locks of class fork, "
@@ -392,8 +406,8 @@ END_TEST
 START_TEST(test_dining_philosophers_lower_fork_first_is_silent)
 {
 	int fixed = 1;
-	struct lct_child c = lct_expect_reports(philosophers_unkeyed, &fixed,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(philosophers_unkeyed, &fixed, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -402,13 +416,13 @@ END_TEST
 START_TEST(test_keyed_forks_out_of_order_are_reported)
 {
 	int fixed = 0;
-	struct lct_child c = lct_expect_reports(philosophers_keyed, &fixed,
-						NULL, "order-violation",
-						LOCKCHECK);
+	struct lct_child c = lct_expect_reports(
+		philosophers_keyed, &fixed, NULL, "order-violation", LOCKCHECK);
 	char got[512];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_ptr_nonnull(strstr(got, "order-violation: fork with "
 						  "key 0 wanted while holding "
 						  "key 4 of the same class"));
@@ -420,8 +434,8 @@ END_TEST
 START_TEST(test_keyed_forks_lower_first_are_silent)
 {
 	int fixed = 1;
-	struct lct_child c = lct_expect_reports(philosophers_keyed, &fixed,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(philosophers_keyed, &fixed, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -458,8 +472,8 @@ static void nesting_40_deep(void *arg)
 
 START_TEST(test_40_deep_nesting_in_one_order_is_silent)
 {
-	struct lct_child c = lct_expect_reports(nesting_40_deep, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(nesting_40_deep, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -482,8 +496,8 @@ static void non_lifo_unlock(void *arg)
 
 START_TEST(test_non_lifo_unlock_keeps_the_held_set_right)
 {
-	struct lct_child c = lct_expect_reports(non_lifo_unlock, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(non_lifo_unlock, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -507,8 +521,8 @@ static void hold_1024_keyed(void *arg)
 
 START_TEST(test_1024_locks_held_at_once_are_fine)
 {
-	struct lct_child c = lct_expect_reports(hold_1024_keyed, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(hold_1024_keyed, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -531,14 +545,16 @@ int main(void)
 	tcase_add_test(cycles, test_cycle_of_one_thread_is_reported_once);
 	tcase_add_test(cycles, test_checking_goes_on_after_a_finding);
 	tcase_add_test(cycles, test_one_edge_closing_two_cycles_reports_both);
-	tcase_add_test(cycles,
-		       test_control_characters_in_names_cannot_forge_report_lines);
+	tcase_add_test(
+		cycles,
+		test_control_characters_in_names_cannot_forge_report_lines);
 	tcase_add_test(cycles, test_200_class_cycle_is_found_once);
 	tcase_add_test(cycles, test_10000_class_cycle_report_is_bounded);
 	tcase_add_test(cycles, test_ring_of_100_locks_is_found);
 	tcase_add_test(cycles, test_dining_philosophers_are_reported);
 	tcase_add_test(cycles, test_keyed_forks_out_of_order_are_reported);
-	tcase_add_test(silent, test_dining_philosophers_lower_fork_first_is_silent);
+	tcase_add_test(silent,
+		       test_dining_philosophers_lower_fork_first_is_silent);
 	tcase_add_test(silent, test_keyed_forks_lower_first_are_silent);
 	tcase_add_test(silent, test_40_deep_nesting_in_one_order_is_silent);
 	tcase_add_test(silent, test_non_lifo_unlock_keeps_the_held_set_right);

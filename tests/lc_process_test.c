@@ -105,9 +105,9 @@ static void cancelled_while_reporting(void *arg)
 
 START_TEST(test_cancellation_during_a_report_does_not_hang)
 {
-	struct lct_child c = lct_expect_reports(cancelled_while_reporting,
-						NULL, NULL, "lock-order-cycle",
-						LOCKCHECK);
+	struct lct_child c =
+		lct_expect_reports(cancelled_while_reporting, NULL, NULL,
+				   "lock-order-cycle", LOCKCHECK);
 
 	lct_child_free(&c);
 }
@@ -252,8 +252,8 @@ int main(void)
 	tcase_add_test(tc, test_fork_handlers_taking_locks_do_not_hang);
 	tcase_add_test(tc, test_cancellation_during_a_report_does_not_hang);
 	tcase_add_test(tc, test_cancelled_condition_wait_keeps_the_mutex_held);
-	tcase_add_test(tc,
-		       test_lock_released_by_a_later_destructor_is_not_exit_held);
+	tcase_add_test(
+		tc, test_lock_released_by_a_later_destructor_is_not_exit_held);
 	if (LOCKCHECK) /* a real self-deadlock without the checker */
 		tcase_add_test(tc, test_abort_handler_that_exits_does_not_hang);
 	suite_add_tcase(s, tc);

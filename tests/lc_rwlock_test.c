@@ -52,9 +52,9 @@ static void steps_in_threads(void *arg)
 
 static void expect(const struct step *steps, size_t cycles)
 {
-	struct lct_child c = lct_expect_reports(steps_in_threads, (void *)steps,
-						NULL, "lock-order-cycle",
-						LOCKCHECK ? cycles : 0);
+	struct lct_child c =
+		lct_expect_reports(steps_in_threads, (void *)steps, NULL,
+				   "lock-order-cycle", LOCKCHECK ? cycles : 0);
 
 	lct_child_free(&c);
 }
@@ -110,14 +110,14 @@ static const int orders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
 
 /* Every lock conflicts: X->Y (W,W), Y->Z (R,W), Z->X (W,R): at Y, wanted W
  * meets held R; at Z, W meets W; at X, R meets W. A deadlock. */
-static const struct step deadlocking[3] = {
-	{ &X, W, &Y, W }, { &Y, R, &Z, W }, { &Z, W, &X, R }
-};
+static const struct step deadlocking[3] = { { &X, W, &Y, W },
+					    { &Y, R, &Z, W },
+					    { &Z, W, &X, R } };
 
 /* X->Y held R, and Z->X wants X for R: readers at X never wait. */
-static const struct step harmless[3] = {
-	{ &X, R, &Y, R }, { &Y, R, &Z, W }, { &Z, W, &X, R }
-};
+static const struct step harmless[3] = { { &X, R, &Y, R },
+					 { &Y, R, &Z, W },
+					 { &Z, W, &X, R } };
 
 START_TEST(test_three_rwlock_cycle_is_reported_in_every_order)
 {
@@ -181,8 +181,8 @@ static void recursive_read(void *arg)
 
 START_TEST(test_recursive_read_is_fine)
 {
-	struct lct_child c = lct_expect_reports(recursive_read, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(recursive_read, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -206,8 +206,8 @@ static void write_then_read(void *arg)
 
 static void expect_recursive(void (*fn)(void *), const char *line)
 {
-	struct lct_child c = lct_expect_reports(fn, NULL, NULL,
-						"recursive-lock", 1);
+	struct lct_child c =
+		lct_expect_reports(fn, NULL, NULL, "recursive-lock", 1);
 	char got[512];
 
 	ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
@@ -256,8 +256,8 @@ static void trylock_inversions(void *arg)
 
 START_TEST(test_trylock_inversions_are_silent)
 {
-	struct lct_child c = lct_expect_reports(trylock_inversions, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(trylock_inversions, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -272,26 +272,32 @@ int main(void)
 	tcase_set_timeout(modes, 120);
 	tcase_add_test(modes, test_read_read_inversion_is_silent);
 	tcase_add_test(modes, test_write_write_inversion_is_reported);
-	tcase_add_test(modes, test_read_held_write_wanted_inversion_is_reported);
-	tcase_add_test(modes, test_write_held_read_wanted_inversion_is_reported);
+	tcase_add_test(modes,
+		       test_read_held_write_wanted_inversion_is_reported);
+	tcase_add_test(modes,
+		       test_write_held_read_wanted_inversion_is_reported);
 	tcase_add_test(modes,
 		       test_reader_wanting_a_read_held_lock_breaks_the_cycle);
 	tcase_add_loop_test(modes,
 			    test_three_rwlock_cycle_is_reported_in_every_order,
 			    0, 6);
 	tcase_add_loop_test(
-		modes, test_three_rwlock_read_read_cycle_is_silent_in_every_order,
-		0, 6);
+		modes,
+		test_three_rwlock_read_read_cycle_is_silent_in_every_order, 0,
+		6);
 	tcase_add_test(modes, test_mode_pair_learned_later_completes_the_cycle);
-	tcase_add_test(modes,
-		       test_new_cycle_through_an_edge_of_a_reported_one_is_reported);
+	tcase_add_test(
+		modes,
+		test_new_cycle_through_an_edge_of_a_reported_one_is_reported);
 	tcase_add_test(core, test_recursive_read_is_fine);
 	tcase_add_test(core, test_trylock_inversions_are_silent);
 	if (LOCKCHECK) { /* without the checker these would self-deadlock */
-		tcase_add_test(modes,
-			       test_read_then_write_by_holder_is_recursive_lock);
-		tcase_add_test(modes,
-			       test_write_then_read_by_holder_is_recursive_lock);
+		tcase_add_test(
+			modes,
+			test_read_then_write_by_holder_is_recursive_lock);
+		tcase_add_test(
+			modes,
+			test_write_then_read_by_holder_is_recursive_lock);
 	}
 	suite_add_tcase(s, modes);
 	suite_add_tcase(s, core);

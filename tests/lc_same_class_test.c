@@ -22,9 +22,9 @@ static void open_accounts(struct accounts *a, bool keyed)
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(lc_mutex_init(&a->lock[i], "account"), 0);
 		if (keyed)
-			ck_assert_int_eq(
-				lc_mutex_set_order(&a->lock[i], (uint64_t)i * 10),
-				0);
+			ck_assert_int_eq(lc_mutex_set_order(&a->lock[i],
+							    (uint64_t)i * 10),
+					 0);
 	}
 }
 
@@ -54,14 +54,14 @@ static void keyed_ascending(void *arg)
 	(void)arg;
 	open_accounts(&a, true);
 	both(&a.lock[0], &a.lock[2]);
-	lct_in_thread(both_in_thread, &(struct both_args){ &a.lock[1],
-							    &a.lock[2] });
+	lct_in_thread(both_in_thread,
+		      &(struct both_args){ &a.lock[1], &a.lock[2] });
 }
 
 START_TEST(test_keyed_locks_in_ascending_order_are_silent)
 {
-	struct lct_child c = lct_expect_reports(keyed_ascending, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(keyed_ascending, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -83,7 +83,8 @@ START_TEST(test_keyed_locks_out_of_order_are_order_violation)
 	char got[512];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_ptr_nonnull(strstr(got, "lockcheck: order-violation: "
 						  "account with key 10 wanted "
 						  "while holding key 20"));
@@ -128,8 +129,8 @@ static void unkeyed_consistent(void *arg)
 /* lockdep reports every same-class nesting; a consistent order is fine. */
 START_TEST(test_unkeyed_instances_in_one_order_are_silent)
 {
-	struct lct_child c = lct_expect_reports(unkeyed_consistent, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(unkeyed_consistent, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -142,8 +143,8 @@ static void unkeyed_inversion(void *arg)
 	(void)arg;
 	open_accounts(&a, false);
 	both(&a.lock[0], &a.lock[1]);
-	lct_in_thread(both_in_thread, &(struct both_args){ &a.lock[1],
-							    &a.lock[0] });
+	lct_in_thread(both_in_thread,
+		      &(struct both_args){ &a.lock[1], &a.lock[0] });
 }
 
 START_TEST(test_unkeyed_instances_in_both_orders_are_a_cycle)
@@ -153,10 +154,12 @@ START_TEST(test_unkeyed_instances_in_both_orders_are_a_cycle)
 	char got[512];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
-		ck_assert_str_eq(got, "lockcheck: lock-order-cycle: account#2 -> "
-				      "account#1 -> account#2 (2 locks of class "
-				      "account, 2 threads)");
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert_str_eq(got,
+				 "lockcheck: lock-order-cycle: account#2 -> "
+				 "account#1 -> account#2 (2 locks of class "
+				 "account, 2 threads)");
 	}
 	lct_child_free(&c);
 }
@@ -179,7 +182,8 @@ START_TEST(test_unkeyed_three_instance_cycle_is_reported)
 						"lock-order-cycle", LOCKCHECK);
 
 	if (LOCKCHECK)
-		ck_assert_ptr_nonnull(strstr(c.err, "(3 locks of class account"));
+		ck_assert_ptr_nonnull(
+			strstr(c.err, "(3 locks of class account"));
 	lct_child_free(&c);
 }
 END_TEST
@@ -223,17 +227,21 @@ START_TEST(test_keyless_lock_among_keyed_ones_is_order_violation)
 						"order-violation", LOCKCHECK);
 
 	if (LOCKCHECK)
-		ck_assert_uint_eq(lct_count_prefix(c.err,
-			"lockcheck: order-violation: account with no key "
-			"wanted while holding key 2 of the same class"), 1);
+		ck_assert_uint_eq(
+			lct_count_prefix(
+				c.err,
+				"lockcheck: order-violation: account with no "
+				"key "
+				"wanted while holding key 2 of the same class"),
+			1);
 	lct_child_free(&c);
 }
 END_TEST
 
 START_TEST(test_100000_instances_in_one_order_are_silent)
 {
-	struct lct_child c = lct_expect_reports(many_instances, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(many_instances, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -259,8 +267,8 @@ static void reuse_after_destroy(void *arg)
 
 START_TEST(test_address_reuse_after_destroy_starts_afresh)
 {
-	struct lct_child c = lct_expect_reports(reuse_after_destroy, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(reuse_after_destroy, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -282,8 +290,8 @@ static void reuse_without_destroy(void *arg)
 
 START_TEST(test_address_reuse_by_init_starts_afresh)
 {
-	struct lct_child c = lct_expect_reports(reuse_without_destroy, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(reuse_without_destroy, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -312,9 +320,8 @@ static void edges_outlive_locks(void *arg)
 
 START_TEST(test_destroyed_locks_keep_their_class_edges)
 {
-	struct lct_child c = lct_expect_reports(edges_outlive_locks, NULL,
-						NULL, "lock-order-cycle",
-						LOCKCHECK);
+	struct lct_child c = lct_expect_reports(edges_outlive_locks, NULL, NULL,
+						"lock-order-cycle", LOCKCHECK);
 
 	lct_child_free(&c);
 }
@@ -332,7 +339,8 @@ int main(void)
 	tcase_add_test(core, test_unkeyed_instances_in_one_order_are_silent);
 	tcase_add_test(core, test_unkeyed_instances_in_both_orders_are_a_cycle);
 	tcase_add_test(core, test_unkeyed_three_instance_cycle_is_reported);
-	tcase_add_test(core, test_keyless_lock_among_keyed_ones_is_order_violation);
+	tcase_add_test(core,
+		       test_keyless_lock_among_keyed_ones_is_order_violation);
 	tcase_add_test(core, test_100000_instances_in_one_order_are_silent);
 	tcase_add_test(core, test_address_reuse_after_destroy_starts_afresh);
 	tcase_add_test(core, test_address_reuse_by_init_starts_afresh);

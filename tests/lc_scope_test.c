@@ -111,8 +111,8 @@ static void scoped_in_order(void *arg)
 
 START_TEST(test_scoped_locks_in_one_order_are_silent)
 {
-	struct lct_child c = lct_expect_reports(scoped_in_order, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(scoped_in_order, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -203,9 +203,8 @@ static void once_from_its_function(void *arg)
 
 START_TEST(test_once_from_its_own_function_is_recursive_lock)
 {
-	struct lct_child c =
-		lct_expect_reports(once_from_its_function, NULL, NULL,
-				   "recursive-lock", 1);
+	struct lct_child c = lct_expect_reports(once_from_its_function, NULL,
+						NULL, "recursive-lock", 1);
 
 	LCT_ASSERT_ERR_HAS(&c, "lockcheck: recursive-lock: self_once locked "
 			       "again at ");
@@ -256,12 +255,14 @@ int main(void)
 	tcase_add_test(core, test_once_runs_its_function_once);
 	tcase_add_test(checked, test_scoped_inversion_is_a_cycle);
 	tcase_add_test(checked, test_scoped_locks_in_one_order_are_silent);
-	tcase_add_test(checked, test_init_taking_what_a_caller_holds_is_a_cycle);
+	tcase_add_test(checked,
+		       test_init_taking_what_a_caller_holds_is_a_cycle);
 	tcase_add_test(checked,
 		       test_once_whose_function_takes_a_free_lock_is_silent);
 	if (LOCKCHECK) /* plain pthread_once hangs there */
-		tcase_add_test(checked,
-			       test_once_from_its_own_function_is_recursive_lock);
+		tcase_add_test(
+			checked,
+			test_once_from_its_own_function_is_recursive_lock);
 	tcase_set_timeout(checked, 60);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, checked);

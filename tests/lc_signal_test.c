@@ -130,7 +130,8 @@ START_TEST(test_handler_lock_in_checker_reported_once)
 	ck_assert_int_eq(sscanf(c.out, "line %d", &line), 1);
 	snprintf(want, sizeof(want),
 		 "lockcheck: signal-unsafe: H locked at %s:%d in on_signal() "
-		 "by a signal handler of thread \"", __FILE__, line);
+		 "by a signal handler of thread \"",
+		 __FILE__, line);
 	LCT_ASSERT_ERR_HAS(&c, want);
 	LCT_ASSERT_ERR_HAS(&c, "that interrupted a lock call of its thread: "
 			       "lock calls are not async-signal-safe\n");
@@ -186,7 +187,7 @@ END_TEST
 /* ---- stress: a timer signal every 20 microseconds ---- */
 
 #define STRESS_SECONDS 2
-#define WORKERS 2
+#define WORKERS	       2
 
 static lc_mutex_t shared = LC_MUTEX_INITIALIZER("shared");
 static long shared_total; /* under shared */

@@ -73,7 +73,8 @@ static void inits_on_one_line(void *arg)
 	struct conn c;
 
 	(void)arg;
-	lc_mutex_init(&c.conn, "conn"); lc_mutex_init(&c.session, "session");
+	lc_mutex_init(&c.conn, "conn");
+	lc_mutex_init(&c.session, "session");
 	both_orders(&c.conn, &c.session);
 }
 
@@ -83,8 +84,9 @@ START_TEST(test_two_inits_on_one_line_are_two_classes)
 	char *dump = run_dumped(inits_on_one_line, 1, line, sizeof(line));
 
 	if (LOCKCHECK) {
-		ck_assert_str_eq(line, "lockcheck: lock-order-cycle: session -> "
-				       "conn -> session (2 locks, 2 threads)");
+		ck_assert_str_eq(line,
+				 "lockcheck: lock-order-cycle: session -> "
+				 "conn -> session (2 locks, 2 threads)");
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 2);
 	}
 	free(dump);
@@ -127,7 +129,9 @@ static void identical_inits_on_one_line(void *arg)
 	lc_mutex_t x, y, *p = &x;
 
 	(void)arg;
-	lc_mutex_init(p, "twin"); p = &y; lc_mutex_init(p, "twin");
+	lc_mutex_init(p, "twin");
+	p = &y;
+	lc_mutex_init(p, "twin");
 	both_orders(&x, &y);
 }
 
@@ -137,8 +141,10 @@ START_TEST(test_identical_inits_on_one_line_are_two_classes)
 
 	if (LOCKCHECK) {
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 2);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 1 "), 1);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 1 mutex 1 "), 1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 1 "),
+				  1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 1 mutex 1 "),
+				  1);
 		/* lockgraph tells classes by name and line: ranked apart */
 		ck_assert_ptr_nonnull(
 			strstr(dump, " \"twin (p, \\\"twin\\\") #1\" "));
@@ -156,7 +162,8 @@ static void same_name_on_one_line(void *arg)
 	struct conn c;
 
 	(void)arg;
-	lc_mutex_init(&c.conn, "link"); lc_mutex_init(&c.session, "link");
+	lc_mutex_init(&c.conn, "link");
+	lc_mutex_init(&c.session, "link");
 	both_orders(&c.conn, &c.session);
 }
 
@@ -224,7 +231,8 @@ START_TEST(test_helper_in_a_loop_is_one_class)
 
 	if (LOCKCHECK) {
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 1);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 4 "), 1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 4 "),
+				  1);
 		ck_assert_ptr_nonnull(strstr(dump, " \"worker-0\" "));
 	}
 	free(dump);
@@ -238,8 +246,8 @@ static void ascending_from_both_files(void *arg)
 	lc_mutex_t x, y, z;
 
 	(void)arg;
-	site_lock_init(&x, 1, "site.lock");	/* this file's key */
-	site_lock_init_elsewhere(&y, 2);	/* the other's, another name */
+	site_lock_init(&x, 1, "site.lock"); /* this file's key */
+	site_lock_init_elsewhere(&y, 2);    /* the other's, another name */
 	site_lock_init(&z, 3, "site.lock");
 	for (int i = 0; i < 2; i++) {
 		lc_mutex_lock(&x);
@@ -257,7 +265,8 @@ START_TEST(test_header_init_site_is_one_class_in_every_file)
 
 	if (LOCKCHECK) {
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 1);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 3 "), 1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 3 "),
+				  1);
 	}
 	free(dump);
 }
@@ -278,15 +287,17 @@ static void header_pair_from_both_files(void *arg)
 START_TEST(test_header_pair_is_two_classes_in_every_file)
 {
 	char line[256];
-	char *dump = run_dumped(header_pair_from_both_files, 1, line,
-				sizeof(line));
+	char *dump =
+		run_dumped(header_pair_from_both_files, 1, line, sizeof(line));
 
 	if (LOCKCHECK) {
 		ck_assert_str_eq(line, "lockcheck: lock-order-cycle: site.b -> "
 				       "site.a -> site.b (2 locks, 2 threads)");
 		ck_assert_uint_eq(lct_count_prefix(dump, "class "), 2);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 2 "), 1);
-		ck_assert_uint_eq(lct_count_prefix(dump, "class 1 mutex 2 "), 1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 0 mutex 2 "),
+				  1);
+		ck_assert_uint_eq(lct_count_prefix(dump, "class 1 mutex 2 "),
+				  1);
 	}
 	free(dump);
 }

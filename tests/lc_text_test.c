@@ -24,30 +24,31 @@
 
 /* What a forger writes, and the escaped form every line must show. */
 #define EVIL "\nlockcheck: lock-order-cycle: forged \"q\" \\ \t\x01\x7f\xff!"
-#define SHOWN "\\nlockcheck: lock-order-cycle: forged \\\"q\\\" \\\\ \\t" \
-	      "\\x01\\x7f\\xff!"
+#define SHOWN                                                                  \
+	"\\nlockcheck: lock-order-cycle: forged \\\"q\\\" \\\\ \\t"            \
+	"\\x01\\x7f\\xff!"
 
-#define NAME_EVIL "name" EVIL
-#define FILE_EVIL "file" EVIL
-#define FUNC_EVIL "func" EVIL
+#define NAME_EVIL   "name" EVIL
+#define FILE_EVIL   "file" EVIL
+#define FUNC_EVIL   "func" EVIL
 #define THREAD_EVIL "thread" EVIL
 
 /* Where lock calls say they are: the strings the test chose. */
 static const char *at_file = FILE_EVIL, *at_func = FUNC_EVIL;
 
 #if LOCKCHECK
-static struct lc__key evil_key = { NULL, FILE_EVIL, 7, FUNC_EVIL, "evil",
-				   &lc__tu_anchor };
-#define INIT(m, name) lc__mutex_init((m), (name), &evil_key)
-#define LOCK(m) lc__mutex_lock((m), at_file, __LINE__, at_func)
-#define UNLOCK(m) lc__mutex_unlock((m), at_file, __LINE__, at_func)
-#define DESTROY(m) lc__mutex_destroy((m), at_file, __LINE__, at_func)
+static struct lc__key evil_key = { NULL,      FILE_EVIL, 7,
+				   FUNC_EVIL, "evil",	 &lc__tu_anchor };
+#define INIT(m, name)	   lc__mutex_init((m), (name), &evil_key)
+#define LOCK(m)		   lc__mutex_lock((m), at_file, __LINE__, at_func)
+#define UNLOCK(m)	   lc__mutex_unlock((m), at_file, __LINE__, at_func)
+#define DESTROY(m)	   lc__mutex_destroy((m), at_file, __LINE__, at_func)
 #define ASSERT_NONE_HELD() lc__assert_no_locks_held(at_file, 1, at_func)
 #else
-#define INIT(m, name) lc_mutex_init((m), (name))
-#define LOCK(m) ((void)at_file, (void)at_func, lc_mutex_lock(m))
-#define UNLOCK(m) lc_mutex_unlock(m)
-#define DESTROY(m) lc_mutex_destroy(m)
+#define INIT(m, name)	   lc_mutex_init((m), (name))
+#define LOCK(m)		   ((void)at_file, (void)at_func, lc_mutex_lock(m))
+#define UNLOCK(m)	   lc_mutex_unlock(m)
+#define DESTROY(m)	   lc_mutex_destroy(m)
 #define ASSERT_NONE_HELD() lc_assert_no_locks_held()
 #endif
 

@@ -15,7 +15,7 @@
 #include "testutil.h"
 
 #define THREADS 8
-#define ROUNDS 2000
+#define ROUNDS	2000
 
 static lc_mutex_t A = LC_MUTEX_INITIALIZER("A");
 static lc_mutex_t B = LC_MUTEX_INITIALIZER("B");
@@ -76,8 +76,8 @@ static void consistent_hammering(void *arg)
 
 START_TEST(test_consistent_order_under_concurrency_is_silent)
 {
-	struct lct_child c = lct_expect_reports(consistent_hammering, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(consistent_hammering, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -125,10 +125,9 @@ static void concurrent_discovery(void *arg)
 START_TEST(test_edges_discovered_at_once_are_all_kept)
 {
 	for (int inverted = 0; inverted < THREADS; inverted += 3) {
-		struct lct_child c = lct_expect_reports(concurrent_discovery,
-							&inverted, NULL,
-							"lock-order-cycle",
-							LOCKCHECK);
+		struct lct_child c =
+			lct_expect_reports(concurrent_discovery, &inverted,
+					   NULL, "lock-order-cycle", LOCKCHECK);
 		char want[64];
 
 		snprintf(want, sizeof(want), ": B -> x%d -> B ", inverted);
@@ -175,8 +174,8 @@ static void concurrent_instances(void *arg)
 
 START_TEST(test_concurrent_instance_pairs_are_silent)
 {
-	struct lct_child c = lct_expect_reports(concurrent_instances, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(concurrent_instances, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }

@@ -31,7 +31,7 @@ static int take(lc_mutex_t *m, enum how how)
 
 	clock_gettime(CLOCK_REALTIME, &later);
 	later.tv_sec += 30;
-	return how == TRY ? lc_mutex_trylock(m)
+	return how == TRY     ? lc_mutex_trylock(m)
 	       : how == TIMED ? lc_mutex_timedlock(m, &later)
 			      : lc_mutex_lock(m);
 }
@@ -55,9 +55,9 @@ static void steps_in_threads(void *arg)
 
 static void expect(const struct step *steps, size_t cycles)
 {
-	struct lct_child c = lct_expect_reports(steps_in_threads, (void *)steps,
-						NULL, "lock-order-cycle",
-						LOCKCHECK ? cycles : 0);
+	struct lct_child c =
+		lct_expect_reports(steps_in_threads, (void *)steps, NULL,
+				   "lock-order-cycle", LOCKCHECK ? cycles : 0);
 
 	lct_child_free(&c);
 }
@@ -103,8 +103,8 @@ static void failed_trylock(void *arg)
 
 START_TEST(test_failed_trylock_records_nothing)
 {
-	struct lct_child c = lct_expect_reports(failed_trylock, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(failed_trylock, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }

@@ -175,8 +175,8 @@ static void producer_consumer(void *arg)
 
 START_TEST(test_producer_consumer_is_silent)
 {
-	struct lct_child c = lct_expect_reports(producer_consumer, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(producer_consumer, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -184,8 +184,8 @@ END_TEST
 
 START_TEST(test_signal_after_unlock_is_silent)
 {
-	struct lct_child c = lct_expect_reports(producer_consumer, &yes, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(producer_consumer, &yes, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -211,8 +211,8 @@ static void never_waited(void *arg)
 
 START_TEST(test_condvar_never_waited_on_is_silent)
 {
-	struct lct_child c = lct_expect_reports(never_waited, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(never_waited, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -241,8 +241,8 @@ static void sibling_held(void *arg)
 
 START_TEST(test_signal_holding_bound_mutex_and_a_sibling_is_silent)
 {
-	struct lct_child c = lct_expect_reports(sibling_held, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(sibling_held, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -280,8 +280,8 @@ static void readers_both_sides(void *arg)
 
 START_TEST(test_read_holds_on_both_sides_are_silent)
 {
-	struct lct_child c = lct_expect_reports(readers_both_sides, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(readers_both_sides, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }

@@ -41,8 +41,7 @@ static int64_t bal(struct ds_ledger *l, size_t id)
 	return b;
 }
 
-static void assert_balances(struct ds_ledger *l, const int64_t *want,
-			    size_t n)
+static void assert_balances(struct ds_ledger *l, const int64_t *want, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		ck_assert_int_eq(bal(l, i), want[i]);
@@ -129,7 +128,9 @@ START_TEST(test_transfer_many_applies_every_leg)
 	const int64_t after[] = { 130, 60, 100, 110 };
 	/* Unsorted on purpose: the ledger sorts before locking. */
 	const struct ds_ledger_leg legs[] = {
-		{ 3, 10 }, { 1, -40 }, { 0, 30 },
+		{ 3, 10 },
+		{ 1, -40 },
+		{ 0, 30 },
 	};
 	struct ds_ledger *l = make(4, open);
 
@@ -143,7 +144,9 @@ START_TEST(test_transfer_many_is_all_or_nothing)
 {
 	const int64_t open[] = { 10, 10, 10 };
 	const struct ds_ledger_leg short_of_funds[] = {
-		{ 0, -5 }, { 1, -11 }, { 2, 16 },
+		{ 0, -5 },
+		{ 1, -11 },
+		{ 2, 16 },
 	};
 	const struct ds_ledger_leg unknown[] = { { 0, -1 }, { 9, 1 } };
 	const struct ds_ledger_leg twice[] = { { 1, -1 }, { 1, 1 } };
@@ -151,7 +154,9 @@ START_TEST(test_transfer_many_is_all_or_nothing)
 	const struct ds_ledger_leg zero[] = { { 0, 0 }, { 1, 0 } };
 	const struct ds_ledger_leg minimum[] = { { 0, INT64_MIN }, { 1, 1 } };
 	const struct ds_ledger_leg overflow[] = {
-		{ 0, INT64_MAX }, { 1, INT64_MAX }, { 2, -1 },
+		{ 0, INT64_MAX },
+		{ 1, INT64_MAX },
+		{ 2, -1 },
 	};
 	struct ds_ledger_leg many[DS_LEDGER_MAX_LEGS + 1] = { { 0, 0 } };
 	struct ds_ledger *l = make(3, open);
@@ -193,16 +198,16 @@ END_TEST
 
 /* ---- threads: the stress run ------------------------------------------ */
 
-#define STRESS_ACCOUNTS 64
-#define STRESS_OPENING 1000
+#define STRESS_ACCOUNTS	    64
+#define STRESS_OPENING	    1000
 #define STRESS_MS_PER_ROUND 600 /* x 4 thread counts: 2.4 s a build */
 
 struct stress {
 	struct ds_ledger *l;
 	pthread_barrier_t start;
 	struct timespec deadline;
-	atomic_bool failed;	  /* an invariant broke */
-	atomic_ulong done;	  /* successful operations, all threads */
+	atomic_bool failed; /* an invariant broke */
+	atomic_ulong done;  /* successful operations, all threads */
 };
 
 static bool past(const struct timespec *deadline)
@@ -231,7 +236,9 @@ static int random_op(struct ds_ledger *l, uint64_t *seed)
 	size_t c = (r >> 16) % STRESS_ACCOUNTS;
 	int64_t amount = (int64_t)((r >> 24) % 300) + 1;
 	struct ds_ledger_leg legs[3] = {
-		{ a, -amount }, { b, amount / 2 }, { c, amount - amount / 2 },
+		{ a, -amount },
+		{ b, amount / 2 },
+		{ c, amount - amount / 2 },
 	};
 
 	if (r >> 60 == 0 && a != b && b != c && a != c && amount > 1)
@@ -367,7 +374,7 @@ static void expect_naive_report(bool keyed, const char *kind)
 	struct lct_child c;
 
 	LCT_ASSERT_RAN(
-	    lct_run_fn(naive_child, keyed ? "keyed" : NULL, NULL, &c), &c);
+		lct_run_fn(naive_child, keyed ? "keyed" : NULL, NULL, &c), &c);
 	if (!lct_exited_with(&c, LOCKCHECK ? LCT_FINDING_EXIT : 0) ||
 	    lct_count_reports(&c, kind) != (LOCKCHECK ? 1u : 0u))
 		lct_child_dump(&c, kind);

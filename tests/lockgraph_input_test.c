@@ -22,14 +22,14 @@
 static char lockgraph_bin[4096];
 
 /* A valid dump: two classes, one edge, one finding. Cases edit it. */
-#define HEAD "lockcheck-dump 1\nprocess 7 \"prog\"\n"
+#define HEAD   "lockcheck-dump 1\nprocess 7 \"prog\"\n"
 #define CLASS0 "class 0 mutex 1 0 0 0 \"a\" \"x.c\" 1\n"
 #define CLASS1 "class 1 rwlock 2 5 1 100 \"b\" \"x.c\" 2\n"
 #define EDGE01                                                                 \
 	"edge 0 1 3 WW,RR 0:1 42 \"t\" \"x.c\" 10 \"f\" \"x.c\" 11 \"f\"\n"
-#define FINDING "finding exit-held - \"thread t exited holding a\"\n"
-#define VALID HEAD CLASS0 CLASS1 EDGE01 FINDING "end 2 1 1\n"
-#define HEAD2 "lockcheck-dump 2\nprocess 7 \"prog\"\n"
+#define FINDING	 "finding exit-held - \"thread t exited holding a\"\n"
+#define VALID	 HEAD CLASS0 CLASS1 EDGE01 FINDING "end 2 1 1\n"
+#define HEAD2	 "lockcheck-dump 2\nprocess 7 \"prog\"\n"
 #define RANGE_OK "range 4 2 2 8 0 \"guarded by a\" \"x.c\" 3\n"
 
 static void write_file(const char *path, const char *data, size_t len)
@@ -68,8 +68,7 @@ static bool one_clean_line(const char *text)
 
 /* The command refuses path with one line "lockgraph: path:line: ..."
  * (just "lockgraph: path" when line is NULL) that contains want. */
-static void expect_refused(const char *path, const char *line,
-			   const char *want)
+static void expect_refused(const char *path, const char *line, const char *want)
 {
 	char prefix[4400];
 	struct lct_child c;
@@ -108,11 +107,11 @@ static const struct bad_case {
 	/* version 2: range lines after the findings, four counts at end */
 	{ HEAD CLASS0 RANGE_OK "end 1 0 0\n", "4",
 	  "range line in a version 1 dump" },
-	{ HEAD2 CLASS0 "range 1 2 1 8 - \"f()\" \"x.c\" 3\nend 1 0 0 1\n",
-	  "4", "more writes than accesses" },
+	{ HEAD2 CLASS0 "range 1 2 1 8 - \"f()\" \"x.c\" 3\nend 1 0 0 1\n", "4",
+	  "more writes than accesses" },
 	{ HEAD2 CLASS0 RANGE_OK "end 1 0 0\n", "5", "bad ranges field" },
-	{ HEAD2 CLASS0 "range 1 1 1 8 7 \"f()\" \"x.c\" 3\nend 1 0 0 1\n",
-	  "4", "class id 7 is not a class of this dump" },
+	{ HEAD2 CLASS0 "range 1 1 1 8 7 \"f()\" \"x.c\" 3\nend 1 0 0 1\n", "4",
+	  "class id 7 is not a class of this dump" },
 	{ HEAD2 CLASS0 RANGE_OK "end 1 0 0 2\n", "5",
 	  "end line says 2 ranges, the dump has 1" },
 	{ HEAD2 CLASS0 RANGE_OK FINDING "end 1 0 1 1\n", "5",
@@ -133,7 +132,8 @@ static const struct bad_case {
 	{ HEAD CLASS0 "end 1 0 7\n", "4", "says 7 findings" },
 	{ HEAD "class 5 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
 	  "id 5 out of order" },
-	{ HEAD "class -1 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "3", "bad id field" },
+	{ HEAD "class -1 mutex 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
+	  "bad id field" },
 	{ HEAD "class 0 spinlock 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
 	  "unknown lock kind" },
 	/* wait nodes came with format version 2 */
@@ -185,8 +185,11 @@ static const struct bad_case {
 			     "\"f\"\n",
 	  "5", "edge line: empty class id" },
 	{ HEAD "\xff\xfe\x01 1\n", "3", "unknown record '\\xff\\xfe\\x01'" },
-	{ HEAD "class 0 sp\xc3\xa9" "cial 1 0 0 0 \"a\" \"x.c\" 1\n", "3",
-	  "unknown lock kind 'sp\xc3\xa9" "cial'" },
+	{ HEAD "class 0 sp\xc3\xa9"
+	       "cial 1 0 0 0 \"a\" \"x.c\" 1\n",
+	  "3",
+	  "unknown lock kind 'sp\xc3\xa9"
+	  "cial'" },
 	{ HEAD "frob 1\n", "3", "unknown record 'frob'" },
 	{ HEAD "\n", "3", "empty or malformed line" },
 	{ "lockcheck-dump 1\nclass 0\n", "2", "want the 'process' line" },
@@ -216,13 +219,13 @@ END_TEST
 /* Format 2: a condvar is a wait node; a cycle through it is a wait-cycle
  * in every output. Format 1 dumps stay readable (the reference above). */
 #define WAITS                                                                  \
-	"lockcheck-dump 2\nprocess 7 \"prog\"\n"                             \
-	"class 0 mutex 1 0 0 0 \"table\" \"q.c\" 1\n"                        \
-	"class 1 wait 1 0 0 0 \"condvar\" \"q.c\" 12\n"                      \
-	"edge 0 1 1 WW - 42 \"flusher\" \"q.c\" 38 \"flush\" \"q.c\" 40 "    \
-	"\"flush\"\n"                                                        \
-	"edge 1 0 1 WW - 43 \"writer\" \"q.c\" 61 \"writer\" \"q.c\" 59 "    \
-	"\"writer\"\n"                                                       \
+	"lockcheck-dump 2\nprocess 7 \"prog\"\n"                               \
+	"class 0 mutex 1 0 0 0 \"table\" \"q.c\" 1\n"                          \
+	"class 1 wait 1 0 0 0 \"condvar\" \"q.c\" 12\n"                        \
+	"edge 0 1 1 WW - 42 \"flusher\" \"q.c\" 38 \"flush\" \"q.c\" 40 "      \
+	"\"flush\"\n"                                                          \
+	"edge 1 0 1 WW - 43 \"writer\" \"q.c\" 61 \"writer\" \"q.c\" 59 "      \
+	"\"writer\"\n"                                                         \
 	"end 2 2 0 0\n"
 
 START_TEST(test_wait_nodes_of_format_2_are_read)
@@ -290,8 +293,9 @@ static unsigned write_classes(FILE *f, size_t bytes)
 
 	ck_assert_int_ge(fputs(HEAD, f), 0);
 	while (written < bytes) {
-		int len = fprintf(f, "class %u mutex 1 0 0 0 \"lock %u\" "
-				     "\"src/file%u.c\" %u\n",
+		int len = fprintf(f,
+				  "class %u mutex 1 0 0 0 \"lock %u\" "
+				  "\"src/file%u.c\" %u\n",
 				  n, n, n, n + 1);
 
 		ck_assert_int_gt(len, 0);
@@ -366,8 +370,9 @@ START_TEST(test_big_dump_broken_near_its_end_is_refused_in_little_memory)
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	n = write_classes(f, BIG_DUMP);
-	ck_assert_int_ge(fprintf(f, "edge 0 %u 1 WW - 1 \"t\" \"x\" 1 \"f\" "
-				    "\"x\" 2 \"f\"\nend %u 1 0\n",
+	ck_assert_int_ge(fprintf(f,
+				 "edge 0 %u 1 WW - 1 \"t\" \"x\" 1 \"f\" "
+				 "\"x\" 2 \"f\"\nend %u 1 0\n",
 				 n, n),
 			 0);
 	ck_assert_int_eq(fclose(f), 0);
@@ -387,11 +392,12 @@ START_TEST(test_big_dump_is_checked_then_merged_once)
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	n = write_classes(f, 6u << 20); /* over LG_CHECK_FIRST: two passes */
-	ck_assert_int_ge(fprintf(f, "edge 0 1 1 WW - 1 \"t\" \"x\" 1 \"f\" "
-				    "\"x\" 2 \"f\"\n"
-				    "edge 1 0 1 WW - 1 \"t\" \"x\" 3 \"g\" "
-				    "\"x\" 4 \"g\"\n"
-				    "end %u 2 0\n",
+	ck_assert_int_ge(fprintf(f,
+				 "edge 0 1 1 WW - 1 \"t\" \"x\" 1 \"f\" "
+				 "\"x\" 2 \"f\"\n"
+				 "edge 1 0 1 WW - 1 \"t\" \"x\" 3 \"g\" "
+				 "\"x\" 4 \"g\"\n"
+				 "end %u 2 0\n",
 				 n),
 			 0);
 	ck_assert_int_eq(fclose(f), 0);
@@ -448,11 +454,13 @@ START_TEST(test_many_gates_and_classes_are_accepted)
 
 	len += (size_t)snprintf(data + len, sizeof(data) - len, "%s", HEAD);
 	for (int i = 0; i < 100; i++)
-		len += (size_t)snprintf(data + len, sizeof(data) - len,
-					"class %d mutex 1 0 0 0 \"c%d\" \"x.c\" "
-					"%d\n",
-					i, i, i);
-	len += (size_t)snprintf(data + len, sizeof(data) - len, "edge 0 1 1 WW ");
+		len += (size_t)snprintf(
+			data + len, sizeof(data) - len,
+			"class %d mutex 1 0 0 0 \"c%d\" \"x.c\" "
+			"%d\n",
+			i, i, i);
+	len += (size_t)snprintf(data + len, sizeof(data) - len,
+				"edge 0 1 1 WW ");
 	for (int i = 0; i < 100; i++)
 		len += (size_t)snprintf(data + len, sizeof(data) - len,
 					"%s%d:%d", i ? "," : "", i, i);
@@ -472,7 +480,7 @@ START_TEST(test_directory_without_dumps_is_refused)
 	snprintf(dir, sizeof(dir), "%s", lct_tmpdir("nodumps"));
 	snprintf(sub, sizeof(sub), "%s/looks-like.graph", dir);
 	snprintf(other, sizeof(other), "%s/notes.txt", dir);
-	ck_assert_int_eq(mkdir(sub, 0755), 0); /* a directory, not a dump */
+	ck_assert_int_eq(mkdir(sub, 0755), 0);	 /* a directory, not a dump */
 	write_file(other, VALID, strlen(VALID)); /* not named *.graph */
 	expect_refused(dir, NULL, "no lock-graph dumps");
 }
@@ -538,8 +546,8 @@ static void replay(const char *path)
 		     (lct_exited_with(&c, 2) && one_clean_line(c.err) &&
 		      !strncmp(c.err, "lockgraph: ", 11));
 		if (!ok)
-			lct_child_fail(&c, __FILE__, __LINE__, "%s %s",
-				       cmds[i], path);
+			lct_child_fail(&c, __FILE__, __LINE__, "%s %s", cmds[i],
+				       path);
 		lct_child_free(&c);
 	}
 }
@@ -572,16 +580,15 @@ END_TEST
  * shared ones listed, unguarded first. */
 START_TEST(test_guards_lists_shared_ranges)
 {
-	static const char one[] =
-		HEAD2 CLASS0 CLASS1
+	static const char one[] = HEAD2 CLASS0 CLASS1
 		"range 10 5 2 8 0,1 \"guarded by a\" \"x.c\" 3\n"
 		"range 3 1 2 4 - \"loner()\" \"y.c\" 9\n"
 		"range 2 0 1 4 0 \"own()\" \"y.c\" 12\n"
 		"end 2 0 0 3\n";
 	static const char two[] =
 		HEAD2 "class 0 rwlock 2 5 1 100 \"b\" \"x.c\" 2\n"
-		"range 1 1 1 8 0 \"guarded by a\" \"x.c\" 3\n"
-		"end 1 0 0 1\n";
+		      "range 1 1 1 8 0 \"guarded by a\" \"x.c\" 3\n"
+		      "end 1 0 0 1\n";
 	const char *dir = lct_tmpdir("guards");
 	char path[4200];
 	struct lct_child c;
@@ -627,9 +634,11 @@ int main(void)
 	tcase_add_test(bad, test_binary_garbage_is_refused);
 	tcase_add_test(bad, test_megabyte_line_is_refused_in_bounded_memory);
 	tcase_add_test(bad, test_many_gates_and_classes_are_accepted);
-	tcase_add_test(bad, test_big_truncated_dump_is_refused_in_little_memory);
+	tcase_add_test(bad,
+		       test_big_truncated_dump_is_refused_in_little_memory);
 	tcase_add_test(
-		bad, test_big_dump_broken_near_its_end_is_refused_in_little_memory);
+		bad,
+		test_big_dump_broken_near_its_end_is_refused_in_little_memory);
 	tcase_add_test(bad, test_big_dump_is_checked_then_merged_once);
 	tcase_add_test(bad, test_dump_in_a_pipe_is_read_once);
 	tcase_add_test(bad, test_directory_without_dumps_is_refused);

@@ -167,8 +167,8 @@ static bool share_gate(const struct model *m, int a, int b, int c, int d)
 		const struct occ *o = &m->e[k][a][b];
 
 		for (int g = 0; o->on && g < o->ngates; g++) {
-			long key = gate_key(m, k, o->gate_cls[g],
-					    o->gate_inst[g]);
+			long key =
+				gate_key(m, k, o->gate_cls[g], o->gate_inst[g]);
 
 			if (edge_gate(m, a, b, key) && edge_gate(m, c, d, key))
 				return true;
@@ -239,7 +239,8 @@ static void random_occ(struct model *m, int d, int a, int b)
 	o->ngates = (int)rnd(MG + 1);
 	for (int g = 0; g < o->ngates; g++) {
 		o->gate_cls[g] = (int)rnd((uint32_t)m->n);
-		o->gate_inst[g] = (int)rnd((uint32_t)m->inst[d][o->gate_cls[g]]);
+		o->gate_inst[g] =
+			(int)rnd((uint32_t)m->inst[d][o->gate_cls[g]]);
 	}
 }
 
@@ -272,11 +273,10 @@ static char *model_dump(const struct model *m, int d)
 			if (!o->on)
 				continue;
 			for (int g = 0; g < o->ngates; g++)
-				len += (size_t)snprintf(gates + len,
-							sizeof(gates) - len,
-							"%s%d:%d", g ? "," : "",
-							o->gate_cls[g],
-							o->gate_inst[g]);
+				len += (size_t)snprintf(
+					gates + len, sizeof(gates) - len,
+					"%s%d:%d", g ? "," : "", o->gate_cls[g],
+					o->gate_inst[g]);
 			add_edge(&t, a, b, o->modes, gates, o->tid);
 		}
 	return dump_end(&t);
@@ -316,10 +316,11 @@ static void check_merge_round_trip(const struct lg_analysis *a)
 	for (uint32_t i = 0; i < a->cycles.n; i++) {
 		const struct lg_cycle *cy = &a->cycles.v[i];
 
-		ck_assert_uint_ne(lg_cycles_lookup(&back.cycles, &back.g,
-						   lg_cycle_edges(&a->cycles, i),
-						   cy->len),
-				  LG_NONE);
+		ck_assert_uint_ne(
+			lg_cycles_lookup(&back.cycles, &back.g,
+					 lg_cycle_edges(&a->cycles, i),
+					 cy->len),
+			LG_NONE);
 	}
 	lg_analysis_free(&back);
 	free(text);
@@ -631,7 +632,8 @@ static bool can_deadlock(const struct lg_analysis *a, const uint32_t *edges,
 static void abc_edges(const struct lg_analysis *a, uint32_t *e)
 {
 	for (int i = 0; i < 3; i++) {
-		e[i] = lg_graph_find_edge(&a->g, cls(a, i), cls(a, (i + 1) % 3));
+		e[i] = lg_graph_find_edge(&a->g, cls(a, i),
+					  cls(a, (i + 1) % 3));
 		ck_assert_uint_ne(e[i], LG_NONE);
 	}
 }
@@ -651,9 +653,8 @@ START_TEST(test_singleton_gate_on_two_edges_rules_out_the_cycle)
 	ck_assert(!lg_comp_unsettled(&a.cycles.comps[0]));
 	abc_edges(&a, e);
 	ck_assert(!can_deadlock(&a, e, 3));
-	ck_assert_uint_eq(lg_cycle_through(&a.g, &a.scc, e[1], &wide, &budget,
-					   path),
-			  0);
+	ck_assert_uint_eq(
+		lg_cycle_through(&a.g, &a.scc, e[1], &wide, &budget, path), 0);
 	lg_analysis_free(&a);
 	/* the same in one dump, G an instance of a class of two */
 	dump_begin(&t, 4, (const int[]){ 1, 1, 1, 2 });
@@ -789,9 +790,8 @@ START_TEST(test_cycle_through_an_edge_is_shortest)
 	ck_assert_uint_eq(n, 5);
 	ck_assert_uint_eq(path[0], e);
 	e = lg_graph_find_edge(&a.g, cls(&a, 0), cls(&a, 1));
-	ck_assert_uint_eq(lg_cycle_through(&a.g, &a.scc, e, &wide, &budget,
-					   path),
-			  3);
+	ck_assert_uint_eq(
+		lg_cycle_through(&a.g, &a.scc, e, &wide, &budget, path), 3);
 	ck_assert_uint_lt(budget, 1000000);
 	lg_analysis_free(&a);
 }
@@ -946,19 +946,20 @@ int main(void)
 	tcase_add_test(core, test_cycle_longer_than_max_length_is_unsettled);
 	tcase_add_test(core, test_mode_rule_is_applied_at_every_lock);
 	tcase_add_test(core, test_instance_gate_counts_only_within_one_dump);
-	tcase_add_test(core, test_edge_seen_without_its_gate_elsewhere_loses_it);
+	tcase_add_test(core,
+		       test_edge_seen_without_its_gate_elsewhere_loses_it);
 	tcase_add_test(core,
 		       test_singleton_gate_on_two_edges_rules_out_the_cycle);
-	tcase_add_test(core,
-		       test_gate_with_two_instances_in_a_dump_rules_out_nothing);
+	tcase_add_test(
+		core, test_gate_with_two_instances_in_a_dump_rules_out_nothing);
 	tcase_add_test(core, test_gated_cycles_sharing_a_class_make_no_cycle);
 	tcase_add_test(core, test_process_report_links_to_its_cycle);
 	tcase_add_test(core, test_cycle_through_an_edge_is_shortest);
 	tcase_add_test(core, test_big_components_are_searched_shortest_first);
-	tcase_add_loop_test(model, test_search_and_merge_match_brute_force_model,
-			    0, 5);
-	tcase_add_loop_test(parse, test_mutated_real_dumps_parse_or_fail_cleanly,
-			    0, 4);
+	tcase_add_loop_test(
+		model, test_search_and_merge_match_brute_force_model, 0, 5);
+	tcase_add_loop_test(
+		parse, test_mutated_real_dumps_parse_or_fail_cleanly, 0, 4);
 	tcase_set_timeout(core, 120);
 	tcase_set_timeout(model, 240);
 	tcase_set_timeout(parse, 240);

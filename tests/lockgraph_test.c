@@ -229,7 +229,8 @@ START_TEST(test_recorded_finding_fails_check)
 	expect_exit(&c, 1, "recursive");
 	LCT_ASSERT_CHILD(&c, (count_lines(c.out)) == (1));
 	LCT_ASSERT_CHILD(
-	    &c, lct_count_prefix(c.out, "finding: recursive-lock: A ") == 1);
+		&c,
+		lct_count_prefix(c.out, "finding: recursive-lock: A ") == 1);
 	lct_child_free(&c);
 }
 END_TEST
@@ -398,8 +399,7 @@ static const char *json_string(const char *p)
 	return p + 1;
 }
 
-static const char *json_list(const char *p, char close, bool object,
-			     int depth)
+static const char *json_list(const char *p, char close, bool object, int depth)
 {
 	p = json_ws(p + 1);
 	if (*p == close)
@@ -582,8 +582,8 @@ static const char *merged(const char *dir, const char *set, char *buf,
 START_TEST(test_merged_baseline_keeps_every_verdict)
 {
 	static const char *const sets[] = {
-		"opposite", "chain3", "rr",    "xryw",	"rw",
-		"gate",	    "gate2",  "pool",  "weird", "recursive",
+		"opposite", "chain3", "rr",   "xryw",  "rw",
+		"gate",	    "gate2",  "pool", "weird", "recursive",
 	};
 	char dir[4096], file[4400];
 
@@ -704,7 +704,7 @@ START_TEST(test_live_dumps_get_the_committed_verdicts)
 	expect_exit(&live, lc->code, lc->set);
 	expect_exit(&committed, lc->code, lc->set);
 	LCT_ASSERT_CHILD(&committed, (count_lines(live.out)) ==
-					 (count_lines(committed.out)));
+					     (count_lines(committed.out)));
 	lct_child_free(&live);
 	lct_child_free(&committed);
 }

@@ -186,8 +186,8 @@ static void *submit_op(void *arg)
 	return NULL;
 }
 
-static void start_submitter(struct submitter *s, ds_pool_t *p,
-			    struct rec *rec, long ms)
+static void start_submitter(struct submitter *s, ds_pool_t *p, struct rec *rec,
+			    long ms)
 {
 	*s = (struct submitter){ .p = p, .rec = rec, .ms = ms, .err = -1 };
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, submit_op, s), 0);
@@ -535,7 +535,7 @@ END_TEST
 /* What a task did to its own pool. */
 struct self_test {
 	ds_pool_t *p;
-	struct gate *g; /* waits here first, when set */
+	struct gate *g;		 /* waits here first, when set */
 	pthread_barrier_t poked; /* the task and the test meet when done */
 	struct rec rec, filler;
 	int submit, try_submit, timed, zero_timed, shutdown;
@@ -673,20 +673,20 @@ END_TEST
  * tasks ran, the test shuts the pool down while the chains still submit.
  * Each accepted task has its own record: it must run or be cancelled
  * exactly once, and a refused one neither. */
-#define SUBMITTERS 4
+#define SUBMITTERS    4
 #define PER_SUBMITTER 5000
-#define SEEDS 8
-#define CHAIN_RUNS 2000
-#define CHAIN_RECS 200000 /* records for follow-ups; chains end after */
-#define EXTERNAL (SUBMITTERS * PER_SUBMITTER)
-#define RECS (EXTERNAL + SEEDS + CHAIN_RECS)
+#define SEEDS	      8
+#define CHAIN_RUNS    2000
+#define CHAIN_RECS    200000 /* records for follow-ups; chains end after */
+#define EXTERNAL      (SUBMITTERS * PER_SUBMITTER)
+#define RECS	      (EXTERNAL + SEEDS + CHAIN_RECS)
 
 struct stress {
 	ds_pool_t *p;
 	pthread_barrier_t start;
-	atomic_int next_sub;	  /* submitter ids */
-	atomic_long next_rec;	  /* chain records handed out */
-	atomic_long chain_runs;	  /* chain tasks that ran */
+	atomic_int next_sub;	/* submitter ids */
+	atomic_long next_rec;	/* chain records handed out */
+	atomic_long chain_runs; /* chain tasks that ran */
 	struct srec {
 		struct stress *s;
 		atomic_int ran, cancelled;
@@ -841,8 +841,7 @@ static void stress_child(void *arg)
 	exit(atomic_load(&s.failed) || accepted < EXTERNAL + SEEDS);
 }
 
-static void expect_silent_child(void (*fn)(void *), void *arg,
-				const char *what)
+static void expect_silent_child(void (*fn)(void *), void *arg, const char *what)
 {
 	const char *const env[] = { "LOCKCHECK_ACTION=abort", NULL };
 	struct lct_child c;

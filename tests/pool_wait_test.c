@@ -88,7 +88,8 @@ START_TEST(test_task_needing_what_a_blocked_submitter_holds_is_reported)
 	char got[256];
 
 	if (LOCKCHECK) {
-		ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+		ck_assert(
+			lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
 		ck_assert_str_eq(got, "lockcheck: wait-cycle: pool `workers` "
 				      "-> `X` -> pool `workers` (1 lock, "
 				      "1 wait, 2 threads)");
@@ -138,8 +139,8 @@ static void submit_holding_y(void *arg)
 
 START_TEST(test_submitter_holding_a_lock_no_task_takes_is_silent)
 {
-	struct lct_child c = lct_expect_reports(submit_holding_y, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(submit_holding_y, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -164,8 +165,8 @@ static void ordinary_use(void *arg)
 
 START_TEST(test_ordinary_use_with_drain_is_silent)
 {
-	struct lct_child c = lct_expect_reports(ordinary_use, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(ordinary_use, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -174,8 +175,8 @@ END_TEST
 START_TEST(test_ordinary_use_with_cancel_is_silent)
 {
 	static int cancel;
-	struct lct_child c = lct_expect_reports(ordinary_use, &cancel, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(ordinary_use, &cancel, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -204,8 +205,8 @@ static void task_asserts_lockless(void *arg)
 
 START_TEST(test_task_holds_no_lock_inside_its_pool)
 {
-	struct lct_child c = lct_expect_reports(task_asserts_lockless, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(task_asserts_lockless, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -219,7 +220,8 @@ int main(void)
 	int failed;
 
 	tcase_add_test(
-		tc, test_task_needing_what_a_blocked_submitter_holds_is_reported);
+		tc,
+		test_task_needing_what_a_blocked_submitter_holds_is_reported);
 	tcase_add_test(tc, test_shutdown_holding_what_a_task_needs_is_reported);
 	tcase_add_test(tc,
 		       test_submitter_holding_a_lock_no_task_takes_is_silent);

@@ -61,15 +61,14 @@ START_TEST(test_allocation_failures_give_no_false_race)
 	for (armed = 0; armed < 150; armed++) {
 		struct lct_child c;
 
-		LCT_ASSERT_RAN(lct_run_fn(correct_program, NULL, NULL, &c),
-			       &c);
+		LCT_ASSERT_RAN(lct_run_fn(correct_program, NULL, NULL, &c), &c);
 		LCT_ASSERT_CHILD(&c, lct_exited_with(&c, 0) ||
 					     lct_exited_with(&c, 66));
 		LCT_ASSERT_REPORTS(&c, "race", 0);
-		LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) ==
-					     lct_count_reports(&c, "limit") +
-						     lct_count_reports(&c,
-								       "config"));
+		LCT_ASSERT_CHILD(
+			&c, lct_count_all_reports(&c) ==
+				    lct_count_reports(&c, "limit") +
+					    lct_count_reports(&c, "config"));
 		stopped += strstr(c.err, "lockcheck: limit: race") != NULL;
 		lct_child_free(&c);
 	}

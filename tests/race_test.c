@@ -22,16 +22,15 @@
  * first line is "lockcheck: race: " + want. */
 static void expect_race(void (*fn)(void *), void *arg, const char *want)
 {
-	struct lct_child c = lct_expect_reports(fn, arg, NULL, want ? "race"
-								    : NULL,
-						LOCKCHECK && want ? 1 : 0);
+	struct lct_child c = lct_expect_reports(
+		fn, arg, NULL, want ? "race" : NULL, LOCKCHECK && want ? 1 : 0);
 	char line[1024], full[1024];
 
 	if (LOCKCHECK && want) {
 		snprintf(full, sizeof(full), "lockcheck: race: %s", want);
 		LCT_ASSERT_CHILD(&c, lct_find_line(c.err, "lockcheck: race:",
-						  line, sizeof(line)) &&
-					    strcmp(line, full) == 0);
+						   line, sizeof(line)) &&
+					     strcmp(line, full) == 0);
 	}
 	lct_child_free(&c);
 }
@@ -71,16 +70,18 @@ static void stats_init(void)
 {
 	lc_mutex_init(&stats.lock, "stats_lock");
 	stats.hits = 0;
-	ck_assert_int_eq(lc_guard(&stats.hits, sizeof(stats.hits),
-				  &stats.lock), 0);
+	ck_assert_int_eq(lc_guard(&stats.hits, sizeof(stats.hits), &stats.lock),
+			 0);
 }
 
 enum { L_BUMP = __LINE__ + 4 };
 static void bump(bool locked)
 {
-	if (locked) lc_mutex_lock(&stats.lock);
+	if (locked)
+		lc_mutex_lock(&stats.lock);
 	LC_WRITE(stats.hits, stats.hits + 1);
-	if (locked) lc_mutex_unlock(&stats.lock);
+	if (locked)
+		lc_mutex_unlock(&stats.lock);
 }
 
 static void write_guarded(void *arg)
@@ -93,8 +94,8 @@ static void write_guarded(void *arg)
 START_TEST(test_guard_write_without_lock)
 {
 	expect_race(write_guarded, NULL,
-		    fmt("write without `stats_lock` at %s", site(L_BUMP, "bump"),
-			NULL));
+		    fmt("write without `stats_lock` at %s",
+			site(L_BUMP, "bump"), NULL));
 }
 END_TEST
 
@@ -114,7 +115,8 @@ START_TEST(test_guard_report_says_why)
 	if (LOCKCHECK) {
 		snprintf(want, sizeof(want),
 			 "  why: written without `stats_lock`, which guards "
-			 "it since %s:", __FILE__);
+			 "it since %s:",
+			 __FILE__);
 		LCT_ASSERT_ERR_HAS(&c, want);
 		LCT_ASSERT_ERR_HAS(&c, "  write of 8 bytes at ");
 		LCT_ASSERT_ERR_HAS(&c, "  guard `stats_lock` of ");
@@ -206,11 +208,16 @@ static void rw_access(void *arg)
 
 	lc_rwlock_init(&rw, "table_lock");
 	lc_guard(&table, sizeof(table), &rw);
-	if (how[0] == 'r') lc_rwlock_rdlock(&rw);
-	if (how[0] == 'w') lc_rwlock_wrlock(&rw);
-	if (how[1] == 'r') (void)LC_READ(table);
-	if (how[1] == 'w') LC_WRITE(table, 1);
-	if (how[0] != '-') lc_rwlock_unlock(&rw);
+	if (how[0] == 'r')
+		lc_rwlock_rdlock(&rw);
+	if (how[0] == 'w')
+		lc_rwlock_wrlock(&rw);
+	if (how[1] == 'r')
+		(void)LC_READ(table);
+	if (how[1] == 'w')
+		LC_WRITE(table, 1);
+	if (how[0] != '-')
+		lc_rwlock_unlock(&rw);
 	lc_rwlock_destroy(&rw);
 }
 
@@ -241,8 +248,8 @@ static void byte_ranges(void *arg)
 	lc_guard(&bytes[4], 4, &ma);
 	lc_guard(&bytes[6], 4, &mb); /* bytes 6..10 */
 	lc_mutex_lock(&ma);
-	lc_write(&bytes[0], 4); /* unguarded bytes */
-	lc_write(&bytes[4], 2); /* only ma's */
+	lc_write(&bytes[0], 4);	 /* unguarded bytes */
+	lc_write(&bytes[4], 2);	 /* only ma's */
 	lc_write(&bytes[10], 6); /* past both */
 	if (how[0] == 'o')
 		lc_write(&bytes[5], 2); /* 5 is ma's, 6 ma's and mb's */
@@ -322,7 +329,8 @@ START_TEST(test_unordered_report_says_why)
 						LOCKCHECK ? 1 : 0);
 
 	if (LOCKCHECK) {
-		LCT_ASSERT_ERR_HAS(&c, "  why: no lock or ordering between them");
+		LCT_ASSERT_ERR_HAS(&c,
+				   "  why: no lock or ordering between them");
 		LCT_ASSERT_ERR_HAS(&c, "  earlier write of 8 bytes at ");
 	}
 	lct_child_free(&c);

@@ -60,8 +60,8 @@ END_TEST
 
 /* One spawn and wait with the n-th allocation failing; no ck_assert while
  * armed (Check allocates). Returns the spawn's error. */
-static int spawn_and_wait(struct ds_reaper *r, const char *const *argv,
-			  long n, bool *fired, struct ds_reaper_exit *e)
+static int spawn_and_wait(struct ds_reaper *r, const char *const *argv, long n,
+			  bool *fired, struct ds_reaper_exit *e)
 {
 	pid_t pid = 0;
 	int err;

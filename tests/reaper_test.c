@@ -805,7 +805,7 @@ static void poll_failure_session(void *arg)
 	gate_release(&half);
 	for (int i = 0; i < HALF; i++)
 		CHILD_EXPECT(ds_reaper_wait(r, quit[i], -1, &e) == 0 &&
-		       e.how == DS_REAPER_EXITED && e.code == 0);
+			     e.how == DS_REAPER_EXITED && e.code == 0);
 	CHILD_EXPECT(ds_reaper_stop(r, SIGKILL) == 0);
 	list = ds_reaper_drain(r, &n);
 	CHILD_EXPECT(n == 1 + 2 * HALF);
@@ -1114,7 +1114,7 @@ END_TEST
 
 /* ---- threads: every child exactly once -------------------------------- */
 
-#define SPAWNERS 2
+#define SPAWNERS    2
 #define PER_SPAWNER 60
 
 struct crowd {
@@ -1209,8 +1209,8 @@ START_TEST(test_every_child_is_drained_exactly_once)
 	ck_assert_uint_eq(c.nseen, SPAWNERS * PER_SPAWNER);
 	for (int i = 0; i < SPAWNERS; i++)
 		for (int j = 0; j < PER_SPAWNER; j++)
-			ck_assert_int_eq(times_seen(&c, c.pid[i][j],
-						    i * 100 + j), 1);
+			ck_assert_int_eq(
+				times_seen(&c, c.pid[i][j], i * 100 + j), 1);
 	ds_reaper_destroy(c.r);
 	ck_assert(!have_zombie());
 }

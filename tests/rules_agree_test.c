@@ -42,13 +42,13 @@
 #include "tools/lockgraph/analysis.h"
 #include "tools/lockgraph/parse.h"
 
-#define NCLS 8	    /* classes c0..c7 at most */
-#define NINST 3	    /* locks per class at most */
+#define NCLS   8    /* classes c0..c7 at most */
+#define NINST  3    /* locks per class at most */
 #define NGATES 70   /* gate locks: more than a gate set keeps */
-#define GATE NCLS   /* the gate class, in a lock reference */
+#define GATE   NCLS /* the gate class, in a lock reference */
 #define NSTEPS 24
 #define NLOCKS (NGATES + 4) /* locks one step takes at most */
-#define NSETS 512   /* distinct lock sets of cycles at most */
+#define NSETS  512	    /* distinct lock sets of cycles at most */
 
 enum { R = 0, W = 1 };
 
@@ -269,7 +269,8 @@ static const struct medge *edge_at(const struct view *v, int a, int b)
 
 static bool view_share(const struct cm_graph *g, int a, int b, int c, int d)
 {
-	const struct medge *x = edge_at(g->ctx, a, b), *y = edge_at(g->ctx, c, d);
+	const struct medge *x = edge_at(g->ctx, a, b),
+			   *y = edge_at(g->ctx, c, d);
 
 	for (int i = 0; i < x->ngates; i++)
 		if (has_key(y->gate, y->ngates, x->gate[i]))
@@ -339,8 +340,8 @@ static bool same_sets(struct sets *a, struct sets *b)
 }
 
 /* The model's cycles: of classes, and (when inst) of instances. */
-static void model_sets(const struct prog *p, const struct model *m,
-		       bool inst, struct sets *out)
+static void model_sets(const struct prog *p, const struct model *m, bool inst,
+		       struct sets *out)
 {
 	static struct cm_cycles c;
 	struct view cls = { &m->cls[0][0], NCLS + 1 };
@@ -352,10 +353,8 @@ static void model_sets(const struct prog *p, const struct model *m,
 		for (int k = 0; k < c.len[i]; k++) {
 			int node = c.node[i][k];
 
-			snprintf(names[k], sizeof(names[k]), node == p->ncls
-								     ? "g"
-								     : "c%d",
-				 node);
+			snprintf(names[k], sizeof(names[k]),
+				 node == p->ncls ? "g" : "c%d", node);
 			v[k] = names[k];
 		}
 		add_set(out, v, c.len[i]);
@@ -474,8 +473,8 @@ static void analyse_text(struct lg_analysis *a, char *text)
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(lg_analysis_init(a), 0);
-	ck_assert_msg(lg_parse(&a->g, "model", f, &err) == 0, "%s\n%s",
-		      err.msg, text);
+	ck_assert_msg(lg_parse(&a->g, "model", f, &err) == 0, "%s\n%s", err.msg,
+		      text);
 	fclose(f);
 	ck_assert_int_eq(lg_analysis_run(a, &wide), 0);
 }
@@ -499,8 +498,8 @@ static void describe(const struct prog *p)
 			if (l->cls == GATE)
 				fprintf(stderr, " g%d", l->inst);
 			else
-				fprintf(stderr, " c%d#%d%s", l->cls, l->inst + 1,
-					l->mode == W ? "w" : "r");
+				fprintf(stderr, " c%d#%d%s", l->cls,
+					l->inst + 1, l->mode == W ? "w" : "r");
 		}
 		fprintf(stderr, "\n");
 	}
@@ -773,8 +772,9 @@ END_TEST
 START_TEST(test_cycle_through_class_zero_hides_no_other)
 {
 	static struct prog p;
-	static const int order[4][2] = { { 2, 1 }, { 0, 2 }, { 1, 0 },
-					 { 1, 2 } };
+	static const int order[4][2] = {
+		{ 2, 1 }, { 0, 2 }, { 1, 0 }, { 1, 2 }
+	};
 
 	/* c1 -> c0 -> c2 -> c1 and c1 -> c2 -> c1: two sets of locks (the
 	 * checker once took them for one: class 0 counted for nothing) */
@@ -841,9 +841,9 @@ START_TEST(test_committed_dumps_agree_with_their_reports)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s/%s", root,
 				 c->d_name, f->d_name);
-			ck_assert_msg(lct_dump_agrees(path, true, why,
-						      sizeof(why)),
-				      "%s", why);
+			ck_assert_msg(
+				lct_dump_agrees(path, true, why, sizeof(why)),
+				"%s", why);
 			checked++;
 		}
 		if (d)

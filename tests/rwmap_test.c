@@ -191,7 +191,7 @@ static void unused_free(void *ptr, size_t size, void *arg)
 
 START_TEST(test_rwmap_rejects_bad_arguments)
 {
-	struct ds_rwmap_options opt = {0};
+	struct ds_rwmap_options opt = { 0 };
 	ds_rwmap_t *m = (ds_rwmap_t *)&opt;
 	struct ds_rwmap_iter it;
 	char buf[4];
@@ -349,7 +349,7 @@ static ds_rwmap_t *map_of_ints(int n)
 START_TEST(test_rwmap_foreach_visits_each_entry_once)
 {
 	ds_rwmap_t *m = map_of_ints(100);
-	struct visit_log log = {.stop_at = 0};
+	struct visit_log log = { .stop_at = 0 };
 
 	ck_assert_int_eq(ds_rwmap_foreach(m, log_visit, &log), 0);
 	ck_assert_int_eq(log.n, 100);
@@ -374,7 +374,8 @@ static int read_inside(const void *key, size_t keylen, const void *value,
 	(void)value, (void)vlen;
 	ck_assert(ds_rwmap_contains(reading_map, key, keylen));
 	ck_assert_int_eq(
-	    ds_rwmap_get(reading_map, key, keylen, buf, sizeof(buf), NULL), 0);
+		ds_rwmap_get(reading_map, key, keylen, buf, sizeof(buf), NULL),
+		0);
 	*(size_t *)arg = ds_rwmap_size(reading_map);
 	return 0;
 }
@@ -393,7 +394,7 @@ END_TEST
 START_TEST(test_rwmap_iterator_visits_every_entry)
 {
 	ds_rwmap_t *m = map_of_ints(50);
-	struct visit_log log = {.stop_at = 0};
+	struct visit_log log = { .stop_at = 0 };
 	struct ds_rwmap_iter it;
 	int rc;
 
@@ -412,7 +413,7 @@ END_TEST
 START_TEST(test_rwmap_iterator_detects_modification)
 {
 	ds_rwmap_t *m = map_of_ints(10);
-	struct visit_log log = {.stop_at = 0};
+	struct visit_log log = { .stop_at = 0 };
 	struct ds_rwmap_iter it;
 	int k = 3, v = 30;
 
@@ -463,9 +464,9 @@ static void record_free(void *key, size_t keylen, void *value, size_t vlen,
 
 static ds_rwmap_t *make_borrow_map(void)
 {
-	struct ds_rwmap_options opt = {.ownership = DS_RWMAP_BORROW,
-				       .entry_free = record_free,
-				       .free_arg = &freed};
+	struct ds_rwmap_options opt = { .ownership = DS_RWMAP_BORROW,
+					.entry_free = record_free,
+					.free_arg = &freed };
 	ds_rwmap_t *m;
 
 	memset(&freed, 0, sizeof(freed));
@@ -703,14 +704,14 @@ static void oom_step(ds_rwmap_t *m, bool borrow, int step)
 /* The sequence with allocation fail_at failing; false once none failed. */
 static bool oom_run(bool borrow, long fail_at, long *nallocs)
 {
-	struct failing_alloc fa = {0, fail_at, 0};
-	struct ds_rwmap_options opt = {.ownership = borrow ? DS_RWMAP_BORROW
-							   : DS_RWMAP_COPY,
-				       .entry_free = model_free,
-				       .seed = {7, 7},
-				       .alloc = failing_alloc,
-				       .free = failing_free,
-				       .alloc_arg = &fa};
+	struct failing_alloc fa = { 0, fail_at, 0 };
+	struct ds_rwmap_options opt = { .ownership = borrow ? DS_RWMAP_BORROW
+							    : DS_RWMAP_COPY,
+					.entry_free = model_free,
+					.seed = { 7, 7 },
+					.alloc = failing_alloc,
+					.free = failing_free,
+					.alloc_arg = &fa };
 	ds_rwmap_t *m;
 	int err = ds_rwmap_create(&m, &opt);
 
@@ -887,7 +888,7 @@ static int st_visit(const void *key, size_t keylen, const void *value,
 
 static void st_scan(struct worker *w)
 {
-	struct snapshot s = {0, 0};
+	struct snapshot s = { 0, 0 };
 	struct ds_rwmap_iter it;
 	int rc, steps = 0;
 
@@ -931,7 +932,7 @@ static void *st_thread(void *arg)
 		    PTHREAD_BARRIER_SERIAL_THREAD)
 			ST_CHECK((long)ds_rwmap_size(st.map) ==
 				 atomic_load(&st.inserted) -
-				     atomic_load(&st.deleted));
+					 atomic_load(&st.deleted));
 		pthread_barrier_wait(&st.barrier);
 	}
 	return NULL;
@@ -943,8 +944,8 @@ static void st_check_final(struct worker *w, int nthreads)
 		unsigned char buf[ST_MAX_VALUE];
 		struct worker *owner = &w[k % nthreads];
 		size_t len;
-		int err =
-		    ds_rwmap_get(st.map, &k, sizeof(k), buf, sizeof(buf), &len);
+		int err = ds_rwmap_get(st.map, &k, sizeof(k), buf, sizeof(buf),
+				       &len);
 		struct val_head h;
 
 		EXPECT_EQ(err, owner->version[k] ? 0 : ENOENT);
@@ -969,7 +970,7 @@ static void stress_run(int nthreads)
 		w[i].id = i;
 		w[i].rng = 0x9e3779b97f4a7c15ull * (i + 1);
 		ck_assert_int_eq(
-		    pthread_create(&tid[i], NULL, st_thread, &w[i]), 0);
+			pthread_create(&tid[i], NULL, st_thread, &w[i]), 0);
 	}
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tid[i], NULL);
@@ -983,7 +984,7 @@ static void stress_run(int nthreads)
 	free(w);
 }
 
-static const int stress_threads[] = {2, 4, 8, 16};
+static const int stress_threads[] = { 2, 4, 8, 16 };
 
 START_TEST(test_rwmap_stress_keeps_invariants)
 {
@@ -1027,9 +1028,9 @@ START_TEST(test_rwmap_write_from_callback_reports_recursive_lock)
 
 	if (!LOCKCHECK)
 		return; /* without the checker it is the deadlock it is */
-	LCT_ASSERT_RAN(
-	    lct_run_fn(write_from_callback, _i ? (void *)1 : NULL, NULL, &c),
-	    &c);
+	LCT_ASSERT_RAN(lct_run_fn(write_from_callback, _i ? (void *)1 : NULL,
+				  NULL, &c),
+		       &c);
 	if (!lct_exited_with(&c, LCT_FINDING_EXIT) ||
 	    lct_count_reports(&c, "recursive-lock") != 1)
 		lct_child_dump(&c, "write from callback");
@@ -1084,7 +1085,7 @@ static void checked_workload(void *arg)
 
 START_TEST(test_rwmap_reports_nothing_under_checker)
 {
-	static const char *const env[] = {"LOCKCHECK_ACTION=abort", NULL};
+	static const char *const env[] = { "LOCKCHECK_ACTION=abort", NULL };
 	struct lct_child c;
 
 	LCT_ASSERT_RAN(lct_run_fn(checked_workload, NULL, env, &c), &c);
@@ -1132,11 +1133,12 @@ int main(void)
 	tcase_add_loop_test(threads, test_rwmap_stress_keeps_invariants, 0, n);
 	tcase_set_timeout(threads, 120);
 	tcase_add_loop_test(
-	    checked, test_rwmap_write_from_callback_reports_recursive_lock, 0,
-	    2);
+		checked, test_rwmap_write_from_callback_reports_recursive_lock,
+		0, 2);
 	if (LOCKCHECK) /* without the checker: the deadlock it is */
-		tcase_add_test(checked,
-			       test_rwmap_delete_from_callback_fails_with_EDEADLK);
+		tcase_add_test(
+			checked,
+			test_rwmap_delete_from_callback_fails_with_EDEADLK);
 	tcase_add_test(checked, test_rwmap_reports_nothing_under_checker);
 	tcase_set_timeout(checked, 120);
 	suite_add_tcase(s, core);

@@ -85,7 +85,8 @@ static int collect(int out_fd, int err_fd, struct buf *out, struct buf *err)
 			n = read(p[i].fd, chunk, sizeof(chunk));
 			if (n > 0) {
 				if (!rc)
-					rc = buf_append(dst[i], chunk, (size_t)n);
+					rc = buf_append(dst[i], chunk,
+							(size_t)n);
 				continue;
 			}
 			if (n < 0 && errno == EINTR)
@@ -222,8 +223,7 @@ size_t lct_count_all_reports(const struct lct_child *c)
 	return lct_count_prefix(c->err, "lockcheck: ");
 }
 
-bool lct_find_line(const char *text, const char *prefix, char *buf,
-		   size_t size)
+bool lct_find_line(const char *text, const char *prefix, char *buf, size_t size)
 {
 	size_t plen = strlen(prefix);
 
@@ -378,8 +378,7 @@ const char *lct_tmpdir(const char *tag)
 	static char path[4096];
 	const char *base = getenv("TEST_TMPDIR");
 
-	snprintf(path, sizeof(path), "%s/%s.XXXXXX", base ? base : "/tmp",
-		 tag);
+	snprintf(path, sizeof(path), "%s/%s.XXXXXX", base ? base : "/tmp", tag);
 	return mkdtemp(path);
 }
 

@@ -40,7 +40,7 @@ struct lct_child {
 			  * never below this process's at the fork */
 	char *out;	 /* stdout, NUL-terminated (never NULL after a run) */
 	size_t out_len;
-	char *err;	 /* stderr, NUL-terminated (never NULL after a run) */
+	char *err; /* stderr, NUL-terminated (never NULL after a run) */
 	size_t err_len;
 };
 
@@ -135,8 +135,7 @@ void lct_child_dump(const struct lct_child *c, const char *what);
 		if (!(cond))                                                   \
 			lct_child_fail((c), __FILE__, __LINE__, "%s", #cond);  \
 	} while (0)
-#define LCT_ASSERT_RAN(rc, c)                                                  \
-	lct_assert_ran_at((rc), (c), __FILE__, __LINE__)
+#define LCT_ASSERT_RAN(rc, c) lct_assert_ran_at((rc), (c), __FILE__, __LINE__)
 #define LCT_ASSERT_EXITED(c, code)                                             \
 	lct_assert_exited_at((c), (code), __FILE__, __LINE__)
 #define LCT_ASSERT_KILLED(c, sig)                                              \

@@ -26,7 +26,7 @@ static struct lct_child dev(const char *a, const char *b)
 }
 
 static const char *const helps[][2] = {
-	{ "--help", NULL }, { "-h", NULL },	   { "help", NULL },
+	{ "--help", NULL },   { "-h", NULL },	{ "help", NULL },
 	{ "test", "--help" }, { "demo", "-h" }, { "bench", "help" },
 };
 

@@ -31,10 +31,16 @@ static struct lct_child tsa(const char *src, int mode)
 	ck_assert_ptr_nonnull(lct_runfile(src));
 	snprintf(file, sizeof(file), "%s", lct_runfile(src));
 	{
-		const char *argv[] = { "clang", "-std=gnu11", "-fsyntax-only",
-				       "-Wthread-safety", "-Werror",
+		const char *argv[] = { "clang",
+				       "-std=gnu11",
+				       "-fsyntax-only",
+				       "-Wthread-safety",
+				       "-Werror",
 				       mode ? "-DLOCKCHECK=1" : "-DLOCKCHECK=0",
-				       inc, dsinc, file, NULL };
+				       inc,
+				       dsinc,
+				       file,
+				       NULL };
 
 		ck_assert_int_eq(lct_run_cmd(argv, NULL, &c), 0);
 	}
@@ -67,9 +73,9 @@ START_TEST(test_unlocked_write_of_guarded_global_fails)
 END_TEST
 
 static const char *const own[] = {
-	"ds/cache.c", "ds/chan.c", "ds/ledger.c", "ds/pool.c",
-	"ds/reaper.c", "ds/rwmap.c", "tools/demo/stats.c",
-	"tools/demo/bank.c", "tools/demo/services.c",
+	"ds/cache.c",	      "ds/chan.c",	   "ds/ledger.c",
+	"ds/pool.c",	      "ds/reaper.c",	   "ds/rwmap.c",
+	"tools/demo/stats.c", "tools/demo/bank.c", "tools/demo/services.c",
 };
 
 START_TEST(test_our_sources_compile_clean)
@@ -85,8 +91,9 @@ END_TEST
 
 /* The checker's entry points: the checked build only. */
 static const char *const checker[] = {
-	"lockcheck/mutex.c", "lockcheck/rwlock.c", "lockcheck/cond.c",
-	"lockcheck/race_access.c", "lockcheck/thread_start.c",
+	"lockcheck/mutex.c",	    "lockcheck/rwlock.c",
+	"lockcheck/cond.c",	    "lockcheck/race_access.c",
+	"lockcheck/thread_start.c",
 };
 
 START_TEST(test_checker_compiles_clean)

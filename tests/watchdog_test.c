@@ -96,8 +96,7 @@ static const char *const *hang_env(void)
 	static const char *env[] = { "LOCKCHECK_WATCHDOG=1",
 				     "LOCKCHECK_SYMBOLIZE=0", log_var, NULL };
 
-	snprintf(log_path, sizeof(log_path), "%s/log",
-		 lct_tmpdir("watchdog"));
+	snprintf(log_path, sizeof(log_path), "%s/log", lct_tmpdir("watchdog"));
 	snprintf(log_var, sizeof(log_var), "LOCKCHECK_LOG=%s", log_path);
 	return env;
 }
@@ -230,8 +229,8 @@ static void short_waits(void *arg)
 START_TEST(test_short_and_timed_waits_are_silent)
 {
 	const char *env[] = { "LOCKCHECK_WATCHDOG=1", NULL };
-	struct lct_child c = lct_expect_reports(short_waits, NULL, env, NULL,
-						0);
+	struct lct_child c =
+		lct_expect_reports(short_waits, NULL, env, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -247,8 +246,8 @@ static void lock_once(void *arg)
 START_TEST(test_bad_watchdog_value_is_a_config_line)
 {
 	const char *env[] = { "LOCKCHECK_WATCHDOG=soon", NULL };
-	struct lct_child c = lct_expect_reports(lock_once, NULL, env, "config",
-						1);
+	struct lct_child c =
+		lct_expect_reports(lock_once, NULL, env, "config", 1);
 	char got[256];
 
 	ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));

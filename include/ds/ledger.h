@@ -72,8 +72,7 @@ struct ds_ledger_leg {
  * account's lock cannot be initialised. *out is untouched on failure, and
  * nothing is left behind.
  */
-int ds_ledger_create(size_t n, const int64_t *balances,
-		     struct ds_ledger **out);
+int ds_ledger_create(size_t n, const int64_t *balances, struct ds_ledger **out);
 
 /* Frees the ledger. NULL is fine. REQUIRES: no other call on it is running
  * or will start. */

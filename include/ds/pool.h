@@ -33,16 +33,16 @@
  * submit like any code. It must return with every lock it took released:
  * in LOCKCHECK=1 builds a worker asserts it holds no lock at all before
  * each task (lc_assert_no_locks_held), so a lock a task kept is reported
- * (assert-held) when the next task starts on that worker. Its own pool is special in two ways: a task's
- * ds_pool_submit on its own pool with a full queue returns EDEADLK instead
- * of waiting (the room it would wait for can only come from the workers,
- * and it occupies one: with every worker doing that, the pool would hang
- * for ever); and ds_pool_shutdown of its own pool returns EDEADLK (it
- * would wait for itself). try_submit and submit_timeout from a task work
- * as from any thread. A task that blocks holds its worker while it
- * blocks: tasks that wait for each other need as many workers as there
- * are tasks in the wait, and a task that never returns makes shutdown
- * wait for ever. A task must return (not pthread_exit, not longjmp out).
+ * (assert-held) when the next task starts on that worker. Its own pool is
+ * special in two ways: a task's ds_pool_submit on its own pool with a full
+ * queue returns EDEADLK instead of waiting (the room it would wait for can only
+ * come from the workers, and it occupies one: with every worker doing that, the
+ * pool would hang for ever); and ds_pool_shutdown of its own pool returns
+ * EDEADLK (it would wait for itself). try_submit and submit_timeout from a task
+ * work as from any thread. A task that blocks holds its worker while it blocks:
+ * tasks that wait for each other need as many workers as there are tasks in the
+ * wait, and a task that never returns makes shutdown wait for ever. A task must
+ * return (not pthread_exit, not longjmp out).
  *
  * Locking. One lc_mutex_t per pool (class "ds_pool.lock"), held only to
  * change the queue and counters; tasks and the cancel callback run

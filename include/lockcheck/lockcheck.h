@@ -49,10 +49,10 @@
  * only the checker's C code touches them, and C checks below that each
  * _Atomic type has the size and alignment of its plain type. */
 #ifdef __cplusplus
-#define LC__ATOMIC(T) T
+#define LC__ATOMIC(T)		     T
 #define LC__STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #else
-#define LC__ATOMIC(T) _Atomic(T)
+#define LC__ATOMIC(T)		     _Atomic(T)
 #define LC__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
@@ -78,21 +78,21 @@
 #else
 #define LC__TSA(x)
 #endif
-#define LC_CAPABILITY(name) LC__TSA(capability(name))
-#define LC_GUARDED_BY(l) LC__TSA(guarded_by(l))
-#define LC_PT_GUARDED_BY(l) LC__TSA(pt_guarded_by(l))
-#define LC_REQUIRES(...) LC__TSA(requires_capability(__VA_ARGS__))
+#define LC_CAPABILITY(name)	LC__TSA(capability(name))
+#define LC_GUARDED_BY(l)	LC__TSA(guarded_by(l))
+#define LC_PT_GUARDED_BY(l)	LC__TSA(pt_guarded_by(l))
+#define LC_REQUIRES(...)	LC__TSA(requires_capability(__VA_ARGS__))
 #define LC_REQUIRES_SHARED(...) LC__TSA(requires_shared_capability(__VA_ARGS__))
-#define LC_ACQUIRE(...) LC__TSA(acquire_capability(__VA_ARGS__))
-#define LC_ACQUIRE_SHARED(...) LC__TSA(acquire_shared_capability(__VA_ARGS__))
-#define LC_RELEASE(...) LC__TSA(release_capability(__VA_ARGS__))
-#define LC_RELEASE_SHARED(...) LC__TSA(release_shared_capability(__VA_ARGS__))
+#define LC_ACQUIRE(...)		LC__TSA(acquire_capability(__VA_ARGS__))
+#define LC_ACQUIRE_SHARED(...)	LC__TSA(acquire_shared_capability(__VA_ARGS__))
+#define LC_RELEASE(...)		LC__TSA(release_capability(__VA_ARGS__))
+#define LC_RELEASE_SHARED(...)	LC__TSA(release_shared_capability(__VA_ARGS__))
 #define LC_RELEASE_GENERIC(...) LC__TSA(release_generic_capability(__VA_ARGS__))
-#define LC_TRY_ACQUIRE(...) LC__TSA(try_acquire_capability(__VA_ARGS__))
+#define LC_TRY_ACQUIRE(...)	LC__TSA(try_acquire_capability(__VA_ARGS__))
 #define LC_TRY_ACQUIRE_SHARED(...)                                             \
 	LC__TSA(try_acquire_shared_capability(__VA_ARGS__))
-#define LC_EXCLUDES(...) LC__TSA(locks_excluded(__VA_ARGS__))
-#define LC_ASSERT_CAPABILITY(l) LC__TSA(assert_capability(l))
+#define LC_EXCLUDES(...)	     LC__TSA(locks_excluded(__VA_ARGS__))
+#define LC_ASSERT_CAPABILITY(l)	     LC__TSA(assert_capability(l))
 #define LC_NO_THREAD_SAFETY_ANALYSIS LC__TSA(no_thread_safety_analysis)
 
 /* Strict ISO C (-std=c11 with no feature macro) makes glibc hide the POSIX
@@ -111,7 +111,12 @@ typedef union {
 	char size[__SIZEOF_PTHREAD_RWLOCK_T];
 	long align;
 } lc__pthread_rwlock_t;
-#define LC__PTHREAD_RWLOCK_INITIALIZER { { 0 } }
+#define LC__PTHREAD_RWLOCK_INITIALIZER                                         \
+	{                                                                      \
+		{                                                              \
+			0                                                      \
+		}                                                              \
+	}
 #endif
 
 #ifdef __cplusplus
@@ -140,11 +145,11 @@ struct lc__class;
  */
 struct lc__key {
 	LC__ATOMIC(struct lc__class *) cls; /* resolved on first use */
-	const char *file;		  /* the init call */
+	const char *file;		    /* the init call */
 	int line;
 	const char *func;
-	const char *text;		  /* its arguments, as written */
-	const char *tu;			  /* its file's &lc__tu_anchor */
+	const char *text; /* its arguments, as written */
+	const char *tu;	  /* its file's &lc__tu_anchor */
 };
 
 /* One per translation unit: tells keys of different files apart. */
@@ -152,16 +157,16 @@ static char lc__tu_anchor __attribute__((unused));
 
 /* Checker state embedded in every lock. Owned by lockcheck/; do not touch. */
 struct lc__lock {
-	struct lc__key *key;	   /* init call's key; NULL: initializer */
-	const char *name;	   /* the name its init call gave */
-	const char *file;	   /* init site */
-	int line;		   /* init site */
-	int kind;		   /* LC__KIND_* */
+	struct lc__key *key; /* init call's key; NULL: initializer */
+	const char *name;    /* the name its init call gave */
+	const char *file;    /* init site */
+	int line;	     /* init site */
+	int kind;	     /* LC__KIND_* */
 	LC__ATOMIC(struct lc__class *) cls; /* cached class, NULL until used */
-	LC__ATOMIC(uint64_t) id;   /* instance id, unique for the process */
+	LC__ATOMIC(uint64_t) id;      /* instance id, unique for the process */
 	LC__ATOMIC(uint32_t) ordinal; /* n-th lock of its class, from 1 */
-	int has_order;		   /* lc_*_set_order was called */
-	uint64_t order;		   /* the order key */
+	int has_order;		      /* lc_*_set_order was called */
+	uint64_t order;		      /* the order key */
 };
 
 #ifndef __cplusplus
@@ -191,25 +196,35 @@ typedef struct LC_CAPABILITY("rwlock") lc_rwlock {
  * the mutex instance its waits use (its bound mutex) from the first. */
 typedef struct lc_cond {
 	pthread_cond_t pc;
-	struct lc__lock lk;	     /* class and instance, as a lock's */
+	struct lc__lock lk;	    /* class and instance, as a lock's */
 	LC__ATOMIC(uint64_t) bound; /* bound mutex's instance id; 0: none yet */
 	LC__ATOMIC(uint64_t) pending; /* last hold set kept before a bound */
-	const char *last_file;	     /* the last signal (LOCKCHECK_WATCHDOG) */
+	const char *last_file;	      /* the last signal (LOCKCHECK_WATCHDOG) */
 	int last_line;
 	const char *last_func;
-	LC__ATOMIC(int) last_tid;    /* its thread; 0: none yet */
-	int idle;		     /* its waiters are idle, not stuck */
+	LC__ATOMIC(int) last_tid; /* its thread; 0: none yet */
+	int idle;		  /* its waiters are idle, not stuck */
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
-	{ NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0, 0 }
+	{                                                                      \
+		NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0, 0     \
+	}
 #define LC_MUTEX_INITIALIZER(name)                                             \
-	{ PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) }
+	{                                                                      \
+		PTHREAD_MUTEX_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_MUTEX) \
+	}
 #define LC_RWLOCK_INITIALIZER(name)                                            \
-	{ LC__PTHREAD_RWLOCK_INITIALIZER, LC__LOCK_INIT(name, LC__KIND_RWLOCK) }
+	{                                                                      \
+		LC__PTHREAD_RWLOCK_INITIALIZER,                                \
+			LC__LOCK_INIT(name, LC__KIND_RWLOCK)                   \
+	}
 #define LC_COND_INITIALIZER                                                    \
-	{ PTHREAD_COND_INITIALIZER, LC__LOCK_INIT("condvar", LC__KIND_COND),  \
-	  0, 0, NULL, 0, NULL, 0, 0 }
+	{                                                                      \
+		PTHREAD_COND_INITIALIZER,                                      \
+			LC__LOCK_INIT("condvar", LC__KIND_COND), 0, 0, NULL,   \
+			0, NULL, 0, 0                                          \
+	}
 
 /* The one GNU extension: a statement expression declares the static key
  * of this init call, as lockdep's mutex_init does. text: the call's
@@ -218,8 +233,8 @@ typedef struct lc_cond {
 #define LC__INIT(fn, l, name)                                                  \
 	__extension__({                                                        \
 		static struct lc__key lc__site_key = {                         \
-			NULL, __FILE__, __LINE__, __func__, #l ", " #name,     \
-			&lc__tu_anchor                                         \
+			NULL,	  __FILE__,	 __LINE__,                     \
+			__func__, #l ", " #name, &lc__tu_anchor                \
 		};                                                             \
 		fn((l), (name), &lc__site_key);                                \
 	})
@@ -228,42 +243,42 @@ typedef struct lc_cond {
 #define lc_mutex_init(m, name) LC__INIT(lc__mutex_init, m, name)
 #define lc_mutex_init_recursive(m, name)                                       \
 	LC__INIT(lc__mutex_init_recursive, m, name)
-#define lc_mutex_lock(m) lc__mutex_lock((m), LC__AT)
+#define lc_mutex_lock(m)    lc__mutex_lock((m), LC__AT)
 #define lc_mutex_trylock(m) lc__mutex_trylock((m), LC__AT)
 #define lc_mutex_timedlock(m, abstime)                                         \
 	lc__mutex_timedlock((m), (abstime), LC__AT)
-#define lc_mutex_unlock(m) lc__mutex_unlock((m), LC__AT)
-#define lc_mutex_destroy(m) lc__mutex_destroy((m), LC__AT)
+#define lc_mutex_unlock(m)	   lc__mutex_unlock((m), LC__AT)
+#define lc_mutex_destroy(m)	   lc__mutex_destroy((m), LC__AT)
 #define lc_mutex_set_order(m, key) lc__mutex_set_order((m), (key))
 
-#define lc_rwlock_init(l, name) LC__INIT(lc__rwlock_init, l, name)
-#define lc_rwlock_rdlock(l) lc__rwlock_rdlock((l), LC__AT)
-#define lc_rwlock_wrlock(l) lc__rwlock_wrlock((l), LC__AT)
-#define lc_rwlock_tryrdlock(l) lc__rwlock_tryrdlock((l), LC__AT)
-#define lc_rwlock_trywrlock(l) lc__rwlock_trywrlock((l), LC__AT)
-#define lc_rwlock_unlock(l) lc__rwlock_unlock((l), LC__AT)
-#define lc_rwlock_destroy(l) lc__rwlock_destroy((l), LC__AT)
+#define lc_rwlock_init(l, name)	    LC__INIT(lc__rwlock_init, l, name)
+#define lc_rwlock_rdlock(l)	    lc__rwlock_rdlock((l), LC__AT)
+#define lc_rwlock_wrlock(l)	    lc__rwlock_wrlock((l), LC__AT)
+#define lc_rwlock_tryrdlock(l)	    lc__rwlock_tryrdlock((l), LC__AT)
+#define lc_rwlock_trywrlock(l)	    lc__rwlock_trywrlock((l), LC__AT)
+#define lc_rwlock_unlock(l)	    lc__rwlock_unlock((l), LC__AT)
+#define lc_rwlock_destroy(l)	    lc__rwlock_destroy((l), LC__AT)
 #define lc_rwlock_set_order(l, key) lc__rwlock_set_order((l), (key))
 
 #define lc_cond_init(c) LC__INIT(lc__cond_init, c, "condvar")
 #define lc_cond_init_clock(c, clock)                                           \
 	__extension__({                                                        \
 		static struct lc__key lc__site_key = {                         \
-			NULL, __FILE__, __LINE__, __func__, #c ", " #clock,    \
-			&lc__tu_anchor                                         \
+			NULL,	  __FILE__,	  __LINE__,                    \
+			__func__, #c ", " #clock, &lc__tu_anchor               \
 		};                                                             \
 		lc__cond_init_clock((c), (clock), &lc__site_key);              \
 	})
 #define lc_cond_wait(c, m) lc__cond_wait((c), (m), LC__AT)
 #define lc_cond_timedwait(c, m, abstime)                                       \
 	lc__cond_timedwait((c), (m), (abstime), LC__AT)
-#define lc_cond_signal(c) lc__cond_signal((c), LC__AT)
+#define lc_cond_signal(c)    lc__cond_signal((c), LC__AT)
 #define lc_cond_broadcast(c) lc__cond_broadcast((c), LC__AT)
-#define lc_cond_destroy(c) lc__cond_destroy((c))
+#define lc_cond_destroy(c)   lc__cond_destroy((c))
 
 /* lock: an lc_mutex_t * or lc_rwlock_t *. Reports assert-held when the
  * calling thread does not hold it (in any mode); _not_held the reverse. */
-#define lc_assert_held(lock) lc__assert_held(&(lock)->lk, LC__AT)
+#define lc_assert_held(lock)	 lc__assert_held(&(lock)->lk, LC__AT)
 #define lc_assert_not_held(lock) lc__assert_not_held(&(lock)->lk, LC__AT)
 
 /* The checked calls behind the macros: one per operation, each with the
@@ -273,8 +288,8 @@ typedef struct lc_cond {
 int lc__mutex_init(lc_mutex_t *m, const char *name, struct lc__key *key);
 int lc__mutex_init_recursive(lc_mutex_t *m, const char *name,
 			     struct lc__key *key);
-int lc__mutex_lock(lc_mutex_t *m, const char *file, int line,
-		   const char *func) LC_ACQUIRE(m);
+int lc__mutex_lock(lc_mutex_t *m, const char *file, int line, const char *func)
+	LC_ACQUIRE(m);
 int lc__mutex_trylock(lc_mutex_t *m, const char *file, int line,
 		      const char *func) LC_TRY_ACQUIRE(0, m);
 int lc__mutex_timedlock(lc_mutex_t *m, const struct timespec *abstime,
@@ -307,8 +322,7 @@ int lc__cond_timedwait(lc_cond_t *c, lc_mutex_t *m,
 		       const struct timespec *abstime, const char *file,
 		       int line, const char *func) LC_REQUIRES(m);
 int lc__cond_init(lc_cond_t *c, const char *name, struct lc__key *key);
-int lc__cond_signal(lc_cond_t *c, const char *file, int line,
-		    const char *func);
+int lc__cond_signal(lc_cond_t *c, const char *file, int line, const char *func);
 int lc__cond_broadcast(lc_cond_t *c, const char *file, int line,
 		       const char *func);
 int lc__cond_destroy(lc_cond_t *c);
@@ -343,9 +357,18 @@ typedef struct lc_cond {
 	pthread_cond_t pc;
 } lc_cond_t;
 
-#define LC_MUTEX_INITIALIZER(name) { PTHREAD_MUTEX_INITIALIZER }
-#define LC_RWLOCK_INITIALIZER(name) { LC__PTHREAD_RWLOCK_INITIALIZER }
-#define LC_COND_INITIALIZER { PTHREAD_COND_INITIALIZER }
+#define LC_MUTEX_INITIALIZER(name)                                             \
+	{                                                                      \
+		PTHREAD_MUTEX_INITIALIZER                                      \
+	}
+#define LC_RWLOCK_INITIALIZER(name)                                            \
+	{                                                                      \
+		LC__PTHREAD_RWLOCK_INITIALIZER                                 \
+	}
+#define LC_COND_INITIALIZER                                                    \
+	{                                                                      \
+		PTHREAD_COND_INITIALIZER                                       \
+	}
 
 /* In lockcheck/mode_off.c: the calls strict ISO C cannot see (a recursive
  * mutex needs pthread_mutexattr_settype, hidden there too). */
@@ -559,7 +582,7 @@ static inline int lc_cond_destroy(lc_cond_t *c)
 }
 
 /* Either lock type: a macro, evaluating its argument once. */
-#define lc_assert_held(lock) ((void)(lock))
+#define lc_assert_held(lock)	 ((void)(lock))
 #define lc_assert_not_held(lock) ((void)(lock))
 
 #if defined(__GNUC__)
@@ -594,14 +617,14 @@ int lc_cond_init_clock(lc_cond_t *c, clockid_t clock);
  * see a scoped lock as held (take the lock explicitly where it checks).
  */
 #define LC__CAT2(a, b) a##b
-#define LC__CAT(a, b) LC__CAT2(a, b)
-#define LC__SCOPE_VAR LC__CAT(lc__scope_, __COUNTER__)
+#define LC__CAT(a, b)  LC__CAT2(a, b)
+#define LC__SCOPE_VAR  LC__CAT(lc__scope_, __COUNTER__)
 
 #if LOCKCHECK
 /* The lock a scope holds and the scope's site, for its unlock. */
 struct lc__scope {
-	struct lc__lock *lk;	/* NULL: the lock failed, nothing to undo */
-	void *lock;		/* the lc_mutex_t or lc_rwlock_t */
+	struct lc__lock *lk; /* NULL: the lock failed, nothing to undo */
+	void *lock;	     /* the lc_mutex_t or lc_rwlock_t */
 	const char *file;
 	int line;
 	const char *func;
@@ -609,17 +632,17 @@ struct lc__scope {
 
 struct lc__scope lc__scope_lock(lc_mutex_t *m, const char *file, int line,
 				const char *func);
-struct lc__scope lc__scope_rdlock(lc_rwlock_t *l, const char *file,
-				  int line, const char *func);
-struct lc__scope lc__scope_wrlock(lc_rwlock_t *l, const char *file,
-				  int line, const char *func);
+struct lc__scope lc__scope_rdlock(lc_rwlock_t *l, const char *file, int line,
+				  const char *func);
+struct lc__scope lc__scope_wrlock(lc_rwlock_t *l, const char *file, int line,
+				  const char *func);
 void lc__scope_end(struct lc__scope *s);
 
 #define LC__SCOPE(start)                                                       \
 	struct lc__scope LC__SCOPE_VAR                                         \
 		__attribute__((unused, cleanup(lc__scope_end))) = start
 
-#define LC_SCOPED_LOCK(m) LC__SCOPE(lc__scope_lock((m), LC__AT))
+#define LC_SCOPED_LOCK(m)   LC__SCOPE(lc__scope_lock((m), LC__AT))
 #define LC_SCOPED_RDLOCK(l) LC__SCOPE(lc__scope_rdlock((l), LC__AT))
 #define LC_SCOPED_WRLOCK(l) LC__SCOPE(lc__scope_wrlock((l), LC__AT))
 #else
@@ -678,10 +701,13 @@ static inline void lc__scope_rwunlock(lc_rwlock_t **l)
  */
 #if LOCKCHECK
 typedef struct lc_once_control {
-	lc_mutex_t m;		/* held while fn runs */
-	LC__ATOMIC(int) done;	/* fn returned */
+	lc_mutex_t m;	      /* held while fn runs */
+	LC__ATOMIC(int) done; /* fn returned */
 } lc_once_t;
-#define LC_ONCE_INIT(name) { LC_MUTEX_INITIALIZER(name), 0 }
+#define LC_ONCE_INIT(name)                                                     \
+	{                                                                      \
+		LC_MUTEX_INITIALIZER(name), 0                                  \
+	}
 #define lc_once(once, fn) lc__once((once), (fn), LC__AT)
 int lc__once(lc_once_t *once, void (*fn)(void), const char *file, int line,
 	     const char *func);
@@ -689,7 +715,10 @@ int lc__once(lc_once_t *once, void (*fn)(void), const char *file, int line,
 typedef struct lc_once_control {
 	pthread_once_t po;
 } lc_once_t;
-#define LC_ONCE_INIT(name) { PTHREAD_ONCE_INIT }
+#define LC_ONCE_INIT(name)                                                     \
+	{                                                                      \
+		PTHREAD_ONCE_INIT                                              \
+	}
 static inline int lc_once(lc_once_t *once, void (*fn)(void))
 {
 	return once && fn ? pthread_once(&once->po, fn) : EINVAL;
@@ -720,18 +749,15 @@ int lc__cond_init_node(lc_cond_t *c, clockid_t clock, lc_mutex_t *bound,
 		       const char *what, const char *name, const char *role,
 		       const char *file, int line);
 #endif
-void lc__cond_event(lc_cond_t *c, const char *file, int line,
-		    const char *func);
-void lc__node_enter(lc_cond_t *c, const char *file, int line,
-		    const char *func);
+void lc__cond_event(lc_cond_t *c, const char *file, int line, const char *func);
+void lc__node_enter(lc_cond_t *c, const char *file, int line, const char *func);
 void lc__node_leave(lc_cond_t *c);
-void lc__node_wait(lc_cond_t *c, const char *file, int line,
-		   const char *func);
+void lc__node_wait(lc_cond_t *c, const char *file, int line, const char *func);
 #define LC_COND_EVENT(c) lc__cond_event((c), LC__AT)
 #define LC_NODE_ENTER(c) lc__node_enter((c), LC__AT)
 #define LC_NODE_LEAVE(c) lc__node_leave((c))
-#define LC_NODE_WAIT(c) lc__node_wait((c), LC__AT)
-#define LC_COND_IDLE(c) ((void)((c)->idle = 1))
+#define LC_NODE_WAIT(c)	 lc__node_wait((c), LC__AT)
+#define LC_COND_IDLE(c)	 ((void)((c)->idle = 1))
 #else
 #ifdef CLOCK_MONOTONIC
 static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
@@ -739,16 +765,15 @@ static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
 				     const char *name, const char *role,
 				     const char *file, int line)
 {
-	(void)bound, (void)what, (void)name, (void)role, (void)file,
-		(void)line;
+	(void)bound, (void)what, (void)name, (void)role, (void)file, (void)line;
 	return lc_cond_init_clock(c, clock);
 }
 #endif
 #define LC_COND_EVENT(c) ((void)(c))
 #define LC_NODE_ENTER(c) ((void)(c))
 #define LC_NODE_LEAVE(c) ((void)(c))
-#define LC_NODE_WAIT(c) ((void)(c))
-#define LC_COND_IDLE(c) ((void)(c))
+#define LC_NODE_WAIT(c)	 ((void)(c))
+#define LC_COND_IDLE(c)	 ((void)(c))
 #endif
 
 /* lc_assert_no_locks_held(): reports assert-held when the calling thread
@@ -808,11 +833,11 @@ void lc__assert_no_locks_held(const char *file, int line, const char *func);
 #define lc_guard(ptr, size, lock)                                              \
 	lc__guard((ptr), (size), &(lock)->lk, #lock, LC__AT)
 #define lc_unguard(ptr, size) lc__unguard((ptr), (size))
-#define lc_read(ptr, size) lc__access((ptr), (size), 0, LC__AT)
-#define lc_write(ptr, size) lc__access((ptr), (size), 1, LC__AT)
+#define lc_read(ptr, size)    lc__access((ptr), (size), 0, LC__AT)
+#define lc_write(ptr, size)   lc__access((ptr), (size), 1, LC__AT)
 #define lc_handoff(ptr, size) lc__handoff((ptr), (size))
-#define LC_READ(lv) (lc__access(&(lv), sizeof(lv), 0, LC__AT), (lv))
-#define LC_WRITE(lv, v) (lc__access(&(lv), sizeof(lv), 1, LC__AT), (lv) = (v))
+#define LC_READ(lv)	      (lc__access(&(lv), sizeof(lv), 0, LC__AT), (lv))
+#define LC_WRITE(lv, v)	      (lc__access(&(lv), sizeof(lv), 1, LC__AT), (lv) = (v))
 
 int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
 	      const char *text, const char *file, int line, const char *func);
@@ -831,7 +856,7 @@ static inline int lc_guard(const volatile void *ptr, size_t size,
 	return 0;
 }
 
-#define LC_READ(lv) (lv)
+#define LC_READ(lv)	(lv)
 #define LC_WRITE(lv, v) ((lv) = (v))
 
 static inline void lc_unguard(const volatile void *ptr, size_t size)

@@ -20,8 +20,8 @@ struct wait {
 	pthread_mutex_t *m;
 	const struct timespec *abstime;
 	clockid_t clock;
-	bool timed;	/* pthread_cond_timedwait */
-	bool clocked;	/* pthread_cond_clockwait */
+	bool timed;   /* pthread_cond_timedwait */
+	bool clocked; /* pthread_cond_clockwait */
 };
 
 static int real_wait(const struct wait *w)
@@ -54,8 +54,8 @@ static int wait_checked(struct wait *w, const void *ra)
 		return real_wait(w);
 	at = lc__pre_site(ra);
 	w->a = LC__ACQ(&e->lk, LC__WRITE,
-		       w->timed || w->clocked ? LC__TIMED : LC__BLOCK,
-		       at->file, at->line, at->func, ra);
+		       w->timed || w->clocked ? LC__TIMED : LC__BLOCK, at->file,
+		       at->line, at->func, ra);
 	w->t = lc__enter();
 	if (!w->t)
 		return lc__passed_wait(&w->a, real_wait(w));
@@ -101,7 +101,10 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
 			   clockid_t clock, const struct timespec *abstime)
 {
-	struct wait w = { .c = c, .m = m, .abstime = abstime, .clock = clock,
+	struct wait w = { .c = c,
+			  .m = m,
+			  .abstime = abstime,
+			  .clock = clock,
 			  .clocked = true };
 
 	if (!LC__PRE_REAL(cond_clockwait))

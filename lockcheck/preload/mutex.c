@@ -21,8 +21,8 @@
 
 /* glibc's mutex kind bits (nptl's pthreadP.h, stable ABI). */
 enum {
-	KIND_MASK = 3,		/* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK,
-				 * ADAPTIVE}_NP */
+	KIND_MASK = 3, /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK,
+			* ADAPTIVE}_NP */
 	KIND_UNTOUCHED = 16 | 32 | 64, /* robust, prio-inherit, -protect */
 };
 
@@ -76,7 +76,7 @@ static void treat(struct lc__pre_lock *e, const pthread_mutex_t *m)
 {
 	int kind = m->__data.__kind;
 
-	e->treat = kind & KIND_UNTOUCHED		? LC__PRE_PASS
+	e->treat = kind & KIND_UNTOUCHED ? LC__PRE_PASS
 		   : (kind & KIND_MASK) == PTHREAD_MUTEX_ERRORCHECK
 			   ? LC__PRE_ERRORCHECK
 			   : LC__PRE_CHECKED;
@@ -181,7 +181,8 @@ static int release(pthread_mutex_t *m, const void *ra)
 
 	if (!e || e->treat == LC__PRE_PASS ||
 	    (e->treat == LC__PRE_ERRORCHECK && !lc__pre_held_here(&e->lk)))
-		return unlock_fn(m); /* an error-checking mutex: its own EPERM */
+		return unlock_fn(
+			m); /* an error-checking mutex: its own EPERM */
 	/* Unlocked by a thread that did not lock it: reported and refused
 	 * (EPERM, the mutex left locked), as the compiled-in checker does. */
 	return lc__unlock_with(&e->lk, m, unlock_fn, lc__pre_site(ra), ra);
@@ -216,8 +217,7 @@ int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 		treat(e, m);
 		if (e->treat != LC__PRE_PASS)
 			lc__pre_name_init(&e->lk, m, e->lk.kind,
-					  "pthread_mutex_init",
-					  LC__PRE_CALLER);
+					  "pthread_mutex_init", LC__PRE_CALLER);
 	}
 	lc__pre_out();
 	return err;
@@ -235,8 +235,8 @@ int pthread_mutex_destroy(pthread_mutex_t *m)
 	if (!e || e->treat == LC__PRE_PASS) {
 		err = destroy_fn(m);
 	} else {
-		err = lc__destroy_with(&e->lk, m, try_fn, unlock_fn,
-				       destroy_fn, lc__pre_site(ra), ra);
+		err = lc__destroy_with(&e->lk, m, try_fn, unlock_fn, destroy_fn,
+				       lc__pre_site(ra), ra);
 	}
 	if (e && !err)
 		lc__pre_release(e);

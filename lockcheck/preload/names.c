@@ -30,11 +30,11 @@
 
 struct site {
 	const void *ra;
-	struct site *next;	/* same bucket; set before publication */
-	struct lc__site at;	/* file: "module+0xoff", line 0, func */
-	struct lc__key key;	/* for a pthread_*_init call here */
+	struct site *next;	   /* same bucket; set before publication */
+	struct lc__site at;	   /* file: "module+0xoff", line 0, func */
+	struct lc__key key;	   /* for a pthread_*_init call here */
 	const char *_Atomic first; /* "first locked in func" */
-	char func[];		/* at.func's storage */
+	char func[];		   /* at.func's storage */
 };
 
 static struct site *_Atomic sites[SITE_BUCKETS];
@@ -91,8 +91,8 @@ static struct site *site_new(const void *ra)
 	s->at = (struct lc__site){ lc__pre_strdup(where), 0,
 				   func[0] ? s->func : "?" };
 	/* The key of an init call here: its class is this site. */
-	s->key = (struct lc__key){ NULL, NULL, 0, s->at.func, s->at.file,
-				   (const char *)s };
+	s->key = (struct lc__key){ NULL,       NULL,	   0,
+				   s->at.func, s->at.file, (const char *)s };
 	return s;
 }
 

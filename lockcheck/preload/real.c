@@ -36,8 +36,7 @@ struct lc__pre_real lc__pre_real = {
 };
 
 static atomic_int state; /* 0 not yet, 1 resolved */
-static _Thread_local bool resolving
-	__attribute__((tls_model("initial-exec")));
+static _Thread_local bool resolving __attribute__((tls_model("initial-exec")));
 
 /* A symbol every glibc this runs on has: without it nothing can work. */
 static void *need(const char *name, const char *version)
@@ -62,9 +61,9 @@ static void *maybe(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
-#define NEED(field, name) (*(void **)&r.field = need(name, NULL))
+#define NEED(field, name)      (*(void **)&r.field = need(name, NULL))
 #define NEED_V(field, name, v) (*(void **)&r.field = need(name, v))
-#define MAYBE(field, name) (*(void **)&r.field = maybe(name))
+#define MAYBE(field, name)     (*(void **)&r.field = maybe(name))
 
 static void resolve_all(void)
 {

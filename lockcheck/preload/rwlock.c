@@ -103,8 +103,8 @@ static void init_unseen(struct lc__pre_lock *e, void *arg)
 
 /* One acquisition of l in mode, how it asked; lock is what the real
  * calls are given. */
-static int acquire(pthread_rwlock_t *l, void *lock, uint8_t mode,
-		   uint8_t how, lc__real_fn *try, lc__real_fn *wait_fn,
+static int acquire(pthread_rwlock_t *l, void *lock, uint8_t mode, uint8_t how,
+		   lc__real_fn *try, lc__real_fn *wait_fn,
 		   const struct timespec *abstime, const void *ra)
 {
 	struct unseen u = { l, ra };
@@ -125,7 +125,7 @@ static int acquire(pthread_rwlock_t *l, void *lock, uint8_t mode,
 		int err_;                                                      \
 		if (!(l) || !lc__pre_in())                                     \
 			return real_call;                                      \
-		err_ = acquire((l), (lock), (mode), (how), (try), (wait_fn),  \
+		err_ = acquire((l), (lock), (mode), (how), (try), (wait_fn),   \
 			       (abstime), LC__PRE_CALLER);                     \
 		lc__pre_out();                                                 \
 		return err_;                                                   \
@@ -178,8 +178,8 @@ int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clock,
 
 	if (!LC__PRE_REAL(rwlock_clockrdlock))
 		return ENOSYS;
-	ACQUIRE(abstime ? l : NULL, &c, LC__READ, LC__TIMED,
-		clocked_try_read, clock_read, abstime,
+	ACQUIRE(abstime ? l : NULL, &c, LC__READ, LC__TIMED, clocked_try_read,
+		clock_read, abstime,
 		LC__PRE_REAL(rwlock_clockrdlock)(l, clock, abstime));
 }
 
@@ -190,8 +190,8 @@ int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clock,
 
 	if (!LC__PRE_REAL(rwlock_clockwrlock))
 		return ENOSYS;
-	ACQUIRE(abstime ? l : NULL, &c, LC__WRITE, LC__TIMED,
-		clocked_try_write, clock_write, abstime,
+	ACQUIRE(abstime ? l : NULL, &c, LC__WRITE, LC__TIMED, clocked_try_write,
+		clock_write, abstime,
 		LC__PRE_REAL(rwlock_clockwrlock)(l, clock, abstime));
 }
 
@@ -240,8 +240,8 @@ int pthread_rwlock_destroy(pthread_rwlock_t *l)
 	if (!l || !lc__pre_in())
 		return LC__PRE_REAL(rwlock_destroy)(l);
 	e = lc__pre_find(l);
-	err = e ? lc__destroy_with(&e->lk, l, try_write, unlock_fn,
-				   destroy_fn, lc__pre_site(ra), ra)
+	err = e ? lc__destroy_with(&e->lk, l, try_write, unlock_fn, destroy_fn,
+				   lc__pre_site(ra), ra)
 		: destroy_fn(l);
 	if (e && !err)
 		lc__pre_release(e);

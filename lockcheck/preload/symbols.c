@@ -24,7 +24,7 @@
 
 struct symtab {
 	uintptr_t base;		/* load bias: the key */
-	const ElfW(Sym) *syms;	/* NULL: none */
+	const ElfW(Sym) * syms; /* NULL: none */
 	size_t nsyms;
 	const char *strs;
 	size_t strs_size;
@@ -88,7 +88,7 @@ bool lc__pre_module_of(const void *addr, struct lc__pre_module *out)
 static bool read_symtab(const char *map, size_t size, struct symtab *t)
 {
 	const ElfW(Ehdr) *eh = (const void *)map;
-	const ElfW(Shdr) *sh;
+	const ElfW(Shdr) * sh;
 	const ElfW(Shdr) *best = NULL;
 
 	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
@@ -173,8 +173,8 @@ bool lc__pre_symbol(const struct lc__pre_module *m, const void *addr,
 	LC__PRE_REAL(mutex_lock)(&tabs_lock);
 	t = symtab_of(m);
 	if (t)
-		found = lookup(t, (uintptr_t)addr - m->base, object, name,
-			       size, off);
+		found = lookup(t, (uintptr_t)addr - m->base, object, name, size,
+			       off);
 	LC__PRE_REAL(mutex_unlock)(&tabs_lock);
 	return found;
 }

@@ -30,8 +30,8 @@ static uint32_t bucket_of(const void *addr)
 
 struct lc__pre_lock *lc__pre_find(const void *addr)
 {
-	struct lc__pre_lock *e = atomic_load_explicit(
-		&buckets[bucket_of(addr)], memory_order_acquire);
+	struct lc__pre_lock *e = atomic_load_explicit(&buckets[bucket_of(addr)],
+						      memory_order_acquire);
 
 	for (; e; e = e->next)
 		if (atomic_load_explicit(&e->addr, memory_order_acquire) ==

@@ -38,7 +38,8 @@ int main(void)
 {
 	pthread_t t;
 
-	lc_mutex_init(&s.conn, "session.conn"); lc_mutex_init(&s.state, "session.state");
+	lc_mutex_init(&s.conn, "session.conn");
+	lc_mutex_init(&s.state, "session.state");
 	pthread_create(&t, NULL, connect_then_update, NULL);
 	pthread_join(t, NULL);
 	pthread_create(&t, NULL, update_then_reconnect, NULL);

@@ -48,8 +48,8 @@ int main(void)
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return 1;
-	printf("child status %d\n", WIFEXITED(status) ? WEXITSTATUS(status)
-						      : -1);
+	printf("child status %d\n",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	pthread_mutex_lock(&idle);
 	stopping = 1;
 	pthread_cond_signal(&stop);

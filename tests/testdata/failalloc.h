@@ -41,7 +41,7 @@ struct failalloc_shared {
 static struct failalloc_shared *failalloc_tally __attribute__((unused));
 
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
-static atomic_long failalloc_period; /* > 0: every period-th fails */
+static atomic_long failalloc_period;	     /* > 0: every period-th fails */
 static atomic_long failalloc_tick;
 static atomic_bool failalloc_fired;
 static atomic_long failalloc_call_countdown = -1;
@@ -84,7 +84,7 @@ static void failalloc_maybe_call(void)
 				 memory_order_relaxed) < 0 ||
 	    atomic_fetch_sub(&failalloc_call_countdown, 1) != 0)
 		return;
-	atomic_load(&failalloc_call_fn)();
+	atomic_load (&failalloc_call_fn)();
 }
 
 static bool failalloc_now(void)
@@ -93,14 +93,14 @@ static bool failalloc_now(void)
 
 	failalloc_maybe_call();
 	period = atomic_load_explicit(&failalloc_period, memory_order_relaxed);
-	if (period > 0 && (atomic_fetch_add(&failalloc_tick, 1) + 1) % period ==
-				  0) {
+	if (period > 0 &&
+	    (atomic_fetch_add(&failalloc_tick, 1) + 1) % period == 0) {
 		atomic_store(&failalloc_fired, true);
 		errno = ENOMEM;
 		return true;
 	}
-	if (atomic_load_explicit(&failalloc_countdown,
-				 memory_order_relaxed) < 0)
+	if (atomic_load_explicit(&failalloc_countdown, memory_order_relaxed) <
+	    0)
 		return false;
 	if (atomic_fetch_sub(&failalloc_countdown, 1) != 0)
 		return false;

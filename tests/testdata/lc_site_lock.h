@@ -8,8 +8,7 @@
 
 #include "lockcheck/lockcheck.h"
 
-static inline void site_lock_init(lc_mutex_t *m, uint64_t key,
-				  const char *name)
+static inline void site_lock_init(lc_mutex_t *m, uint64_t key, const char *name)
 {
 	lc_mutex_init(m, name); /* the name is for reports; the site is one */
 	lc_mutex_set_order(m, key);
@@ -18,7 +17,8 @@ static inline void site_lock_init(lc_mutex_t *m, uint64_t key,
 /* Two init calls on one line: two classes, in every file. */
 static inline void site_pair_init(lc_mutex_t *a, lc_mutex_t *b)
 {
-	lc_mutex_init(a, "site.a"); lc_mutex_init(b, "site.b");
+	lc_mutex_init(a, "site.a");
+	lc_mutex_init(b, "site.b");
 }
 
 /* In lc_site_other.c: the same init calls, from the other file. */

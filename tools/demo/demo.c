@@ -22,9 +22,9 @@
 
 extern char **environ;
 
-static char self[4096];	  /* this binary */
-static char dumps[64];	  /* the scenes' LOCKCHECK_DUMP directory */
-static int surprises;	  /* scenes that did not end as the story says */
+static char self[4096]; /* this binary */
+static char dumps[64];	/* the scenes' LOCKCHECK_DUMP directory */
+static int surprises;	/* scenes that did not end as the story says */
 
 void say(const char *fmt, ...)
 {
@@ -192,7 +192,8 @@ static void scene_waits(struct ds_reaper *r)
 	e = run_scene_for(r, "hang", "LOCKCHECK_WATCHDOG=1", 4000);
 	expect_end(&e, DS_REAPER_KILLED, SIGABRT, "hang");
 	say("hang %s: the watchdog's report is the wait-for graph of the "
-	    "hung", ds_reaper_describe(&e, how, sizeof(how)));
+	    "hung",
+	    ds_reaper_describe(&e, how, sizeof(how)));
 	say("threads; the process stayed hung until the narrator aborted "
 	    "it.");
 }
@@ -200,8 +201,10 @@ static void scene_waits(struct ds_reaper *r)
 static void scene_batch(struct ds_reaper *r)
 {
 	static const char *const jobs[][4] = {
-		{ "true", NULL }, { "false", NULL },
-		{ "sh", "-c", "exit 3", NULL }, { "sleep", "60", NULL },
+		{ "true", NULL },
+		{ "false", NULL },
+		{ "sh", "-c", "exit 3", NULL },
+		{ "sleep", "60", NULL },
 		{ "no-such-program", NULL },
 	};
 	enum { NJOBS = sizeof(jobs) / sizeof(jobs[0]) };
@@ -266,13 +269,14 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 	lockgraph_run(r, lockgraph, (const char *[]){ "report", dumps, NULL });
 	printf("\n");
 	say("$ lockgraph check %s   (the CI gate)", dumps);
-	e = lockgraph_run(r, lockgraph, (const char *[]){ "check", dumps, NULL });
+	e = lockgraph_run(r, lockgraph,
+			  (const char *[]){ "check", dumps, NULL });
 	expect_end(&e, DS_REAPER_EXITED, 1, "lockgraph check");
 	say("exit status %d: the workers' cycle fails the build, though "
-	    "neither", e.how == DS_REAPER_EXITED ? e.code : -1);
+	    "neither",
+	    e.how == DS_REAPER_EXITED ? e.code : -1);
 	say("process alone could see it.\n");
-	say("$ lockgraph guards %s   (which lock guards which data)\n",
-	    dumps);
+	say("$ lockgraph guards %s   (which lock guards which data)\n", dumps);
 	lockgraph_run(r, lockgraph, (const char *[]){ "guards", dumps, NULL });
 	printf("\n");
 	say("the counters stats_lock always guarded, and the one the racy");
@@ -290,8 +294,9 @@ static void scene_lockgraph(const char *lockgraph, struct ds_reaper *r)
 static void scene_unmodified(struct ds_reaper *r)
 {
 	char prog[4200], dir[128];
-	const char *argv[] = { "tools/lockcheck-run", "--dump", dir, "--",
-			       prog, NULL };
+	const char *argv[] = {
+		"tools/lockcheck-run", "--dump", dir, "--", prog, NULL
+	};
 	struct ds_reaper_exit e = { 0 };
 	const char **env;
 	pid_t pid;
@@ -317,7 +322,8 @@ static void scene_unmodified(struct ds_reaper *r)
 	expect_end(&e, DS_REAPER_EXITED, 66, "lockcheck-run unmodified");
 	printf("\n");
 	say("exit status %d: the inversion was found in a run that did "
-	    "not hang.", e.how == DS_REAPER_EXITED ? e.code : -1);
+	    "not hang.",
+	    e.how == DS_REAPER_EXITED ? e.code : -1);
 }
 
 static int narrate(const char *lockgraph)
@@ -332,7 +338,8 @@ static int narrate(const char *lockgraph)
 	if (ds_reaper_create(&r))
 		return 1;
 	dup2(STDOUT_FILENO, STDERR_FILENO); /* reports in line with the story */
-	printf("lockcheck demo: a lock-order and race checker at work (this build has "
+	printf("lockcheck demo: a lock-order and race checker at work (this "
+	       "build has "
 	       "LOCKCHECK=1)\n");
 	scene_bank(r);
 	heading("3. Services under load");

@@ -41,15 +41,15 @@ static void serve_one(struct service *s, uint64_t *rng)
 
 	if (ds_cache_lookup(s->cache, &key, sizeof(key), &h) == 0) {
 		ds_cache_release(s->cache, h);
-	} else if (ds_cache_insert(s->cache, &key, sizeof(key), NULL, 1,
-				   &h) == 0) {
+	} else if (ds_cache_insert(s->cache, &key, sizeof(key), NULL, 1, &h) ==
+		   0) {
 		ds_cache_release(s->cache, h); /* read through: fill it */
 	}
 	if (s->id == 0 && demo_rand(rng) % 64 == 0) {
 		snprintf(route, sizeof(route), "node-%llu",
 			 (unsigned long long)(demo_rand(rng) % 9));
-		s->route_writes += ds_rwmap_put(s->routes, &r, sizeof(r),
-						route, sizeof(route)) == 0;
+		s->route_writes += ds_rwmap_put(s->routes, &r, sizeof(r), route,
+						sizeof(route)) == 0;
 	} else {
 		s->route_reads += ds_rwmap_get(s->routes, &r, sizeof(r), route,
 					       sizeof(route), &len) == 0;
@@ -105,7 +105,8 @@ int demo_services(void)
 	}
 	ds_cache_stats(s[0].cache, &st, NULL, 0);
 	say("ds_cache: %d workers, %u shards: %llu hits, %llu misses "
-	    "(hit ratio %.0f%%),", WORKERS, ds_cache_shard_count(s[0].cache),
+	    "(hit ratio %.0f%%),",
+	    WORKERS, ds_cache_shard_count(s[0].cache),
 	    (unsigned long long)st.hits, (unsigned long long)st.misses,
 	    100.0 * (double)st.hits / (double)(st.hits + st.misses));
 	say("          %llu evictions; %zu entries, charge %zu of %d",

@@ -69,7 +69,8 @@ int demo_stats(const char *version)
 	pthread_join(rep, NULL);
 	total = read_locked(); /* the declaration holds after joins too */
 	say("%d workers counted %ld requests; the reporter saw %ld "
-	    "mid-run", STATS_WORKERS, total, seen);
+	    "mid-run",
+	    STATS_WORKERS, total, seen);
 	lc_unguard(&stats, sizeof(stats));
 	return lc_mutex_destroy(&stats.lock);
 }

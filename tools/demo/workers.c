@@ -29,7 +29,6 @@ int demo_worker(const char *first, const char *second)
 		lc_mutex_unlock(b);
 		lc_mutex_unlock(a);
 	}
-	say("takes %s, then %s (1000 times): nothing to report", first,
-	    second);
+	say("takes %s, then %s (1000 times): nothing to report", first, second);
 	return 0;
 }

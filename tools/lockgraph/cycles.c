@@ -32,8 +32,8 @@ static int collect_comps(struct lg_cycles *out, const struct lc__scc *s)
 		return ENOMEM;
 	for (uint32_t c = 0; c < s->ncomp; c++)
 		if (lc__scc_size(s, c) > 1)
-			out->comps[n++] = (struct lg_comp){ c, 0, false, false,
-							    false };
+			out->comps[n++] =
+				(struct lg_comp){ c, 0, false, false, false };
 	out->ncomps = n;
 	return 0;
 }
@@ -43,8 +43,8 @@ static int collect_comps(struct lg_cycles *out, const struct lc__scc *s)
 static int shortest_in(struct find *x, struct lg_comp *info, uint32_t *best)
 {
 	uint32_t size = lc__scc_size(x->s, info->comp), id, n;
-	int err = lc__comp_cannot_deadlock(&x->se, &x->g->lc, x->s,
-					   info->comp, &info->proven);
+	int err = lc__comp_cannot_deadlock(&x->se, &x->g->lc, x->s, info->comp,
+					   &info->proven);
 
 	if (err || info->proven)
 		return err;

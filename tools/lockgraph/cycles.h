@@ -50,12 +50,12 @@ struct lg_cycle {
 /* A component that has cycles (more than one class). */
 struct lg_comp {
 	uint32_t comp;
-	uint32_t ncycles;	/* cycles listed in it */
-	bool proven;		/* a proof showed no cycle can deadlock */
-	bool exhausted;		/* the budget ran out before its shortest
-				 * deadlock cycle was settled */
-	bool too_long;		/* it has more classes than max_len: longer
-				 * cycles were not searched */
+	uint32_t ncycles; /* cycles listed in it */
+	bool proven;	  /* a proof showed no cycle can deadlock */
+	bool exhausted;	  /* the budget ran out before its shortest
+			   * deadlock cycle was settled */
+	bool too_long;	  /* it has more classes than max_len: longer
+			   * cycles were not searched */
 };
 
 struct lg_search_opts {
@@ -93,9 +93,8 @@ int lg_cycles_add(struct lg_cycles *c, const struct lg_graph *g,
 		  bool shortest, uint32_t *id);
 
 /* The cycle with these edges (any rotation), or LG_NONE. */
-uint32_t lg_cycles_lookup(const struct lg_cycles *c,
-			  const struct lg_graph *g, const uint32_t *edges,
-			  uint32_t n);
+uint32_t lg_cycles_lookup(const struct lg_cycles *c, const struct lg_graph *g,
+			  const uint32_t *edges, uint32_t n);
 
 /*
  * The shortest cycle through edge e that can deadlock, at most o->max_len
@@ -112,8 +111,7 @@ uint32_t lg_cycle_through(const struct lg_graph *g, const struct lc__scc *s,
 int lg_cycles_sort(struct lg_cycles *c);
 
 /* The entry of component comp (one with cycles), or NULL. */
-const struct lg_comp *lg_cycles_comp(const struct lg_cycles *c,
-				     uint32_t comp);
+const struct lg_comp *lg_cycles_comp(const struct lg_cycles *c, uint32_t comp);
 
 /* Sets each component's ncycles from the list. */
 void lg_cycles_count(struct lg_cycles *c);

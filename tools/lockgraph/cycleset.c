@@ -71,9 +71,8 @@ static uint64_t seq_hash(const uint32_t *edges, uint32_t n)
 	return lg_hash_bytes(edges, n * sizeof(*edges));
 }
 
-uint32_t lg_cycles_lookup(const struct lg_cycles *c,
-			  const struct lg_graph *g, const uint32_t *edges,
-			  uint32_t n)
+uint32_t lg_cycles_lookup(const struct lg_cycles *c, const struct lg_graph *g,
+			  const uint32_t *edges, uint32_t n)
 {
 	uint32_t *tmp = malloc((n + 1) * sizeof(*tmp));
 	struct seq key = { tmp, n };
@@ -97,8 +96,7 @@ int lg_cycles_add(struct lg_cycles *c, const struct lg_graph *g,
 
 	if (lg_grow((void **)&c->edges, &c->edges_cap, (uint64_t)off + n,
 		    sizeof(*c->edges)) ||
-	    lg_grow((void **)&c->v, &c->cap, (uint64_t)c->n + 1,
-		    sizeof(*c->v)))
+	    lg_grow((void **)&c->v, &c->cap, (uint64_t)c->n + 1, sizeof(*c->v)))
 		return ENOMEM;
 	canonical(g, edges, n, c->edges + off);
 	key = (struct seq){ c->edges + off, n };
@@ -108,15 +106,15 @@ int lg_cycles_add(struct lg_cycles *c, const struct lg_graph *g,
 		return 0;
 	if (lg_index_add(&c->ix, h, c->n))
 		return ENOMEM;
-	c->v[c->n] = (struct lg_cycle){ off, n, comp, shortest, false,
-					LG_SCOPE_PROCESSES, LG_NONE, 0 };
+	c->v[c->n] = (struct lg_cycle){ off,	  n,	 comp,
+					shortest, false, LG_SCOPE_PROCESSES,
+					LG_NONE,  0 };
 	c->nedges += n;
 	*id = c->n++;
 	return 0;
 }
 
-const struct lg_comp *lg_cycles_comp(const struct lg_cycles *c,
-				     uint32_t comp)
+const struct lg_comp *lg_cycles_comp(const struct lg_cycles *c, uint32_t comp)
 {
 	uint32_t lo = 0, hi = c->ncomps;
 

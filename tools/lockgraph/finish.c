@@ -44,8 +44,8 @@ static int local_key(struct local_gates *lg, const struct lg_gate_cand *c,
 		     uint64_t *key)
 {
 	struct local_gate k = { c->dump, c->cls, c->inst };
-	uint64_t h = lg_mix64(c->inst) ^
-		     lg_mix64((uint64_t)c->dump << 32 | c->cls);
+	uint64_t h =
+		lg_mix64(c->inst) ^ lg_mix64((uint64_t)c->dump << 32 | c->cls);
 	uint32_t id = lg_index_find(&lg->ix, h, local_eq, lg, &k);
 
 	if (id == LG_NONE) {
@@ -114,7 +114,8 @@ int lg_class_cmp(const struct lg_graph *g, uint32_t a, uint32_t b)
 	int c = strcmp(lg_str(&g->strs, x->name), lg_str(&g->strs, y->name));
 
 	if (!c)
-		c = strcmp(lg_str(&g->strs, x->file), lg_str(&g->strs, y->file));
+		c = strcmp(lg_str(&g->strs, x->file),
+			   lg_str(&g->strs, y->file));
 	if (!c)
 		c = (x->line > y->line) - (x->line < y->line);
 	return c;
@@ -143,8 +144,7 @@ static uint32_t *class_order(const struct lg_graph *g, uint32_t *newid)
 		return NULL;
 	for (uint32_t i = 0; i < g->nclasses; i++)
 		order[i] = i;
-	qsort_r(order, g->nclasses, sizeof(*order), cmp_class_ids,
-		(void *)g);
+	qsort_r(order, g->nclasses, sizeof(*order), cmp_class_ids, (void *)g);
 	for (uint32_t i = 0; i < g->nclasses; i++)
 		newid[order[i]] = i;
 	return order;
@@ -223,7 +223,8 @@ static int build_rule_graph(struct lg_graph *g)
 
 		assert(e->ngates <= LC__GATE_MAX);
 		for (uint32_t j = 0; j < e->ngates; j++)
-			gates[j] = (struct lc__held_inst){ e->gates.keys[j], 0 };
+			gates[j] =
+				(struct lc__held_inst){ e->gates.keys[j], 0 };
 		id = lc__graph_observe(&g->lc, e->from, e->to, e->modes, gates,
 				       e->ngates, &none, &weakened);
 		if (id == LC__NONE)

@@ -60,20 +60,20 @@ struct lg_site {
 struct lg_class {
 	uint32_t name, file; /* string ids */
 	int32_t line;
-	uint8_t kinds;	     /* LG_MUTEX... bits */
-	bool singleton;	     /* 1 instance in every dump that has it */
-	uint32_t ndumps;     /* dumps that have it */
-	uint64_t instances;  /* most instances in one dump */
+	uint8_t kinds;	    /* LG_MUTEX... bits */
+	bool singleton;	    /* 1 instance in every dump that has it */
+	uint32_t ndumps;    /* dumps that have it */
+	uint64_t instances; /* most instances in one dump */
 	uint64_t acquired, contended, wait_ns; /* summed, saturating */
-	uint32_t last_dump;  /* while reading: the last dump that had it */
+	uint32_t last_dump; /* while reading: the last dump that had it */
 };
 
 /* A gate candidate while reading (see the model above). */
 struct lg_gate_cand {
-	uint32_t cls;	/* merged class id */
-	uint32_t dump;	/* the first dump that had it */
-	uint64_t inst;	/* its instance number there */
-	bool multi;	/* also seen in later dumps */
+	uint32_t cls;  /* merged class id */
+	uint32_t dump; /* the first dump that had it */
+	uint64_t inst; /* its instance number there */
+	bool multi;    /* also seen in later dumps */
 };
 
 /* Gate keys after finish: a class id, or LG_LOCAL_GATE + n for an instance
@@ -88,17 +88,17 @@ struct lg_occ {
 };
 
 struct lg_edge {
-	uint32_t from, to;	    /* merged class ids */
-	uint8_t modes;		    /* LG_RR... bits */
+	uint32_t from, to; /* merged class ids */
+	uint8_t modes;	   /* LG_RR... bits */
 	uint8_t ngates;
 	union {
 		struct lg_gate_cand *cand; /* while reading */
 		uint64_t *keys;		   /* after finish, sorted */
-	} gates;		    /* NULL when ngates is 0 */
-	uint64_t count;		    /* occurrences, summed */
+	} gates;			   /* NULL when ngates is 0 */
+	uint64_t count;			   /* occurrences, summed */
 	uint32_t ndumps;
-	uint32_t occ;		    /* newest occurrence in lg_graph.occ */
-	uint32_t last_dump;	    /* the dump of that occurrence */
+	uint32_t occ;	    /* newest occurrence in lg_graph.occ */
+	uint32_t last_dump; /* the dump of that occurrence */
 	/* The first occurrence, for reports. */
 	uint32_t dump;
 	int32_t tid;
@@ -107,9 +107,9 @@ struct lg_edge {
 };
 
 struct lg_dump {
-	uint32_t path;	  /* string id of the file read */
+	uint32_t path; /* string id of the file read */
 	uint64_t pid;
-	uint32_t program; /* string id */
+	uint32_t program;		      /* string id */
 	uint32_t nclasses, nedges, nfindings; /* lines read */
 };
 
@@ -120,18 +120,18 @@ struct lg_finding {
 	uint32_t cls_off, ncls; /* classes in lg_graph.ids */
 	uint32_t dump;		/* first dump that reported it */
 	uint32_t ndumps;
-	uint32_t cycle;		/* after cycle search: the cycle it is, or
-				 * LG_NONE */
+	uint32_t cycle; /* after cycle search: the cycle it is, or
+			 * LG_NONE */
 };
 
 /* A checked range (dump version 2), merged by what it is and its site:
  * the accesses of every dump added, its lock set the intersection of
  * theirs (Eraser's candidate set: locks held at every access). */
 struct lg_range {
-	uint32_t what, file;	/* string ids: "guarded by L" or "func()" */
+	uint32_t what, file; /* string ids: "guarded by L" or "func()" */
 	int32_t line;
 	uint64_t accesses, writes, threads, bytes;
-	uint32_t cls_off, ncls;	/* candidate locks in lg_graph.ids */
+	uint32_t cls_off, ncls; /* candidate locks in lg_graph.ids */
 	uint32_t ndumps;
 };
 
@@ -215,8 +215,8 @@ size_t lg_field_decode(const char *raw, size_t raw_len, char *buf);
 int lg_graph_add_edge(struct lg_graph *g, const struct lg_edge_rec *r);
 
 /* One finding line: kind word, local class ids, decoded summary. */
-int lg_graph_add_finding(struct lg_graph *g, const char *kind,
-			 size_t kind_len, const uint32_t *cls, uint32_t ncls,
+int lg_graph_add_finding(struct lg_graph *g, const char *kind, size_t kind_len,
+			 const uint32_t *cls, uint32_t ncls,
 			 const char *summary, size_t summary_len);
 
 /* One range line: local class ids (checked by the caller), decoded

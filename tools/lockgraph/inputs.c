@@ -27,8 +27,7 @@ static void names_free(struct names *ns)
 	free(ns->v);
 }
 
-static int load_file(struct lg_graph *g, const char *path,
-		     struct lg_err *err)
+static int load_file(struct lg_graph *g, const char *path, struct lg_err *err)
 {
 	FILE *f = fopen(path, "re");
 	int rc;

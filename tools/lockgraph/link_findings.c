@@ -1,7 +1,7 @@
 /*
  * link_findings.c: a cycle a process reported itself (a lock-order-cycle
- * or wait-cycle finding, classes c0 -> c1 -> ... -> c0 in cycle order) and the same
- * cycle found in the merged graph are one cycle: the finding is linked to
+ * or wait-cycle finding, classes c0 -> c1 -> ... -> c0 in cycle order) and the
+ * same cycle found in the merged graph are one cycle: the finding is linked to
  * it. Such a cycle always exists in the merged graph and can still
  * deadlock there (merging only adds modes and removes gates), so when the
  * bounded search did not list it, it is added. A same-class inversion
@@ -15,13 +15,14 @@
 
 /* The finding's cycle as merged edges into edges[]; false when one of
  * them is missing (a dump whose finding does not match its edges). */
-static bool finding_edges(const struct lg_graph *g,
-			  const struct lg_finding *f, uint32_t *edges)
+static bool finding_edges(const struct lg_graph *g, const struct lg_finding *f,
+			  uint32_t *edges)
 {
 	const uint32_t *cls = g->ids + f->cls_off;
 
 	for (uint32_t i = 0; i < f->ncls; i++) {
-		edges[i] = lg_graph_find_edge(g, cls[i], cls[(i + 1) % f->ncls]);
+		edges[i] =
+			lg_graph_find_edge(g, cls[i], cls[(i + 1) % f->ncls]);
 		if (edges[i] == LG_NONE)
 			return false;
 	}

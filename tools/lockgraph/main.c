@@ -21,7 +21,7 @@
 #include "output.h"
 
 #define EXIT_FOUND 1
-#define EXIT_BAD 2
+#define EXIT_BAD   2
 
 struct cli {
 	const char *cmd;
@@ -104,7 +104,8 @@ static int parse_svg(struct cli *c, const char *val)
 	if (stat(val, &st) == 0 && S_ISDIR(st.st_mode))
 		return fail("--svg %s: a directory, not the SVG file to write "
 			    "(forgot the file name? lockgraph dot --svg FILE "
-			    "DUMPS...)", val);
+			    "DUMPS...)",
+			    val);
 	c->svg = val;
 	return 0;
 }
@@ -155,12 +156,15 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (c->npaths == 0 && c->svg)
-		return fail("dot --svg %s: no dump file or directory after the "
-			    "SVG file name (forgot the file name? lockgraph dot "
-			    "--svg FILE DUMPS...)", c->svg);
+		return fail(
+			"dot --svg %s: no dump file or directory after the "
+			"SVG file name (forgot the file name? lockgraph dot "
+			"--svg FILE DUMPS...)",
+			c->svg);
 	if (c->npaths == 0)
 		return fail("%s: no dump file or directory given; try "
-			    "'lockgraph --help'", c->cmd);
+			    "'lockgraph --help'",
+			    c->cmd);
 	return 0;
 }
 
@@ -244,8 +248,9 @@ static int run_diff(const struct cli *c)
 	int rc;
 
 	if (c->npaths != 2)
-		return fail("diff wants two arguments, BASE and NEW (each a dump "
-			    "or a directory of dumps)");
+		return fail(
+			"diff wants two arguments, BASE and NEW (each a dump "
+			"or a directory of dumps)");
 	rc = lg_analyze(&base, c->paths, 1, &c->search, &err);
 	if (!rc)
 		rc = lg_analyze(&cur, c->paths + 1, 1, &c->search, &err);
@@ -264,9 +269,10 @@ static int run_diff(const struct cli *c)
 
 static bool known_command(const char *cmd)
 {
-	static const char *const cmds[] = { "report", "dot",   "check",
-					    "json",   "order", "merge",
-					    "diff",   "guards" };
+	static const char *const cmds[] = {
+		"report", "dot",   "check", "json",
+		"order",  "merge", "diff",  "guards"
+	};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(cmd, cmds[i]))

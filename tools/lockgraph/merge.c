@@ -29,7 +29,8 @@ struct finding_key {
 
 static bool class_eq(const void *ctx, uint32_t idx, const void *k)
 {
-	const struct lg_class *c = &((const struct lg_graph *)ctx)->classes[idx];
+	const struct lg_class *c =
+		&((const struct lg_graph *)ctx)->classes[idx];
 	const struct class_key *key = k;
 
 	return c->name == key->name && c->file == key->file &&
@@ -95,8 +96,7 @@ void lg_graph_free(struct lg_graph *g)
 }
 
 int lg_graph_begin_dump(struct lg_graph *g, const char *path, uint64_t pid,
-			const char *program, size_t program_len,
-			uint32_t *dump)
+			const char *program, size_t program_len, uint32_t *dump)
 {
 	struct lg_dump d = { 0 };
 
@@ -349,14 +349,15 @@ static int new_finding(struct lg_graph *g, const struct finding_key *key,
 	if (key->ncls)
 		memcpy(g->ids + g->nids, key->cls, key->ncls * sizeof(*g->ids));
 	f = &g->findings[g->nfindings++];
-	*f = (struct lg_finding){ key->kind, key->summary, g->nids, key->ncls,
-				  g->ndumps - 1, 1, LG_NONE };
+	*f = (struct lg_finding){ key->kind, key->summary,  g->nids,
+				  key->ncls, g->ndumps - 1, 1,
+				  LG_NONE };
 	g->nids += key->ncls;
 	return 0;
 }
 
-int lg_graph_add_finding(struct lg_graph *g, const char *kind,
-			 size_t kind_len, const uint32_t *cls, uint32_t ncls,
+int lg_graph_add_finding(struct lg_graph *g, const char *kind, size_t kind_len,
+			 const uint32_t *cls, uint32_t ncls,
 			 const char *summary, size_t summary_len)
 {
 	uint32_t *merged = malloc((ncls ? ncls : 1) * sizeof(*merged));
@@ -425,8 +426,8 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 
 int lg_graph_add_range(struct lg_graph *g, const struct lg_range_rec *rec)
 {
-	uint32_t *merged = malloc((rec->ncls ? rec->ncls : 1) *
-				  sizeof(*merged));
+	uint32_t *merged =
+		malloc((rec->ncls ? rec->ncls : 1) * sizeof(*merged));
 	struct range_key key = { 0, 0, rec->line };
 	struct lg_range *r;
 	uint64_t h;
@@ -453,8 +454,8 @@ int lg_graph_add_range(struct lg_graph *g, const struct lg_range_rec *rec)
 			memcpy(g->ids + g->nids, merged,
 			       rec->ncls * sizeof(*g->ids));
 		g->ranges[g->nranges++] = (struct lg_range){
-			key.what, key.file, key.line, 0, 0, 0, 0,
-			g->nids, rec->ncls, 0
+			key.what, key.file, key.line, 0,	 0,
+			0,	  0,	    g->nids,  rec->ncls, 0
 		};
 		g->nids += rec->ncls;
 		id = g->nranges - 1;

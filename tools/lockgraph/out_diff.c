@@ -20,10 +20,10 @@
 struct diff {
 	FILE *f;
 	const struct lg_analysis *base, *cur;
-	uint32_t *cls;	     /* cur class -> base class, or LG_NONE */
-	uint32_t *edge;	     /* cur edge -> base edge, or LG_NONE */
-	uint32_t *path;	     /* a cycle, as cur edges */
-	uint32_t *mapped;    /* the same cycle, as base edges */
+	uint32_t *cls;	      /* cur class -> base class, or LG_NONE */
+	uint32_t *edge;	      /* cur edge -> base edge, or LG_NONE */
+	uint32_t *path;	      /* a cycle, as cur edges */
+	uint32_t *mapped;     /* the same cycle, as base edges */
 	struct lg_cycles out; /* the new cycles found, deduplicated */
 	uint32_t nclasses, nedges, nmodes;
 	uint32_t unsearched; /* changed edges on cycles left when the budget
@@ -37,9 +37,9 @@ static void map_classes(struct diff *d)
 	for (uint32_t i = 0; i < c->nclasses; i++) {
 		const struct lg_class *k = &c->classes[i];
 
-		d->cls[i] = lg_graph_find_class(
-			b, lg_str(&c->strs, k->name), lg_str(&c->strs, k->file),
-			k->line);
+		d->cls[i] =
+			lg_graph_find_class(b, lg_str(&c->strs, k->name),
+					    lg_str(&c->strs, k->file), k->line);
 	}
 }
 
@@ -51,9 +51,10 @@ static void map_edges(struct diff *d)
 		uint32_t from = d->cls[c->edges[i].from];
 		uint32_t to = d->cls[c->edges[i].to];
 
-		d->edge[i] = from == LG_NONE || to == LG_NONE
-				     ? LG_NONE
-				     : lg_graph_find_edge(&d->base->g, from, to);
+		d->edge[i] =
+			from == LG_NONE || to == LG_NONE
+				? LG_NONE
+				: lg_graph_find_edge(&d->base->g, from, to);
 	}
 }
 
@@ -103,9 +104,10 @@ static void put_edges(struct diff *d)
 
 	for (uint32_t i = 0; i < c->nedges; i++) {
 		const struct lg_edge *e = &c->edges[i];
-		uint8_t base_modes = d->edge[i] == LG_NONE
-					     ? 0
-					     : d->base->g.edges[d->edge[i]].modes;
+		uint8_t base_modes =
+			d->edge[i] == LG_NONE
+				? 0
+				: d->base->g.edges[d->edge[i]].modes;
 
 		if (!(e->modes & ~base_modes))
 			continue;
@@ -235,12 +237,14 @@ int lg_out_diff(FILE *f, const struct lg_analysis *base,
 		put_edges(&d);
 		put_cycles(&d);
 		if (d.unsearched)
-			fprintf(f, "? unsettled: the search budget ran out with "
-				   "%u changed edges on cycles unsearched "
-				   "(raise --budget)\n",
+			fprintf(f,
+				"? unsettled: the search budget ran out with "
+				"%u changed edges on cycles unsearched "
+				"(raise --budget)\n",
 				d.unsearched);
-		fprintf(f, "lockgraph diff: %u new class%s, %u new edge%s, "
-			   "%u edge%s with new modes, %u new cycle%s\n",
+		fprintf(f,
+			"lockgraph diff: %u new class%s, %u new edge%s, "
+			"%u edge%s with new modes, %u new cycle%s\n",
 			d.nclasses, d.nclasses == 1 ? "" : "es", d.nedges,
 			d.nedges == 1 ? "" : "s", d.nmodes,
 			d.nmodes == 1 ? "" : "s", d.out.n,

@@ -17,8 +17,9 @@ static void put_range(FILE *f, const struct lg_graph *g,
 	lg_put_text(f, lg_str(&g->strs, r->what));
 	fputs(" at ", f);
 	lg_put_text(f, lg_str(&g->strs, r->file));
-	fprintf(f, ":%d (%llu bytes): %llu accesses, %llu writes, %llu "
-		   "threads",
+	fprintf(f,
+		":%d (%llu bytes): %llu accesses, %llu writes, %llu "
+		"threads",
 		(int)r->line, (unsigned long long)r->bytes,
 		(unsigned long long)r->accesses, (unsigned long long)r->writes,
 		(unsigned long long)r->threads);
@@ -61,7 +62,8 @@ int lg_out_guards(FILE *f, const struct lg_analysis *a)
 			continue;
 		if (!unguarded++)
 			fputs("== unguarded shared data (written, shared, no "
-			      "lock held at every access)\n", f);
+			      "lock held at every access)\n",
+			      f);
 		fputs("  ", f);
 		put_range(f, g, r);
 	}
@@ -72,13 +74,15 @@ int lg_out_guards(FILE *f, const struct lg_analysis *a)
 			continue;
 		if (!guarded++)
 			fputs("== shared data and the locks that always "
-			      "guarded it\n", f);
+			      "guarded it\n",
+			      f);
 		fputs("  ", f);
 		put_range(f, g, r);
 		put_suggestion(f, g, r);
 	}
-	fprintf(f, "%u checked ranges: %u unguarded shared, %u guarded "
-		   "shared, %u touched by one thread\n",
+	fprintf(f,
+		"%u checked ranges: %u unguarded shared, %u guarded "
+		"shared, %u touched by one thread\n",
 		g->nranges, unguarded, guarded, alone);
 	return ferror(f) ? EIO : 0;
 }

@@ -29,9 +29,7 @@ static void put_field(FILE *f, const char *s)
 static void put_class(FILE *f, const struct lg_graph *g, uint32_t i)
 {
 	const struct lg_class *c = &g->classes[i];
-	uint64_t inst = c->singleton	    ? 1
-			: c->instances < 2 ? 2
-					   : c->instances;
+	uint64_t inst = c->singleton ? 1 : c->instances < 2 ? 2 : c->instances;
 
 	fprintf(f, "class %u %s %llu %llu %llu %llu", i, lg_kind_word(c->kinds),
 		(unsigned long long)inst, (unsigned long long)c->acquired,
@@ -60,8 +58,7 @@ static void put_gates(FILE *f, const struct lg_graph *g,
 	}
 }
 
-static void put_site(FILE *f, const struct lg_graph *g,
-		     const struct lg_site *s)
+static void put_site(FILE *f, const struct lg_graph *g, const struct lg_site *s)
 {
 	put_field(f, lg_str(&g->strs, s->file));
 	fprintf(f, " %d", (int)s->line);

@@ -65,8 +65,8 @@ static void comp_indegrees(const struct lg_analysis *a, uint32_t *indeg)
 }
 
 /* Releases the components that comp's out-edges point to. */
-static void release(const struct lg_analysis *a, uint32_t comp,
-		    uint32_t *indeg, struct heap *h)
+static void release(const struct lg_analysis *a, uint32_t comp, uint32_t *indeg,
+		    struct heap *h)
 {
 	const struct lg_graph *g = &a->g;
 	const struct lc__scc *s = &a->scc;

@@ -108,18 +108,21 @@ static void put_quiet_comps(FILE *f, const struct lg_analysis *a)
 
 		if (c->ncycles)
 			continue;
-		fputs(lg_comp_unsettled(c) ? "\nunsettled: " : "\nno deadlock: ",
+		fputs(lg_comp_unsettled(c) ? "\nunsettled: "
+					   : "\nno deadlock: ",
 		      f);
 		put_comp_classes(f, a, c->comp);
 		if (lg_comp_unsettled(c))
-			fprintf(f, "\n  cycles here were not all searched (%s); "
-				   "raise --budget or --max-length\n",
+			fprintf(f,
+				"\n  cycles here were not all searched (%s); "
+				"raise --budget or --max-length\n",
 				c->exhausted ? "search budget spent"
 					     : "longer than --max-length");
 		else
 			fputs("\n  every cycle through these classes is "
 			      "read-read or has two edges under one gate "
-			      "lock\n", f);
+			      "lock\n",
+			      f);
 	}
 }
 
@@ -131,7 +134,8 @@ static void put_cycles(FILE *f, const struct lg_analysis *a)
 		put_cycle(f, a, i);
 	if (a->cycles.truncated)
 		fputs("\n(more cycles may exist: the list stopped at "
-		      "--max-cycles or the search budget)\n", f);
+		      "--max-cycles or the search budget)\n",
+		      f);
 	put_quiet_comps(f, a);
 }
 

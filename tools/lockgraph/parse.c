@@ -30,7 +30,13 @@
 #include "reader.h"
 
 enum section {
-	S_HEADER, S_PROCESS, S_CLASS, S_EDGE, S_FINDING, S_RANGE, S_END
+	S_HEADER,
+	S_PROCESS,
+	S_CLASS,
+	S_EDGE,
+	S_FINDING,
+	S_RANGE,
+	S_END
 };
 
 struct parser {
@@ -39,12 +45,12 @@ struct parser {
 	struct lg_reader rd;
 	struct lg_err *err;
 	enum section sec;
-	bool merge;			       /* into the graph, not only checked */
-	int version;			       /* the dump's format version */
+	bool merge;  /* into the graph, not only checked */
+	int version; /* the dump's format version */
 	uint32_t nclasses, nedges, nfindings; /* lines of this dump */
 	uint32_t nranges;
-	char *scratch;			       /* decoded strings */
-	uint32_t *ids;			       /* a finding's classes */
+	char *scratch; /* decoded strings */
+	uint32_t *ids; /* a finding's classes */
 	uint32_t ids_cap;
 };
 
@@ -73,8 +79,8 @@ static int field(struct parser *p, int rc, const char *rec, const char *name)
 }
 
 /* A local class id field: in range of the classes read so far. */
-static int class_ref(struct parser *p, const char *s, size_t n,
-		     const char *rec, uint32_t *id)
+static int class_ref(struct parser *p, const char *s, size_t n, const char *rec,
+		     uint32_t *id)
 {
 	uint64_t v = 0;
 
@@ -112,16 +118,19 @@ static int parse_header(struct parser *p, struct lg_cursor *c)
 
 	if (lg_field_word(c, &w, &n) || n != 14 ||
 	    memcmp(w, "lockcheck-dump", 14))
-		return bad(p, "not a lock-graph dump (the first line is not "
-			      "'lockcheck-dump %d')", LG_DUMP_VERSION);
+		return bad(p,
+			   "not a lock-graph dump (the first line is not "
+			   "'lockcheck-dump %d')",
+			   LG_DUMP_VERSION);
 	if (c->end[-1] == '\r')
 		return crlf(p);
 	if (lg_field_u64(c, &version) || lg_field_end(c))
 		return bad(p, "bad header line (want 'lockcheck-dump %d')",
 			   LG_DUMP_VERSION);
 	if (version < LG_DUMP_VERSION_MIN || version > LG_DUMP_VERSION)
-		return bad(p, "dump format version %llu is not supported (this "
-			      "lockgraph reads versions %d to %d)",
+		return bad(p,
+			   "dump format version %llu is not supported (this "
+			   "lockgraph reads versions %d to %d)",
 			   (unsigned long long)version, LG_DUMP_VERSION_MIN,
 			   LG_DUMP_VERSION);
 	p->version = (int)version;
@@ -210,8 +219,10 @@ static int merge_class(struct parser *p, struct lg_class_rec *r,
 	decode_pair(p, r, name, nn, file, fn);
 	err = lg_graph_add_class(p->g, r);
 	if (err == EEXIST)
-		return bad(p, "class line: the dump already has class \"%.60s\" "
-			      "of %.100s:%d", r->name, r->file, (int)r->line);
+		return bad(p,
+			   "class line: the dump already has class \"%.60s\" "
+			   "of %.100s:%d",
+			   r->name, r->file, (int)r->line);
 	p->nclasses += !err;
 	return err;
 }
@@ -256,8 +267,9 @@ static int parse_modes(struct parser *p, struct lg_cursor *c, uint8_t *modes)
 		int want = i + 1 < n ? mode_letter(w[i + 1]) : -1;
 
 		if (held < 0 || want < 0 || (i + 2 < n && w[i + 2] != ','))
-			return bad(p, "edge line: bad modes '%.*s' (want pairs "
-				      "like WW or RR,WR)",
+			return bad(p,
+				   "edge line: bad modes '%.*s' (want pairs "
+				   "like WW or RR,WR)",
 				   n > 20 ? 20 : (int)n, w);
 		*modes |= (uint8_t)(1u << (held * 2 + want));
 	}
@@ -275,7 +287,8 @@ static int parse_gate(struct parser *p, const char *s, size_t n,
 	struct lg_cursor c;
 
 	if (!colon)
-		return bad(p, "edge line: bad gate '%.*s' (want class:instance)",
+		return bad(p,
+			   "edge line: bad gate '%.*s' (want class:instance)",
 			   n > 30 ? 30 : (int)n, s);
 	if (class_ref(p, s, (size_t)(colon - s), "edge", &gate.cls))
 		return EINVAL;
@@ -352,7 +365,8 @@ static int parse_edge(struct parser *p, struct lg_cursor *c)
 		return EINVAL;
 	err = p->merge ? lg_graph_add_edge(p->g, &r) : 0;
 	if (err == EEXIST)
-		return bad(p, "edge line: the dump already has the edge %u -> %u",
+		return bad(p,
+			   "edge line: the dump already has the edge %u -> %u",
 			   r.from, r.to);
 	p->nedges += !err;
 	return err;
@@ -480,8 +494,8 @@ static int parse_range(struct parser *p, struct lg_cursor *c)
 	return err;
 }
 
-static int check_count(struct parser *p, struct lg_cursor *c,
-		       const char *what, uint32_t have)
+static int check_count(struct parser *p, struct lg_cursor *c, const char *what,
+		       uint32_t have)
 {
 	uint64_t v;
 
@@ -553,7 +567,8 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	case S_PROCESS:
 		if (lg_field_word(&c, &w, &n) || n != 7 ||
 		    memcmp(w, "process", 7))
-			return bad(p, "want the 'process' line after the header");
+			return bad(p,
+				   "want the 'process' line after the header");
 		return parse_process(p, &c);
 	case S_END:
 		return bad(p, "data after the 'end' line");
@@ -603,8 +618,9 @@ static int run(struct parser *p)
 static int restart(struct parser *p, off_t start)
 {
 	if (fseeko(p->rd.f, start, SEEK_SET))
-		return lg_errf(p->err, EIO, "%s: cannot read the file again: %s",
-			       p->path, strerror(errno));
+		return lg_errf(p->err, EIO,
+			       "%s: cannot read the file again: %s", p->path,
+			       strerror(errno));
 	lg_reader_restart(&p->rd);
 	p->sec = S_HEADER;
 	p->nclasses = p->nedges = p->nfindings = p->nranges = 0;
@@ -643,8 +659,7 @@ static int check_then_merge(struct parser *p)
 	return run(p);
 }
 
-int lg_parse(struct lg_graph *g, const char *path, FILE *f,
-	     struct lg_err *err)
+int lg_parse(struct lg_graph *g, const char *path, FILE *f, struct lg_err *err)
 {
 	struct parser p = { .g = g, .path = path, .err = err };
 	int rc = lg_reader_init(&p.rd, f);

@@ -9,7 +9,7 @@
 
 #include "graph.h"
 
-#define LG_DUMP_VERSION 2     /* the version it reads, and older ones: */
+#define LG_DUMP_VERSION	    2 /* the version it reads, and older ones: */
 #define LG_DUMP_VERSION_MIN 1 /* version 1 has no wait nodes */
 
 /* Bytes: a dump in a regular file bigger than this is checked whole before
@@ -23,7 +23,6 @@
  * On error g holds part of the dump (at most LG_CHECK_FIRST bytes of it):
  * use it only to free it.
  */
-int lg_parse(struct lg_graph *g, const char *path, FILE *f,
-	     struct lg_err *err);
+int lg_parse(struct lg_graph *g, const char *path, FILE *f, struct lg_err *err);
 
 #endif /* LOCKGRAPH_PARSE_H */

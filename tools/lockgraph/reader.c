@@ -55,8 +55,7 @@ static int fill(struct lg_reader *r)
 	return 0;
 }
 
-static int take_line(struct lg_reader *r, char *nl, char **line,
-		     size_t *len)
+static int take_line(struct lg_reader *r, char *nl, char **line, size_t *len)
 {
 	char *p = r->buf + r->start;
 

@@ -15,11 +15,11 @@
 
 struct lg_reader {
 	FILE *f;
-	char *buf;	    /* LG_MAX_LINE * 2 + 1 bytes */
-	size_t start, end;  /* unread bytes are buf[start .. end) */
-	bool eof;	    /* f has no more bytes */
-	uint64_t lineno;    /* number of the line last returned */
-	int read_errno;	    /* errno of a failed read */
+	char *buf;	   /* LG_MAX_LINE * 2 + 1 bytes */
+	size_t start, end; /* unread bytes are buf[start .. end) */
+	bool eof;	   /* f has no more bytes */
+	uint64_t lineno;   /* number of the line last returned */
+	int read_errno;	   /* errno of a failed read */
 };
 
 /* 0 or ENOMEM. The reader does not own f. */

@@ -29,8 +29,7 @@ int lg_strtab_init(struct lg_strtab *t);
 void lg_strtab_free(struct lg_strtab *t);
 
 /* The id of s[0..n), added when new. 0 or ENOMEM. */
-int lg_str_intern(struct lg_strtab *t, const char *s, size_t n,
-		  uint32_t *id);
+int lg_str_intern(struct lg_strtab *t, const char *s, size_t n, uint32_t *id);
 
 /* The string of id; valid until the next intern. */
 static inline const char *lg_str(const struct lg_strtab *t, uint32_t id)

@@ -32,7 +32,8 @@ static bool in_path(const char *prog)
 		size_t n = colon ? (size_t)(colon - path) : strlen(path);
 
 		if (n && n + strlen(prog) + 2 <= sizeof(buf)) {
-			snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path,
+				 prog);
 			if (access(buf, X_OK) == 0)
 				return true;
 		}

@@ -75,7 +75,8 @@ static int use_rwmap(void)
 	if (!err)
 		err = ds_rwmap_get(m, "key", 3, value, sizeof(value), NULL);
 	if (!err)
-		printf("rwmap: %zu entry, key -> %s\n", ds_rwmap_size(m), value);
+		printf("rwmap: %zu entry, key -> %s\n", ds_rwmap_size(m),
+		       value);
 	ds_rwmap_destroy(m);
 	return err;
 }

@@ -38,8 +38,7 @@ static int parse_twice(struct lg_graph *g, const uint8_t *data, size_t size)
 	return rc ? rc : parse_once(g, data, size);
 }
 
-static void outputs(const struct lg_analysis *a,
-		    const struct lg_search_opts *o)
+static void outputs(const struct lg_analysis *a, const struct lg_search_opts *o)
 {
 	FILE *null = fopen("/dev/null", "w");
 	struct lg_analysis empty;
@@ -74,8 +73,7 @@ static void round_trip(const struct lg_analysis *a,
 	fclose(f);
 	if (lg_analysis_init(&back) ||
 	    parse_once(&back.g, (const uint8_t *)text, len) ||
-	    lg_analysis_run(&back, o) ||
-	    back.g.nedges != a->g.nedges ||
+	    lg_analysis_run(&back, o) || back.g.nedges != a->g.nedges ||
 	    (!a->cycles.truncated && !back.cycles.truncated &&
 	     back.cycles.n != a->cycles.n))
 		abort();
