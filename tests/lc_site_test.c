@@ -73,8 +73,10 @@ static void inits_on_one_line(void *arg)
 	struct conn c;
 
 	(void)arg;
-	lc_mutex_init(&c.conn, "conn");
-	lc_mutex_init(&c.session, "session");
+	/* the two calls share a line on purpose */
+	/* clang-format off */
+	lc_mutex_init(&c.conn, "conn"); lc_mutex_init(&c.session, "session");
+	/* clang-format on */
 	both_orders(&c.conn, &c.session);
 }
 
@@ -129,9 +131,10 @@ static void identical_inits_on_one_line(void *arg)
 	lc_mutex_t x, y, *p = &x;
 
 	(void)arg;
-	lc_mutex_init(p, "twin");
-	p = &y;
-	lc_mutex_init(p, "twin");
+	/* the two calls share a line on purpose */
+	/* clang-format off */
+	lc_mutex_init(p, "twin"); p = &y; lc_mutex_init(p, "twin");
+	/* clang-format on */
 	both_orders(&x, &y);
 }
 
@@ -162,8 +165,10 @@ static void same_name_on_one_line(void *arg)
 	struct conn c;
 
 	(void)arg;
-	lc_mutex_init(&c.conn, "link");
-	lc_mutex_init(&c.session, "link");
+	/* the two calls share a line on purpose */
+	/* clang-format off */
+	lc_mutex_init(&c.conn, "link"); lc_mutex_init(&c.session, "link");
+	/* clang-format on */
 	both_orders(&c.conn, &c.session);
 }
 

@@ -74,7 +74,7 @@ static void stats_init(void)
 			 0);
 }
 
-enum { L_BUMP = __LINE__ + 4 };
+enum { L_BUMP = __LINE__ + 5 };
 static void bump(bool locked)
 {
 	if (locked)
@@ -201,7 +201,7 @@ END_TEST
 static lc_rwlock_t rw;
 static long table;
 
-enum { L_RW = __LINE__ + 10 };
+enum { L_RW = __LINE__ + 14 };
 static void rw_access(void *arg)
 {
 	const char *how = arg;
@@ -231,7 +231,7 @@ START_TEST(test_guard_rwlock_modes)
 			site(L_RW, "rw_access"), NULL));
 	expect_race(rw_access, "-r",
 		    fmt("read without `table_lock` at %s",
-			site(L_RW - 1, "rw_access"), NULL));
+			site(L_RW - 2, "rw_access"), NULL));
 }
 END_TEST
 

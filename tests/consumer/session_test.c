@@ -38,8 +38,10 @@ int main(void)
 {
 	pthread_t t;
 
-	lc_mutex_init(&s.conn, "session.conn");
-	lc_mutex_init(&s.state, "session.state");
+	/* two init calls on one line (the consumer's case) */
+	/* clang-format off */
+	lc_mutex_init(&s.conn, "session.conn"); lc_mutex_init(&s.state, "session.state");
+	/* clang-format on */
 	pthread_create(&t, NULL, connect_then_update, NULL);
 	pthread_join(t, NULL);
 	pthread_create(&t, NULL, update_then_reconnect, NULL);

@@ -17,8 +17,9 @@ static inline void site_lock_init(lc_mutex_t *m, uint64_t key, const char *name)
 /* Two init calls on one line: two classes, in every file. */
 static inline void site_pair_init(lc_mutex_t *a, lc_mutex_t *b)
 {
-	lc_mutex_init(a, "site.a");
-	lc_mutex_init(b, "site.b");
+	/* clang-format off */
+	lc_mutex_init(a, "site.a"); lc_mutex_init(b, "site.b");
+	/* clang-format on */
 }
 
 /* In lc_site_other.c: the same init calls, from the other file. */
