@@ -284,6 +284,16 @@ static void print_signaller(struct lc__buf *b, const struct lc__lock *lk)
 	lc__buf_add(b, " by thread tid %d\n", tid);
 }
 
+/* "channel `jobs` (room) holds 4 of 4 items": as the wait began. */
+static void print_fill(struct lc__buf *b, const struct stuck *s)
+{
+	const struct lc__class *c = atomic_load(&s->lk->cls);
+
+	lc__buf_add(b, "    ");
+	lc__buf_put_text(b, c ? c->name : "it");
+	lc__buf_add(b, " holds %zu of %zu items\n", s->fill, s->cap);
+}
+
 static void print_stuck(struct lc__buf *b, const struct stuck *s,
 			const struct stuck *all, uint64_t now)
 {
@@ -307,8 +317,7 @@ static void print_stuck(struct lc__buf *b, const struct stuck *s,
 	if (!s->nheld)
 		lc__buf_add(b, "    holds nothing\n");
 	if (s->what == LC__BLOCKED_FILL)
-		lc__buf_add(b, "    it holds %zu of %zu items\n", s->fill,
-			    s->cap);
+		print_fill(b, s);
 	if (s->lk->kind == LC__KIND_COND && s->what != LC__BLOCKED_JOIN) {
 		print_signaller(b, s->lk);
 		return;

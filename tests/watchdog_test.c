@@ -218,7 +218,8 @@ START_TEST(test_send_on_full_channel_says_how_full)
 			      "it needs");
 	LCT_ASSERT_ERR_HAS(&c, "  thread \"producer\" (tid ");
 	LCT_ASSERT_ERR_HAS(&c, ") waits for channel `jobs` (room) [");
-	LCT_ASSERT_ERR_HAS(&c, "    it holds 4 of 4 items\n");
+	LCT_ASSERT_ERR_HAS(&c,
+			   "    channel `jobs` (room) holds 4 of 4 items\n");
 	lct_child_free(&c);
 }
 END_TEST
