@@ -7,8 +7,9 @@
  * leaves (the hung threads go with the process). The test asserts the
  * report's first line and its wait-for graph: a real AB/BA deadlock, and
  * a lost wakeup on a condvar (a stall: nobody holds anything the waiter
- * needs), a send on a full channel (how full it is), a pool shutdown
- * waiting for a task that never returns (the pool and the shutdown).
+ * needs), a send on a full channel and a receive on an empty one (how
+ * full it is), a pool shutdown waiting for a task that never returns (the
+ * pool, the shutdown, the task's thread).
  * Silent twin: a program whose untimed waits are all short, with a timed
  * wait and idle pool workers longer than the period, and pool shutdowns
  * (DRAIN and CANCEL) that wait for tasks. A bad value is a config line.
@@ -224,6 +225,45 @@ START_TEST(test_send_on_full_channel_says_how_full)
 }
 END_TEST
 
+static void *receive_one(void *arg)
+{
+	int item;
+
+	lc_thread_set_name("consumer");
+	OK(ds_chan_recv(arg, &item)); /* never returns */
+	return NULL;
+}
+
+static void empty_channel(void *arg)
+{
+	ds_chan_t *ch;
+	pthread_t t;
+
+	(void)arg;
+	OK(ds_chan_create(&ch, 2, sizeof(int), "results"));
+	OK(pthread_create(&t, NULL, receive_one, ch));
+	copy_log_after_report();
+	_exit(0);
+}
+
+START_TEST(test_recv_on_empty_channel_says_how_full)
+{
+	struct lct_child c;
+	char got[256];
+
+	LCT_ASSERT_RAN(lct_run_fn(empty_channel, NULL, hang_env(), &c), &c);
+	LCT_ASSERT_REPORTS(&c, "wait-timeout", 1);
+	ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+	ck_assert_str_eq(got, "lockcheck: wait-timeout: stall: 1 thread "
+			      "blocked over 1 s; no thread holds anything "
+			      "it needs");
+	LCT_ASSERT_ERR_HAS(&c, "  thread \"consumer\" (tid ");
+	LCT_ASSERT_ERR_HAS(&c, "    channel `results` (contents) holds 0 of "
+			       "2 items\n");
+	lct_child_free(&c);
+}
+END_TEST
+
 static int never_written[2]; /* a pipe: a task's endless wait, unseen */
 static pthread_barrier_t task_began;
 
@@ -395,6 +435,7 @@ int main(void)
 		tcase_add_test(tc, test_ab_ba_hang_is_reported_as_deadlock);
 		tcase_add_test(tc, test_lost_wakeup_is_reported_as_stall);
 		tcase_add_test(tc, test_send_on_full_channel_says_how_full);
+		tcase_add_test(tc, test_recv_on_empty_channel_says_how_full);
 		tcase_add_test(
 			tc, test_shutdown_waiting_for_endless_task_is_reported);
 		tcase_add_test(tc, test_bad_watchdog_value_is_a_config_line);
