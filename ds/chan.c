@@ -89,12 +89,26 @@ static bool chan_size(size_t cap, size_t item_size, size_t namelen,
 	return true;
 }
 
+/* How full the channel is, for the watchdog's report of a waiter (called
+ * by the waiter, holding ch->lock, before it blocks). */
+static size_t fill_locked(const void *obj, size_t *cap)
+{
+	const ds_chan_t *ch = obj;
+
+	*cap = ch->cap;
+	return ch->len;
+}
+
 /* One of the channel's wait nodes (role: "room" or "contents"). */
 static int init_node(ds_chan_t *ch, lc_cond_t *c, const char *role)
 {
-	return ds__init_result(lc__cond_init_node(c, CLOCK_MONOTONIC, &ch->lock,
-						  "channel", ch->name, role,
-						  ch->file, ch->line));
+	int err = ds__init_result(
+		lc__cond_init_node(c, CLOCK_MONOTONIC, &ch->lock, "channel",
+				   ch->name, role, ch->file, ch->line));
+
+	if (!err)
+		LC_COND_FILL(c, fill_locked, ch);
+	return err;
 }
 
 /* The mutex and both condvars, or none of them (an error from init). */

@@ -36,7 +36,8 @@
  * classed by the create site): a task runs inside it (LC_NODE_ENTER), a
  * blocking submit waits on it, and so does a shutdown joining its workers
  * (LC_NODE_WAIT): a task that needs a lock the submitter or the shutdown
- * holds is a wait-cycle.
+ * holds is a wait-cycle. The join is an untimed wait on it for the
+ * watchdog (LC_NODE_BLOCK): a task that never returns is reported.
  */
 #include "ds/pool.h"
 
@@ -500,8 +501,10 @@ int ds_pool_shutdown(ds_pool_t *p, int mode)
 	if (err)
 		return err;
 	cancel_dropped(p, &d);
-	LC_NODE_WAIT(&p->room); /* for every task to return */
+	LC_NODE_WAIT(&p->room);	 /* for every task to return */
+	LC_NODE_BLOCK(&p->room); /* the watchdog sees a task that never does */
 	join_workers(p);
+	LC_NODE_UNBLOCK(&p->room);
 	wait_for_submitters_to_leave(p);
 	destroy_sync(p);
 	free_pool(p);

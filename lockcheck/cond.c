@@ -45,6 +45,23 @@ static void retake(void *arg)
 	lc__leave(w->t);
 }
 
+/* For the watchdog: t blocks on c. A structure's fill is read here,
+ * where the waiter still holds the mutex that guards it; it stays so
+ * until a signal ends the wait. */
+static void publish(struct lc__thread *t, lc_cond_t *c,
+		    const struct lc__site *at)
+{
+	size_t fill, cap = 0;
+
+	if (c->lk.kind != LC__KIND_COND || !c->fill) {
+		lc__blocked_begin(t, &c->lk, at, LC__WRITE, lc__now_ns());
+		return;
+	}
+	fill = c->fill(c->fill_obj, &cap);
+	lc__blocked_begin_node(t, &c->lk, at, lc__now_ns(), LC__BLOCKED_FILL,
+			       fill, cap);
+}
+
 static int wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 		struct wait *w)
 {
@@ -59,8 +76,7 @@ static int wait(lc_cond_t *c, lc_mutex_t *m, const struct timespec *abstime,
 		lc__wait_edges(w->t, c, lc__id_fast(&m->lk), &w->a.at, w->a.ra,
 			       w->a.how);
 	if (err == LC__GO && lc__cfg.watchdog_ns && !abstime && !c->idle)
-		lc__blocked_begin(w->t, &c->lk, &w->a.at, LC__WRITE,
-				  lc__now_ns());
+		publish(w->t, c, &w->a.at);
 	if (err == LC__GO) {
 		pthread_cleanup_push(retake, w);
 		err = real_wait(c, m, abstime);
@@ -109,6 +125,8 @@ static int init(lc_cond_t *c, const pthread_condattr_t *attr, const char *name,
 	lc__lock_init(&c->lk, name, key, LC__KIND_COND, ra);
 	atomic_store(&c->bound, 0);
 	atomic_store(&c->pending, 0);
+	c->fill = NULL;
+	c->fill_obj = NULL;
 	return 0;
 }
 
@@ -157,6 +175,8 @@ int lc__cond_init_node(lc_cond_t *c, clockid_t clock, lc_mutex_t *bound,
 	c->lk.kind = LC__KIND_COND;
 	atomic_store(&c->bound, 0);
 	atomic_store(&c->pending, 0);
+	c->fill = NULL;
+	c->fill_obj = NULL;
 	lc__node_name(c, bound, what, name, role, file, line);
 	return 0;
 }

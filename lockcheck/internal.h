@@ -208,6 +208,17 @@ struct lc__blocked {
 	struct lc__lock *lk; /* the lock, or the condvar's lk */
 	struct lc__site at;  /* the wait's call */
 	uint8_t mode;
+	uint8_t what;	  /* enum lc__blocked_what */
+	size_t fill, cap; /* LC__BLOCKED_FILL: items held, of cap */
+};
+
+/* What a blocked record says beyond the wait. */
+enum lc__blocked_what {
+	LC__BLOCKED_PLAIN, /* a lock or condvar wait */
+	LC__BLOCKED_FILL,  /* a condvar wait on a structure of items (a
+			    * channel): fill and cap as the wait began */
+	LC__BLOCKED_JOIN,  /* a wait for a node outside any condvar (a pool's
+			    * shutdown joining its workers) */
 };
 
 struct lc__thread {
@@ -498,6 +509,12 @@ void lc__watchdog_hold(bool take);
  * the first one). REQUIRES: lc__cfg.watchdog_ns. */
 void lc__blocked_begin(struct lc__thread *t, struct lc__lock *lk,
 		       const struct lc__site *at, uint8_t mode, uint64_t now);
+
+/* lc__blocked_begin for a condvar wait (what: LC__BLOCKED_FILL, with
+ * fill of cap items) or a node wait (LC__BLOCKED_JOIN; fill, cap 0). */
+void lc__blocked_begin_node(struct lc__thread *t, struct lc__lock *lk,
+			    const struct lc__site *at, uint64_t now,
+			    uint8_t what, size_t fill, size_t cap);
 
 /* The wait is over: one store. */
 static inline void lc__blocked_end(struct lc__thread *t)

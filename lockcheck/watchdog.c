@@ -57,10 +57,13 @@ struct stuck {
 	struct lc__lock *lk;
 	struct lc__site at;
 	uint8_t mode;
+	uint8_t what;	  /* enum lc__blocked_what */
+	size_t fill, cap; /* LC__BLOCKED_FILL */
 	uint32_t nheld;
 	struct lc__held held[MAX_SHOWN_HELD];
 	int owner;		  /* tid of a holder of lk, 0: none found */
 	int owner_index;	  /* that holder in the stuck set, or -1 */
+	char owner_name[64];	  /* its name */
 	struct lc__site owner_at; /* where the holder took it */
 };
 
@@ -136,6 +139,9 @@ static bool copy_blocked(struct lc__thread *t, struct stuck *s)
 	s->lk = t->blocked.lk;
 	s->at = t->blocked.at;
 	s->mode = t->blocked.mode;
+	s->what = t->blocked.what;
+	s->fill = t->blocked.fill;
+	s->cap = t->blocked.cap;
 	s->nheld = t->nheld < MAX_SHOWN_HELD ? t->nheld : MAX_SHOWN_HELD;
 	memcpy(s->held, t->held, s->nheld * sizeof(s->held[0]));
 	s->owner = 0;
@@ -148,10 +154,12 @@ static bool copy_blocked(struct lc__thread *t, struct stuck *s)
 				    memory_order_acquire) == since;
 }
 
-/* A thread other than s's holding s->lk (not for condvars). */
+/* A thread other than s's holding s->lk: for a lock, or for a node
+ * waited on outside a condvar (a pool, held by the threads running its
+ * tasks); a condvar has no holder. */
 static void find_owner(struct stuck *s)
 {
-	if (s->lk->kind == LC__KIND_COND)
+	if (s->lk->kind == LC__KIND_COND && s->what != LC__BLOCKED_JOIN)
 		return;
 	for (struct lc__thread *t = reg_head; t; t = t->wd_next) {
 		uint32_t n = t->nheld;
@@ -162,6 +170,8 @@ static void find_owner(struct stuck *s)
 			if (t->held[i].lk == s->lk) {
 				s->owner = t->tid;
 				s->owner_at = t->held[i].at;
+				name_of(t, s->owner_name,
+					sizeof(s->owner_name));
 				return;
 			}
 	}
@@ -274,6 +284,16 @@ static void print_signaller(struct lc__buf *b, const struct lc__lock *lk)
 	lc__buf_add(b, " by thread tid %d\n", tid);
 }
 
+/* "channel `jobs` (room) holds 4 of 4 items": as the wait began. */
+static void print_fill(struct lc__buf *b, const struct stuck *s)
+{
+	const struct lc__class *c = atomic_load(&s->lk->cls);
+
+	lc__buf_add(b, "    ");
+	lc__buf_put_text(b, c ? c->name : "it");
+	lc__buf_add(b, " holds %zu of %zu items\n", s->fill, s->cap);
+}
+
 static void print_stuck(struct lc__buf *b, const struct stuck *s,
 			const struct stuck *all, uint64_t now)
 {
@@ -296,21 +316,28 @@ static void print_stuck(struct lc__buf *b, const struct stuck *s,
 	}
 	if (!s->nheld)
 		lc__buf_add(b, "    holds nothing\n");
-	if (s->lk->kind == LC__KIND_COND) {
+	if (s->what == LC__BLOCKED_FILL)
+		print_fill(b, s);
+	if (s->lk->kind == LC__KIND_COND && s->what != LC__BLOCKED_JOIN) {
 		print_signaller(b, s->lk);
+		return;
+	}
+	if (s->what == LC__BLOCKED_JOIN && !s->owner) {
+		lc__buf_add(b, "    no task of it runs now\n");
 		return;
 	}
 	if (!s->owner) {
 		lc__buf_add(b, "    no thread holds it now\n");
 		return;
 	}
-	lc__buf_add(b, "    it is held by ");
-	if (s->owner_index >= 0) {
-		lc__buf_add(b, "thread \"");
-		lc__buf_put_text(b, all[s->owner_index].name);
-		lc__buf_add(b, "\" ");
-	}
-	lc__buf_add(b, "(tid %d), taken at ", s->owner);
+	lc__buf_add(b, s->what == LC__BLOCKED_JOIN ? "    a task runs in it on "
+						   : "    it is held by ");
+	lc__buf_add(b, "thread \"");
+	lc__buf_put_text(b, s->owner_index >= 0 ? all[s->owner_index].name
+						: s->owner_name);
+	lc__buf_add(b, "\" ");
+	lc__buf_add(b, "(tid %d), %s at ", s->owner,
+		    s->what == LC__BLOCKED_JOIN ? "entered" : "taken");
 	lc__print_site(b, &s->owner_at);
 	lc__buf_add(b, s->owner_index >= 0 ? "; that thread is blocked too\n"
 					   : "; that thread is running\n");
@@ -544,14 +571,55 @@ static void start(void)
 	pthread_setname_np(th, "lc-watchdog");
 }
 
-void lc__blocked_begin(struct lc__thread *t, struct lc__lock *lk,
-		       const struct lc__site *at, uint8_t mode, uint64_t now)
+static void publish(struct lc__thread *t, struct lc__lock *lk,
+		    const struct lc__site *at, uint8_t mode, uint64_t now,
+		    uint8_t what, size_t fill, size_t cap)
 {
 	if (!atomic_load_explicit(&started, memory_order_relaxed))
 		start();
 	t->blocked.lk = lk;
 	t->blocked.at = *at;
 	t->blocked.mode = mode;
+	t->blocked.what = what;
+	t->blocked.fill = fill;
+	t->blocked.cap = cap;
 	atomic_store_explicit(&t->blocked.since_ns, now ? now : 1,
 			      memory_order_release);
+}
+
+void lc__blocked_begin(struct lc__thread *t, struct lc__lock *lk,
+		       const struct lc__site *at, uint8_t mode, uint64_t now)
+{
+	publish(t, lk, at, mode, now, LC__BLOCKED_PLAIN, 0, 0);
+}
+
+void lc__blocked_begin_node(struct lc__thread *t, struct lc__lock *lk,
+			    const struct lc__site *at, uint64_t now,
+			    uint8_t what, size_t fill, size_t cap)
+{
+	publish(t, lk, at, LC__WRITE, now, what, fill, cap);
+}
+
+void lc__node_block(lc_cond_t *c, const char *file, int line, const char *func)
+{
+	struct lc__site at = { file, line, func };
+	struct lc__thread *t;
+
+	if (!lc__cfg.watchdog_ns || c->lk.kind != LC__KIND_COND ||
+	    !(t = lc__enter()))
+		return;
+	lc__blocked_begin_node(t, &c->lk, &at, lc__now_ns(), LC__BLOCKED_JOIN,
+			       0, 0);
+	lc__leave(t);
+}
+
+void lc__node_unblock(lc_cond_t *c)
+{
+	struct lc__thread *t;
+
+	if (!lc__cfg.watchdog_ns || c->lk.kind != LC__KIND_COND ||
+	    !(t = lc__enter()))
+		return;
+	lc__blocked_end(t);
+	lc__leave(t);
 }

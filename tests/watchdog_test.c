@@ -7,9 +7,12 @@
  * leaves (the hung threads go with the process). The test asserts the
  * report's first line and its wait-for graph: a real AB/BA deadlock, and
  * a lost wakeup on a condvar (a stall: nobody holds anything the waiter
- * needs). Silent twin: a program whose untimed waits are all short, with
- * a timed wait and idle pool workers longer than the period. A bad value
- * is a config line.
+ * needs), a send on a full channel and a receive on an empty one (how
+ * full it is), a pool shutdown waiting for a task that never returns (the
+ * pool, the shutdown, the task's thread).
+ * Silent twin: a program whose untimed waits are all short, with a timed
+ * wait and idle pool workers longer than the period, and pool shutdowns
+ * (DRAIN and CANCEL) that wait for tasks. A bad value is a config line.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ds/chan.h"
 #include "ds/pool.h"
 #include "lockcheck/lockcheck.h"
 #include "testutil.h"
@@ -179,6 +183,144 @@ START_TEST(test_lost_wakeup_is_reported_as_stall)
 }
 END_TEST
 
+static void *send_five(void *arg)
+{
+	ds_chan_t *ch = arg;
+
+	lc_thread_set_name("producer");
+	for (int i = 0; i < 5; i++)
+		OK(ds_chan_send(ch, &i)); /* the fifth never returns */
+	return NULL;
+}
+
+static void full_channel(void *arg)
+{
+	ds_chan_t *ch;
+	pthread_t t;
+
+	(void)arg;
+	OK(ds_chan_create(&ch, 4, sizeof(int), "jobs"));
+	OK(pthread_create(&t, NULL, send_five, ch));
+	copy_log_after_report();
+	_exit(0);
+}
+
+START_TEST(test_send_on_full_channel_says_how_full)
+{
+	struct lct_child c;
+	char got[256];
+
+	LCT_ASSERT_RAN(lct_run_fn(full_channel, NULL, hang_env(), &c), &c);
+	LCT_ASSERT_REPORTS(&c, "wait-timeout", 1);
+	ck_assert_uint_eq(lct_count_all_reports(&c), 1);
+	ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+	ck_assert_str_eq(got, "lockcheck: wait-timeout: stall: 1 thread "
+			      "blocked over 1 s; no thread holds anything "
+			      "it needs");
+	LCT_ASSERT_ERR_HAS(&c, "  thread \"producer\" (tid ");
+	LCT_ASSERT_ERR_HAS(&c, ") waits for channel `jobs` (room) [");
+	LCT_ASSERT_ERR_HAS(&c,
+			   "    channel `jobs` (room) holds 4 of 4 items\n");
+	lct_child_free(&c);
+}
+END_TEST
+
+static void *receive_one(void *arg)
+{
+	int item;
+
+	lc_thread_set_name("consumer");
+	OK(ds_chan_recv(arg, &item)); /* never returns */
+	return NULL;
+}
+
+static void empty_channel(void *arg)
+{
+	ds_chan_t *ch;
+	pthread_t t;
+
+	(void)arg;
+	OK(ds_chan_create(&ch, 2, sizeof(int), "results"));
+	OK(pthread_create(&t, NULL, receive_one, ch));
+	copy_log_after_report();
+	_exit(0);
+}
+
+START_TEST(test_recv_on_empty_channel_says_how_full)
+{
+	struct lct_child c;
+	char got[256];
+
+	LCT_ASSERT_RAN(lct_run_fn(empty_channel, NULL, hang_env(), &c), &c);
+	LCT_ASSERT_REPORTS(&c, "wait-timeout", 1);
+	ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+	ck_assert_str_eq(got, "lockcheck: wait-timeout: stall: 1 thread "
+			      "blocked over 1 s; no thread holds anything "
+			      "it needs");
+	LCT_ASSERT_ERR_HAS(&c, "  thread \"consumer\" (tid ");
+	LCT_ASSERT_ERR_HAS(&c, "    channel `results` (contents) holds 0 of "
+			       "2 items\n");
+	lct_child_free(&c);
+}
+END_TEST
+
+static int never_written[2]; /* a pipe: a task's endless wait, unseen */
+static pthread_barrier_t task_began;
+
+static void endless_task(void *arg)
+{
+	char byte;
+
+	(void)arg;
+	pthread_barrier_wait(&task_began);
+	while (read(never_written[0], &byte, 1) != 0)
+		; /* bug: nobody ever writes, nor closes */
+}
+
+static void *shut_down(void *arg)
+{
+	lc_thread_set_name("closer");
+	OK(ds_pool_shutdown(arg, DS_POOL_DRAIN)); /* never returns */
+	return NULL;
+}
+
+static void endless_task_at_shutdown(void *arg)
+{
+	ds_pool_t *p;
+	pthread_t t;
+
+	(void)arg;
+	OK(pipe(never_written));
+	pthread_barrier_init(&task_began, NULL, 2);
+	OK(ds_pool_create(&p, 2, 2, "workers"));
+	OK(ds_pool_submit(p, endless_task, NULL));
+	pthread_barrier_wait(&task_began);
+	OK(pthread_create(&t, NULL, shut_down, p));
+	copy_log_after_report();
+	_exit(0);
+}
+
+START_TEST(test_shutdown_waiting_for_endless_task_is_reported)
+{
+	struct lct_child c;
+	char got[256];
+
+	LCT_ASSERT_RAN(
+		lct_run_fn(endless_task_at_shutdown, NULL, hang_env(), &c), &c);
+	LCT_ASSERT_REPORTS(&c, "wait-timeout", 1);
+	ck_assert_uint_eq(lct_count_all_reports(&c), 1);
+	ck_assert(lct_find_line(c.err, "lockcheck: ", got, sizeof(got)));
+	ck_assert_str_eq(got, "lockcheck: wait-timeout: stall: 1 thread "
+			      "blocked over 1 s");
+	LCT_ASSERT_ERR_HAS(&c, "  thread \"closer\" (tid ");
+	LCT_ASSERT_ERR_HAS(&c, ") waits for pool `workers` [");
+	LCT_ASSERT_ERR_HAS(&c, " in ds_pool_shutdown(), blocked ");
+	LCT_ASSERT_ERR_HAS(&c, "    a task runs in it on thread \"workers");
+	LCT_ASSERT_ERR_HAS(&c, " in run_task(); that thread is running\n");
+	lct_child_free(&c);
+}
+END_TEST
+
 /* ---- silent twin ---- */
 
 static void *ping(void *arg)
@@ -194,6 +336,28 @@ static void *ping(void *arg)
 	}
 	OK(lc_mutex_unlock(&M));
 	return NULL;
+}
+
+static void short_task(void *arg)
+{
+	const struct timespec tick = { 0, 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&tick, NULL);
+}
+
+/* DRAIN and CANCEL shutdowns that wait for running tasks (briefly). */
+static void shutdowns_waiting_for_tasks(void)
+{
+	static const int modes[] = { DS_POOL_DRAIN, DS_POOL_CANCEL };
+	ds_pool_t *p;
+
+	for (int m = 0; m < 2; m++) {
+		OK(ds_pool_create(&p, 2, 8, "busy"));
+		for (int i = 0; i < 8; i++)
+			OK(ds_pool_submit(p, short_task, NULL));
+		OK(ds_pool_shutdown(p, modes[m]));
+	}
 }
 
 /* Short untimed waits (a ping-pong), then a timed wait of 2 s that times
@@ -224,6 +388,7 @@ static void short_waits(void *arg)
 	ck_assert_int_eq(lc_cond_timedwait(&ready, &M, &deadline), ETIMEDOUT);
 	OK(lc_mutex_unlock(&M));
 	OK(ds_pool_shutdown(p, DS_POOL_DRAIN));
+	shutdowns_waiting_for_tasks();
 }
 
 START_TEST(test_short_and_timed_waits_are_silent)
@@ -269,6 +434,10 @@ int main(void)
 	if (LOCKCHECK) {
 		tcase_add_test(tc, test_ab_ba_hang_is_reported_as_deadlock);
 		tcase_add_test(tc, test_lost_wakeup_is_reported_as_stall);
+		tcase_add_test(tc, test_send_on_full_channel_says_how_full);
+		tcase_add_test(tc, test_recv_on_empty_channel_says_how_full);
+		tcase_add_test(
+			tc, test_shutdown_waiting_for_endless_task_is_reported);
 		tcase_add_test(tc, test_bad_watchdog_value_is_a_config_line);
 	}
 	tcase_add_test(tc, test_short_and_timed_waits_are_silent);

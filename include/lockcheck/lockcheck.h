@@ -204,6 +204,9 @@ typedef struct lc_cond {
 	const char *last_func;
 	LC__ATOMIC(int) last_tid; /* its thread; 0: none yet */
 	int idle;		  /* its waiters are idle, not stuck */
+	/* LC_COND_FILL: how full the structure its waiters wait on is. */
+	size_t (*fill)(const void *obj, size_t *cap);
+	const void *fill_obj;
 } lc_cond_t;
 
 #define LC__LOCK_INIT(name, kind)                                              \
@@ -223,7 +226,7 @@ typedef struct lc_cond {
 	{                                                                      \
 		PTHREAD_COND_INITIALIZER,                                      \
 			LC__LOCK_INIT("condvar", LC__KIND_COND), 0, 0, NULL,   \
-			0, NULL, 0, 0                                          \
+			0, NULL, 0, 0, NULL, NULL                              \
 	}
 
 /* The one GNU extension: a statement expression declares the static key
@@ -742,6 +745,13 @@ static inline int lc_once(lc_once_t *once, void (*fn)(void))
  * blocking submit, a shutdown that waits for tasks).
  * LC_COND_IDLE(c): c's waiters wait for work, which nobody owes them (a
  * pool's idle workers): the watchdog never reports them.
+ * LC_COND_FILL(c, fn, obj): c's waiters wait on a structure of items (a
+ * channel): a waiter, before it blocks and holding the mutex that guards
+ * obj, calls fn(obj, &cap) (items held; *cap: its capacity), and the
+ * watchdog's report says it. Set after init.
+ * LC_NODE_BLOCK(c) / LC_NODE_UNBLOCK(c): around a wait for the node
+ * outside any condvar (a pool's shutdown joining its workers): the
+ * watchdog sees it as an untimed wait on c. No locks taken in between.
  */
 #if LOCKCHECK
 #ifdef CLOCK_MONOTONIC
@@ -753,11 +763,17 @@ void lc__cond_event(lc_cond_t *c, const char *file, int line, const char *func);
 void lc__node_enter(lc_cond_t *c, const char *file, int line, const char *func);
 void lc__node_leave(lc_cond_t *c);
 void lc__node_wait(lc_cond_t *c, const char *file, int line, const char *func);
+void lc__node_block(lc_cond_t *c, const char *file, int line, const char *func);
+void lc__node_unblock(lc_cond_t *c);
 #define LC_COND_EVENT(c) lc__cond_event((c), LC__AT)
 #define LC_NODE_ENTER(c) lc__node_enter((c), LC__AT)
 #define LC_NODE_LEAVE(c) lc__node_leave((c))
 #define LC_NODE_WAIT(c)	 lc__node_wait((c), LC__AT)
 #define LC_COND_IDLE(c)	 ((void)((c)->idle = 1))
+#define LC_COND_FILL(c, fn, obj)                                               \
+	((void)((c)->fill = (fn), (c)->fill_obj = (obj)))
+#define LC_NODE_BLOCK(c)   lc__node_block((c), LC__AT)
+#define LC_NODE_UNBLOCK(c) lc__node_unblock((c))
 #else
 #ifdef CLOCK_MONOTONIC
 static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
@@ -769,11 +785,14 @@ static inline int lc__cond_init_node(lc_cond_t *c, clockid_t clock,
 	return lc_cond_init_clock(c, clock);
 }
 #endif
-#define LC_COND_EVENT(c) ((void)(c))
-#define LC_NODE_ENTER(c) ((void)(c))
-#define LC_NODE_LEAVE(c) ((void)(c))
-#define LC_NODE_WAIT(c)	 ((void)(c))
-#define LC_COND_IDLE(c)	 ((void)(c))
+#define LC_COND_EVENT(c)	 ((void)(c))
+#define LC_NODE_ENTER(c)	 ((void)(c))
+#define LC_NODE_LEAVE(c)	 ((void)(c))
+#define LC_NODE_WAIT(c)		 ((void)(c))
+#define LC_COND_IDLE(c)		 ((void)(c))
+#define LC_COND_FILL(c, fn, obj) ((void)(c), (void)(fn), (void)(obj))
+#define LC_NODE_BLOCK(c)	 ((void)(c))
+#define LC_NODE_UNBLOCK(c)	 ((void)(c))
 #endif
 
 /* lc_assert_no_locks_held(): reports assert-held when the calling thread
