@@ -355,6 +355,11 @@ const char *lc__thread_name(struct lc__thread *t);
  * it was started through the pthread_create wrapper. */
 bool lc__inherited_name(char out[16]);
 
+/* thread_start.c: a join of thread th succeeded (pthread_join and, in the
+ * preload, pthread_tryjoin_np and pthread_timedjoin_np): th's code is
+ * ordered before what the caller does next. */
+void lc__thread_joined(pthread_t th);
+
 /* Adds t's counters and cached chain hits to the shared totals. */
 void lc__thread_flush(struct lc__thread *t);
 
