@@ -579,6 +579,12 @@ int lc__stack_get(uint32_t id, void *const **frames);
 void lc__print_stack(struct lc__buf *b, void *const *frames, int n,
 		     const char *indent);
 
+/* The main program's file into out (size bytes, NUL-terminated); false
+ * when it cannot be read. Through /proc/thread-self: once the main thread
+ * has left by pthread_exit, /proc/self is a zombie whose exe link is
+ * gone while the other threads still run. */
+bool lc__exe_path(char *out, size_t size);
+
 /* ---- textbuf.c: the text of findings. ---- */
 
 /* A growable text buffer that never fails loudly: on no memory it stops

@@ -234,6 +234,33 @@ joins_silent_with_pthread_results() {
 	grep -q '^join self: 1$' "$TMP/out" || fail "self join not EDEADLK"
 }
 
+# Once main has left by pthread_exit, /proc/self is a zombie: the names
+# still come from the program's file (/proc/thread-self).
+main_pthread_exit_names_kept() {
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" main_exit cycle
+	want_status 66
+	grep -q '^join main: 0$' "$TMP/out" || fail "joining main failed"
+	grep -q '^done$' "$TMP/out" || fail "the program did not finish"
+	[ "$(grep -c '^lockcheck: ' "$TMP/err")" = 1 ] || fail "want 1 finding"
+	grep -q '^lockcheck: lock-order-cycle: second -> first -> second (2 locks, 1 thread)$' "$TMP/err" ||
+		fail "no cycle between the named locks"
+	grep -q 'second \[static in threads_end\] -> first \[static in threads_end\]' "$TMP/err" ||
+		fail "no module name"
+	grep -Eq '#0 pair at .*threads_end\.c:[0-9]+' "$TMP/err" ||
+		fail "no file:line from the debug info"
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" main_exit held
+	want_status 66
+	[ "$(grep -c '^lockcheck: ' "$TMP/err")" = 1 ] || fail "want 1 finding"
+	grep -Eq '^lockcheck: exit-held: thread "threads_end" \(tid [0-9]+\) exits holding 1 lock$' "$TMP/err" ||
+		fail "no exit-held line for main"
+	grep -Eq '^  holds kept \[static in threads_end\], taken at threads_end\+0x[0-9a-f]+ in main_exit\(\)$' "$TMP/err" ||
+		fail "no held lock with its name"
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" main_exit
+	want_status 0
+	no_finding "$TMP/err"
+	grep -q '^done$' "$TMP/out" || fail "the twin did not finish"
+}
+
 # ---- the command line
 
 missing_program_refused() {
@@ -325,6 +352,7 @@ check exitcode_zero_keeps_status exitcode_zero_keeps_status
 check fork_child_checked fork_child_checked
 check pthread_exit_holding_reported pthread_exit_holding_reported
 check joins_silent_with_pthread_results joins_silent_with_pthread_results
+check main_pthread_exit_names_kept main_pthread_exit_names_kept
 check missing_program_refused missing_program_refused
 check static_program_refused static_program_refused
 check bad_usage_refused bad_usage_refused
