@@ -52,7 +52,7 @@ static atomic_bool started;
 struct stuck {
 	struct lc__thread *t;
 	int tid;
-	char name[64];
+	char name[LC_TEXT_MAX + 2]; /* as long as lc__thread's: kept whole */
 	uint64_t since;
 	struct lc__lock *lk;
 	struct lc__site at;
