@@ -366,6 +366,11 @@ const char *lc__thread_name(struct lc__thread *t);
  * it was started through the pthread_create wrapper. */
 bool lc__inherited_name(char out[16]);
 
+/* thread_start.c: a join of thread th succeeded (pthread_join and, in the
+ * preload, pthread_tryjoin_np and pthread_timedjoin_np): th's code is
+ * ordered before what the caller does next. */
+void lc__thread_joined(pthread_t th);
+
 /* Adds t's counters and cached chain hits to the shared totals. */
 void lc__thread_flush(struct lc__thread *t);
 
@@ -590,6 +595,12 @@ int lc__stack_get(uint32_t id, void *const **frames);
 /* Under lc__slow: appends a symbolised stack, a frame a line. */
 void lc__print_stack(struct lc__buf *b, void *const *frames, int n,
 		     const char *indent);
+
+/* The main program's file into out (size bytes, NUL-terminated); false
+ * when it cannot be read. Through /proc/thread-self: once the main thread
+ * has left by pthread_exit, /proc/self is a zombie whose exe link is
+ * gone while the other threads still run. */
+bool lc__exe_path(char *out, size_t size);
 
 /* ---- textbuf.c: the text of findings. ---- */
 

@@ -151,17 +151,32 @@ struct find {
 	struct frame *f;
 };
 
+bool lc__exe_path(char *out, size_t size)
+{
+	static const char *const links[] = { "/proc/thread-self/exe",
+					     "/proc/self/exe" };
+
+	assert(size > 0);
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		ssize_t n = readlink(links[i], out, size - 1);
+
+		if (n > 0) {
+			out[n] = '\0';
+			return true;
+		}
+	}
+	out[0] = '\0';
+	return false;
+}
+
 /* The main program's path: "/proc/self/exe" would name addr2line itself
  * once addr2line runs. */
 static const char *self_exe(void)
 {
 	static char path[4096];
 
-	if (!path[0]) {
-		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-
-		path[n > 0 ? n : 0] = '\0';
-	}
+	if (!path[0])
+		lc__exe_path(path, sizeof(path));
 	return path[0] ? path : "/proc/self/exe";
 }
 

@@ -159,14 +159,21 @@ static join_fn *real_join(void)
 	return f;
 }
 
-int __wrap_pthread_join(pthread_t th, void **ret)
+void lc__thread_joined(pthread_t th)
 {
-	int err = real_join()(th, ret);
 	struct lc__thread *t;
 
-	if (!err && lc__race_active() && (t = lc__enter())) {
+	if (lc__race_active() && (t = lc__enter())) {
 		lc__race_joined(th);
 		lc__leave(t);
 	}
+}
+
+int __wrap_pthread_join(pthread_t th, void **ret)
+{
+	int err = real_join()(th, ret);
+
+	if (!err)
+		lc__thread_joined(th);
 	return err;
 }

@@ -65,6 +65,9 @@ struct lc__pre_real {
 	int (*spin_destroy)(pthread_spinlock_t *);
 	int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
 		      void *);
+	int (*join)(pthread_t, void **);
+	int (*tryjoin)(pthread_t, void **);
+	int (*timedjoin)(pthread_t, void **, const struct timespec *);
 	pid_t (*fork)(void);
 	void (*exit_now)(int) __attribute__((noreturn));
 	void (*exit_now_c99)(int) __attribute__((noreturn));

@@ -1,11 +1,16 @@
 /*
  * process.c: threads and the process's end.
  *
- * pthread_create goes through the checker's own wrapper
+ * pthread_create and pthread_join go through the checker's own wrappers
  * (lockcheck/thread_start.c: the new thread learns the name it inherited
- * before the program's code runs), whose real function is the next
- * pthread_create. A thread's end needs nothing here: the checker's thread
- * key destructor runs for pthread_exit as for a return.
+ * before the program's code runs; a join orders the thread's code before
+ * the joiner's, for race checking), whose real functions are the next
+ * ones. pthread_tryjoin_np and pthread_timedjoin_np, which the checker
+ * does not wrap, give the same order when they succeed. Their results
+ * are pthreads' own. A thread's end needs nothing here, so pthread_exit
+ * is not interposed: the checker's thread key destructor (its exit-held
+ * report) and the create wrapper's cleanup handler run for pthread_exit
+ * as for a return.
  *
  * exit() ends with the checker's exit hook (dump, exit status 66 after a
  * finding). _exit and _Exit skip it, so they do its work first: the
@@ -39,6 +44,37 @@ int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 		   void *(*fn)(void *), void *arg)
 {
 	return __wrap_pthread_create(th, attr, fn, arg);
+}
+
+int __wrap_pthread_join(pthread_t th, void **ret);
+int __real_pthread_join(pthread_t th, void **ret);
+
+int __real_pthread_join(pthread_t th, void **ret)
+{
+	return LC__PRE_REAL(join)(th, ret);
+}
+
+int pthread_join(pthread_t th, void **ret)
+{
+	return __wrap_pthread_join(th, ret);
+}
+
+int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+	int err = LC__PRE_REAL(tryjoin)(th, ret);
+
+	if (!err)
+		lc__thread_joined(th);
+	return err;
+}
+
+int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *until)
+{
+	int err = LC__PRE_REAL(timedjoin)(th, ret, until);
+
+	if (!err)
+		lc__thread_joined(th);
+	return err;
 }
 
 /* The process the checker's state belongs to (not a vfork child). */

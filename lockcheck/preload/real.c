@@ -96,6 +96,9 @@ static void resolve_all(void)
 	NEED(spin_unlock, "pthread_spin_unlock");
 	NEED(spin_destroy, "pthread_spin_destroy");
 	NEED(create, "pthread_create");
+	NEED(join, "pthread_join");
+	NEED(tryjoin, "pthread_tryjoin_np");
+	NEED(timedjoin, "pthread_timedjoin_np");
 	NEED(fork, "fork");
 	NEED(exit_now, "_exit");
 	NEED(exit_now_c99, "_Exit");

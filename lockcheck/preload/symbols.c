@@ -64,8 +64,7 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
 		if (info->dlpi_name && info->dlpi_name[0])
 			snprintf(f->out->path, sizeof(f->out->path), "%s",
 				 info->dlpi_name);
-		else if (readlink("/proc/self/exe", f->out->path,
-				  sizeof(f->out->path) - 1) < 0)
+		else if (!lc__exe_path(f->out->path, sizeof(f->out->path)))
 			snprintf(f->out->path, sizeof(f->out->path), "?");
 		f->out->name = base_name(f->out->path);
 		f->found = true;

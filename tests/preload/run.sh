@@ -41,6 +41,7 @@ build ab_ba ab_ba.c &&
 	build leave leave.c &&
 	build forked forked.c &&
 	build foreign_unlock foreign_unlock.c &&
+	build threads_end threads_end.c &&
 	"$CXX" -std=c++11 -O0 -g -pthread -o "$TMP/accounts" "$SRC/accounts.cc" &&
 	"$CC" -O0 -g -fPIC -shared -pthread -o "$TMP/libearly.so" "$SRC/early_lib.c" &&
 	"$CC" -O0 -g -pthread -o "$TMP/early" "$SRC/early_main.c" -L"$TMP" -learly -Wl,-rpath,"$TMP" ||
@@ -207,6 +208,59 @@ fork_child_checked() {
 	[ "$(ls "$TMP/f"/forked.*.graph | wc -l)" = 2 ] || fail "want 2 dumps"
 }
 
+# ---- threads' ends: pthread_exit, the joins
+
+pthread_exit_holding_reported() {
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" held
+	want_status 66
+	grep -q '^join: 0 11$' "$TMP/out" || fail "join did not return 0, 11"
+	[ "$(grep -c '^lockcheck: ' "$TMP/err")" = 1 ] || fail "want 1 finding"
+	grep -Eq '^lockcheck: exit-held: thread "holder" \(tid [0-9]+\) exits holding 1 lock$' "$TMP/err" ||
+		fail "no exit-held line for holder"
+	grep -Eq '^  holds kept \[static in threads_end\], taken at threads_end\+0x[0-9a-f]+ in leaver\(\)$' "$TMP/err" ||
+		fail "no held lock with its name"
+}
+
+joins_silent_with_pthread_results() {
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" clean
+	want_status 7
+	no_finding "$TMP/err"
+	# The same lines as without the preload: pthreads' results.
+	"$TMP/threads_end" clean >"$TMP/plain" || [ $? = 7 ] ||
+		fail "the program failed without the preload"
+	diff "$TMP/plain" "$TMP/out" || fail "results differ from pthreads'"
+	grep -q '^timedjoin: 0 12$' "$TMP/out" || fail "timedjoin"
+	grep -q '^tryjoin running: 1$' "$TMP/out" || fail "tryjoin not EBUSY"
+	grep -q '^join self: 1$' "$TMP/out" || fail "self join not EDEADLK"
+}
+
+# Once main has left by pthread_exit, /proc/self is a zombie: the names
+# still come from the program's file (/proc/thread-self).
+main_pthread_exit_names_kept() {
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" main_exit cycle
+	want_status 66
+	grep -q '^join main: 0$' "$TMP/out" || fail "joining main failed"
+	grep -q '^done$' "$TMP/out" || fail "the program did not finish"
+	[ "$(grep -c '^lockcheck: ' "$TMP/err")" = 1 ] || fail "want 1 finding"
+	grep -q '^lockcheck: lock-order-cycle: second -> first -> second (2 locks, 1 thread)$' "$TMP/err" ||
+		fail "no cycle between the named locks"
+	grep -q 'second \[static in threads_end\] -> first \[static in threads_end\]' "$TMP/err" ||
+		fail "no module name"
+	grep -Eq '#0 pair at .*threads_end\.c:[0-9]+' "$TMP/err" ||
+		fail "no file:line from the debug info"
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" main_exit held
+	want_status 66
+	[ "$(grep -c '^lockcheck: ' "$TMP/err")" = 1 ] || fail "want 1 finding"
+	grep -Eq '^lockcheck: exit-held: thread "threads_end" \(tid [0-9]+\) exits holding 1 lock$' "$TMP/err" ||
+		fail "no exit-held line for main"
+	grep -Eq '^  holds kept \[static in threads_end\], taken at threads_end\+0x[0-9a-f]+ in main_exit\(\)$' "$TMP/err" ||
+		fail "no held lock with its name"
+	run "$TMP/out" "$TMP/err" "$TMP/threads_end" main_exit
+	want_status 0
+	no_finding "$TMP/err"
+	grep -q '^done$' "$TMP/out" || fail "the twin did not finish"
+}
+
 # ---- the command line
 
 missing_program_refused() {
@@ -296,6 +350,9 @@ check foreign_unlock_refused foreign_unlock_refused
 check exit_paths_write_dump exit_paths_write_dump
 check exitcode_zero_keeps_status exitcode_zero_keeps_status
 check fork_child_checked fork_child_checked
+check pthread_exit_holding_reported pthread_exit_holding_reported
+check joins_silent_with_pthread_results joins_silent_with_pthread_results
+check main_pthread_exit_names_kept main_pthread_exit_names_kept
 check missing_program_refused missing_program_refused
 check static_program_refused static_program_refused
 check bad_usage_refused bad_usage_refused
