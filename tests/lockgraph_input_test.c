@@ -116,6 +116,16 @@ static const struct bad_case {
 	  "end line says 2 ranges, the dump has 1" },
 	{ HEAD2 CLASS0 RANGE_OK FINDING "end 1 0 1 1\n", "5",
 	  "'finding' line out of order" },
+	/* a merged dump's optional records field */
+	{ HEAD2 CLASS0 "range 4 2 2 8 0 \"f()\" \"x.c\" 3 0\nend 1 0 0 1\n",
+	  "4", "records not in 1..4294967295" },
+	{ HEAD2 CLASS0
+	  "range 4 2 2 8 0 \"f()\" \"x.c\" 3 4294967296\nend 1 0 0 1\n",
+	  "4", "records not in 1..4294967295" },
+	{ HEAD2 CLASS0 "range 4 2 2 8 0 \"f()\" \"x.c\" 3 x\nend 1 0 0 1\n",
+	  "4", "bad records field" },
+	{ HEAD2 CLASS0 "range 4 2 2 8 0 \"f()\" \"x.c\" 3 2 1\nend 1 0 0 1\n",
+	  "4", "bad trailing field" },
 	{ "lockcheck-dump 0\n", "1", "version 0 is not supported" },
 	{ "lockcheck-dump 1\r\n", "1", "CRLF line endings" },
 	{ "lockcheck-dump 1\nprocess 7 \"prog\"\r\n", "2",
@@ -615,6 +625,55 @@ START_TEST(test_guards_lists_shared_ranges)
 }
 END_TEST
 
+/* lockgraph merge keeps the ranges: its file's guards inventory is the
+ * dumps' own, records included, and a merge of the merge is the merge. */
+START_TEST(test_merge_keeps_ranges)
+{
+	static const char one[] = HEAD2 CLASS0 CLASS1
+		"range 10 5 2 8 0,1 \"guarded by a\" \"x.c\" 3\n"
+		"range 3 1 2 4 - \"loner()\" \"y.c\" 9\n"
+		"end 2 0 0 2\n";
+	static const char two[] =
+		HEAD2 "class 0 mutex 2 5 1 100 \"a\" \"x.c\" 1\n"
+		      "range 1 1 1 8 0 \"guarded by a\" \"x.c\" 3\n"
+		      "range 5 5 1 4 0 \"own()\" \"y.c\" 12\n"
+		      "end 1 0 0 2\n";
+	const char *dir = lct_tmpdir("merge-ranges");
+	char dumps[4096], path[4200];
+	struct lct_child m, m2, a, b;
+
+	snprintf(dumps, sizeof(dumps), "%s/dumps", dir);
+	ck_assert_int_eq(mkdir(dumps, 0700), 0);
+	snprintf(path, sizeof(path), "%s/one.graph", dumps);
+	write_file(path, one, sizeof(one) - 1);
+	snprintf(path, sizeof(path), "%s/two.graph", dumps);
+	write_file(path, two, sizeof(two) - 1);
+	run_lg("merge", dumps, &m);
+	LCT_ASSERT_EXITED(&m, 0);
+	/* a is class 0 of both dumps: the only lock common to all accesses */
+	LCT_ASSERT_OUT_HAS(&m, "\"guarded by a\" \"x.c\" 3 2\n");
+	LCT_ASSERT_OUT_HAS(&m, "range 3 1 2 4 - \"loner()\" \"y.c\" 9\n");
+	LCT_ASSERT_OUT_HAS(&m, "end 2 0 0 3\n");
+	snprintf(path, sizeof(path), "%s/merged.graph", dir);
+	write_file(path, m.out, m.out_len);
+
+	run_lg("guards", dumps, &a);
+	run_lg("guards", path, &b);
+	LCT_ASSERT_EXITED(&a, 0);
+	LCT_ASSERT_EXITED(&b, 0);
+	LCT_ASSERT_OUT_HAS(&a, "11 accesses, 6 writes, 3 threads, 2 records\n");
+	ck_assert_str_eq(b.out, a.out);
+
+	run_lg("merge", path, &m2);
+	LCT_ASSERT_EXITED(&m2, 0);
+	ck_assert_str_eq(m2.out, m.out);
+	lct_child_free(&m);
+	lct_child_free(&m2);
+	lct_child_free(&a);
+	lct_child_free(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lockgraph_input");
@@ -631,6 +690,7 @@ int main(void)
 	tcase_add_test(bad, test_wait_nodes_of_format_2_are_read);
 	tcase_add_test(bad, test_valid_reference_dump_is_accepted);
 	tcase_add_test(bad, test_guards_lists_shared_ranges);
+	tcase_add_test(bad, test_merge_keeps_ranges);
 	tcase_add_test(bad, test_binary_garbage_is_refused);
 	tcase_add_test(bad, test_megabyte_line_is_refused_in_bounded_memory);
 	tcase_add_test(bad, test_many_gates_and_classes_are_accepted);

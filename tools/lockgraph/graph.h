@@ -132,7 +132,7 @@ struct lg_range {
 	int32_t line;
 	uint64_t accesses, writes, threads, bytes;
 	uint32_t cls_off, ncls; /* candidate locks in lg_graph.ids */
-	uint32_t ndumps;
+	uint32_t records;	/* ranges of the dumps it sums */
 };
 
 struct lg_graph {
@@ -228,6 +228,7 @@ struct lg_range_rec {
 	const char *what, *file;
 	size_t what_len, file_len;
 	int32_t line;
+	uint32_t records; /* ranges of the dumps it sums: >= 1 */
 };
 int lg_graph_add_range(struct lg_graph *g, const struct lg_range_rec *r);
 

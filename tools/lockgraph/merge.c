@@ -468,7 +468,10 @@ int lg_graph_add_range(struct lg_graph *g, const struct lg_range_rec *rec)
 	r->threads = sat_add(r->threads, rec->threads);
 	if (rec->bytes > r->bytes)
 		r->bytes = rec->bytes;
-	r->ndumps++;
+	assert(rec->records >= 1);
+	r->records = r->records > UINT32_MAX - rec->records
+			     ? UINT32_MAX
+			     : r->records + rec->records;
 	err = 0;
 out:
 	free(merged);

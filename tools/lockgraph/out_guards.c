@@ -23,9 +23,9 @@ static void put_range(FILE *f, const struct lg_graph *g,
 		(int)r->line, (unsigned long long)r->bytes,
 		(unsigned long long)r->accesses, (unsigned long long)r->writes,
 		(unsigned long long)r->threads);
-	if (r->ndumps > 1) /* several processes, or several ranges of one
-			    * declaration site (a lock per element) */
-		fprintf(f, ", %u records", r->ndumps);
+	if (r->records > 1) /* several processes, or several ranges of one
+			     * declaration site (a lock per element) */
+		fprintf(f, ", %u records", r->records);
 	fputc('\n', f);
 }
 

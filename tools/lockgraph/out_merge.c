@@ -9,6 +9,9 @@
  *  - a singleton gate is written as "class:0"; a lock instance known to one
  *    dump (local gate key n) as "class:n+1", unique in the file;
  *  - each edge keeps its first occurrence (thread, sites).
+ *  - each checked range keeps its counts, its candidate locks and how
+ *    many ranges of the dumps it sums (the optional records field), so
+ *    `lockgraph guards` on the merge says what it says on the dumps.
  * What one file cannot keep: which process showed which edge (the scope of
  * a cycle), and the dumps' pids and paths. The process line is pid 0,
  * program "lockgraph-merge".
@@ -99,6 +102,27 @@ static void put_finding(FILE *f, const struct lg_graph *g, uint32_t i)
 	fputc('\n', f);
 }
 
+/* A merged range; records only when it sums more than one, so a range of
+ * one dump reads back as it was written. */
+static void put_range(FILE *f, const struct lg_graph *g, uint32_t i)
+{
+	const struct lg_range *r = &g->ranges[i];
+
+	fprintf(f, "range %llu %llu %llu %llu ",
+		(unsigned long long)r->accesses, (unsigned long long)r->writes,
+		(unsigned long long)r->threads, (unsigned long long)r->bytes);
+	if (!r->ncls)
+		fputc('-', f);
+	for (uint32_t k = 0; k < r->ncls; k++)
+		fprintf(f, "%s%u", k ? "," : "", g->ids[r->cls_off + k]);
+	put_field(f, lg_str(&g->strs, r->what));
+	put_field(f, lg_str(&g->strs, r->file));
+	fprintf(f, " %d", (int)r->line);
+	if (r->records > 1)
+		fprintf(f, " %u", r->records);
+	fputc('\n', f);
+}
+
 int lg_out_merge(FILE *f, const struct lg_analysis *a)
 {
 	const struct lg_graph *g = &a->g;
@@ -110,8 +134,9 @@ int lg_out_merge(FILE *f, const struct lg_analysis *a)
 		put_edge(f, g, i);
 	for (uint32_t i = 0; i < g->nfindings; i++)
 		put_finding(f, g, i);
-	/* no range lines: the guard inventory is per process (lockgraph guards
-	 * reads the dumps themselves) */
-	fprintf(f, "end %u %u %u 0\n", g->nclasses, g->nedges, g->nfindings);
+	for (uint32_t i = 0; i < g->nranges; i++)
+		put_range(f, g, i);
+	fprintf(f, "end %u %u %u %u\n", g->nclasses, g->nedges, g->nfindings,
+		g->nranges);
 	return ferror(f) ? EIO : 0;
 }

@@ -452,10 +452,12 @@ static int parse_finding(struct parser *p, struct lg_cursor *c)
 }
 
 /* A range line (version 2): accesses writes threads bytes classes what
- * file line. */
+ * file line, and in a merged dump optionally records (how many ranges of
+ * the dumps it sums; 1 when absent). */
 static int parse_range(struct parser *p, struct lg_cursor *c)
 {
-	struct lg_range_rec r = { 0 };
+	struct lg_range_rec r = { .records = 1 };
+	uint64_t records;
 	const char *raw[2];
 	size_t n[2];
 	uint32_t ncls;
@@ -475,9 +477,17 @@ static int parse_range(struct parser *p, struct lg_cursor *c)
 		return err;
 	if (field(p, lg_field_str(c, &raw[0], &n[0]), "range", "what") ||
 	    field(p, lg_field_str(c, &raw[1], &n[1]), "range", "file") ||
-	    field(p, lg_field_i32(c, &r.line), "range", "line") ||
-	    field(p, lg_field_end(c), "range", "trailing"))
+	    field(p, lg_field_i32(c, &r.line), "range", "line"))
 		return EINVAL;
+	if (lg_field_end(c) != 0) { /* a merged dump's record count */
+		if (field(p, lg_field_u64(c, &records), "range", "records") ||
+		    field(p, lg_field_end(c), "range", "trailing"))
+			return EINVAL;
+		if (records < 1 || records > UINT32_MAX)
+			return bad(p, "range line: records not in 1..%u",
+				   UINT32_MAX);
+		r.records = (uint32_t)records;
+	}
 	if (!p->merge) {
 		p->nranges++;
 		return 0;
