@@ -1,0 +1,92 @@
+/*
+ * race_defer.c: lc_unguard and lc_handoff from a signal handler that
+ * interrupted its thread inside the checker. That thread may hold any of
+ * the race checker's locks, so the handler takes none: it notes the range
+ * in a fixed table (atomics only: async-signal-safe), and the next race
+ * call of any thread applies the notes before its own work. Skipping them
+ * instead would leave a declaration or a history that memory reused later
+ * could be reported against: a false report. A note is applied before any
+ * call that comes after the handler's in the program's order, since that
+ * call's thread sees pending (set before the note is READY) and waits for
+ * apply_mu until the note is applied.
+ *
+ * Invariants: a note's range is written only in state FILLING, by the
+ * handler that claimed it, and read only in state READY under apply_mu;
+ * pending counts the notes claimed and not yet applied.
+ */
+#define _GNU_SOURCE
+#include "race.h"
+
+#define NOTES 64
+
+enum { FREE, FILLING, READY };
+
+struct note {
+	_Atomic int state;
+	uintptr_t lo, hi;
+	bool unguard; /* lc_unguard; else lc_handoff */
+};
+
+static struct note notes[NOTES];
+_Atomic int lc__race_pending;
+static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER; /* before
+								 * the race
+								 * locks */
+
+bool lc__race_defer(uintptr_t lo, uintptr_t hi, bool unguard)
+{
+	for (int i = 0; i < NOTES; i++) {
+		struct note *n = &notes[i];
+		int expect = FREE;
+
+		if (!atomic_compare_exchange_strong(&n->state, &expect,
+						    FILLING))
+			continue;
+		atomic_fetch_add(&lc__race_pending, 1);
+		n->lo = lo;
+		n->hi = hi;
+		n->unguard = unguard;
+		atomic_store_explicit(&n->state, READY, memory_order_release);
+		return true;
+	}
+	return false;
+}
+
+void lc__race_apply_slow(void)
+{
+	pthread_mutex_lock(&apply_mu);
+	for (int i = 0; i < NOTES; i++) {
+		struct note *n = &notes[i];
+
+		if (atomic_load_explicit(&n->state, memory_order_acquire) !=
+		    READY)
+			continue;
+		lc__race_forget(n->lo, n->hi, n->unguard);
+		atomic_store(&n->state, FREE);
+		atomic_fetch_sub(&lc__race_pending, 1);
+	}
+	pthread_mutex_unlock(&apply_mu);
+}
+
+/* In the child, a note another thread was filling stays unfinished: it
+ * is freed, and pending counts what is left. */
+void lc__race_defer_fork_lock(int how)
+{
+	int left = 0;
+
+	if (how > 0) {
+		pthread_mutex_lock(&apply_mu);
+		return;
+	}
+	if (how < 0) {
+		for (int i = 0; i < NOTES; i++) {
+			int expect = FILLING;
+
+			atomic_compare_exchange_strong(&notes[i].state, &expect,
+						       FREE);
+			left += atomic_load(&notes[i].state) == READY;
+		}
+		atomic_store(&lc__race_pending, left);
+	}
+	pthread_mutex_unlock(&apply_mu);
+}
