@@ -124,7 +124,7 @@ static void forget(const volatile void *ptr, size_t size, bool unguard)
 		report_limit();
 		leave(&e);
 	} else if (!lc__race_defer(lo, hi, unguard)) {
-		lc__race_stop("race: more than 64 lc_unguard or lc_handoff "
+		lc__race_stop("race: more than 128 lc_unguard or lc_handoff "
 			      "calls of signal handlers pending");
 	}
 }

@@ -10,21 +10,27 @@
  * call's thread sees pending (set before the note is READY) and waits for
  * apply_mu until the note is applied.
  *
+ * A handler's call that a READY note makes already (the same range and
+ * call: a handler may repeat its calls faster than they are applied) adds
+ * none: applying one is applying both.
+ *
  * Invariants: a note's range is written only in state FILLING, by the
- * handler that claimed it, and read only in state READY under apply_mu;
- * pending counts the notes claimed and not yet applied.
+ * handler that claimed it, after its seq grew; it is applied only by the
+ * thread that moved it from READY to APPLYING, under apply_mu; pending
+ * counts the notes claimed and not yet applied.
  */
 #define _GNU_SOURCE
 #include "race.h"
 
-#define NOTES 64
+#define NOTES 128
 
-enum { FREE, FILLING, READY };
+enum { FREE, FILLING, READY, APPLYING };
 
 struct note {
 	_Atomic int state;
-	uintptr_t lo, hi;
-	bool unguard; /* lc_unguard; else lc_handoff */
+	_Atomic uint32_t seq; /* claims so far: a reader's check */
+	_Atomic uintptr_t lo, hi;
+	_Atomic bool unguard; /* lc_unguard; else lc_handoff */
 };
 
 static struct note notes[NOTES];
@@ -33,8 +39,28 @@ static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER; /* before
 								 * the race
 								 * locks */
 
+/* Whether n is a note of the same call that no thread started applying:
+ * the call is made by that note already. Read like a seqlock: the note
+ * may be applied, freed and claimed again meanwhile. */
+static bool pending_same(struct note *n, uintptr_t lo, uintptr_t hi,
+			 bool unguard)
+{
+	uint32_t seq = atomic_load(&n->seq);
+	bool same;
+
+	if (atomic_load(&n->state) != READY)
+		return false;
+	same = atomic_load(&n->lo) == lo && atomic_load(&n->hi) == hi &&
+	       atomic_load(&n->unguard) == unguard;
+	return same && atomic_load(&n->state) == READY &&
+	       atomic_load(&n->seq) == seq;
+}
+
 bool lc__race_defer(uintptr_t lo, uintptr_t hi, bool unguard)
 {
+	for (int i = 0; i < NOTES; i++)
+		if (pending_same(&notes[i], lo, hi, unguard))
+			return true;
 	for (int i = 0; i < NOTES; i++) {
 		struct note *n = &notes[i];
 		int expect = FREE;
@@ -43,10 +69,11 @@ bool lc__race_defer(uintptr_t lo, uintptr_t hi, bool unguard)
 						    FILLING))
 			continue;
 		atomic_fetch_add(&lc__race_pending, 1);
-		n->lo = lo;
-		n->hi = hi;
-		n->unguard = unguard;
-		atomic_store_explicit(&n->state, READY, memory_order_release);
+		atomic_fetch_add(&n->seq, 1);
+		atomic_store(&n->lo, lo);
+		atomic_store(&n->hi, hi);
+		atomic_store(&n->unguard, unguard);
+		atomic_store(&n->state, READY);
 		return true;
 	}
 	return false;
@@ -57,11 +84,13 @@ void lc__race_apply_slow(void)
 	pthread_mutex_lock(&apply_mu);
 	for (int i = 0; i < NOTES; i++) {
 		struct note *n = &notes[i];
+		int expect = READY;
 
-		if (atomic_load_explicit(&n->state, memory_order_acquire) !=
-		    READY)
+		if (!atomic_compare_exchange_strong(&n->state, &expect,
+						    APPLYING))
 			continue;
-		lc__race_forget(n->lo, n->hi, n->unguard);
+		lc__race_forget(atomic_load(&n->lo), atomic_load(&n->hi),
+				atomic_load(&n->unguard));
 		atomic_store(&n->state, FREE);
 		atomic_fetch_sub(&lc__race_pending, 1);
 	}
@@ -84,6 +113,7 @@ void lc__race_defer_fork_lock(int how)
 
 			atomic_compare_exchange_strong(&notes[i].state, &expect,
 						       FREE);
+			assert(atomic_load(&notes[i].state) != APPLYING);
 			left += atomic_load(&notes[i].state) == READY;
 		}
 		atomic_store(&lc__race_pending, left);
