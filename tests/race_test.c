@@ -715,6 +715,7 @@ END_TEST
 #define FORK_THREADS 2
 
 static atomic_bool forking;
+static sem_t churning; /* a churner is past its first round */
 
 struct churner {
 	lc_mutex_t lock;
@@ -725,6 +726,7 @@ struct churner {
 static void *churn(void *arg)
 {
 	struct churner *c = arg;
+	bool first = true;
 
 	while (atomic_load(&forking)) {
 		if (c->declare)
@@ -736,14 +738,18 @@ static void *churn(void *arg)
 		if (c->declare)
 			LC_WRITE(c->local, c->local + 1);
 		lc_unguard(&c->data, sizeof(c->data));
+		if (first)
+			sem_post(&churning);
+		first = false;
 	}
 	return NULL;
 }
 
+static lc_mutex_t cm = LC_MUTEX_INITIALIZER("child_lock");
+
 /* In the forked child: a declaration, a write under it, and its end. */
 static void guard_in_child(void)
 {
-	static lc_mutex_t cm = LC_MUTEX_INITIALIZER("child_lock");
 	static long x;
 
 	alarm(10); /* a hang kills it: the parent sees the signal */
@@ -761,12 +767,22 @@ static void fork_while_churning(void *arg)
 	static struct churner c[FORK_THREADS];
 	pthread_t t[FORK_THREADS];
 
+	/* The allocators of the sanitizers may be left locked in a child
+	 * forked while another thread allocates: the checker's state of this
+	 * thread and of cm is made now, and the churners have made theirs
+	 * (allocating no more) before the first fork. */
+	lc_mutex_lock(&cm);
+	lc_mutex_unlock(&cm);
+	sem_init(&churning, 0, 0);
 	atomic_store(&forking, true);
 	for (int i = 0; i < FORK_THREADS; i++) {
 		lc_mutex_init(&c[i].lock, "churn_lock");
 		c[i].declare = arg != NULL;
 		ck_assert_int_eq(pthread_create(&t[i], NULL, churn, &c[i]), 0);
 	}
+	for (int i = 0; i < FORK_THREADS; i++)
+		while (sem_wait(&churning) != 0)
+			;
 	for (int i = 0; i < FORKS; i++) {
 		int status;
 		pid_t pid = fork();
