@@ -35,9 +35,8 @@ struct note {
 
 static struct note notes[NOTES];
 _Atomic int lc__race_pending;
-static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER; /* before
-								 * the race
-								 * locks */
+/* Taken before the race locks (and first of them at a fork). */
+static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Whether n is a note of the same call that no thread started applying:
  * the call is made by that note already. Read like a seqlock: the note

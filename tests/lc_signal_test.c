@@ -188,7 +188,7 @@ END_TEST
 /* ---- the race API from a handler that interrupted the checker ---- */
 
 static lc_mutex_t G = LC_MUTEX_INITIALIZER("G");
-static long declared_here;   /* declared by the test, undeclared by the handler */
+static long declared_here;   /* declared here, undeclared by the handler */
 static long handed, refused; /* handed over by the handler; never declared */
 static volatile sig_atomic_t guard_err = -1;
 static sem_t written;
@@ -237,8 +237,8 @@ static void race_calls_interrupted(void *arg)
 
 START_TEST(test_race_calls_of_interrupting_handler_are_safe)
 {
-	struct lct_child c = lct_expect_reports(race_calls_interrupted, NULL,
-						NULL, NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(race_calls_interrupted, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -565,8 +565,8 @@ int main(void)
 			       test_handler_lock_in_checker_reported_once);
 		tcase_add_test(core, test_unlock_of_lock_handler_left_passes);
 		tcase_add_test(core, test_handler_that_does_not_lock_is_silent);
-		tcase_add_test(core,
-			       test_race_calls_of_interrupting_handler_are_safe);
+		tcase_add_test(
+			core, test_race_calls_of_interrupting_handler_are_safe);
 	}
 	tcase_add_test(core, test_race_calls_of_handler_outside_the_checker);
 	tcase_add_test(threads,

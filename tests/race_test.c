@@ -730,7 +730,8 @@ static void *churn(void *arg)
 
 	while (atomic_load(&forking)) {
 		if (c->declare)
-			EXPECT(lc_guard(&c->data, sizeof(c->data), &c->lock) == 0);
+			EXPECT(lc_guard(&c->data, sizeof(c->data), &c->lock) ==
+			       0);
 		lc_mutex_lock(&c->lock);
 		if (c->declare)
 			LC_WRITE(c->data, c->data + 1);
