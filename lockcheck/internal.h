@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -65,6 +66,10 @@ extern struct lc__config lc__cfg;
 void lc__slow_lock(void);
 void lc__slow_unlock(void);
 void lc__slow_drop(void);
+
+/* Blocks every signal but those a fault raises on the spot (a blocked
+ * one kills the process); the mask before goes into *old. */
+void lc__block_signals(sigset_t *old);
 
 /* Reads the environment, once. */
 void lc__init(void);

@@ -92,8 +92,48 @@ extern _Atomic bool lc__race_hb_off;
 void lc__race_limit(const char *what);
 
 /* The limit found since the last call, or NULL: its finding is written
- * by the caller, after lc__race_mu is let go. */
-const char *lc__race_take_limit(void);
+ * by the caller, after lc__race_mu is let go; *all: it stopped race
+ * checking altogether (lc__race_stop). */
+const char *lc__race_take_limit(bool *all);
+
+/* Race checking stops altogether, declared guards too: set once, with a
+ * limit finding to follow (lc__race_take_limit). For a loss that could
+ * otherwise give a false report, such as a declaration that outlived the
+ * lc_unguard meant to end it. Async-signal-safe. */
+extern _Atomic bool lc__race_off;
+void lc__race_stop(const char *what);
+
+/* ---- race_access.c ---- */
+
+/* Forgets the history of [lo, hi), and its declarations when unguard
+ * (lc_unguard); else starts happens-before first (lc_handoff). Takes the
+ * race locks: never with one held, nor from a handler that interrupted
+ * the checker. */
+void lc__race_forget(uintptr_t lo, uintptr_t hi, bool unguard);
+
+/* ---- race_defer.c: lc_unguard and lc_handoff of a signal handler that
+ * interrupted its thread inside the checker ---- */
+
+/* Async-signal-safe: notes lc__race_forget(lo, hi, unguard) for the next
+ * race call of any thread; false when the table is full. */
+bool lc__race_defer(uintptr_t lo, uintptr_t hi, bool unguard);
+
+/* Notes claimed and not applied yet. */
+extern _Atomic int lc__race_pending;
+void lc__race_apply_slow(void);
+
+/* Applies the notes: first in every race call, inside the checker (not
+ * reentered), with no race lock held. */
+static inline void lc__race_apply(void)
+{
+	if (atomic_load_explicit(&lc__race_pending, memory_order_acquire))
+		lc__race_apply_slow();
+}
+
+/* Around a fork: takes its lock (how > 0, first of the race locks), lets
+ * go of it in the parent (0) or in the child (how < 0, which also drops
+ * the notes other threads were filling). */
+void lc__race_defer_fork_lock(int how);
 
 /* ---- race_guard.c: declarations, under lc__guards_lock (read to look,
  * write to change; a leaf like lc__race_mu, never held with it) ---- */

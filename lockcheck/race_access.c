@@ -23,16 +23,67 @@ static bool range_of(const volatile void *ptr, size_t size, uintptr_t *lo,
 	return ptr && size && *hi > *lo;
 }
 
+/*
+ * Every entry point goes through lc__enter, as the lock calls do: a call
+ * from a signal handler that interrupted its thread inside the checker,
+ * which may hold any race lock, takes none. There lc_guard refuses
+ * (EAGAIN), lc_unguard and lc_handoff are deferred (race_defer.c) and an
+ * access is not checked: each can only miss, never report falsely. A
+ * thread whose state cannot be allocated still makes its call, marked
+ * inside meanwhile (lc__inside_stateless) for its own handlers.
+ */
+struct entry {
+	struct lc__thread *t;
+	unsigned char stateless; /* the flag's value before */
+};
+
+static bool enter(struct entry *e)
+{
+	e->t = lc__enter();
+	if (!e->t) {
+		if (lc__reentered())
+			return false;
+		e->stateless = lc__inside_stateless;
+		lc__inside_stateless = 1;
+		atomic_signal_fence(memory_order_seq_cst);
+	}
+	lc__race_arm();
+	lc__race_apply();
+	return true;
+}
+
+static void leave(struct entry *e)
+{
+	if (e->t) {
+		lc__leave(e->t);
+	} else {
+		atomic_signal_fence(memory_order_seq_cst);
+		lc__inside_stateless = e->stateless;
+	}
+}
+
+/* The finding of a limit reached since, if any: after the race locks. */
+static void report_limit(void)
+{
+	bool all;
+	const char *what = lc__race_take_limit(&all);
+
+	if (what)
+		lc__race_report_limit(what, all);
+}
+
 int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
 	      const char *text, const char *file, int line, const char *func)
 {
 	struct lc__guard_decl d = { .lk = lk, .at = { file, line, func } };
 	struct lc__class *cls;
+	struct entry e;
 	int err;
 
 	if (!lk || !range_of(ptr, size, &d.lo, &d.hi))
 		return EINVAL;
-	lc__race_arm();
+	if (!enter(&e))
+		return EAGAIN;
 	cls = lc__class_fast(lk);
 	d.id = lc__id_fast(lk);
 	d.cls = cls;
@@ -40,30 +91,52 @@ int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
 	pthread_rwlock_wrlock(&lc__guards_lock);
 	err = lc__guards_add(&d);
 	pthread_rwlock_unlock(&lc__guards_lock);
+	leave(&e);
 	return err;
+}
+
+void lc__race_forget(uintptr_t lo, uintptr_t hi, bool unguard)
+{
+	if (unguard) {
+		pthread_rwlock_wrlock(&lc__guards_lock);
+		lc__guards_remove(lo, hi);
+		pthread_rwlock_unlock(&lc__guards_lock);
+		if (!lc__race_active())
+			return;
+	} else {
+		lc__race_start();
+	}
+	lc__shadow_forget(lo, hi);
+}
+
+/* lc_unguard (unguard) or lc_handoff of [ptr, ptr + size). A note the
+ * table cannot take stops race checking: a declaration or history kept
+ * past its end could be reported against reused memory. */
+static void forget(const volatile void *ptr, size_t size, bool unguard)
+{
+	struct entry e;
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
+	if (enter(&e)) {
+		lc__race_forget(lo, hi, unguard);
+		report_limit();
+		leave(&e);
+	} else if (!lc__race_defer(lo, hi, unguard)) {
+		lc__race_stop("race: more than 128 lc_unguard or lc_handoff "
+			      "calls of signal handlers pending");
+	}
 }
 
 void lc__unguard(const volatile void *ptr, size_t size)
 {
-	uintptr_t lo, hi;
-
-	if (!range_of(ptr, size, &lo, &hi))
-		return;
-	pthread_rwlock_wrlock(&lc__guards_lock);
-	lc__guards_remove(lo, hi);
-	pthread_rwlock_unlock(&lc__guards_lock);
-	if (lc__race_active())
-		lc__shadow_forget(lo, hi);
+	forget(ptr, size, true);
 }
 
 void lc__handoff(const volatile void *ptr, size_t size)
 {
-	uintptr_t lo, hi;
-
-	if (!range_of(ptr, size, &lo, &hi))
-		return;
-	lc__race_start();
-	lc__shadow_forget(lo, hi);
+	forget(ptr, size, false);
 }
 
 /* How t holds the lock a declaration names: 0 not at all, LC__READ + 1,
@@ -242,7 +315,6 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 	struct lc__race_verdict v; /* only kind, until it says a race */
 	struct lc__race_access a = { .at = { file, line, func } };
 	struct lc__thread *t;
-	const char *limit;
 	uintptr_t lo, hi;
 
 	if (!range_of(ptr, size, &lo, &hi))
@@ -251,19 +323,21 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 	t = lc__enter();
 	if (!t)
 		return;
+	lc__race_arm();
+	lc__race_apply();
 	a.write = write != 0;
 	a.addr = lo;
 	a.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 	note_held(t, &a);
 	/* Declared data needs no clocks: they start at the first access
 	 * that no declaration covers. */
-	if (!judge_guards(t, &a, lo, hi, &v)) {
+	if (atomic_load_explicit(&lc__race_off, memory_order_relaxed)) {
+		/* checking stopped */
+	} else if (!judge_guards(t, &a, lo, hi, &v)) {
 		lc__race_start();
 		judge(t, &a, lo, hi, &v);
 	}
-	limit = lc__race_take_limit();
-	if (limit)
-		lc__race_report_limit(limit);
+	report_limit();
 	if (v.kind != LC__RACE_NONE)
 		lc__race_report(t, &a, &v, __builtin_return_address(0));
 	lc__leave(t);

@@ -19,6 +19,7 @@
 
 _Atomic bool lc__race_on;
 _Atomic bool lc__race_hb_off;
+_Atomic bool lc__race_off;
 pthread_mutex_t lc__race_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct slot {
@@ -47,35 +48,66 @@ static struct slot *slots;
 static uint32_t nslots, slots_cap;
 static struct table locks, conds, ended;
 static _Thread_local struct lc__race_thread *self;
-static _Atomic(const char *) limit_pending;
+static _Atomic(const char *) limit_pending, stop_pending;
+
+/*
+ * Around a fork the forking thread holds every lock of the race checker,
+ * so the child gets its state consistent. The mutexes are plain ones,
+ * whose unlock glibc does not tie to the owner's thread id: the child
+ * lets them go. Not the rwlock: glibc takes an unlock for a writer's only
+ * when the writer's id is the caller's, and the child's thread has a new
+ * id, so the child starts it afresh instead. Signals stay blocked in
+ * between: a handler's race call would wait for what its thread holds.
+ */
+static _Thread_local sigset_t fork_mask;
 
 static void prepare_fork(void)
 {
+	lc__block_signals(&fork_mask);
+	lc__race_defer_fork_lock(1);
 	pthread_rwlock_wrlock(&lc__guards_lock);
 	lc__inventory_fork_lock(true);
 	pthread_mutex_lock(&lc__race_mu);
 	lc__shadow_fork_lock(true);
 }
 
-static void after_fork(void)
+static void after_fork_parent(void)
 {
 	lc__shadow_fork_lock(false);
 	pthread_mutex_unlock(&lc__race_mu);
 	lc__inventory_fork_lock(false);
 	pthread_rwlock_unlock(&lc__guards_lock);
+	lc__race_defer_fork_lock(0);
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
+
+static void after_fork_child(void)
+{
+	static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
+
+	lc__shadow_fork_lock(false);
+	pthread_mutex_unlock(&lc__race_mu);
+	lc__inventory_fork_lock(false);
+	memcpy(&lc__guards_lock, &fresh, sizeof(fresh));
+	lc__race_defer_fork_lock(-1);
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
+}
+
+static _Atomic bool armed;
 
 static void arm_once(void)
 {
 	lc__init();
-	pthread_atfork(prepare_fork, after_fork, after_fork);
+	pthread_atfork(prepare_fork, after_fork_parent, after_fork_child);
+	atomic_store_explicit(&armed, true, memory_order_release);
 }
 
 void lc__race_arm(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	pthread_once(&once, arm_once);
+	if (!atomic_load_explicit(&armed, memory_order_acquire))
+		pthread_once(&once, arm_once);
 }
 
 void lc__race_start(void)
@@ -92,9 +124,18 @@ void lc__race_limit(const char *what)
 	atomic_store(&limit_pending, what);
 }
 
-const char *lc__race_take_limit(void)
+void lc__race_stop(const char *what)
 {
-	return atomic_exchange(&limit_pending, NULL);
+	atomic_store(&lc__race_off, true);
+	atomic_store(&stop_pending, what);
+}
+
+const char *lc__race_take_limit(bool *all)
+{
+	const char *what = atomic_exchange(&stop_pending, NULL);
+
+	*all = what != NULL;
+	return what ? what : atomic_exchange(&limit_pending, NULL);
 }
 
 static bool vc_grow(struct lc__vc *v, uint32_t n)

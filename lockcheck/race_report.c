@@ -142,10 +142,12 @@ void lc__race_report(struct lc__thread *t, const struct lc__race_access *a,
 	lc__slow_unlock();
 }
 
-void lc__race_report_limit(const char *what)
+void lc__race_report_limit(const char *what, bool all)
 {
 	lc__slow_lock();
-	lc__report_limit(what, "happens-before checking stopped; declared "
-			       "guards are still checked");
+	lc__report_limit(what, all ? "race checking stopped, declared guards "
+				     "too"
+				   : "happens-before checking stopped; "
+				     "declared guards are still checked");
 	lc__slow_unlock();
 }

@@ -32,7 +32,8 @@ struct lc__race_verdict {
 void lc__race_report(struct lc__thread *t, const struct lc__race_access *a,
 		     const struct lc__race_verdict *v, const void *ra);
 
-/* Takes lc__slow: the limit finding of a race table. */
-void lc__race_report_limit(const char *what);
+/* Takes lc__slow: the limit finding of a race table; all: race checking
+ * stopped altogether (lc__race_stop). */
+void lc__race_report_limit(const char *what, bool all);
 
 #endif /* LOCKCHECK_RACE_REPORT_H */

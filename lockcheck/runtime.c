@@ -52,6 +52,16 @@ static const int faults[] = {
 	SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS
 };
 
+void lc__block_signals(sigset_t *old)
+{
+	sigset_t block;
+
+	sigfillset(&block);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&block, faults[i]);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
 /*
  * Re-entrant by the thread-local depth: only the thread that holds the
  * mutex ever sees its own depth above zero. Asynchronous signals wait
@@ -61,17 +71,14 @@ static const int faults[] = {
  */
 void lc__slow_lock(void)
 {
-	sigset_t block, old_mask;
+	sigset_t old_mask;
 	int old;
 
 	if (slow_depth > 0) {
 		slow_depth++;
 		return;
 	}
-	sigfillset(&block);
-	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
-		sigdelset(&block, faults[i]);
-	pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+	lc__block_signals(&old_mask);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_mutex_lock(&lc__slow);
 	slow_cancel = old;

@@ -18,6 +18,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -180,6 +181,90 @@ START_TEST(test_handler_that_does_not_lock_is_silent)
 	struct lct_child c = lct_expect_reports(interrupted_by_a_quiet_handler,
 						NULL, NULL, NULL, 0);
 
+	lct_child_free(&c);
+}
+END_TEST
+
+/* ---- the race API from a handler that interrupted the checker ---- */
+
+static lc_mutex_t G = LC_MUTEX_INITIALIZER("G");
+static long declared_here;   /* declared here, undeclared by the handler */
+static long handed, refused; /* handed over by the handler; never declared */
+static volatile sig_atomic_t guard_err = -1;
+static sem_t written;
+
+static void race_calls(int sig)
+{
+	(void)sig;
+	handled++;
+	guard_err = lc_guard(&refused, sizeof(refused), &G);
+	lc_unguard(&declared_here, sizeof(declared_here));
+	lc_handoff(&handed, sizeof(handed));
+}
+
+static void *write_handed(void *arg)
+{
+	(void)arg;
+	LC_WRITE(handed, 1);
+	sem_post(&written); /* unseen by the checker: orders nothing */
+	return NULL;
+}
+
+/* lc_guard refuses; lc_unguard and lc_handoff take effect before the next
+ * race call: the writes after them, without G and with no order to the
+ * thread's write, are silent. */
+static void race_calls_interrupted(void *arg)
+{
+	static lc_mutex_t B = LC_MUTEX_INITIALIZER("B");
+	pthread_t t;
+
+	(void)arg;
+	sem_init(&written, 0, 0);
+	ck_assert_int_eq(lc_guard(&declared_here, sizeof(declared_here), &G),
+			 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, write_handed, NULL), 0);
+	while (sem_wait(&written) != 0)
+		;
+	handle(SIGUSR1, race_calls);
+	lock_new_class_interrupted(&B);
+	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(guard_err, EAGAIN);
+	LC_WRITE(declared_here, 1);
+	LC_WRITE(handed, 2);
+	LC_WRITE(refused, 3);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+START_TEST(test_race_calls_of_interrupting_handler_are_safe)
+{
+	struct lct_child c =
+		lct_expect_reports(race_calls_interrupted, NULL, NULL, NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+/* The same calls made outside the checker take effect at once. */
+static void race_calls_outside(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(lc_guard(&declared_here, sizeof(declared_here), &G),
+			 0);
+	handle(SIGUSR1, race_calls);
+	raise(SIGUSR1);
+	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(guard_err, 0);
+	LC_WRITE(declared_here, 1);
+	LC_WRITE(refused, 3); /* declared by the handler: G not held */
+}
+
+START_TEST(test_race_calls_of_handler_outside_the_checker)
+{
+	struct lct_child c = lct_expect_reports(race_calls_outside, NULL, NULL,
+						"race", LOCKCHECK ? 1 : 0);
+
+	if (LOCKCHECK)
+		LCT_ASSERT_ERR_HAS(&c, "lockcheck: race: write without `G` ");
 	lct_child_free(&c);
 }
 END_TEST
@@ -347,6 +432,128 @@ START_TEST(test_timer_signals_whose_handler_locks_change_nothing)
 }
 END_TEST
 
+/* A worker of the race stress: declares slot, writes it under lock while
+ * declared and without once undeclared; handlers undeclare it. */
+struct racer {
+	lc_mutex_t lock;
+	long slot, mine, handed, refused;
+	volatile sig_atomic_t declared;
+	long steps, wrong;
+};
+
+static _Thread_local struct racer *racing; /* this thread's, for its handler */
+static atomic_int refusals;		   /* lc_guard said EAGAIN */
+
+/* The handler's calls: declare (or be refused), undeclare, hand over. */
+static void race_api_calls(struct racer *r)
+{
+	int err = lc_guard(&r->refused, sizeof(r->refused), &r->lock);
+
+	handler_errors += err != 0 && err != EAGAIN;
+	refusals += err == EAGAIN;
+	lc_unguard(&r->refused, sizeof(r->refused));
+	if (r->declared) {
+		lc_unguard(&r->slot, sizeof(r->slot));
+		r->declared = 0;
+	}
+	lc_handoff(&r->handed, sizeof(r->handed));
+}
+
+static void race_on_signal(int sig)
+{
+	struct racer *r = racing;
+	int saved = errno;
+
+	(void)sig;
+	if (in_handler || !r)
+		return;
+	in_handler = 1;
+	handled++;
+	race_api_calls(r);
+	in_handler = 0;
+	errno = saved;
+}
+
+static void race_step(struct racer *r)
+{
+	if (!r->declared) {
+		LC_WRITE(r->slot, r->slot + 1); /* undeclared: no lock needed */
+		if (lc_guard(&r->slot, sizeof(r->slot), &r->lock) == 0)
+			r->declared = 1;
+		else
+			r->wrong++;
+	}
+	CALL(r, 0, lc_mutex_lock(&r->lock));
+	LC_WRITE(r->slot, r->slot + 1);
+	CALL(r, 0, lc_mutex_unlock(&r->lock));
+	LC_WRITE(r->mine, r->mine + 1);
+	LC_WRITE(r->handed, r->handed + 1);
+}
+
+static void *race_work(void *arg)
+{
+	struct racer *r = arg;
+	struct timespec now, end;
+
+	/* Before the signals: its state, its declarations and the shadow's
+	 * tables exist, so the handler's own calls do not allocate. */
+	race_step(r);
+	race_api_calls(r);
+	race_step(r);
+	racing = r;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += STRESS_SECONDS;
+	set_mask(SIG_UNBLOCK);
+	do {
+		for (int i = 0; i < 256; i++, r->steps++)
+			race_step(r);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	set_mask(SIG_BLOCK);
+	return NULL;
+}
+
+static void race_stress(void *arg)
+{
+	static struct racer r[WORKERS];
+	pthread_t t[WORKERS];
+	timer_t timer;
+
+	(void)arg;
+	handle(SIGUSR1, race_on_signal);
+	set_mask(SIG_BLOCK); /* only the workers take the signal */
+	for (int i = 0; i < WORKERS; i++)
+		ck_assert_int_eq(lc_mutex_init(&r[i].lock, "racer"), 0);
+	timer = start_timer();
+	for (int i = 0; i < WORKERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race_work, &r[i]),
+				 0);
+	for (int i = 0; i < WORKERS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_int_eq(r[i].wrong, 0);
+	}
+	ck_assert_int_eq(timer_delete(timer), 0);
+	ck_assert_int_eq(handler_errors, 0);
+	ck_assert_int_gt(handled, 0);
+	printf("signals %d refusals %d\n", atomic_load(&handled),
+	       atomic_load(&refusals));
+}
+
+/* Handlers that undeclare, hand over and declare, against threads that
+ * declare and access: no hang, no finding. */
+START_TEST(test_timer_signals_whose_handler_calls_race_api_change_nothing)
+{
+	struct lct_child c;
+
+	LCT_ASSERT_RAN(lct_run_fn(race_stress, NULL, NULL, &c), &c);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_OUT_HAS(&c, "signals ");
+	lct_child_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lc_signal");
@@ -358,9 +565,15 @@ int main(void)
 			       test_handler_lock_in_checker_reported_once);
 		tcase_add_test(core, test_unlock_of_lock_handler_left_passes);
 		tcase_add_test(core, test_handler_that_does_not_lock_is_silent);
+		tcase_add_test(
+			core, test_race_calls_of_interrupting_handler_are_safe);
 	}
+	tcase_add_test(core, test_race_calls_of_handler_outside_the_checker);
 	tcase_add_test(threads,
 		       test_timer_signals_whose_handler_locks_change_nothing);
+	tcase_add_test(
+		threads,
+		test_timer_signals_whose_handler_calls_race_api_change_nothing);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, threads);
 	return lct_run_suite(s);

@@ -10,9 +10,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ds/chan.h"
 #include "lockcheck/lockcheck.h"
@@ -703,11 +706,118 @@ START_TEST(test_bad_input_is_refused)
 }
 END_TEST
 
+/* ---- fork ---------------------------------------------------------- */
+
+/* Threads that declare, access and undeclare while the main thread
+ * forks: the child, whose one thread is the one that forked, must find
+ * every lock of the checker usable (a hang there is the child's alarm). */
+#define FORKS	     50
+#define FORK_THREADS 2
+
+static atomic_bool forking;
+static sem_t churning; /* a churner is past its first round */
+
+struct churner {
+	lc_mutex_t lock;
+	long data, local;
+	bool declare; /* false: only lc_unguard, so nothing arms the checker */
+};
+
+static void *churn(void *arg)
+{
+	struct churner *c = arg;
+	bool first = true;
+
+	while (atomic_load(&forking)) {
+		if (c->declare)
+			EXPECT(lc_guard(&c->data, sizeof(c->data), &c->lock) ==
+			       0);
+		lc_mutex_lock(&c->lock);
+		if (c->declare)
+			LC_WRITE(c->data, c->data + 1);
+		lc_mutex_unlock(&c->lock);
+		if (c->declare)
+			LC_WRITE(c->local, c->local + 1);
+		lc_unguard(&c->data, sizeof(c->data));
+		if (first)
+			sem_post(&churning);
+		first = false;
+	}
+	return NULL;
+}
+
+static lc_mutex_t cm = LC_MUTEX_INITIALIZER("child_lock");
+
+/* In the forked child: a declaration, a write under it, and its end. */
+static void guard_in_child(void)
+{
+	static long x;
+
+	alarm(10); /* a hang kills it: the parent sees the signal */
+	if (lc_guard(&x, sizeof(x), &cm) != 0)
+		_exit(2);
+	lc_mutex_lock(&cm);
+	LC_WRITE(x, x + 1);
+	lc_mutex_unlock(&cm);
+	lc_unguard(&x, sizeof(x));
+	_exit(0);
+}
+
+static void fork_while_churning(void *arg)
+{
+	static struct churner c[FORK_THREADS];
+	pthread_t t[FORK_THREADS];
+
+	/* The allocators of the sanitizers may be left locked in a child
+	 * forked while another thread allocates: the checker's state of this
+	 * thread and of cm is made now, and the churners have made theirs
+	 * (allocating no more) before the first fork. */
+	lc_mutex_lock(&cm);
+	lc_mutex_unlock(&cm);
+	sem_init(&churning, 0, 0);
+	atomic_store(&forking, true);
+	for (int i = 0; i < FORK_THREADS; i++) {
+		lc_mutex_init(&c[i].lock, "churn_lock");
+		c[i].declare = arg != NULL;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn, &c[i]), 0);
+	}
+	for (int i = 0; i < FORK_THREADS; i++)
+		while (sem_wait(&churning) != 0)
+			;
+	for (int i = 0; i < FORKS; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			guard_in_child();
+		ck_assert_int_gt(pid, 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	atomic_store(&forking, false);
+	for (int i = 0; i < FORK_THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
+START_TEST(test_fork_after_guard_is_silent)
+{
+	expect_race(fork_while_churning, "declare", NULL);
+}
+END_TEST
+
+/* Threads that only undeclare: lc_unguard alone readies the fork hooks. */
+START_TEST(test_fork_while_unguarding_is_silent)
+{
+	expect_race(fork_while_churning, NULL, NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("race");
 	TCase *guards = tcase_create("guards");
 	TCase *hb = tcase_create("happens_before");
+	TCase *forks = tcase_create("fork");
 	SRunner *sr;
 	int failed;
 
@@ -734,6 +844,10 @@ int main(void)
 	tcase_add_test(hb, test_bad_input_is_refused);
 	suite_add_tcase(s, guards);
 	suite_add_tcase(s, hb);
+	tcase_add_test(forks, test_fork_after_guard_is_silent);
+	tcase_add_test(forks, test_fork_while_unguarding_is_silent);
+	tcase_set_timeout(forks, 60);
+	suite_add_tcase(s, forks);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -830,7 +830,10 @@ void lc__assert_no_locks_held(const char *file, int line, const char *func);
  *
  *   lc_guard(ptr, size, lock)  declares the guard (lock: an lc_mutex_t *
  *                              or lc_rwlock_t *); 0, EINVAL (NULL, size
- *                              0), ENOMEM
+ *                              0), ENOMEM, EAGAIN (from a signal handler
+ *                              that interrupted its thread inside the
+ *                              checker: nothing declared, call it again
+ *                              outside the handler)
  *   lc_unguard(ptr, size)      forgets declarations and history of the
  *                              range (call it before the memory is freed
  *                              or reused); a declaration partly inside
@@ -840,6 +843,16 @@ void lc__assert_no_locks_held(const char *file, int line, const char *func);
  *   LC_WRITE(lv, v)            lv = v, its write recorded
  *   lc_handoff(ptr, size)      the range passes to the next thread that
  *                              touches it: its history is forgotten
+ *
+ * These calls are not async-signal-safe either, but a signal handler's
+ * call that interrupted its thread inside the checker never waits for
+ * what its thread holds: lc_guard returns EAGAIN, an access is not checked
+ * (a miss), and lc_unguard and lc_handoff are kept in a fixed table
+ * (128 distinct ranges) and take effect before the next race call of any
+ * thread; when that table is full race checking stops, with a limit
+ * finding, rather than report against a declaration or history the
+ * handler ended. fork() is safe with race calls in other threads: the
+ * child can use every race call.
  *
  * With LOCKCHECK=0 they do nothing: lc_guard, lc_unguard, lc_read,
  * lc_write and lc_handoff are static inline functions that return 0 or
