@@ -39,9 +39,8 @@ static ds_cache_t *new_cache(void)
 static void fill(void *arg)
 {
 	for (uint32_t k = 0; k < KEYS; k++)
-		ck_assert_int_eq(ds_cache_insert(arg, &k, sizeof(k), NULL, 1,
-						 NULL),
-				 0);
+		ck_assert_int_eq(
+			ds_cache_insert(arg, &k, sizeof(k), NULL, 1, NULL), 0);
 }
 
 struct reader {
@@ -79,8 +78,8 @@ START_TEST(test_total_without_lock_is_a_race)
 	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(&c, lct_find_line(c.err, want, line,
-						   sizeof(line)));
+		LCT_ASSERT_CHILD(
+			&c, lct_find_line(c.err, want, line, sizeof(line)));
 		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__cache_total_charge_"
 						  "without_lock()") != NULL);
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
@@ -169,9 +168,8 @@ static void stress(void *arg)
 	(void)arg;
 	for (int i = 0; i < WORKERS; i++) {
 		w[i] = (struct worker){ c, (unsigned)i + 1, 0, 0 };
-		ck_assert_int_eq(pthread_create(&th[i], NULL, work_thread,
-						&w[i]),
-				 0);
+		ck_assert_int_eq(
+			pthread_create(&th[i], NULL, work_thread, &w[i]), 0);
 	}
 	ck_assert_int_eq(pthread_create(&th[WORKERS], NULL, watch, c), 0);
 	for (int i = 0; i <= WORKERS; i++)

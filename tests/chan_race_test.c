@@ -71,8 +71,8 @@ START_TEST(test_len_without_lock_is_a_race)
 	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(&c, lct_find_line(c.err, want, line,
-						   sizeof(line)));
+		LCT_ASSERT_CHILD(
+			&c, lct_find_line(c.err, want, line, sizeof(line)));
 		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__chan_len_without_"
 						  "lock()") != NULL);
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");

@@ -82,8 +82,8 @@ START_TEST(test_size_without_lock_is_a_race)
 	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(&c, lct_find_line(c.err, want, line,
-						   sizeof(line)));
+		LCT_ASSERT_CHILD(
+			&c, lct_find_line(c.err, want, line, sizeof(line)));
 		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__rwmap_size_without_"
 						  "lock()") != NULL);
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
@@ -122,7 +122,8 @@ static void *write_some(void *arg)
 		if (rand_r(&w->seed) % 3)
 			ck_assert_int_eq(put_key(w->map, k), 0);
 		else
-			ck_assert(ds_rwmap_delete(w->map, &k, sizeof(k)) != EINVAL);
+			ck_assert(ds_rwmap_delete(w->map, &k, sizeof(k)) !=
+				  EINVAL);
 	}
 	return NULL;
 }
@@ -159,9 +160,8 @@ static void *read_some(void *arg)
 			ck_assert_uint_eq(v, (uint64_t)k * 3);
 		ck_assert_uint_le(ds_rwmap_size(w->map), KEYS);
 		if (i % 100 == 0) {
-			ck_assert_int_eq(ds_rwmap_foreach(w->map, check_entry,
-							  NULL),
-					 0);
+			ck_assert_int_eq(
+				ds_rwmap_foreach(w->map, check_entry, NULL), 0);
 			ck_assert_int_eq(ds_rwmap_iter_init(&it, w->map), 0);
 			while ((err = ds_rwmap_iter_next(&it, check_entry,
 							 NULL)) == 0)
@@ -182,11 +182,11 @@ static void stress(void *arg)
 	(void)arg;
 	for (int i = 0; i < WRITERS + READERS; i++) {
 		w[i] = (struct worker){ m, (unsigned)i + 1 };
-		ck_assert_int_eq(pthread_create(&th[i], NULL,
-						i < WRITERS ? write_some
-							    : read_some,
-						&w[i]),
-				 0);
+		ck_assert_int_eq(
+			pthread_create(&th[i], NULL,
+				       i < WRITERS ? write_some : read_some,
+				       &w[i]),
+			0);
 	}
 	for (int i = 0; i < WRITERS + READERS; i++)
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
