@@ -404,7 +404,7 @@ int ds_chan_stats(ds_chan_t *ch, struct ds_chan_stats *st)
 		return EINVAL;
 	DS__MUST(lc_mutex_lock(&ch->lock));
 	*st = (struct ds_chan_stats){
-		.len = ch->len,
+		.len = LC_READ(ch->len),
 		.capacity = ch->cap,
 		.item_size = ch->item_size,
 		.senders_waiting = ch->senders_waiting,
@@ -417,3 +417,14 @@ int ds_chan_stats(ds_chan_t *ch, struct ds_chan_stats *st)
 	DS__MUST(lc_mutex_unlock(&ch->lock));
 	return 0;
 }
+
+#ifdef DS_WITHOUT_LOCK_CHAN
+/* DELIBERATELY BROKEN, built only into ds/BUILD's :without_lock_chan for
+ * tests/chan_race_test.c: the channel's length read without its lock, the
+ * race a LOCKCHECK=1 build must report. */
+size_t ds__chan_len_without_lock(ds_chan_t *ch);
+size_t ds__chan_len_without_lock(ds_chan_t *ch)
+{
+	return LC_READ(ch->len); /* no lock: the bug */
+}
+#endif

@@ -314,3 +314,14 @@ int ds_ledger_audit(struct ds_ledger *l, int64_t *balances, int64_t *total)
 	*total = sum;
 	return 0;
 }
+
+#ifdef DS_WITHOUT_LOCK_LEDGER
+/* DELIBERATELY BROKEN, built only into ds/BUILD's :without_lock_ledger for
+ * tests/ledger_race_test.c: a balance read without its account's lock, the
+ * race a LOCKCHECK=1 build must report. */
+int64_t ds__ledger_balance_without_lock(struct ds_ledger *l, size_t id);
+int64_t ds__ledger_balance_without_lock(struct ds_ledger *l, size_t id)
+{
+	return LC_READ(l->acct[id].balance); /* no lock: the bug */
+}
+#endif

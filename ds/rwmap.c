@@ -59,7 +59,12 @@ struct entry {
 
 struct ds_rwmap {
 	lc_rwlock_t lock;
-	/* lock protects the following state. */
+	/* lock protects the following state; it guards it in LOCKCHECK=1
+	 * builds (lc_guard in ds_rwmap_create), which check the marked
+	 * accesses: every write of table and version (under the write lock)
+	 * and the reads of size, foreach and the iterator (under either
+	 * mode). A lookup's read (find_locked) stays unmarked: it is the
+	 * hot path, and the checked build's lookups cost what they did. */
 	struct entry *table; /* uthash head */
 	uint64_t version;    /* bumped by every write */
 	/* Constant after creation. */
@@ -174,6 +179,7 @@ static bool add_locked(ds_rwmap_t *m, struct entry *e)
 	bool oom = false;
 
 	lc_assert_held(&m->lock);
+	lc_write(&m->table, sizeof(m->table)); /* uthash may set the head */
 	HASH_ADD_KEYPTR_BYHASHVALUE(hh, m->table, e->hh.key, e->hh.keylen,
 				    e->hh.hashv, e);
 	if (!oom)
@@ -185,6 +191,7 @@ static bool add_locked(ds_rwmap_t *m, struct entry *e)
 static void unlink_locked(ds_rwmap_t *m, struct entry *e, struct entry **dead)
 {
 	lc_assert_held(&m->lock);
+	lc_write(&m->table, sizeof(m->table)); /* uthash may set the head */
 	HASH_DELETE(hh, m->table, e);
 	e->hh.next = *dead;
 	*dead = e;
@@ -240,7 +247,7 @@ static int put_locked(ds_rwmap_t *m, struct entry *fresh, enum put_mode mode,
 	       now);
 	(void)now;
 	*used = true;
-	m->version++;
+	LC_WRITE(m->version, m->version + 1);
 	return 0;
 }
 
@@ -311,7 +318,7 @@ int ds_rwmap_delete(ds_rwmap_t *map, const void *key, size_t keylen)
 	e = find_locked(map, key, keylen, hash_of(map, key, keylen));
 	if (e) {
 		unlink_locked(map, e, &dead);
-		map->version++;
+		LC_WRITE(map->version, map->version + 1);
 	}
 	DS__MUST(lc_rwlock_unlock(&map->lock));
 	free_list(map, dead);
@@ -381,12 +388,14 @@ bool ds_rwmap_contains(ds_rwmap_t *map, const void *key, size_t keylen)
 
 size_t ds_rwmap_size(ds_rwmap_t *map)
 {
+	struct entry *table;
 	size_t n;
 
 	if (!map)
 		return 0;
 	DS__MUST(lc_rwlock_rdlock(&map->lock));
-	n = HASH_COUNT(map->table);
+	table = LC_READ(map->table);
+	n = HASH_COUNT(table);
 	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return n;
 }
@@ -399,7 +408,7 @@ int ds_rwmap_foreach(ds_rwmap_t *map, ds_rwmap_visit_fn *fn, void *arg)
 	if (!map || !fn)
 		return EINVAL;
 	DS__MUST(lc_rwlock_rdlock(&map->lock));
-	for (e = map->table; e && !rc; e = e->hh.next)
+	for (e = LC_READ(map->table); e && !rc; e = e->hh.next)
 		rc = fn(e->hh.key, e->hh.keylen, e->value, e->vlen, arg);
 	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return rc;
@@ -411,8 +420,8 @@ int ds_rwmap_iter_init(struct ds_rwmap_iter *it, ds_rwmap_t *map)
 		return EINVAL;
 	DS__MUST(lc_rwlock_rdlock(&map->lock));
 	it->map = map;
-	it->next = map->table;
-	it->version = map->version;
+	it->next = LC_READ(map->table);
+	it->version = LC_READ(map->version);
 	DS__MUST(lc_rwlock_unlock(&map->lock));
 	return 0;
 }
@@ -428,7 +437,7 @@ int ds_rwmap_iter_next(struct ds_rwmap_iter *it, ds_rwmap_visit_fn *fn,
 		return EINVAL;
 	DS__MUST(lc_rwlock_rdlock(&m->lock));
 	e = it->next;
-	if (m->version != it->version)
+	if (LC_READ(m->version) != it->version)
 		rc = ECANCELED; /* e may be gone: do not touch it */
 	else if (!e)
 		rc = ENOENT;
@@ -441,6 +450,13 @@ int ds_rwmap_iter_next(struct ds_rwmap_iter *it, ds_rwmap_visit_fn *fn,
 }
 
 /* ---- creation ---- */
+
+/* Bytes from table to the end of version: the state m->lock guards. */
+static size_t guarded_size(void)
+{
+	return offsetof(struct ds_rwmap, borrow) -
+	       offsetof(struct ds_rwmap, table);
+}
 
 static void configure(ds_rwmap_t *m, const struct ds_rwmap_options *opt,
 		      const struct ds__mem *mem)
@@ -474,6 +490,9 @@ int ds_rwmap_create(ds_rwmap_t **out, const struct ds_rwmap_options *opt)
 		return err;
 	}
 	configure(m, opt, &mem);
+	/* Checked in LOCKCHECK=1 builds (a declaration that cannot be stored
+	 * for want of memory leaves it unchecked). */
+	(void)lc_guard(&m->table, guarded_size(), &m->lock);
 	*out = m;
 	return 0;
 }
@@ -493,6 +512,20 @@ void ds_rwmap_destroy(ds_rwmap_t *map)
 		entry_free(m, e, false);
 	}
 	DS__MUST(lc_rwlock_destroy(&m->lock));
+	lc_unguard(&m->table, guarded_size());
 	mem = m->mem;
 	ds__mem_free(&mem, m, sizeof(*m));
 }
+
+#ifdef DS_WITHOUT_LOCK_RWMAP
+/* DELIBERATELY BROKEN, built only into ds/BUILD's :without_lock_rwmap for
+ * tests/rwmap_race_test.c: ds_rwmap_size without the read lock, the race
+ * a LOCKCHECK=1 build must report. */
+size_t ds__rwmap_size_without_lock(ds_rwmap_t *map);
+size_t ds__rwmap_size_without_lock(ds_rwmap_t *map)
+{
+	struct entry *table = LC_READ(map->table); /* no lock: the bug */
+
+	return HASH_COUNT(table);
+}
+#endif
