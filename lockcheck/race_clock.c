@@ -57,7 +57,7 @@ static void prepare_fork(void)
 	lc__shadow_fork_lock(true);
 }
 
-static void after_fork(void)
+static void after_fork_parent(void)
 {
 	lc__shadow_fork_lock(false);
 	pthread_mutex_unlock(&lc__race_mu);
@@ -65,10 +65,23 @@ static void after_fork(void)
 	pthread_rwlock_unlock(&lc__guards_lock);
 }
 
+/* The child cannot unlock the write lock of the declarations: glibc's
+ * rwlock unlock tells a writer by its thread id, and the child's thread
+ * has a new one, so the unlock was taken for a reader's and the lock
+ * stayed held: a child that forked again hung in prepare_fork. The child
+ * has one thread: the lock is made anew, unheld. */
+static void after_fork_child(void)
+{
+	lc__shadow_fork_lock(false);
+	pthread_mutex_unlock(&lc__race_mu);
+	lc__inventory_fork_lock(false);
+	pthread_rwlock_init(&lc__guards_lock, NULL);
+}
+
 static void arm_once(void)
 {
 	lc__init();
-	pthread_atfork(prepare_fork, after_fork, after_fork);
+	pthread_atfork(prepare_fork, after_fork_parent, after_fork_child);
 }
 
 void lc__race_arm(void)
