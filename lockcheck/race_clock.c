@@ -65,16 +65,19 @@ static void after_fork_parent(void)
 	pthread_rwlock_unlock(&lc__guards_lock);
 }
 
-/* The child cannot unlock the write lock of the declarations: glibc's
- * rwlock unlock tells a writer by its thread id, and the child's thread
- * has a new one, so the unlock was taken for a reader's and the lock
- * stayed held: a child that forked again hung in prepare_fork. The child
- * has one thread: the lock is made anew, unheld. */
+/* The child cannot just unlock the write lock of the declarations:
+ * glibc's rwlock unlock tells a writer by its thread id, and the child's
+ * thread has a new one, so it takes the unlock for a reader's and the
+ * lock stays held (a child that forked again hung in prepare_fork). The
+ * unlock still comes first, so that a runtime tracking lock state
+ * (ThreadSanitizer) sees the lock released; the child has one thread,
+ * and the lock is then made anew, unheld. */
 static void after_fork_child(void)
 {
 	lc__shadow_fork_lock(false);
 	pthread_mutex_unlock(&lc__race_mu);
 	lc__inventory_fork_lock(false);
+	pthread_rwlock_unlock(&lc__guards_lock);
 	pthread_rwlock_init(&lc__guards_lock, NULL);
 }
 
