@@ -30,6 +30,19 @@
  * records.
  * Drain swaps the list and the index for empty ones and frees the old
  * index's buckets after unlocking: O(1) in the lock.
+ *
+ * Races: the fields the lock protects (running to stop_sig) are declared
+ * guarded by it (lc_guard, at create; lc_unguard before the free), and
+ * the accesses to the counts, the flags and the list heads are marked
+ * (LC_READ/LC_WRITE), so a checked build checks them at every run. The
+ * hash heads are changed inside uthash's macros, unmarked, and the
+ * children's own fields are not declared (a declaration per child would
+ * cost an allocation in the checker per spawn). Not declared either:
+ * running_flag (atomic, read without the lock on purpose by spawn, watch
+ * and ds_reaper_is_running), wakefd and thread (fixed after create), and
+ * the thread's own slots (reaper_internal.h). Built with -DDS_BROKEN_RACE
+ * (//ds:without_lock_reaper, for a test only), ds_reaper_count_running
+ * reads without the lock: the checker must say so.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
@@ -38,6 +51,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +81,7 @@ static void leave_running_locked(struct ds_reaper *r, struct ds__child *c)
 		return;
 	HASH_DEL(r->running, c);
 	c->in_running = false;
-	r->nrunning--;
+	LC_WRITE(r->nrunning, r->nrunning - 1);
 	assert(HASH_COUNT(r->running) == r->nrunning);
 }
 
@@ -95,7 +109,7 @@ int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 	int err;
 
 	DS__MUST(lc_mutex_lock(&r->lock));
-	err = r->stopping ? ECANCELED : claim_pid_locked(r, c);
+	err = LC_READ(r->stopping) ? ECANCELED : claim_pid_locked(r, c);
 	if (!err) {
 		HASH_ADD(hh, r->running, rec.pid, sizeof(pid_t), c);
 		err = c->hh.tbl ? 0 : ENOMEM;
@@ -103,10 +117,10 @@ int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 	if (!err) {
 		assert(!c->in_running && !c->recorded);
 		c->in_running = true;
-		r->nrunning++;
+		LC_WRITE(r->nrunning, r->nrunning + 1);
 		assert(HASH_COUNT(r->running) == r->nrunning);
-		c->rec.next = r->pending;
-		r->pending = &c->rec;
+		c->rec.next = LC_READ(r->pending);
+		LC_WRITE(r->pending, &c->rec);
 	}
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	if (!err)
@@ -128,11 +142,11 @@ static void record_locked(struct ds_reaper *r, struct ds__child *c)
 		HASH_DEL(r->exited, old);
 	HASH_ADD(hh, r->exited, rec.pid, sizeof(pid_t), c);
 	if (!c->hh.tbl)
-		r->unindexed++;
+		LC_WRITE(r->unindexed, r->unindexed + 1);
 	c->rec.next = NULL;
-	*r->tail = &c->rec;
-	r->tail = &c->rec.next;
-	r->nexited++;
+	*LC_READ(r->tail) = &c->rec;
+	LC_WRITE(r->tail, &c->rec.next);
+	LC_WRITE(r->nexited, r->nexited + 1);
 	assert(HASH_COUNT(r->exited) <= r->nexited);
 }
 
@@ -194,9 +208,9 @@ static struct ds__child *find_record_locked(struct ds_reaper *r, pid_t pid)
 
 	lc_assert_held(&r->lock);
 	HASH_FIND(hh, r->exited, &pid, sizeof(pid_t), c);
-	if (c || !r->unindexed)
+	if (c || !LC_READ(r->unindexed))
 		return c;
-	for (struct ds_reaper_exit *e = r->first; e; e = e->next)
+	for (struct ds_reaper_exit *e = LC_READ(r->first); e; e = e->next)
 		if (e->pid == pid)
 			c = DS__CHILD_OF(e); /* the last one is the newest */
 	return c;
@@ -223,9 +237,18 @@ static int find_locked(struct ds_reaper *r, pid_t pid,
 
 /* ---- create, destroy, stop -------------------------------------------- */
 
+/* Bytes from running to the end of stop_sig: the state r->lock guards. */
+static size_t guarded_size(void)
+{
+	return offsetof(struct ds_reaper, stop_sig) +
+	       sizeof(((struct ds_reaper *)0)->stop_sig) -
+	       offsetof(struct ds_reaper, running);
+}
+
 /* Everything create may have set up, in reverse; the thread is gone. */
 static void release(struct ds_reaper *r)
 {
+	lc_unguard(&r->running, guarded_size());
 	if (r->wakefd >= 0)
 		close(r->wakefd);
 	free(r->pfd);
@@ -297,6 +320,9 @@ int ds_reaper_create(struct ds_reaper **out)
 		free(r);
 		return err;
 	}
+	/* Declared before the thread runs; a declaration that cannot be
+	 * stored for want of memory leaves the state unchecked. */
+	(void)lc_guard(&r->running, guarded_size(), &r->lock);
 	err = open_slots(r);
 	if (!err)
 		err = start_thread(r);
@@ -313,12 +339,12 @@ int ds_reaper_stop(struct ds_reaper *r, int sig)
 	if (!r || sig < 0 || sig > SIGRTMAX)
 		return EINVAL;
 	DS__MUST(lc_mutex_lock(&r->lock));
-	if (r->stopping) {
+	if (LC_READ(r->stopping)) {
 		DS__MUST(lc_mutex_unlock(&r->lock));
 		return EALREADY;
 	}
-	r->stopping = true;
-	r->stop_sig = sig;
+	LC_WRITE(r->stopping, true);
+	LC_WRITE(r->stop_sig, sig);
 	atomic_store(&r->running_flag, false);
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	ds__reaper_wake(r);
@@ -363,7 +389,7 @@ static int record_lost(struct ds_reaper *r, struct ds__child *c)
 
 	ds__record_lost(&c->rec);
 	DS__MUST(lc_mutex_lock(&r->lock));
-	if (r->stopping) {
+	if (LC_READ(r->stopping)) {
 		err = ECANCELED;
 	} else {
 		record_locked(r, c); /* c may be drained once we unlock */
@@ -519,13 +545,14 @@ struct ds_reaper_exit *ds_reaper_drain(struct ds_reaper *r, size_t *count)
 
 	if (r) {
 		DS__MUST(lc_mutex_lock(&r->lock));
-		list = r->first;
-		index = r->exited;
-		n = r->nexited;
-		r->first = NULL;
-		r->tail = &r->first;
-		r->exited = NULL;
-		r->nexited = r->unindexed = 0;
+		list = LC_READ(r->first);
+		index = LC_READ(r->exited);
+		n = LC_READ(r->nexited);
+		LC_WRITE(r->first, NULL);
+		LC_WRITE(r->tail, &r->first);
+		LC_WRITE(r->exited, NULL);
+		LC_WRITE(r->nexited, 0);
+		LC_WRITE(r->unindexed, 0);
 		DS__MUST(lc_mutex_unlock(&r->lock));
 	}
 	HASH_CLEAR(hh, index); /* the buckets only; the records are list's */
@@ -551,8 +578,13 @@ size_t ds_reaper_count_running(struct ds_reaper *r)
 
 	if (!r)
 		return 0;
+#ifdef DS_BROKEN_RACE
+	/* BROKEN ON PURPOSE, only in //ds:without_lock_reaper: the count
+	 * read without r->lock (tests/reaper_race_test.c expects the race). */
+	return LC_READ(r->nrunning);
+#endif
 	DS__MUST(lc_mutex_lock(&r->lock));
-	n = r->nrunning;
+	n = LC_READ(r->nrunning);
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	return n;
 }

@@ -52,7 +52,8 @@ struct ds_reaper {
 	lc_mutex_t lock;
 	lc_cond_t changed; /* broadcast when records arrive or children are
 			      forgotten */
-	/* lock protects the following state. */
+	/* lock protects the following state, declared guarded by it
+	 * (reaper.c) from running to stop_sig. */
 	struct ds__child *running;	/* hash by pid: watched, not reaped */
 	size_t nrunning;		/* entries of running */
 	struct ds_reaper_exit *pending; /* tracked, not yet adopted */
@@ -64,13 +65,15 @@ struct ds_reaper {
 	bool stopping;			/* a stop was asked for */
 	int stop_sig;			/* its signal for running children */
 
-	/* Set by create, then read-only (running_flag: atomic). */
+	/* Set by create, then read-only (running_flag: atomic, read
+	 * without the lock on purpose): not declared guarded. */
 	int wakefd;		  /* eventfd: children pending, stop asked */
 	pthread_t thread;	  /* the reaper thread */
 	atomic_bool running_flag; /* true until a stop is asked for */
 
 	/* The reaper thread's own: no other thread touches them after
-	 * create, so no lock. Slot 0 is wakefd; slot i >= 1 is kid[i]. */
+	 * create, so no lock and no guard declared. Slot 0 is wakefd; slot
+	 * i >= 1 is kid[i]. */
 	struct pollfd *pfd;
 	struct ds__child **kid;
 	size_t nfd, cap; /* slots used, slots allocated */

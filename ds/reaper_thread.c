@@ -73,8 +73,8 @@ static void requeue(struct ds_reaper *r, struct ds_reaper_exit *list)
 	while (last->next)
 		last = last->next;
 	DS__MUST(lc_mutex_lock(&r->lock));
-	last->next = r->pending;
-	r->pending = list;
+	last->next = LC_READ(r->pending);
+	LC_WRITE(r->pending, list);
 	DS__MUST(lc_mutex_unlock(&r->lock));
 }
 
@@ -83,8 +83,8 @@ static struct ds_reaper_exit *take_pending(struct ds_reaper *r)
 	struct ds_reaper_exit *list;
 
 	DS__MUST(lc_mutex_lock(&r->lock));
-	list = r->pending;
-	r->pending = NULL;
+	list = LC_READ(r->pending);
+	LC_WRITE(r->pending, NULL);
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	return list;
 }
@@ -167,9 +167,9 @@ static bool stop_reached(struct ds_reaper *r)
 	int sig;
 
 	DS__MUST(lc_mutex_lock(&r->lock));
-	stopping = r->stopping;
-	sig = r->stop_sig;
-	idle = r->pending == NULL;
+	stopping = LC_READ(r->stopping);
+	sig = LC_READ(r->stop_sig);
+	idle = LC_READ(r->pending) == NULL;
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	if (!stopping || sig == 0)
 		return stopping;

@@ -177,6 +177,47 @@ START_TEST(test_guard_recursive_hold_counts)
 }
 END_TEST
 
+/* Waits for pid; true when it exited with status 0. */
+static bool exited_0(pid_t pid)
+{
+	int status;
+
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A checked process forks after a declaration, and its child forks
+ * again (a daemon's double fork): the declarations' lock must be usable
+ * in each child (the child's unlock of the fork's write lock used to
+ * leave it held, and the second fork hung). */
+static void fork_twice(void *arg)
+{
+	pid_t child;
+
+	(void)arg;
+	stats_init();
+	child = fork();
+	if (child == 0) {
+		pid_t grandchild = fork();
+
+		if (grandchild == 0) {
+			lc_unguard(&stats.hits, sizeof(stats.hits));
+			_exit(lc_guard(&stats.hits, sizeof(stats.hits),
+				       &stats.lock));
+		}
+		bump(true);
+		_exit(exited_0(grandchild) ? 0 : 1);
+	}
+	EXPECT(exited_0(child));
+	bump(true);
+}
+
+START_TEST(test_guard_survives_fork_twice)
+{
+	expect_race(fork_twice, NULL, NULL);
+}
+END_TEST
+
 enum { L_REINIT = __LINE__ + 11 };
 static void reinit(void *arg)
 {
@@ -827,6 +868,7 @@ int main(void)
 	tcase_add_test(guards, test_guard_held_by_another_thread);
 	tcase_add_test(guards, test_guard_recursive_hold_counts);
 	tcase_add_test(guards, test_guard_reinit_is_another_lock);
+	tcase_add_test(guards, test_guard_survives_fork_twice);
 	tcase_add_test(guards, test_guard_rwlock_modes);
 	tcase_add_test(guards, test_guard_bytes_and_overlaps);
 	tcase_add_test(hb, test_unordered_writes);
