@@ -81,6 +81,11 @@ static void after_fork_parent(void)
 	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 
+/* glibc's rwlock unlock tells a writer by its thread id, which the
+ * child's thread does not share: the unlock alone would leave the lock
+ * held. It still comes first, so that ThreadSanitizer sees the lock
+ * released; then the lock is made anew, unheld (the child has one
+ * thread). */
 static void after_fork_child(void)
 {
 	static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
@@ -88,6 +93,7 @@ static void after_fork_child(void)
 	lc__shadow_fork_lock(false);
 	pthread_mutex_unlock(&lc__race_mu);
 	lc__inventory_fork_lock(false);
+	pthread_rwlock_unlock(&lc__guards_lock);
 	memcpy(&lc__guards_lock, &fresh, sizeof(fresh));
 	lc__race_defer_fork_lock(-1);
 	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
