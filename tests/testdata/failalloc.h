@@ -6,7 +6,10 @@
  * glibc's for the whole process (libc's own calls included) and forward to
  * glibc's __libc_* entry points. failalloc_arm(n) makes the n-th allocation
  * from now (0 = the next one) return NULL, once; the test then sweeps n
- * upward until an operation no longer meets a failure. failalloc_call(n,
+ * upward until an operation no longer meets a failure. failalloc_arm_here(n)
+ * counts only the calling thread's allocations: a sweep over code that
+ * starts threads stays the same from run to run, whatever the new threads
+ * allocate meanwhile. failalloc_call(n,
  * fn) instead calls fn in the n-th allocation, which then succeeds: a way
  * to act in the middle of code that allocates (raise a signal there).
  * failalloc_every(k) makes every k-th allocation fail until
@@ -41,7 +44,9 @@ struct failalloc_shared {
 static struct failalloc_shared *failalloc_tally __attribute__((unused));
 
 static atomic_long failalloc_countdown = -1; /* < 0: nothing armed */
-static atomic_long failalloc_period;	     /* > 0: every period-th fails */
+static atomic_bool failalloc_only_arming_thread;
+static _Thread_local bool failalloc_arming_thread;
+static atomic_long failalloc_period; /* > 0: every period-th fails */
 static atomic_long failalloc_tick;
 static atomic_bool failalloc_fired;
 static atomic_long failalloc_call_countdown = -1;
@@ -65,6 +70,16 @@ static __attribute__((unused)) void failalloc_every(long period)
 
 static __attribute__((unused)) void failalloc_arm(long n)
 {
+	atomic_store(&failalloc_only_arming_thread, false);
+	atomic_store(&failalloc_fired, false);
+	atomic_store(&failalloc_countdown, n);
+}
+
+/* As failalloc_arm, counting only this thread's allocations. */
+static __attribute__((unused)) void failalloc_arm_here(long n)
+{
+	failalloc_arming_thread = true;
+	atomic_store(&failalloc_only_arming_thread, true);
 	atomic_store(&failalloc_fired, false);
 	atomic_store(&failalloc_countdown, n);
 }
@@ -74,6 +89,7 @@ static __attribute__((unused)) bool failalloc_disarm(void)
 {
 	atomic_store(&failalloc_countdown, -1);
 	atomic_store(&failalloc_period, 0);
+	failalloc_arming_thread = false;
 	return atomic_load(&failalloc_fired);
 }
 
@@ -101,6 +117,9 @@ static bool failalloc_now(void)
 	}
 	if (atomic_load_explicit(&failalloc_countdown, memory_order_relaxed) <
 	    0)
+		return false;
+	if (atomic_load(&failalloc_only_arming_thread) &&
+	    !failalloc_arming_thread)
 		return false;
 	if (atomic_fetch_sub(&failalloc_countdown, 1) != 0)
 		return false;
