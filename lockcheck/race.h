@@ -34,9 +34,16 @@ static inline bool lc__race_active(void)
 /* Turns happens-before checking on (idempotent). */
 void lc__race_start(void);
 
-/* Readies the race checker's state for use (fork handlers): before the
- * first declaration or access. Idempotent. */
+/* Readies the checker for the race calls (its settings read): before
+ * the first declaration or access. Idempotent. */
 void lc__race_arm(void);
+
+/* The race checker's part of the fork hooks (runtime.c), with lc__slow
+ * held: the locks of the race checker are taken after it, as the dump
+ * takes them. */
+void lc__race_fork_prepare(void);
+void lc__race_fork_parent(void);
+void lc__race_fork_child(void);
 
 extern pthread_mutex_t lc__race_mu;
 

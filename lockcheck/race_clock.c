@@ -52,16 +52,19 @@ static _Atomic(const char *) limit_pending, stop_pending;
 
 /*
  * Around a fork the forking thread holds every lock of the race checker,
- * so the child gets its state consistent. The mutexes are plain ones,
- * whose unlock glibc does not tie to the owner's thread id: the child
- * lets them go. Not the rwlock: glibc takes an unlock for a writer's only
- * when the writer's id is the caller's, and the child's thread has a new
- * id, so the child starts it afresh instead. Signals stay blocked in
- * between: a handler's race call would wait for what its thread holds.
+ * so the child gets its state consistent. The core's fork hooks call
+ * these with lc__slow held: the dump at exit takes lc__slow and then the
+ * inventory's mutex, and a fork must take them in that order too. The
+ * mutexes are plain ones, whose unlock glibc does not tie to the owner's
+ * thread id: the child lets them go. Not the rwlock: glibc takes an unlock
+ * for a writer's only when the writer's id is the caller's, and the
+ * child's thread has a new id, so the child starts it afresh instead.
+ * Signals stay blocked in between: a handler's race call would wait for
+ * what its thread holds.
  */
 static _Thread_local sigset_t fork_mask;
 
-static void prepare_fork(void)
+void lc__race_fork_prepare(void)
 {
 	lc__block_signals(&fork_mask);
 	lc__race_defer_fork_lock(1);
@@ -71,7 +74,7 @@ static void prepare_fork(void)
 	lc__shadow_fork_lock(true);
 }
 
-static void after_fork_parent(void)
+void lc__race_fork_parent(void)
 {
 	lc__shadow_fork_lock(false);
 	pthread_mutex_unlock(&lc__race_mu);
@@ -86,7 +89,7 @@ static void after_fork_parent(void)
  * held. It still comes first, so that ThreadSanitizer sees the lock
  * released; then the lock is made anew, unheld (the child has one
  * thread). */
-static void after_fork_child(void)
+void lc__race_fork_child(void)
 {
 	static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -104,7 +107,6 @@ static _Atomic bool armed;
 static void arm_once(void)
 {
 	lc__init();
-	pthread_atfork(prepare_fork, after_fork_parent, after_fork_child);
 	atomic_store_explicit(&armed, true, memory_order_release);
 }
 

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "core.h"
+#include "race.h"
 
 #include <errno.h>
 #include <execinfo.h>
@@ -138,13 +139,18 @@ __attribute__((destructor(101))) static void arm_exit_hook(void)
 		at_exit(); /* cannot register: as late as it gets */
 }
 
+/* lc__slow first, then the race checker's locks: the order the dump at
+ * exit takes them in (a fork while another thread exits must not wait
+ * for it forever). */
 static void before_fork(void)
 {
 	lc__slow_lock();
+	lc__race_fork_prepare();
 }
 
 static void after_fork_parent(void)
 {
+	lc__race_fork_parent();
 	lc__slow_unlock();
 }
 
@@ -152,6 +158,7 @@ static void after_fork_parent(void)
  * thread is the one that forked, under a new id. */
 static void after_fork_child(void)
 {
+	lc__race_fork_child();
 	lc__findings_forget();
 	if (lc__owned)
 		lc__owned->tid = gettid();

@@ -846,7 +846,7 @@ START_TEST(test_fork_after_guard_is_silent)
 }
 END_TEST
 
-/* Threads that only undeclare: lc_unguard alone readies the fork hooks. */
+/* Threads that only undeclare, while the process forks. */
 START_TEST(test_fork_while_unguarding_is_silent)
 {
 	expect_race(fork_while_churning, NULL, NULL);
