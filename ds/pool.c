@@ -48,8 +48,9 @@
  * (thread-local). A CANCEL shutdown reads its dropped slots after
  * unlocking (cancel_dropped): those reads are not marked, the slots being
  * the shutdown's alone by then. The assertions' reads are not marked.
- * Built with -DDS_BROKEN_RACE (//ds:without_lock_pool, for a test only),
- * ds_pool_stats reads without the lock: the checker must say so.
+ * Built with DS_WITHOUT_LOCK_POOL (//ds:without_lock_pool, for a test
+ * only), it gains ds__pool_stats_without_lock, which reads without the
+ * lock: the checker must say so.
  */
 #include "ds/pool.h"
 
@@ -562,14 +563,20 @@ int ds_pool_stats(ds_pool_t *p, struct ds_pool_stats *st)
 {
 	if (!p || !st)
 		return EINVAL;
-#ifdef DS_BROKEN_RACE
-	/* BROKEN ON PURPOSE, only in //ds:without_lock_pool: the counters
-	 * read without p->lock (tests/pool_race_test.c expects the race). */
-	copy_stats(p, st);
-	return 0;
-#endif
 	DS__MUST(lc_mutex_lock(&p->lock));
 	copy_stats(p, st);
 	DS__MUST(lc_mutex_unlock(&p->lock));
 	return 0;
 }
+
+#ifdef DS_WITHOUT_LOCK_POOL
+/* DELIBERATELY BROKEN, built only into ds/BUILD's :without_lock_pool for
+ * tests/pool_race_test.c: ds_pool_stats without p->lock, the race a
+ * LOCKCHECK=1 build must report. */
+int ds__pool_stats_without_lock(ds_pool_t *p, struct ds_pool_stats *st);
+int ds__pool_stats_without_lock(ds_pool_t *p, struct ds_pool_stats *st)
+{
+	copy_stats(p, st); /* no lock: the bug */
+	return 0;
+}
+#endif

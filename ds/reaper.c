@@ -40,9 +40,10 @@
  * cost an allocation in the checker per spawn). Not declared either:
  * running_flag (atomic, read without the lock on purpose by spawn, watch
  * and ds_reaper_is_running), wakefd and thread (fixed after create), and
- * the thread's own slots (reaper_internal.h). Built with -DDS_BROKEN_RACE
- * (//ds:without_lock_reaper, for a test only), ds_reaper_count_running
- * reads without the lock: the checker must say so.
+ * the thread's own slots (reaper_internal.h). Built with
+ * DS_WITHOUT_LOCK_REAPER (//ds:without_lock_reaper, for a test only), it
+ * gains ds__reaper_count_running_without_lock, which reads without the
+ * lock: the checker must say so.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
@@ -578,16 +579,22 @@ size_t ds_reaper_count_running(struct ds_reaper *r)
 
 	if (!r)
 		return 0;
-#ifdef DS_BROKEN_RACE
-	/* BROKEN ON PURPOSE, only in //ds:without_lock_reaper: the count
-	 * read without r->lock (tests/reaper_race_test.c expects the race). */
-	return LC_READ(r->nrunning);
-#endif
 	DS__MUST(lc_mutex_lock(&r->lock));
 	n = LC_READ(r->nrunning);
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	return n;
 }
+
+#ifdef DS_WITHOUT_LOCK_REAPER
+/* DELIBERATELY BROKEN, built only into ds/BUILD's :without_lock_reaper for
+ * tests/reaper_race_test.c: the running count read without r->lock, the
+ * race a LOCKCHECK=1 build must report. */
+size_t ds__reaper_count_running_without_lock(struct ds_reaper *r);
+size_t ds__reaper_count_running_without_lock(struct ds_reaper *r)
+{
+	return LC_READ(r->nrunning); /* no lock: the bug */
+}
+#endif
 
 char *ds_reaper_describe(const struct ds_reaper_exit *e, char *buf, size_t size)
 {

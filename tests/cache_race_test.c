@@ -73,15 +73,13 @@ START_TEST(test_total_without_lock_is_a_race)
 {
 	struct lct_child c = lct_expect_reports(fill_then_read, NULL, NULL,
 						"race", LOCKCHECK ? 1 : 0);
-	const char *want = "lockcheck: race: read without `ds_cache.shard` at "
-			   "ds/cache.c:";
-	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(
-			&c, lct_find_line(c.err, want, line, sizeof(line)));
-		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__cache_total_charge_"
-						  "without_lock()") != NULL);
+		LCT_ASSERT_LINE(
+			&c,
+			"lockcheck: race: read without `ds_cache.shard` at "
+			"ds/cache.c:",
+			" in ds__cache_total_charge_without_lock()");
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
 		LCT_ASSERT_ERR_HAS(&c, "  guard `ds_cache.shard` of ");
 		LCT_ASSERT_ERR_HAS(&c, " in shard_init()\n");

@@ -66,15 +66,13 @@ START_TEST(test_len_without_lock_is_a_race)
 {
 	struct lct_child c = lct_expect_reports(send_then_read, NULL, NULL,
 						"race", LOCKCHECK ? 1 : 0);
-	const char *want = "lockcheck: race: read without `ds_chan.lock` at "
-			   "ds/chan.c:";
-	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(
-			&c, lct_find_line(c.err, want, line, sizeof(line)));
-		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__chan_len_without_"
-						  "lock()") != NULL);
+		LCT_ASSERT_LINE(
+			&c,
+			"lockcheck: race: read without `ds_chan.lock` at "
+			"ds/chan.c:",
+			" in ds__chan_len_without_lock()");
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
 		LCT_ASSERT_ERR_HAS(&c, "  guard `ds_chan.lock` of ");
 		LCT_ASSERT_ERR_HAS(&c, " in ds__chan_create()\n");

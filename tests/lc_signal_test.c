@@ -4,7 +4,9 @@
  * call, nothing recorded, its unlock (wherever it comes from) passing, the
  * interrupted call finishing as if nothing happened, and one
  * signal-unsafe finding per call site. A handler that does not lock
- * leaves no trace.
+ * leaves no trace. Its lc_unguard and lc_handoff calls wait in the
+ * checker's 128 notes until the next race call; one more stops race
+ * checking with a limit line.
  *
  * To land a signal inside the checker on purpose, testdata/failalloc.h
  * raises it from the first allocation the checker makes for a new lock
@@ -265,6 +267,70 @@ START_TEST(test_race_calls_of_handler_outside_the_checker)
 
 	if (LOCKCHECK)
 		LCT_ASSERT_ERR_HAS(&c, "lockcheck: race: write without `G` ");
+	lct_child_free(&c);
+}
+END_TEST
+
+/* ---- more deferred calls than the checker can note ---- */
+
+#define DEFER_NOTES 128 /* the notes of lockcheck/race_defer.c */
+
+static long many[DEFER_NOTES + 1];     /* under G; the handler undeclares */
+static long watched;		       /* under G, written without it */
+static volatile sig_atomic_t unguards; /* calls the handler makes */
+
+/* One handler, `unguards` distinct ranges: a note each, none applied
+ * before it returns (its thread is inside the checker). */
+static void unguard_many(int sig)
+{
+	(void)sig;
+	handled++;
+	for (int i = 0; i < unguards; i++)
+		lc_unguard(&many[i], sizeof(many[i]));
+}
+
+/* The handler's calls pile up, then the program writes the undeclared
+ * ranges (silent either way) and `watched` without G: a race while
+ * checking goes on, nothing once the table overflowed. */
+static void unguards_interrupted(void *arg)
+{
+	static lc_mutex_t B = LC_MUTEX_INITIALIZER("B");
+
+	unguards = (int)(intptr_t)arg;
+	for (int i = 0; i <= DEFER_NOTES; i++)
+		ck_assert_int_eq(lc_guard(&many[i], sizeof(many[i]), &G), 0);
+	ck_assert_int_eq(lc_guard(&watched, sizeof(watched), &G), 0);
+	handle(SIGUSR1, unguard_many);
+	lock_new_class_interrupted(&B);
+	ck_assert_int_eq(handled, 1);
+	for (int i = 0; i < unguards; i++)
+		LC_WRITE(many[i], i);
+	LC_WRITE(watched, 1);
+}
+
+START_TEST(test_too_many_deferred_unguards_stop_race_checking)
+{
+	struct lct_child c = lct_expect_reports(
+		unguards_interrupted, (void *)(intptr_t)(DEFER_NOTES + 1), NULL,
+		"limit", 1);
+
+	LCT_ASSERT_ERR_HAS(&c, "lockcheck: limit: race: more than 128 "
+			       "lc_unguard or lc_handoff calls of signal "
+			       "handlers pending: race checking stopped, "
+			       "declared guards too\n");
+	lct_child_free(&c);
+}
+END_TEST
+
+/* As many as the notes hold: every one applied, checking goes on. */
+START_TEST(test_deferred_unguards_that_fit_keep_race_checking)
+{
+	struct lct_child c = lct_expect_reports(unguards_interrupted,
+						(void *)(intptr_t)DEFER_NOTES,
+						NULL, "race", 1);
+
+	LCT_ASSERT_ERR_HAS(&c, "lockcheck: race: write without `G` ");
+	LCT_ASSERT_ERR_HAS(&c, " in unguards_interrupted()");
 	lct_child_free(&c);
 }
 END_TEST
@@ -567,6 +633,12 @@ int main(void)
 		tcase_add_test(core, test_handler_that_does_not_lock_is_silent);
 		tcase_add_test(
 			core, test_race_calls_of_interrupting_handler_are_safe);
+		tcase_add_test(
+			core,
+			test_too_many_deferred_unguards_stop_race_checking);
+		tcase_add_test(
+			core,
+			test_deferred_unguards_that_fit_keep_race_checking);
 	}
 	tcase_add_test(core, test_race_calls_of_handler_outside_the_checker);
 	tcase_add_test(threads,

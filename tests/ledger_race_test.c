@@ -74,15 +74,13 @@ START_TEST(test_balance_without_lock_is_a_race)
 {
 	struct lct_child c = lct_expect_reports(move_then_read, NULL, NULL,
 						"race", LOCKCHECK ? 1 : 0);
-	const char *want = "lockcheck: race: read without `ds_ledger.account` "
-			   "at ds/ledger.c:";
-	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(
-			&c, lct_find_line(c.err, want, line, sizeof(line)));
-		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__ledger_balance_"
-						  "without_lock()") != NULL);
+		LCT_ASSERT_LINE(
+			&c,
+			"lockcheck: race: read without `ds_ledger.account` "
+			"at ds/ledger.c:",
+			" in ds__ledger_balance_without_lock()");
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
 		LCT_ASSERT_ERR_HAS(&c, "  guard `ds_ledger.account` of ");
 		LCT_ASSERT_ERR_HAS(&c, " in init_accounts()\n");

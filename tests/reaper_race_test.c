@@ -2,12 +2,13 @@
  * reaper_race_test.c: ds_reaper declares its table's state guarded by its
  * lock, so a checked build checks the reaper itself.
  *
- * This file is built twice (tests/BUILD). As reaper_race_test it links
- * //ds: a spawner and a reader of the running count, and a stress of
- * spawners, a collector and a reader, print no finding. As
- * reaper_race_broken_test it links //ds:without_lock_reaper
- * (DS_BROKEN_RACE: ds_reaper_count_running reads without the lock), and
- * the same spawner and reader must print the exact race line.
+ * The binary links //ds:without_lock_reaper: the library plus one
+ * deliberately broken reader, ds__reaper_count_running_without_lock,
+ * which reads the count without the lock. A spawner and a reader of the
+ * running count print the exact race line when the reader is that one,
+ * and nothing when it is ds_reaper_count_running; a stress of spawners,
+ * a collector and a reader prints no finding. With LOCKCHECK=0 there is
+ * no checker: every child is silent.
  *
  * The two threads are put in order with a raw POSIX semaphore, which the
  * checker does not see: the reader reads once every child is reaped, so
@@ -32,6 +33,9 @@
 #include "ds/reaper.h"
 #include "lockcheck/lockcheck.h"
 #include "testutil.h"
+
+/* ds/reaper.c, built with DS_WITHOUT_LOCK_REAPER. */
+size_t ds__reaper_count_running_without_lock(struct ds_reaper *r);
 
 /* A child that exits with code at once, watched by r; its pid or -1. */
 static pid_t fork_watched(struct ds_reaper *r, int code)
@@ -60,6 +64,7 @@ static pid_t spawn_true(struct ds_reaper *r)
 
 struct pair {
 	struct ds_reaper *r;
+	bool locked;  /* the library's reader, else the broken one */
 	sem_t reaped; /* raw: orders the threads, invisible to the checker */
 };
 
@@ -87,20 +92,22 @@ static void *reporter(void *arg)
 	lc_thread_set_name("reporter");
 	while (sem_wait(&pr->reaped) && errno == EINTR)
 		;
-	if (ds_reaper_count_running(pr->r) != 0)
+	if ((pr->locked ? ds_reaper_count_running(pr->r)
+			: ds__reaper_count_running_without_lock(pr->r)) != 0)
 		exit(1);
 	return NULL;
 }
 
 /* The child: a spawner starts children and waits for each, then a
- * reporter reads the running count; every child is drained once. */
+ * reporter reads the running count (under the lock when arg is not
+ * NULL); every child is drained once. */
 static void spawner_and_reader(void *arg)
 {
 	static struct pair pr;
 	pthread_t t[2];
 	size_t n;
 
-	(void)arg;
+	pr.locked = arg != NULL;
 	if (sem_init(&pr.reaped, 0, 0) || ds_reaper_create(&pr.r))
 		exit(2);
 	pthread_create(&t[0], NULL, spawner, &pr);
@@ -114,46 +121,32 @@ static void spawner_and_reader(void *arg)
 	sem_destroy(&pr.reaped);
 }
 
-#ifdef DS_BROKEN_RACE
-/* The broken reaper: one race at the unlocked read of the count, named by
- * the reaper's lock, read by the reporter holding no lock. */
+/* The broken reader: one race at the unlocked read of the count, named
+ * by the reaper's lock, read by the reporter holding no lock. */
 START_TEST(test_count_without_lock_is_a_race)
 {
-	const char *prefix = "lockcheck: race: read without `ds_reaper.lock` "
-			     "at ds/reaper.c:";
-	const char *suffix = " in ds_reaper_count_running()";
-	struct lct_child c;
-	char line[1024];
-	size_t n;
+	struct lct_child c = lct_expect_reports(spawner_and_reader, NULL, NULL,
+						"race", LOCKCHECK ? 1 : 0);
 
-	if (!LOCKCHECK) {
-		/* The plain build has no checker: nothing reports the race.
-		 * The run must still be correct and silent. */
-		c = lct_expect_reports(spawner_and_reader, NULL, NULL, NULL, 0);
-		lct_child_free(&c);
-		return;
+	if (LOCKCHECK) { /* else no checker: the child was silent */
+		LCT_ASSERT_LINE(&c,
+				"lockcheck: race: read without "
+				"`ds_reaper.lock` at ds/reaper.c:",
+				" in ds__reaper_count_running_without_lock()");
+		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
+		LCT_ASSERT_ERR_HAS(&c, "holding no lock");
+		LCT_ASSERT_ERR_HAS(&c, "  why: read without `ds_reaper.lock`, "
+				       "which guards it since ds/reaper.c:");
 	}
-	c = lct_expect_reports(spawner_and_reader, NULL, NULL, "race", 1);
-	LCT_ASSERT_CHILD(&c, lct_find_line(c.err, "lockcheck: race:", line,
-					   sizeof(line)));
-	n = strlen(line);
-	LCT_ASSERT_CHILD(&c, strncmp(line, prefix, strlen(prefix)) == 0);
-	LCT_ASSERT_CHILD(&c,
-			 n > strlen(suffix) && strcmp(line + n - strlen(suffix),
-						      suffix) == 0);
-	LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
-	LCT_ASSERT_ERR_HAS(&c, "holding no lock");
-	LCT_ASSERT_ERR_HAS(&c, "  why: read without `ds_reaper.lock`, which "
-			       "guards it since ds/reaper.c:");
 	lct_child_free(&c);
 }
 END_TEST
-#else
-/* The correct reaper: the same two threads, no finding. */
+
+/* The library's reader: the same two threads, no finding. */
 START_TEST(test_count_with_lock_is_silent)
 {
 	struct lct_child c =
-		lct_expect_reports(spawner_and_reader, NULL, NULL, NULL, 0);
+		lct_expect_reports(spawner_and_reader, "locked", NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -306,7 +299,6 @@ START_TEST(test_stress_is_silent)
 	lct_child_free(&c);
 }
 END_TEST
-#endif
 
 int main(void)
 {
@@ -314,12 +306,9 @@ int main(void)
 	TCase *tc = tcase_create("race");
 
 	tcase_set_timeout(tc, 240);
-#ifdef DS_BROKEN_RACE
 	tcase_add_test(tc, test_count_without_lock_is_a_race);
-#else
 	tcase_add_test(tc, test_count_with_lock_is_silent);
 	tcase_add_test(tc, test_stress_is_silent);
-#endif
 	suite_add_tcase(s, tc);
 	return lct_run_suite(s);
 }

@@ -77,15 +77,13 @@ START_TEST(test_size_without_lock_is_a_race)
 {
 	struct lct_child c = lct_expect_reports(put_then_read, NULL, NULL,
 						"race", LOCKCHECK ? 1 : 0);
-	const char *want = "lockcheck: race: read without `ds_rwmap.lock` at "
-			   "ds/rwmap.c:";
-	char line[1024];
 
 	if (LOCKCHECK) { /* else no checker: the child was silent */
-		LCT_ASSERT_CHILD(
-			&c, lct_find_line(c.err, want, line, sizeof(line)));
-		LCT_ASSERT_CHILD(&c, strstr(line, " in ds__rwmap_size_without_"
-						  "lock()") != NULL);
+		LCT_ASSERT_LINE(
+			&c,
+			"lockcheck: race: read without `ds_rwmap.lock` at "
+			"ds/rwmap.c:",
+			" in ds__rwmap_size_without_lock()");
 		LCT_ASSERT_ERR_HAS(&c, "by thread \"reporter\"");
 		LCT_ASSERT_ERR_HAS(&c, "  guard `ds_rwmap.lock` of ");
 		LCT_ASSERT_ERR_HAS(&c, " in ds_rwmap_create()\n");

@@ -354,6 +354,25 @@ void lct_assert_has_at(const struct lct_child *c, bool err, const char *text,
 			       err ? "stderr" : "stdout");
 }
 
+void lct_assert_line_at(const struct lct_child *c, const char *prefix,
+			const char *suffix, const char *file, int line)
+{
+	char buf[1024];
+	size_t n, slen = strlen(suffix);
+
+	if (!lct_find_line(c->err, prefix, buf, sizeof(buf))) {
+		lct_child_fail(c, file, line,
+			       "no line beginning '%s' in the child's stderr",
+			       prefix);
+		return;
+	}
+	n = strlen(buf);
+	if (n < slen || strcmp(buf + n - slen, suffix) != 0)
+		lct_child_fail(c, file, line,
+			       "the line '%s' does not end with '%s'", buf,
+			       suffix);
+}
+
 const char *lct_runfile(const char *workspace_path)
 {
 	static char path[4096];

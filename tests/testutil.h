@@ -129,6 +129,11 @@ void lct_child_dump(const struct lct_child *c, const char *what);
  *   LCT_ASSERT_REPORTS(c, kind, n)  exactly n "lockcheck: kind:" lines
  *   LCT_ASSERT_ERR_HAS(c, text)     stderr contains text
  *   LCT_ASSERT_OUT_HAS(c, text)     stdout contains text
+ *   LCT_ASSERT_LINE(c, prefix, suffix)
+ *                                   stderr has a line beginning with
+ *                                   prefix, and the first ends with suffix
+ *                                   (a report line: its kind and place
+ *                                   at the start, its function at the end)
  */
 #define LCT_ASSERT_CHILD(c, cond)                                              \
 	do {                                                                   \
@@ -146,6 +151,8 @@ void lct_child_dump(const struct lct_child *c, const char *what);
 	lct_assert_has_at((c), true, (text), __FILE__, __LINE__)
 #define LCT_ASSERT_OUT_HAS(c, text)                                            \
 	lct_assert_has_at((c), false, (text), __FILE__, __LINE__)
+#define LCT_ASSERT_LINE(c, prefix, suffix)                                     \
+	lct_assert_line_at((c), (prefix), (suffix), __FILE__, __LINE__)
 
 /* Dumps the child, then fails the test with "file:line: message". */
 void lct_child_fail(const struct lct_child *c, const char *file, int line,
@@ -162,6 +169,8 @@ void lct_assert_reports_at(const struct lct_child *c, const char *kind,
 			   size_t n, const char *file, int line);
 void lct_assert_has_at(const struct lct_child *c, bool err, const char *text,
 		       const char *file, int line);
+void lct_assert_line_at(const struct lct_child *c, const char *prefix,
+			const char *suffix, const char *file, int line);
 
 /* Path of a file next to the test binary's runfiles ("tools/lockgraph/
  * lockgraph" style workspace paths); NULL when it cannot be found. The
