@@ -328,7 +328,7 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 		const char *file, int line, const char *func)
 {
 	struct lc__race_verdict v; /* only kind, until it says a race */
-	struct lc__race_access a; /* made past the settled cases */
+	struct lc__race_access a;  /* made past the settled cases */
 	struct lc__thread *t;
 	const struct lookup *l;
 	uintptr_t lo, hi;

@@ -146,8 +146,7 @@ const char *lc__race_take_limit(bool *all)
 	if (atomic_load_explicit(&stop_pending, memory_order_relaxed))
 		what = atomic_exchange(&stop_pending, NULL);
 	*all = what != NULL;
-	if (!what &&
-	    atomic_load_explicit(&limit_pending, memory_order_relaxed))
+	if (!what && atomic_load_explicit(&limit_pending, memory_order_relaxed))
 		what = atomic_exchange(&limit_pending, NULL);
 	return what;
 }

@@ -108,7 +108,8 @@ static struct granule *make(struct stripe *st, uint64_t key,
 		return &st->granules[r->pos];
 	g = find(st, key);
 	if (g) {
-		*r = (struct lc__shadow_hint){ key, (uint32_t)(g - st->granules) };
+		*r = (struct lc__shadow_hint){ key,
+					       (uint32_t)(g - st->granules) };
 		return g;
 	}
 	if (st->nspare)
