@@ -76,6 +76,14 @@ void lc__race_unborn(struct lc__vc *from);
 void lc__race_thread_end(void);
 void lc__race_joined(pthread_t th);
 
+/* A granule the thread checked lately: key -> position in its stripe
+ * (race_shadow.c), a hint checked before it is taken. */
+#define LC__SHADOW_HINTS 32
+struct lc__shadow_hint {
+	uint64_t key;
+	uint32_t pos;
+};
+
 /* Under lc__race_mu: the calling thread's slot and clock (NULL when it
  * cannot have one: out of memory or slots). lc__race_self_fast: without
  * the lock, NULL when it has none yet. Only its own thread uses its
@@ -84,6 +92,7 @@ struct lc__race_thread {
 	uint32_t slot;
 	struct lc__vc vc; /* vc.c[slot] is its own clock, from 1 */
 	bool named;	  /* its slot has its name */
+	struct lc__shadow_hint hint[LC__SHADOW_HINTS];
 };
 struct lc__race_thread *lc__race_self(void);
 struct lc__race_thread *lc__race_self_fast(void);

@@ -250,13 +250,28 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 	return NULL;
 }
 
-/* The verdict of the declarations on access a of [lo, hi) by t; false
- * when none covers it. The inventory notes the access. */
+/* Whether t holds every guard of l as an access needs them (for a
+ * write, exclusively): the common case, settled without a record. */
+static bool guards_held(const struct lc__thread *t, const struct lookup *l,
+			bool write)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		int hold = hold_of(t, &l->d[i]);
+
+		if (hold != LC__WRITE + 1 && !(hold && !write))
+			return false;
+	}
+	return true;
+}
+
+/* The verdict of the declarations on access a of [lo, hi) by t, l its
+ * cached lookup or NULL; false when none covers it. The inventory notes
+ * the access. */
 static bool judge_guards(struct lc__thread *t, struct lc__race_access *a,
-			 uintptr_t lo, uintptr_t hi, struct lc__race_verdict *v)
+			 uintptr_t lo, uintptr_t hi, const struct lookup *l,
+			 struct lc__race_verdict *v)
 {
 	struct guard_check gc = { t, a->write, false, NULL, NULL };
-	const struct lookup *l = declarations(lo, hi);
 
 	if (l) {
 		for (uint32_t i = 0; i < l->n && check_guard(&l->d[i], &gc);)
@@ -313,9 +328,11 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 		const char *file, int line, const char *func)
 {
 	struct lc__race_verdict v; /* only kind, until it says a race */
-	struct lc__race_access a = { .at = { file, line, func } };
+	struct lc__race_access a;  /* made past the settled cases */
 	struct lc__thread *t;
+	const struct lookup *l;
 	uintptr_t lo, hi;
+	bool undeclared = false;
 
 	if (!range_of(ptr, size, &lo, &hi))
 		return;
@@ -325,20 +342,34 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 		return;
 	lc__race_arm();
 	lc__race_apply();
+	if (atomic_load_explicit(&lc__race_off, memory_order_relaxed))
+		goto settled; /* checking stopped */
+	l = declarations(lo, hi);
+	/* Without an inventory to note, a declared access with its guards
+	 * held has nothing to record, and an undeclared one goes straight
+	 * to happens-before. */
+	if (l && !lc__cfg.dump) {
+		if (l->n && guards_held(t, l, write != 0))
+			goto settled;
+		undeclared = !l->n;
+	}
+	a = (struct lc__race_access){ .at = { file, line, func } };
 	a.write = write != 0;
 	a.addr = lo;
 	a.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 	note_held(t, &a);
 	/* Declared data needs no clocks: they start at the first access
 	 * that no declaration covers. */
-	if (atomic_load_explicit(&lc__race_off, memory_order_relaxed)) {
-		/* checking stopped */
-	} else if (!judge_guards(t, &a, lo, hi, &v)) {
+	if (undeclared || !judge_guards(t, &a, lo, hi, l, &v)) {
 		lc__race_start();
 		judge(t, &a, lo, hi, &v);
 	}
 	report_limit();
 	if (v.kind != LC__RACE_NONE)
 		lc__race_report(t, &a, &v, __builtin_return_address(0));
+	lc__leave(t);
+	return;
+settled:
+	report_limit();
 	lc__leave(t);
 }

@@ -138,12 +138,19 @@ void lc__race_stop(const char *what)
 	atomic_store(&stop_pending, what);
 }
 
+/* Every access asks: loads first, an exchange (a locked instruction)
+ * only for a finding pending. One set meanwhile is taken by a later
+ * call. */
 const char *lc__race_take_limit(bool *all)
 {
-	const char *what = atomic_exchange(&stop_pending, NULL);
+	const char *what = NULL;
 
+	if (atomic_load_explicit(&stop_pending, memory_order_relaxed))
+		what = atomic_exchange(&stop_pending, NULL);
 	*all = what != NULL;
-	return what ? what : atomic_exchange(&limit_pending, NULL);
+	if (!what && atomic_load_explicit(&limit_pending, memory_order_relaxed))
+		what = atomic_exchange(&limit_pending, NULL);
+	return what;
 }
 
 static bool vc_grow(struct lc__vc *v, uint32_t n)

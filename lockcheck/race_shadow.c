@@ -10,7 +10,9 @@
  * missed, never invented. Granules live in a hash map from address to a
  * slot of one array, made only for bytes ever checked; map and array are
  * cut into stripes by address, each under a mutex of its own (leaves, as
- * lc__race_mu). Invariant: a cell is empty (len 0) or off + len <= 8.
+ * lc__race_mu). Invariants: a cell is empty (len 0) or off + len <= 8; a
+ * granule is in its stripe's map under its key, or kept for reuse with
+ * SPARE_KEY.
  */
 #define _GNU_SOURCE
 #include "race.h"
@@ -49,6 +51,10 @@ struct stripe {
 static struct stripe stripes[STRIPES] = { STRIPE16, STRIPE16, STRIPE16,
 					  STRIPE16 };
 
+/* A granule kept for reuse has this key, which no address has (keys are
+ * addresses / GRANULE). */
+#define SPARE_KEY UINT64_MAX
+
 static struct stripe *stripe_of(uint64_t key)
 {
 	return &stripes[lc__mix64(key) % STRIPES];
@@ -86,14 +92,26 @@ static bool grow(struct stripe *st)
 	return true;
 }
 
-/* The granule of key, made empty when new; NULL when out of memory. */
-static struct granule *make(struct stripe *st, uint64_t key)
+/* The granule of key, made empty when new; NULL when out of memory. The
+ * thread's hints (on the heap with its clock, not in TLS, which would
+ * grow every thread's stack) spare it the map when it checks a granule
+ * again: a hint is taken only when, under the stripe's mutex, the
+ * granule at its position still has its key. */
+static struct granule *make(struct stripe *st, uint64_t key,
+			    struct lc__race_thread *rt)
 {
-	struct granule *g = find(st, key);
+	struct lc__shadow_hint *r = &rt->hint[key % LC__SHADOW_HINTS];
+	struct granule *g;
 	uint32_t i;
 
-	if (g)
+	if (r->pos < st->ngranules && st->granules[r->pos].key == key)
+		return &st->granules[r->pos];
+	g = find(st, key);
+	if (g) {
+		*r = (struct lc__shadow_hint){ key,
+					       (uint32_t)(g - st->granules) };
 		return g;
+	}
 	if (st->nspare)
 		i = st->spare[st->nspare - 1];
 	else if (st->ngranules < st->cap || grow(st))
@@ -107,6 +125,7 @@ static struct granule *make(struct stripe *st, uint64_t key)
 	else
 		st->ngranules++;
 	st->granules[i] = (struct granule){ .key = key };
+	*r = (struct lc__shadow_hint){ key, i };
 	return &st->granules[i];
 }
 
@@ -169,7 +188,7 @@ bool lc__shadow_access(struct lc__race_thread *rt,
 		struct granule *g;
 
 		pthread_mutex_lock(&st->mu);
-		g = make(st, k);
+		g = make(st, k, rt);
 		if (!g) {
 			pthread_mutex_unlock(&st->mu);
 			lc__race_limit("race shadow memory: out of memory");
@@ -222,8 +241,11 @@ void lc__shadow_forget(uintptr_t lo, uintptr_t hi)
 				g->cell[i].len = 0;
 			empty = empty && !g->cell[i].len;
 		}
-		if (g && empty && spare_keep(st, (uint32_t)(g - st->granules)))
+		if (g && empty &&
+		    spare_keep(st, (uint32_t)(g - st->granules))) {
 			lc__u64map_del(&st->index_of, k);
+			g->key = SPARE_KEY; /* no thread's hint finds it */
+		}
 		pthread_mutex_unlock(&st->mu);
 	}
 }

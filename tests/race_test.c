@@ -397,6 +397,61 @@ START_TEST(test_handoff_is_silent)
 }
 END_TEST
 
+/* lc_handoff keeps the granule of shared for reuse, and a write of
+ * another address of its stripe soon takes it: the writer's hint of it
+ * (race_shadow.c) must not lead its next write of shared there, where
+ * that write's history would be lost with the reuse. 4096 granules:
+ * every stripe gets some. */
+static long others[4096];
+
+static void write_others(void)
+{
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		LC_WRITE(others[i], 1);
+}
+
+enum { L_W3 = __LINE__ + 5 };
+static void *handoff_write_post(void *arg)
+{
+	LC_WRITE(shared, 1);
+	lc_handoff(&shared, sizeof(shared));
+	LC_WRITE(shared, 3);
+	write_others();
+	sem_post(&go);
+	return arg;
+}
+
+static void *handoff_write_handoff_post(void *arg)
+{
+	LC_WRITE(shared, 1);
+	lc_handoff(&shared, sizeof(shared));
+	LC_WRITE(shared, 3);
+	write_others();
+	lc_handoff(&shared, sizeof(shared));
+	sem_post(&go);
+	return arg;
+}
+
+START_TEST(test_write_after_handoff_is_kept)
+{
+	struct pair p = { handoff_write_post, wait_then_write };
+
+	expect_race(run_pair, &p,
+		    fmt("write at %s and earlier write at %s by another "
+			"thread, unordered",
+			site(L_W2, "wait_then_write"),
+			site(L_W3, "handoff_write_post")));
+}
+END_TEST
+
+START_TEST(test_write_after_handoff_handed_off_is_silent)
+{
+	struct pair p = { handoff_write_handoff_post, wait_then_write };
+
+	expect_race(run_pair, &p, NULL);
+}
+END_TEST
+
 static lc_mutex_t m = LC_MUTEX_INITIALIZER("m");
 
 static void *locked_write_post(void *arg)
@@ -874,6 +929,8 @@ int main(void)
 	tcase_add_test(hb, test_unordered_writes);
 	tcase_add_test(hb, test_unordered_report_says_why);
 	tcase_add_test(hb, test_handoff_is_silent);
+	tcase_add_test(hb, test_write_after_handoff_is_kept);
+	tcase_add_test(hb, test_write_after_handoff_handed_off_is_silent);
 	tcase_add_test(hb, test_mutex_orders);
 	tcase_add_test(hb, test_failed_trylock_orders_nothing);
 	tcase_add_test(hb, test_create_and_join_order);
