@@ -7,7 +7,10 @@
  * spawners, a collector and a reader, print no finding. As
  * reaper_race_broken_test it links //ds:without_lock_reaper
  * (DS_BROKEN_RACE: ds_reaper_count_running reads without the lock), and
- * the same spawner and reader must print the exact race line.
+ * the same spawner and reader must print the exact race line. The same
+ * for a child's own fields: a lookup of a reaped child is silent with
+ * //ds, and with the broken variant (which copies the record after
+ * unlocking) a race on the record.
  *
  * The two threads are put in order with a raw POSIX semaphore, which the
  * checker does not see: the reader reads once every child is reaped, so
@@ -114,7 +117,67 @@ static void spawner_and_reader(void *arg)
 	sem_destroy(&pr.reaped);
 }
 
+/* ---- a lookup of a child's record ------------------------------------ */
+
+/* The child: a forked child is watched and waited for, then a thread
+ * looks its record up. */
+static void *looker(void *arg)
+{
+	struct ds_reaper *r = arg;
+	struct ds_reaper_exit e;
+	pid_t pid;
+
+	lc_thread_set_name("looker");
+	pid = fork_watched(r, 7);
+	if (pid < 0 || ds_reaper_wait(r, pid, -1, &e) ||
+	    ds_reaper_lookup(r, pid, &e) || e.how != DS_REAPER_EXITED ||
+	    e.code != 7 || e.pid != pid)
+		exit(1);
+	return NULL;
+}
+
+static void look_up_a_record(void *arg)
+{
+	struct ds_reaper *r;
+	pthread_t t;
+
+	(void)arg;
+	if (ds_reaper_create(&r))
+		exit(2);
+	pthread_create(&t, NULL, looker, r);
+	pthread_join(t, NULL);
+	ds_reaper_destroy(r);
+}
+
 #ifdef DS_BROKEN_RACE
+/* The broken reaper: one race at the copy of a record after unlocking,
+ * named by the reaper's lock, which guards each child's fields. */
+START_TEST(test_record_without_lock_is_a_race)
+{
+	const char *prefix = "lockcheck: race: read without `ds_reaper.lock` "
+			     "at ds/reaper.c:";
+	const char *suffix = " in copy_record()";
+	struct lct_child c;
+	char line[1024];
+	size_t n;
+
+	c = lct_expect_reports(look_up_a_record, NULL, NULL,
+			       LOCKCHECK ? "race" : NULL, LOCKCHECK ? 1 : 0);
+	if (LOCKCHECK) {
+		LCT_ASSERT_CHILD(&c, lct_find_line(c.err, "lockcheck: race:",
+						   line, sizeof(line)));
+		n = strlen(line);
+		LCT_ASSERT_CHILD(&c,
+				 strncmp(line, prefix, strlen(prefix)) == 0);
+		LCT_ASSERT_CHILD(&c, n > strlen(suffix) &&
+					     strcmp(line + n - strlen(suffix),
+						    suffix) == 0);
+		LCT_ASSERT_ERR_HAS(&c, "by thread \"looker\"");
+	}
+	lct_child_free(&c);
+}
+END_TEST
+
 /* The broken reaper: one race at the unlocked read of the count, named by
  * the reaper's lock, read by the reporter holding no lock. */
 START_TEST(test_count_without_lock_is_a_race)
@@ -149,6 +212,16 @@ START_TEST(test_count_without_lock_is_a_race)
 }
 END_TEST
 #else
+/* The correct reaper: the same lookup, no finding. */
+START_TEST(test_record_with_lock_is_silent)
+{
+	struct lct_child c =
+		lct_expect_reports(look_up_a_record, NULL, NULL, NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
 /* The correct reaper: the same two threads, no finding. */
 START_TEST(test_count_with_lock_is_silent)
 {
@@ -316,8 +389,10 @@ int main(void)
 	tcase_set_timeout(tc, 240);
 #ifdef DS_BROKEN_RACE
 	tcase_add_test(tc, test_count_without_lock_is_a_race);
+	tcase_add_test(tc, test_record_without_lock_is_a_race);
 #else
 	tcase_add_test(tc, test_count_with_lock_is_silent);
+	tcase_add_test(tc, test_record_with_lock_is_silent);
 	tcase_add_test(tc, test_stress_is_silent);
 #endif
 	suite_add_tcase(s, tc);
