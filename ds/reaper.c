@@ -35,15 +35,23 @@
  * guarded by it (lc_guard, at create; lc_unguard before the free), and
  * the accesses to the counts, the flags and the list heads are marked
  * (LC_READ/LC_WRITE), so a checked build checks them at every run. The
- * hash heads are changed inside uthash's macros, unmarked, and the
- * children's own fields are not declared (a declaration per child would
- * cost an allocation in the checker per spawn). Not declared either:
+ * hash heads are changed inside uthash's macros, unmarked. Each child's
+ * record and flags (rec to recorded) are declared guarded by the lock
+ * too, from child_new to child_free (a declaration per spawn, in checked
+ * builds only), and the accesses made under the lock are marked. Not
+ * marked: a child's fields before it is published (child_new, the spawn,
+ * ds__child_open, a lost child's record before record_lost takes the
+ * lock), the reaper thread's own lists and pidfd reads
+ * (reaper_thread.c). A drain undeclares the records it hands out: they
+ * are the caller's alone.
+ * Not declared:
  * running_flag (atomic, read without the lock on purpose by spawn, watch
  * and ds_reaper_is_running), wakefd and thread (fixed after create), and
  * the thread's own slots (reaper_internal.h). Built with
  * DS_WITHOUT_LOCK_REAPER (//ds:without_lock_reaper, for a test only), it
  * gains ds__reaper_count_running_without_lock, which reads without the
- * lock: the checker must say so.
+ * lock, and ds__reaper_lookup_without_lock, which copies a record after
+ * unlocking: the checker must say so.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
@@ -78,10 +86,10 @@ void ds__reaper_wake(struct ds_reaper *r)
 static void leave_running_locked(struct ds_reaper *r, struct ds__child *c)
 {
 	lc_assert_held(&r->lock);
-	if (!c->in_running)
+	if (!LC_READ(c->in_running))
 		return;
 	HASH_DEL(r->running, c);
-	c->in_running = false;
+	LC_WRITE(c->in_running, false);
 	LC_WRITE(r->nrunning, r->nrunning - 1);
 	assert(HASH_COUNT(r->running) == r->nrunning);
 }
@@ -98,7 +106,7 @@ static int claim_pid_locked(struct ds_reaper *r, struct ds__child *c)
 	HASH_FIND(hh, r->running, &c->rec.pid, sizeof(pid_t), dup);
 	if (!dup)
 		return 0;
-	if (!ds__child_stolen(dup->pidfd))
+	if (!ds__child_stolen(LC_READ(dup->pidfd)))
 		return EEXIST;
 	leave_running_locked(r, dup);
 	return 0;
@@ -117,10 +125,10 @@ int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 	}
 	if (!err) {
 		assert(!c->in_running && !c->recorded);
-		c->in_running = true;
+		LC_WRITE(c->in_running, true);
 		LC_WRITE(r->nrunning, r->nrunning + 1);
 		assert(HASH_COUNT(r->running) == r->nrunning);
-		c->rec.next = LC_READ(r->pending);
+		LC_WRITE(c->rec.next, LC_READ(r->pending));
 		LC_WRITE(r->pending, &c->rec);
 	}
 	DS__MUST(lc_mutex_unlock(&r->lock));
@@ -132,20 +140,22 @@ int ds__reaper_track(struct ds_reaper *r, struct ds__child *c)
 /* Appends c's record to the list and indexes it (newest of its pid). */
 static void record_locked(struct ds_reaper *r, struct ds__child *c)
 {
+	struct ds_reaper_exit **last;
 	struct ds__child *old;
 
 	lc_assert_held(&r->lock);
 	leave_running_locked(r, c);
 	assert(!c->in_running && !c->recorded); /* exactly once */
-	c->recorded = true;
+	LC_WRITE(c->recorded, true);
 	HASH_FIND(hh, r->exited, &c->rec.pid, sizeof(pid_t), old);
 	if (old)
 		HASH_DEL(r->exited, old);
 	HASH_ADD(hh, r->exited, rec.pid, sizeof(pid_t), c);
 	if (!c->hh.tbl)
 		LC_WRITE(r->unindexed, r->unindexed + 1);
-	c->rec.next = NULL;
-	*LC_READ(r->tail) = &c->rec;
+	LC_WRITE(c->rec.next, NULL);
+	last = LC_READ(r->tail); /* r->first, or the last record's next */
+	LC_WRITE(*last, &c->rec);
 	LC_WRITE(r->tail, &c->rec.next);
 	LC_WRITE(r->nexited, r->nexited + 1);
 	assert(HASH_COUNT(r->exited) <= r->nexited);
@@ -168,14 +178,15 @@ struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
 	for (; list; list = next) {
 		struct ds__child *c = DS__CHILD_OF(list);
 
-		next = list->next;
-		if (ds__reap(c->pidfd, &c->rec) == EAGAIN) {
-			list->next = alive;
+		next = LC_READ(list->next);
+		lc_write(&c->rec, sizeof(c->rec)); /* the reap fills it */
+		if (ds__reap(LC_READ(c->pidfd), &c->rec) == EAGAIN) {
+			LC_WRITE(list->next, alive);
 			alive = list;
 			continue;
 		}
-		close(c->pidfd);
-		c->pidfd = -1;
+		close(LC_READ(c->pidfd));
+		LC_WRITE(c->pidfd, -1);
 		record_locked(r, c); /* c may be drained once we unlock */
 		any = true;
 	}
@@ -185,8 +196,26 @@ struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
 	return alive;
 }
 
+/* Bytes from rec to the end of recorded: the child's state r->lock
+ * guards. */
+static size_t child_guarded_size(void)
+{
+	return offsetof(struct ds__child, recorded) +
+	       sizeof(((struct ds__child *)0)->recorded) -
+	       offsetof(struct ds__child, rec);
+}
+
+/* The declaration goes before the memory does (a later allocation may
+ * reuse it). Harmless where none was made. */
+static void child_free(struct ds__child *c)
+{
+	lc_unguard(&c->rec, child_guarded_size());
+	free(c);
+}
+
 /* Drops children left running at a stop from the table, then closes their
- * pidfds and frees them. */
+ * pidfds and frees them (out of the table, they are the thread's alone:
+ * not marked). */
 void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list)
 {
 	struct ds_reaper_exit *e, *next;
@@ -199,7 +228,7 @@ void ds__reaper_forget(struct ds_reaper *r, struct ds_reaper_exit *list)
 	for (e = list; e; e = next) {
 		next = e->next;
 		close(DS__CHILD_OF(e)->pidfd);
-		free(DS__CHILD_OF(e));
+		child_free(DS__CHILD_OF(e));
 	}
 }
 
@@ -211,10 +240,19 @@ static struct ds__child *find_record_locked(struct ds_reaper *r, pid_t pid)
 	HASH_FIND(hh, r->exited, &pid, sizeof(pid_t), c);
 	if (c || !LC_READ(r->unindexed))
 		return c;
-	for (struct ds_reaper_exit *e = LC_READ(r->first); e; e = e->next)
-		if (e->pid == pid)
+	for (struct ds_reaper_exit *e = LC_READ(r->first); e;
+	     e = LC_READ(e->next))
+		if (LC_READ(e->pid) == pid)
 			c = DS__CHILD_OF(e); /* the last one is the newest */
 	return c;
+}
+
+/* c's record, copied under the lock (its caller's). */
+static void copy_record(const struct ds__child *c, struct ds_reaper_exit *out)
+{
+	lc_read(&c->rec, sizeof(c->rec));
+	*out = c->rec;
+	out->next = NULL;
 }
 
 /* 0 with *out filled, EAGAIN while pid runs, ECHILD when unknown. A running
@@ -231,8 +269,7 @@ static int find_locked(struct ds_reaper *r, pid_t pid,
 	c = find_record_locked(r, pid);
 	if (!c)
 		return ECHILD;
-	*out = c->rec;
-	out->next = NULL;
+	copy_record(c, out);
 	return 0;
 }
 
@@ -369,12 +406,16 @@ bool ds_reaper_is_running(const struct ds_reaper *r)
 
 /* ---- starting and watching children ----------------------------------- */
 
-static struct ds__child *child_new(pid_t pid)
+/* A child record, declared guarded by r->lock (a declaration that cannot
+ * be stored for want of memory leaves it unchecked). Until it is tracked
+ * or recorded, only its maker touches it: those accesses are not marked. */
+static struct ds__child *child_new(struct ds_reaper *r, pid_t pid)
 {
 	struct ds__child *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	(void)lc_guard(&c->rec, child_guarded_size(), &r->lock);
 	c->pidfd = -1;
 	c->rec.pid = pid;
 	ds__now(&c->rec.started);
@@ -398,7 +439,7 @@ static int record_lost(struct ds_reaper *r, struct ds__child *c)
 	}
 	DS__MUST(lc_mutex_unlock(&r->lock));
 	if (err)
-		free(c);
+		child_free(c);
 	return err;
 }
 
@@ -416,13 +457,13 @@ static int adopt_spawned(struct ds_reaper *r, struct ds__child *c)
 		return record_lost(r, c);
 	if (err) {
 		ds__kill_and_reap_pid(c->rec.pid);
-		free(c);
+		child_free(c);
 		return err;
 	}
 	err = ds__reaper_track(r, c);
 	if (err) {
 		ds__kill_and_reap_fd(c->pidfd);
-		free(c);
+		child_free(c);
 	}
 	return err;
 }
@@ -439,13 +480,13 @@ int ds_reaper_spawn(struct ds_reaper *r, const char *const argv[],
 		return EINVAL;
 	if (!ds_reaper_is_running(r))
 		return ECANCELED;
-	c = child_new(0);
+	c = child_new(r, 0);
 	if (!c)
 		return ENOMEM;
 	err = posix_spawnp(&c->rec.pid, argv[0], NULL, NULL,
 			   (char *const *)argv, env);
 	if (err) {
-		free(c);
+		child_free(c);
 		return err;
 	}
 	child = c->rec.pid; /* c may be drained and freed once adopted */
@@ -464,7 +505,7 @@ int ds_reaper_watch(struct ds_reaper *r, pid_t pid)
 		return EINVAL;
 	if (!ds_reaper_is_running(r))
 		return ECANCELED;
-	c = child_new(pid);
+	c = child_new(r, pid);
 	if (!c)
 		return ENOMEM;
 	err = ds__child_open(pid, &c->pidfd);
@@ -473,7 +514,7 @@ int ds_reaper_watch(struct ds_reaper *r, pid_t pid)
 	if (err) {
 		if (c->pidfd >= 0)
 			close(c->pidfd);
-		free(c);
+		child_free(c);
 	}
 	return err;
 }
@@ -558,6 +599,10 @@ struct ds_reaper_exit *ds_reaper_drain(struct ds_reaper *r, size_t *count)
 	}
 	HASH_CLEAR(hh, index); /* the buckets only; the records are list's */
 	assert(list_length(list) == n);
+	/* The records are the caller's now: accesses it marks are its own
+	 * business, not our lock's. */
+	for (struct ds_reaper_exit *e = list; LOCKCHECK && e; e = e->next)
+		lc_unguard(e, child_guarded_size());
 	if (count)
 		*count = n;
 	return list;
@@ -569,7 +614,7 @@ void ds_reaper_exits_free(struct ds_reaper_exit *list)
 
 	for (; list; list = next) {
 		next = list->next;
-		free(DS__CHILD_OF(list));
+		free(DS__CHILD_OF(list)); /* undeclared by the drain */
 	}
 }
 
@@ -593,6 +638,29 @@ size_t ds__reaper_count_running_without_lock(struct ds_reaper *r);
 size_t ds__reaper_count_running_without_lock(struct ds_reaper *r)
 {
 	return LC_READ(r->nrunning); /* no lock: the bug */
+}
+
+/* DELIBERATELY BROKEN, as above: ds_reaper_lookup with the record copied
+ * after unlocking, a race on a child's declared fields. */
+int ds__reaper_lookup_without_lock(struct ds_reaper *r, pid_t pid,
+				   struct ds_reaper_exit *out);
+int ds__reaper_lookup_without_lock(struct ds_reaper *r, pid_t pid,
+				   struct ds_reaper_exit *out)
+{
+	struct ds__child *c;
+	int err;
+
+	DS__MUST(lc_mutex_lock(&r->lock));
+	HASH_FIND(hh, r->running, &pid, sizeof(pid_t), c);
+	err = c ? EAGAIN : 0;
+	if (!c)
+		c = find_record_locked(r, pid);
+	DS__MUST(lc_mutex_unlock(&r->lock));
+	if (!err && !c)
+		return ECHILD;
+	if (!err)
+		copy_record(c, out); /* no lock: the bug */
+	return err;
 }
 #endif
 

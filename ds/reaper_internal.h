@@ -34,7 +34,8 @@
 #include "lockcheck/lockcheck.h"
 #include "must.h"
 
-/* One child from spawn or watch until its record is freed. */
+/* One child from spawn or watch until its record is freed. rec to
+ * recorded are declared guarded by the reaper's lock (reaper.c). */
 struct ds__child {
 	struct ds_reaper_exit rec; /* first: a record's address is its child's;
 				      rec.next links the pending list, then

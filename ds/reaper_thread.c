@@ -29,6 +29,14 @@
  *   at every child for an exit.
  * The slot indices are asserted where slots are dropped and put back, and
  * the thread asserts it holds no lock before each poll: it blocks there.
+ *
+ * Races: a child's fields are declared guarded by the lock (reaper.c),
+ * but the thread reads and links its own children without it, unmarked:
+ * a list taken off pending (take_pending, under the lock) and the ready,
+ * ended and left lists are the thread's alone, and a child's pidfd is
+ * written only before the child is published and by this thread (in
+ * ds__reaper_reap), so its reads here cannot race. The one link made
+ * under the lock (requeue) is marked.
  */
 #define _GNU_SOURCE
 #include "reaper_internal.h"
@@ -73,7 +81,7 @@ static void requeue(struct ds_reaper *r, struct ds_reaper_exit *list)
 	while (last->next)
 		last = last->next;
 	DS__MUST(lc_mutex_lock(&r->lock));
-	last->next = LC_READ(r->pending);
+	LC_WRITE(last->next, LC_READ(r->pending));
 	LC_WRITE(r->pending, list);
 	DS__MUST(lc_mutex_unlock(&r->lock));
 }

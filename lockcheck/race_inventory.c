@@ -6,29 +6,37 @@
  * access (the first access's set, intersected with each later one's).
  * `lockgraph guards` turns it into suggested declarations and a list of
  * unguarded shared data. Kept only when a dump will be written
- * (LOCKCHECK_DUMP), under a mutex of its own (a leaf). Invariant: nlocks
- * <= MAX_LOCKS; a range's lock set only shrinks.
+ * (LOCKCHECK_DUMP), under a mutex of its own (a leaf). Invariants: nlocks
+ * <= MAX_LOCKS; a range's lock set only shrinks; ntids <= MAX_TIDS, and
+ * threads == ntids until ntids reaches MAX_TIDS.
+ *
+ * Threads are counted exactly up to MAX_TIDS (their tids kept), which is
+ * what `guards` asks (one thread or several); past it, by a bitmap of
+ * tid % 64, which misses a thread whose bit an earlier one set: a lower
+ * bound, never below MAX_TIDS.
  */
 #define _GNU_SOURCE
 #include "race.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_LOCKS  4
 #define MAX_RANGES 65536
+#define MAX_TIDS   4
 
 struct range {
 	uintptr_t lo, hi;
 	struct lc__site at; /* the declaration, or the first access */
 	const char *guard;  /* the declared lock's name, or NULL */
 	uint64_t accesses, writes;
+	int tids[MAX_TIDS];	   /* the first threads that accessed it */
 	uint64_t seen;		   /* bit tid % 64: thread tid accessed it */
-	uint32_t threads;	   /* distinct threads (by that bitmap: a lower
-				    * bound when tids collide) */
+	uint32_t threads;	   /* distinct threads (exact up to MAX_TIDS) */
 	uint32_t locks[MAX_LOCKS]; /* candidate set: class ids */
-	uint8_t nlocks;
+	uint8_t nlocks, ntids;
 };
 
 static pthread_mutex_t inv_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -113,12 +121,29 @@ static void first_set(struct range *r, const struct lc__thread *t)
 			r->locks[r->nlocks++] = t->held[j].cls->id;
 }
 
+/* Counts thread tid in r's threads, once. */
+static void count_thread(struct range *r, int tid)
+{
+	uint64_t bit = (uint64_t)1 << ((unsigned)tid % 64);
+
+	for (uint8_t i = 0; i < r->ntids; i++)
+		if (r->tids[i] == tid)
+			return;
+	if (r->ntids < MAX_TIDS) {
+		r->tids[r->ntids++] = tid;
+		r->threads++;
+	} else if (!(r->seen & bit)) {
+		r->threads++;
+	}
+	r->seen |= bit;
+	assert(r->threads >= r->ntids);
+}
+
 void lc__inventory_note(const struct lc__thread *t, uintptr_t lo, uintptr_t hi,
 			bool write, const struct lc__site *at,
 			const struct lc__guard_decl *decl, int tid)
 {
 	struct range *r;
-	uint64_t bit = (uint64_t)1 << ((unsigned)tid % 64);
 
 	if (!lc__cfg.dump)
 		return;
@@ -135,10 +160,7 @@ void lc__inventory_note(const struct lc__thread *t, uintptr_t lo, uintptr_t hi,
 		else
 			intersect(r, t);
 		r->writes += write;
-		if (!(r->seen & bit)) {
-			r->seen |= bit;
-			r->threads++;
-		}
+		count_thread(r, tid);
 	}
 	pthread_mutex_unlock(&inv_mu);
 }

@@ -18,6 +18,7 @@ WITHOUT_LOCK(ds__chan_len_without_lock);
 WITHOUT_LOCK(ds__ledger_balance_without_lock);
 WITHOUT_LOCK(ds__pool_stats_without_lock);
 WITHOUT_LOCK(ds__reaper_count_running_without_lock);
+WITHOUT_LOCK(ds__reaper_lookup_without_lock);
 WITHOUT_LOCK(ds__rwmap_size_without_lock);
 
 /* A public function of each structure, so each file of :ds is linked. */
@@ -41,6 +42,7 @@ START_TEST(test_library_has_no_reader_without_lock)
 		ds__ledger_balance_without_lock,
 		ds__pool_stats_without_lock,
 		ds__reaper_count_running_without_lock,
+		ds__reaper_lookup_without_lock,
 		ds__rwmap_size_without_lock,
 	};
 

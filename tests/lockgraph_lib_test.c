@@ -1,13 +1,15 @@
 /*
  * lockgraph_lib_test.c: lockgraph's library called directly: the cycle
- * search and the merge rules checked against a brute-force model on random
- * graphs, the search limits, process reports linked to merged cycles, and
+ * search, the merge rules and the guard inventory (merged ranges and
+ * `guards`) checked against a brute-force model on random dumps, the
+ * search limits, process reports linked to merged cycles, and
  * the parser under thousands of mutations of real dumps.
  *
  * Dumps are written as text and parsed (fmemopen), so every case goes
  * through the same path as the command.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -61,24 +63,31 @@ static uint32_t cls(const struct lg_analysis *a, int k)
 }
 
 /* A dump text: n classes c0.. (instances[i] each), then edges appended
- * with add_edge, then end. */
+ * with add_edge, then (version 2) ranges with add_range, then end. */
 struct dump_text {
 	char *buf;
 	size_t len;
 	FILE *f;
-	int nedges, nfindings, nclasses;
+	int version, nedges, nfindings, nclasses, nranges;
 };
 
-static void dump_begin(struct dump_text *d, int n, const int *instances)
+static void dump_begin_version(struct dump_text *d, int n, const int *instances,
+			       int version)
 {
 	memset(d, 0, sizeof(*d));
 	d->f = open_memstream(&d->buf, &d->len);
 	ck_assert_ptr_nonnull(d->f);
-	fprintf(d->f, "lockcheck-dump 1\nprocess 1 \"p\"\n");
+	d->version = version;
+	fprintf(d->f, "lockcheck-dump %d\nprocess 1 \"p\"\n", version);
 	for (int i = 0; i < n; i++)
 		fprintf(d->f, "class %d mutex %d 0 0 0 \"c%d\" \"t.c\" %d\n", i,
 			instances ? instances[i] : 1, i, i);
 	d->nclasses = n;
+}
+
+static void dump_begin(struct dump_text *d, int n, const int *instances)
+{
+	dump_begin_version(d, n, instances, 1);
 }
 
 /* from -> to with mode bits (LG_RR..) and gates "c:i,..." or "-". */
@@ -99,9 +108,40 @@ static void add_edge(struct dump_text *d, int from, int to, int modes,
 	d->nedges++;
 }
 
+/* A range line (version 2): candidate classes the bits of mask, records
+ * 0 for none written (which means 1). */
+static void add_range(struct dump_text *d, unsigned long long accesses,
+		      unsigned long long writes, unsigned long long threads,
+		      unsigned long long bytes, unsigned mask, const char *what,
+		      int line, int records)
+{
+	const char *sep = "";
+
+	assert(d->version >= 2);
+	fprintf(d->f, "range %llu %llu %llu %llu ", accesses, writes, threads,
+		bytes);
+	if (!mask)
+		fputc('-', d->f);
+	for (int c = 0; c < d->nclasses; c++)
+		if (mask & (1u << c)) {
+			fprintf(d->f, "%s%d", sep, c);
+			sep = ",";
+		}
+	fprintf(d->f, " \"%s\" \"r.c\" %d", what, line);
+	if (records)
+		fprintf(d->f, " %d", records);
+	fputc('\n', d->f);
+	d->nranges++;
+}
+
 static char *dump_end(struct dump_text *d)
 {
-	fprintf(d->f, "end %d %d %d\n", d->nclasses, d->nedges, d->nfindings);
+	if (d->version >= 2)
+		fprintf(d->f, "end %d %d %d %d\n", d->nclasses, d->nedges,
+			d->nfindings, d->nranges);
+	else
+		fprintf(d->f, "end %d %d %d\n", d->nclasses, d->nedges,
+			d->nfindings);
 	ck_assert_int_eq(fclose(d->f), 0);
 	return d->buf;
 }
@@ -111,6 +151,17 @@ static char *dump_end(struct dump_text *d)
 #define MN 6 /* classes */
 #define MD 3 /* dumps */
 #define MG 3 /* gate candidates per occurrence */
+#define MS 4 /* range sites */
+#define MR 2 /* range lines of one site per dump */
+
+/* A range line of a dump: site s is what "f()" (s < 2) or "guarded by
+ * c0", file r.c, line 10 + s: two sites share what and file. */
+struct rline {
+	bool on;
+	unsigned long long accesses, writes, threads, bytes;
+	unsigned mask; /* candidate classes */
+	int records;   /* 0: no records field */
+};
 
 struct occ {
 	bool on;
@@ -122,6 +173,14 @@ struct model {
 	int n, ndumps;
 	int inst[MD][MN];
 	struct occ e[MD][MN][MN];
+	struct rline r[MD][MS][MR];
+};
+
+/* A site's range merged over every dump: what lockgraph should have. */
+struct mrange {
+	bool on;
+	unsigned long long accesses, writes, threads, bytes, records;
+	unsigned mask;
 };
 
 static bool singleton(const struct model *m, int c)
@@ -244,6 +303,30 @@ static void random_occ(struct model *m, int d, int a, int b)
 	}
 }
 
+static const char *site_what(int s)
+{
+	return s < 2 ? "f()" : "guarded by c0";
+}
+
+/* Mostly one thread and few writes, so that every verdict of `guards`
+ * (alone, read-only sharing, unguarded, guarded) comes up. */
+static void random_rline(struct model *m, struct rline *r)
+{
+	r->on = true;
+	r->accesses = 1 + rnd(20);
+	r->writes = rnd(3) ? rnd((uint32_t)r->accesses + 1) : 0;
+	r->threads = rnd(3) ? 1 : 1 + rnd(3);
+	r->bytes = 1 + rnd(16);
+	r->mask = 0;
+	/* the checker records at most 4 classes */
+	for (int c = 0, k = 0; c < m->n && k < 4; c++)
+		if (rnd(100) < 60) {
+			r->mask |= 1u << c;
+			k++;
+		}
+	r->records = rnd(3) ? 0 : 1 + (int)rnd(3);
+}
+
 static void random_model(struct model *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -257,13 +340,48 @@ static void random_model(struct model *m)
 			for (int b = 0; b < m->n; b++)
 				if (a != b && rnd(100) < 35)
 					random_occ(m, d, a, b);
+	for (int d = 0; d < m->ndumps; d++)
+		for (int s = 0; s < MS; s++)
+			for (int k = 0; k < MR && rnd(2); k++)
+				random_rline(m, &m->r[d][s][k]);
+}
+
+/* The ranges merged by site (counts added, bytes the largest, candidate
+ * sets intersected), and the order in which the dumps first name them. */
+static int model_ranges(const struct model *m, struct mrange *out, int *order)
+{
+	int n = 0;
+
+	memset(out, 0, MS * sizeof(*out));
+	for (int d = 0; d < m->ndumps; d++)
+		for (int s = 0; s < MS; s++)
+			for (int k = 0; k < MR; k++) {
+				const struct rline *r = &m->r[d][s][k];
+				struct mrange *o = &out[s];
+
+				if (!r->on)
+					continue;
+				if (!o->on) {
+					o->on = true;
+					o->mask = r->mask;
+					order[n++] = s;
+				}
+				o->accesses += r->accesses;
+				o->writes += r->writes;
+				o->threads += r->threads;
+				if (r->bytes > o->bytes)
+					o->bytes = r->bytes;
+				o->records += r->records ? r->records : 1;
+				o->mask &= r->mask;
+			}
+	return n;
 }
 
 static char *model_dump(const struct model *m, int d)
 {
 	struct dump_text t;
 
-	dump_begin(&t, m->n, m->inst[d]);
+	dump_begin_version(&t, m->n, m->inst[d], 2);
 	for (int a = 0; a < m->n; a++)
 		for (int b = 0; b < m->n; b++) {
 			const struct occ *o = &m->e[d][a][b];
@@ -278,6 +396,15 @@ static char *model_dump(const struct model *m, int d)
 					"%s%d:%d", g ? "," : "", o->gate_cls[g],
 					o->gate_inst[g]);
 			add_edge(&t, a, b, o->modes, gates, o->tid);
+		}
+	for (int s = 0; s < MS; s++)
+		for (int k = 0; k < MR; k++) {
+			const struct rline *r = &m->r[d][s][k];
+
+			if (r->on)
+				add_range(&t, r->accesses, r->writes,
+					  r->threads, r->bytes, r->mask,
+					  site_what(s), 10 + s, r->records);
 		}
 	return dump_end(&t);
 }
@@ -298,6 +425,131 @@ static uint32_t listed(const struct lg_analysis *a, const int *cyc, int len)
 	return LG_NONE;
 }
 
+/* The candidate classes of merged range r as bits of model classes. */
+static unsigned range_mask(const struct lg_analysis *a,
+			   const struct lg_range *r, int n)
+{
+	unsigned mask = 0;
+
+	for (uint32_t i = 0; i < r->ncls; i++) {
+		int k = 0;
+
+		while (k < n && cls(a, k) != a->g.ids[r->cls_off + i])
+			k++;
+		ck_assert_int_lt(k, n);
+		mask |= 1u << k;
+	}
+	return mask;
+}
+
+/* The merged ranges are the model's, in the order the dumps name them. */
+static void check_ranges(const struct lg_analysis *a, const struct model *m,
+			 const struct mrange *want, const int *order, int n)
+{
+	ck_assert_uint_eq(a->g.nranges, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		const struct lg_range *r = &a->g.ranges[i];
+		const struct mrange *w = &want[order[i]];
+
+		ck_assert_str_eq(lg_str(&a->g.strs, r->what),
+				 site_what(order[i]));
+		ck_assert_str_eq(lg_str(&a->g.strs, r->file), "r.c");
+		ck_assert_int_eq(r->line, 10 + order[i]);
+		ck_assert_uint_eq(r->accesses, w->accesses);
+		ck_assert_uint_eq(r->writes, w->writes);
+		ck_assert_uint_eq(r->threads, w->threads);
+		ck_assert_uint_eq(r->bytes, w->bytes);
+		ck_assert_uint_eq(r->records, w->records);
+		ck_assert_uint_eq(range_mask(a, r, m->n), w->mask);
+	}
+}
+
+/* One range as `guards` lists it. */
+static void put_model_range(FILE *f, const struct mrange *w, int s)
+{
+	fprintf(f,
+		"  %s at r.c:%d (%llu bytes): %llu accesses, %llu writes, "
+		"%llu threads",
+		site_what(s), 10 + s, w->bytes, w->accesses, w->writes,
+		w->threads);
+	if (w->records > 1)
+		fprintf(f, ", %llu records", w->records);
+	fputc('\n', f);
+}
+
+/* The model's `guards`: shared means more than one thread; unguarded
+ * shared data is written, shared, and has no candidate lock left; each
+ * shared range with one gets the first as a suggested declaration. */
+static char *model_guards(const struct mrange *want, const int *order, int n)
+{
+	unsigned unguarded = 0, guarded = 0, alone = 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < n; i++) {
+		const struct mrange *w = &want[order[i]];
+
+		alone += w->threads <= 1;
+		if (w->threads <= 1 || w->mask || !w->writes)
+			continue;
+		if (!unguarded++)
+			fputs("== unguarded shared data (written, shared, no "
+			      "lock held at every access)\n",
+			      f);
+		put_model_range(f, w, order[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct mrange *w = &want[order[i]];
+		const char *sep = "    always held: ";
+		int first = -1;
+
+		if (w->threads <= 1 || !w->mask)
+			continue;
+		if (!guarded++)
+			fputs("== shared data and the locks that always "
+			      "guarded it\n",
+			      f);
+		put_model_range(f, w, order[i]);
+		for (int k = 0; k < MN; k++)
+			if (w->mask & (1u << k)) {
+				if (first < 0)
+					first = k;
+				if (k) /* line 0 is not printed */
+					fprintf(f, "%sc%d [t.c:%d]", sep, k, k);
+				else
+					fprintf(f, "%sc0 [t.c]", sep);
+				sep = ", ";
+			}
+		fprintf(f,
+			"\n    declare: lc_guard(ptr, size, &c%d) or "
+			"LC_GUARDED_BY(c%d)\n",
+			first, first);
+	}
+	fprintf(f,
+		"%d checked ranges: %u unguarded shared, %u guarded shared, "
+		"%u touched by one thread\n",
+		n, unguarded, guarded, alone);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+static void check_guards(const struct lg_analysis *a, const struct mrange *want,
+			 const int *order, int n)
+{
+	char *want_text = model_guards(want, order, n), *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(lg_out_guards(f, a), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_str_eq(text, want_text);
+	free(text);
+	free(want_text);
+}
+
 /* The graph written by lg_out_merge and read back has the same cycles. */
 static void check_merge_round_trip(const struct lg_analysis *a)
 {
@@ -313,6 +565,30 @@ static void check_merge_round_trip(const struct lg_analysis *a)
 	ck_assert_uint_eq(back.g.nclasses, a->g.nclasses);
 	ck_assert_uint_eq(back.g.nedges, a->g.nedges);
 	ck_assert_uint_eq(back.cycles.n, a->cycles.n);
+	ck_assert_uint_eq(back.g.nranges, a->g.nranges);
+	for (uint32_t i = 0; i < a->g.nranges; i++) {
+		const struct lg_range *r = &a->g.ranges[i],
+				      *b = &back.g.ranges[i];
+
+		ck_assert_str_eq(lg_str(&back.g.strs, b->what),
+				 lg_str(&a->g.strs, r->what));
+		ck_assert_int_eq(b->line, r->line);
+		ck_assert_uint_eq(b->accesses, r->accesses);
+		ck_assert_uint_eq(b->writes, r->writes);
+		ck_assert_uint_eq(b->threads, r->threads);
+		ck_assert_uint_eq(b->bytes, r->bytes);
+		ck_assert_uint_eq(b->records, r->records);
+		ck_assert_uint_eq(b->ncls, r->ncls);
+		for (uint32_t k = 0; k < r->ncls; k++)
+			ck_assert_str_eq(
+				lg_str(&back.g.strs,
+				       back.g.classes[back.g.ids[b->cls_off +
+								 k]]
+					       .name),
+				lg_str(&a->g.strs,
+				       a->g.classes[a->g.ids[r->cls_off + k]]
+					       .name));
+	}
 	for (uint32_t i = 0; i < a->cycles.n; i++) {
 		const struct lg_cycle *cy = &a->cycles.v[i];
 
@@ -331,6 +607,8 @@ static void compare_with_model(const struct model *m)
 	char *texts[MD];
 	struct lg_analysis a;
 	static struct cm_cycles want;
+	struct mrange ranges[MS];
+	int order[MS], nranges = model_ranges(m, ranges, order);
 
 	for (int d = 0; d < m->ndumps; d++)
 		texts[d] = model_dump(m, d);
@@ -350,6 +628,8 @@ static void compare_with_model(const struct model *m)
 			    a.cycles.v[i].comp)
 				ck_assert_uint_le(a.cycles.v[i].len,
 						  (uint32_t)want.len[j]);
+	check_ranges(&a, m, ranges, order, nranges);
+	check_guards(&a, ranges, order, nranges);
 	check_merge_round_trip(&a);
 	lg_analysis_free(&a);
 	for (int d = 0; d < m->ndumps; d++)

@@ -61,8 +61,8 @@ static void fork_while_exiting(void *arg)
 
 START_TEST(test_fork_while_exiting_finishes)
 {
-	struct lct_child c = lct_expect_reports(fork_while_exiting, NULL, NULL,
-						NULL, 0);
+	struct lct_child c =
+		lct_expect_reports(fork_while_exiting, NULL, NULL, NULL, 0);
 
 	lct_child_free(&c);
 }

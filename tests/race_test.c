@@ -6,6 +6,7 @@
  * POSIX semaphores, which the checker does not see: they fix the schedule
  * without ordering anything for it.
  */
+#define _GNU_SOURCE /* gettid */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -802,6 +803,102 @@ START_TEST(test_bad_input_is_refused)
 }
 END_TEST
 
+/* ---- the guard inventory ------------------------------------------ */
+
+/* The dump's threads count tells threads apart by tid, even tids equal
+ * modulo 64 (a bitmap of tid % 64 once counted them as one). The main
+ * thread writes a range; then threads are started one at a time, and
+ * only those whose tid is the main thread's modulo 64 read it, until
+ * `colliders` have. Each read follows the write (create orders it). */
+static long inv_data;
+static int inv_bit, inv_read;
+
+static void *read_if_colliding(void *arg)
+{
+	(void)arg;
+	if (gettid() % 64 == inv_bit)
+		inv_read += (int)(LC_READ(inv_data) == 1);
+	return NULL;
+}
+
+static void write_then_colliders_read(void *arg)
+{
+	int colliders = *(int *)arg;
+
+	inv_bit = gettid() % 64;
+	LC_WRITE(inv_data, 1);
+	/* Tids come from the system's pids: a bit comes back within a few
+	 * hundred threads unless the pids were used up (then the count
+	 * below fails the test, saying so). */
+	for (int i = 0; i < 100000 && inv_read < colliders; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, read_if_colliding, NULL) != 0)
+			break;
+		pthread_join(t, NULL);
+	}
+	printf("colliders %d\n", inv_read);
+}
+
+/* The threads field of the dump's range line of the write above. */
+static unsigned inventory_threads(int colliders)
+{
+	const char *dir = lct_tmpdir("inventory");
+	char env_dump[4200], want[64];
+	const char *env[] = { env_dump, NULL };
+	struct lct_child c;
+	unsigned accesses, writes, threads;
+	const char *line;
+	char *dump;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(env_dump, sizeof(env_dump), "LOCKCHECK_DUMP=%s", dir);
+	LCT_ASSERT_RAN(
+		lct_run_fn(write_then_colliders_read, &colliders, env, &c), &c);
+	LCT_ASSERT_EXITED(&c, 0);
+	LCT_ASSERT_CHILD(&c, lct_count_all_reports(&c) == 0);
+	snprintf(want, sizeof(want), "colliders %d\n", colliders);
+	LCT_ASSERT_CHILD(&c, strcmp(c.out, want) == 0);
+	dump = lct_read_only_dump(dir);
+	ck_assert_ptr_nonnull(dump);
+	line = strstr(dump, "\nrange ");
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_nonnull(
+		strstr(line, " \"write_then_colliders_read()\" "));
+	ck_assert_int_eq(
+		sscanf(line, "\nrange %u %u %u", &accesses, &writes, &threads),
+		3);
+	ck_assert_uint_eq(accesses, 1 + (unsigned)colliders);
+	ck_assert_uint_eq(writes, 1);
+	ck_assert_ptr_null(strstr(line + 1, "\nrange "));
+	free(dump);
+	lct_child_free(&c);
+	return threads;
+}
+
+START_TEST(test_inventory_tells_colliding_tids_apart)
+{
+	if (!LOCKCHECK)
+		return; /* no checker, no dump */
+	ck_assert_uint_eq(inventory_threads(1), 2);
+	ck_assert_uint_eq(inventory_threads(3), 4);
+}
+END_TEST
+
+/* Past four threads the count is a lower bound (docs/dump-format.md):
+ * never below four, never above the truth. */
+START_TEST(test_inventory_counts_at_least_four)
+{
+	unsigned threads;
+
+	if (!LOCKCHECK)
+		return;
+	threads = inventory_threads(5);
+	ck_assert_uint_ge(threads, 4);
+	ck_assert_uint_le(threads, 6);
+}
+END_TEST
+
 /* ---- fork ---------------------------------------------------------- */
 
 /* Threads that declare, access and undeclare while the main thread
@@ -914,6 +1011,7 @@ int main(void)
 	TCase *guards = tcase_create("guards");
 	TCase *hb = tcase_create("happens_before");
 	TCase *forks = tcase_create("fork");
+	TCase *inventory = tcase_create("inventory");
 	SRunner *sr;
 	int failed;
 
@@ -943,6 +1041,10 @@ int main(void)
 	tcase_add_test(hb, test_bad_input_is_refused);
 	suite_add_tcase(s, guards);
 	suite_add_tcase(s, hb);
+	tcase_add_test(inventory, test_inventory_tells_colliding_tids_apart);
+	tcase_add_test(inventory, test_inventory_counts_at_least_four);
+	tcase_set_timeout(inventory, 60);
+	suite_add_tcase(s, inventory);
 	tcase_add_test(forks, test_fork_after_guard_is_silent);
 	tcase_add_test(forks, test_fork_while_unguarding_is_silent);
 	tcase_set_timeout(forks, 60);

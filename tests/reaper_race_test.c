@@ -6,9 +6,12 @@
  * deliberately broken reader, ds__reaper_count_running_without_lock,
  * which reads the count without the lock. A spawner and a reader of the
  * running count print the exact race line when the reader is that one,
- * and nothing when it is ds_reaper_count_running; a stress of spawners,
- * a collector and a reader prints no finding. With LOCKCHECK=0 there is
- * no checker: every child is silent.
+ * and nothing when it is ds_reaper_count_running. The same for a child's
+ * own fields: a thread that looks a reaped child's record up with
+ * ds__reaper_lookup_without_lock (which copies the record after
+ * unlocking) gives a race, with ds_reaper_lookup nothing. A stress of
+ * spawners, a collector and a reader prints no finding. With LOCKCHECK=0 there
+ * is no checker: every child is silent.
  *
  * The two threads are put in order with a raw POSIX semaphore, which the
  * checker does not see: the reader reads once every child is reaped, so
@@ -36,6 +39,8 @@
 
 /* ds/reaper.c, built with DS_WITHOUT_LOCK_REAPER. */
 size_t ds__reaper_count_running_without_lock(struct ds_reaper *r);
+int ds__reaper_lookup_without_lock(struct ds_reaper *r, pid_t pid,
+				   struct ds_reaper_exit *out);
 
 /* A child that exits with code at once, watched by r; its pid or -1. */
 static pid_t fork_watched(struct ds_reaper *r, int code)
@@ -121,6 +126,46 @@ static void spawner_and_reader(void *arg)
 	sem_destroy(&pr.reaped);
 }
 
+/* ---- a lookup of a child's record ------------------------------------ */
+
+/* The child: a forked child is watched and waited for, then a thread
+ * looks its record up. */
+struct look {
+	struct ds_reaper *r;
+	bool locked; /* the library's lookup, else the broken one */
+};
+
+static void *looker(void *arg)
+{
+	struct look *lk = arg;
+	struct ds_reaper_exit e;
+	pid_t pid;
+
+	lc_thread_set_name("looker");
+	pid = fork_watched(lk->r, 7);
+	if (pid < 0 || ds_reaper_wait(lk->r, pid, -1, &e))
+		exit(1);
+	if ((lk->locked ? ds_reaper_lookup(lk->r, pid, &e)
+			: ds__reaper_lookup_without_lock(lk->r, pid, &e)) ||
+	    e.how != DS_REAPER_EXITED || e.code != 7 || e.pid != pid)
+		exit(1);
+	return NULL;
+}
+
+/* A thread looks a reaped child's record up (with the library's lookup
+ * when arg is not NULL). */
+static void look_up_a_record(void *arg)
+{
+	struct look lk = { .locked = arg != NULL };
+	pthread_t t;
+
+	if (ds_reaper_create(&lk.r))
+		exit(2);
+	pthread_create(&t, NULL, looker, &lk);
+	pthread_join(t, NULL);
+	ds_reaper_destroy(lk.r);
+}
+
 /* The broken reader: one race at the unlocked read of the count, named
  * by the reaper's lock, read by the reporter holding no lock. */
 START_TEST(test_count_without_lock_is_a_race)
@@ -147,6 +192,34 @@ START_TEST(test_count_with_lock_is_silent)
 {
 	struct lct_child c =
 		lct_expect_reports(spawner_and_reader, "locked", NULL, NULL, 0);
+
+	lct_child_free(&c);
+}
+END_TEST
+
+/* The broken lookup: one race at the copy of a record after unlocking,
+ * named by the reaper's lock, which guards each child's fields. */
+START_TEST(test_record_without_lock_is_a_race)
+{
+	struct lct_child c = lct_expect_reports(look_up_a_record, NULL, NULL,
+						"race", LOCKCHECK ? 1 : 0);
+
+	if (LOCKCHECK) { /* else no checker: the child was silent */
+		LCT_ASSERT_LINE(&c,
+				"lockcheck: race: read without "
+				"`ds_reaper.lock` at ds/reaper.c:",
+				" in copy_record()");
+		LCT_ASSERT_ERR_HAS(&c, "by thread \"looker\"");
+	}
+	lct_child_free(&c);
+}
+END_TEST
+
+/* The library's lookup: the same thread, no finding. */
+START_TEST(test_record_with_lock_is_silent)
+{
+	struct lct_child c =
+		lct_expect_reports(look_up_a_record, "locked", NULL, NULL, 0);
 
 	lct_child_free(&c);
 }
@@ -307,7 +380,9 @@ int main(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_count_without_lock_is_a_race);
+	tcase_add_test(tc, test_record_without_lock_is_a_race);
 	tcase_add_test(tc, test_count_with_lock_is_silent);
+	tcase_add_test(tc, test_record_with_lock_is_silent);
 	tcase_add_test(tc, test_stress_is_silent);
 	suite_add_tcase(s, tc);
 	return lct_run_suite(s);
