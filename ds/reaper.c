@@ -255,22 +255,29 @@ static void copy_record(const struct ds__child *c, struct ds_reaper_exit *out)
 	out->next = NULL;
 }
 
-/* 0 with *out filled, EAGAIN while pid runs, ECHILD when unknown. A running
- * child wins over an older record of the same pid. */
+/* 0 with *c the newest record of pid, EAGAIN while pid runs, ECHILD when
+ * unknown. A running child wins over an older record of the same pid. */
+static int find_child_locked(struct ds_reaper *r, pid_t pid,
+			     struct ds__child **c)
+{
+	lc_assert_held(&r->lock);
+	HASH_FIND(hh, r->running, &pid, sizeof(pid_t), *c);
+	if (*c)
+		return EAGAIN;
+	*c = find_record_locked(r, pid);
+	return *c ? 0 : ECHILD;
+}
+
+/* find_child_locked, with *out filled from the record. */
 static int find_locked(struct ds_reaper *r, pid_t pid,
 		       struct ds_reaper_exit *out)
 {
 	struct ds__child *c;
+	int err = find_child_locked(r, pid, &c);
 
-	lc_assert_held(&r->lock);
-	HASH_FIND(hh, r->running, &pid, sizeof(pid_t), c);
-	if (c)
-		return EAGAIN;
-	c = find_record_locked(r, pid);
-	if (!c)
-		return ECHILD;
-	copy_record(c, out);
-	return 0;
+	if (!err)
+		copy_record(c, out);
+	return err;
 }
 
 /* ---- create, destroy, stop -------------------------------------------- */
@@ -651,13 +658,8 @@ int ds__reaper_lookup_without_lock(struct ds_reaper *r, pid_t pid,
 	int err;
 
 	DS__MUST(lc_mutex_lock(&r->lock));
-	HASH_FIND(hh, r->running, &pid, sizeof(pid_t), c);
-	err = c ? EAGAIN : 0;
-	if (!c)
-		c = find_record_locked(r, pid);
+	err = find_child_locked(r, pid, &c);
 	DS__MUST(lc_mutex_unlock(&r->lock));
-	if (!err && !c)
-		return ECHILD;
 	if (!err)
 		copy_record(c, out); /* no lock: the bug */
 	return err;
