@@ -411,23 +411,26 @@ static void write_others(void)
 		LC_WRITE(others[i], 1);
 }
 
+/* A write of shared after a hand-over, then the other writes. */
 enum { L_W3 = __LINE__ + 5 };
-static void *handoff_write_post(void *arg)
+static void write_after_handoff(void)
 {
 	LC_WRITE(shared, 1);
 	lc_handoff(&shared, sizeof(shared));
 	LC_WRITE(shared, 3);
 	write_others();
+}
+
+static void *handoff_write_post(void *arg)
+{
+	write_after_handoff();
 	sem_post(&go);
 	return arg;
 }
 
 static void *handoff_write_handoff_post(void *arg)
 {
-	LC_WRITE(shared, 1);
-	lc_handoff(&shared, sizeof(shared));
-	LC_WRITE(shared, 3);
-	write_others();
+	write_after_handoff();
 	lc_handoff(&shared, sizeof(shared));
 	sem_post(&go);
 	return arg;
@@ -441,7 +444,7 @@ START_TEST(test_write_after_handoff_is_kept)
 		    fmt("write at %s and earlier write at %s by another "
 			"thread, unordered",
 			site(L_W2, "wait_then_write"),
-			site(L_W3, "handoff_write_post")));
+			site(L_W3, "write_after_handoff")));
 }
 END_TEST
 
