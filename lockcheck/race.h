@@ -36,7 +36,13 @@ void lc__race_start(void);
 
 /* Readies the checker for the race calls (its settings read): before
  * the first declaration or access. Idempotent. */
-void lc__race_arm(void);
+extern _Atomic bool lc__race_armed;
+void lc__race_arm_slow(void);
+static inline void lc__race_arm(void)
+{
+	if (!atomic_load_explicit(&lc__race_armed, memory_order_acquire))
+		lc__race_arm_slow();
+}
 
 /* The race checker's part of the fork hooks (runtime.c), with lc__slow
  * held: the locks of the race checker are taken after it, as the dump
@@ -76,12 +82,13 @@ void lc__race_unborn(struct lc__vc *from);
 void lc__race_thread_end(void);
 void lc__race_joined(pthread_t th);
 
-/* A granule the thread checked lately: key -> position in its stripe
- * (race_shadow.c), a hint checked before it is taken. */
+/* A granule the thread checked lately (race_shadow.c): key -> the
+ * granule, which never moves nor changes its key. */
 #define LC__SHADOW_HINTS 32
+struct lc__granule;
 struct lc__shadow_hint {
 	uint64_t key;
-	uint32_t pos;
+	struct lc__granule *g; /* NULL: none */
 };
 
 /* Under lc__race_mu: the calling thread's slot and clock (NULL when it
@@ -91,11 +98,17 @@ struct lc__shadow_hint {
 struct lc__race_thread {
 	uint32_t slot;
 	struct lc__vc vc; /* vc.c[slot] is its own clock, from 1 */
+	uint32_t stamp;	  /* grows when another entry of vc does */
 	bool named;	  /* its slot has its name */
 	struct lc__shadow_hint hint[LC__SHADOW_HINTS];
 };
 struct lc__race_thread *lc__race_self(void);
-struct lc__race_thread *lc__race_self_fast(void);
+extern _Thread_local struct lc__race_thread *lc__race_tls
+	__attribute__((tls_model("initial-exec")));
+static inline struct lc__race_thread *lc__race_self_fast(void)
+{
+	return lc__race_tls;
+}
 
 /* Under lc__race_mu: the name and tid of the thread of a slot, as it was
  * at that thread's first access (lc__race_name_slot). */
@@ -111,6 +124,16 @@ void lc__race_limit(const char *what);
  * by the caller, after lc__race_mu is let go; *all: it stopped race
  * checking altogether (lc__race_stop). */
 const char *lc__race_take_limit(bool *all);
+extern _Atomic(const char *) lc__race_limit_pending, lc__race_stop_pending;
+
+/* Whether lc__race_take_limit may have one: two loads. */
+static inline bool lc__race_limit_maybe(void)
+{
+	return atomic_load_explicit(&lc__race_limit_pending,
+				    memory_order_relaxed) ||
+	       atomic_load_explicit(&lc__race_stop_pending,
+				    memory_order_relaxed);
+}
 
 /* Race checking stops altogether, declared guards too: set once, with a
  * limit finding to follow (lc__race_take_limit). For a loss that could
@@ -192,9 +215,8 @@ struct lc__race_access {
 	const struct lc__class *held[2]; /* first locks held */
 	uint8_t nheld;			 /* locks held (may be more than 2) */
 	uint8_t write;
-	uint8_t off, len; /* bytes of its granule */
-	uintptr_t addr;	  /* the whole access's first byte */
-	uint32_t size;	  /* and its size */
+	uintptr_t addr; /* the whole access's first byte */
+	uint32_t size;	/* and its size */
 };
 
 /* Checks access a of [lo, hi) by thread rt against the history and

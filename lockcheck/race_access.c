@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "core.h"
 #include "race.h"
+#include "race_cell.h"
 #include "race_report.h"
 
 #include <string.h>
@@ -66,8 +67,11 @@ static void leave(struct entry *e)
 static void report_limit(void)
 {
 	bool all;
-	const char *what = lc__race_take_limit(&all);
+	const char *what;
 
+	if (!lc__race_limit_maybe())
+		return;
+	what = lc__race_take_limit(&all);
 	if (what)
 		lc__race_report_limit(what, all);
 }
@@ -146,14 +150,17 @@ static int hold_of(const struct lc__thread *t, const struct lc__guard_decl *d)
 {
 	int best = 0;
 
-	if (t->untracked || lc__unrecorded())
-		return LC__WRITE + 1;
-	for (uint32_t i = 0; i < t->nheld; i++) {
+	for (uint32_t i = t->nheld; i-- > 0;) {
 		const struct lc__held *h = &t->held[i];
 
-		if (h->lk == d->lk && h->id == d->id && h->mode + 1 > best)
+		if (h->lk == d->lk && h->id == d->id && h->mode + 1 > best) {
 			best = h->mode + 1;
+			if (best == LC__WRITE + 1)
+				return best;
+		}
 	}
+	if (t->untracked || lc__unrecorded())
+		return LC__WRITE + 1;
 	return best;
 }
 
@@ -324,18 +331,107 @@ static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
 	pthread_mutex_unlock(&lc__race_mu);
 }
 
-void lc__access(const volatile void *ptr, size_t size, int write,
-		const char *file, int line, const char *func)
+/*
+ * The fast path: the common cases settled with loads and a few stores,
+ * no lock and no record: nothing pending, no dump asked for, and the
+ * range's declarations cached. A declared access whose guards are held
+ * is settled; an undeclared one within a granule the thread hinted is
+ * checked and stored, unless a cell races with it, which the slow path
+ * then reports. False: take the slow path (nothing was stored).
+ */
+static bool quiet(void)
+{
+	return atomic_load_explicit(&lc__race_armed, memory_order_acquire) &&
+	       !atomic_load_explicit(&lc__race_pending, memory_order_acquire) &&
+	       !atomic_load_explicit(&lc__race_off, memory_order_relaxed) &&
+	       !lc__race_limit_maybe() && !lc__cfg.dump;
+}
+
+/* Whether t holds d's lock as the access needs it. The slow path has
+ * the rarer answers (locks not recorded). */
+static bool holds(const struct lc__thread *t, const struct lc__guard_decl *d,
+		  bool write)
+{
+	for (uint32_t i = t->nheld; i-- > 0;) {
+		const struct lc__held *h = &t->held[i];
+
+		if (h->lk == d->lk && h->id == d->id)
+			return h->mode == LC__WRITE || !write;
+	}
+	return false;
+}
+
+/* The undeclared access [lo, lo + size) within one granule, by t. */
+static bool fast_undeclared(struct lc__thread *t, uintptr_t lo, uint32_t size,
+			    bool write, const struct lc__site *at)
+{
+	struct lc__race_thread *rt = lc__race_self_fast();
+	const struct lc__class *held[2] = { NULL, NULL };
+	unsigned off = lo % LC__GRANULE;
+	unsigned bytes = lc__granule_bytes(off, off + size);
+	struct lc__granule *g;
+	uint64_t racy_c;
+	uint32_t clock;
+	int slot;
+
+	if (!rt || !rt->named || !lc__race_active() ||
+	    atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+		return false;
+	g = lc__granule_hinted(rt, lo / LC__GRANULE);
+	if (!g)
+		return false;
+	clock = rt->vc.c[rt->slot];
+	if (lc__cells_scan(g, rt, write, bytes, clock, &slot, &racy_c) >= 0)
+		return false;
+	if (t->nheld)
+		held[0] = t->held[0].cls;
+	if (t->nheld > 1)
+		held[1] = t->held[1].cls;
+	lc__cell_store(g, slot, lc__cell_pack(rt->slot, clock, write, bytes),
+		       at, held, t->nheld > 255 ? 255 : (uint8_t)t->nheld, lo,
+		       size);
+	return true;
+}
+
+static bool fast(uintptr_t lo, size_t size, bool write,
+		 const struct lc__site *at)
+{
+	const struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
+	struct lc__thread *t;
+	bool done = false;
+
+	if (!quiet())
+		return false;
+	t = lc__enter_fast();
+	if (!t)
+		return false;
+	if (l->gen != atomic_load_explicit(&lc__guards_gen,
+					   memory_order_acquire) +
+			      1 ||
+	    l->lo != lo || l->hi != lo + size)
+		done = false;
+	else if (l->n == 1)
+		done = holds(t, &l->d[0], write);
+	else if (l->n == 2)
+		done = holds(t, &l->d[0], write) && holds(t, &l->d[1], write);
+	else if (!l->n && lo % LC__GRANULE + size <= LC__GRANULE)
+		done = fast_undeclared(t, lo, (uint32_t)size, write, at);
+	lc__leave(t);
+	return done;
+}
+
+/* The rest: lc__access past its fast path. ra: its caller. */
+static __attribute__((noinline)) void access_slow(uintptr_t lo, uintptr_t hi,
+						  int write,
+						  const struct lc__site *at,
+						  const void *ra)
 {
 	struct lc__race_verdict v; /* only kind, until it says a race */
 	struct lc__race_access a;  /* made past the settled cases */
 	struct lc__thread *t;
 	const struct lookup *l;
-	uintptr_t lo, hi;
 	bool undeclared = false;
 
-	if (!range_of(ptr, size, &lo, &hi))
-		return;
 	v.kind = LC__RACE_NONE;
 	t = lc__enter();
 	if (!t)
@@ -353,10 +449,10 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 			goto settled;
 		undeclared = !l->n;
 	}
-	a = (struct lc__race_access){ .at = { file, line, func } };
+	a = (struct lc__race_access){ .at = *at };
 	a.write = write != 0;
 	a.addr = lo;
-	a.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	a.size = hi - lo > UINT32_MAX ? UINT32_MAX : (uint32_t)(hi - lo);
 	note_held(t, &a);
 	/* Declared data needs no clocks: they start at the first access
 	 * that no declaration covers. */
@@ -366,10 +462,21 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 	}
 	report_limit();
 	if (v.kind != LC__RACE_NONE)
-		lc__race_report(t, &a, &v, __builtin_return_address(0));
+		lc__race_report(t, &a, &v, ra);
 	lc__leave(t);
 	return;
 settled:
 	report_limit();
 	lc__leave(t);
+}
+
+void lc__access(const volatile void *ptr, size_t size, int write,
+		const char *file, int line, const char *func)
+{
+	const struct lc__site at = { file, line, func };
+	uintptr_t lo, hi;
+
+	if (!range_of(ptr, size, &lo, &hi) || fast(lo, size, write != 0, &at))
+		return;
+	access_slow(lo, hi, write, &at, __builtin_return_address(0));
 }

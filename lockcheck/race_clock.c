@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define MAX_SLOTS (1u << 16)
+#define LINE	  64u /* bytes of a cache line */
 
 _Atomic bool lc__race_on;
 _Atomic bool lc__race_hb_off;
@@ -28,11 +29,15 @@ struct slot {
 	int tid;
 };
 
-/* A lock's or condvar's clocks. */
+/* A lock's or condvar's clocks. w_by: when nonzero, w is the clock of
+ * the thread of slot w_by - 1 as it was at its stamp w_stamp, but for
+ * that thread's own entry (race.h, struct lc__race_thread): set by a
+ * write release that found its thread's clock at least w. */
 struct sync {
 	uint64_t key;	    /* its table's key */
 	uint64_t id;	    /* the lock instance they belong to */
 	struct lc__vc w, r; /* write releases (signals); read releases */
+	uint32_t w_by, w_stamp;
 };
 
 /* Keyed by address: locks, condvars, ended threads (by pthread_t). Each
@@ -47,8 +52,9 @@ struct table {
 static struct slot *slots;
 static uint32_t nslots, slots_cap;
 static struct table locks, conds, ended;
-static _Thread_local struct lc__race_thread *self;
-static _Atomic(const char *) limit_pending, stop_pending;
+_Thread_local struct lc__race_thread *lc__race_tls
+	__attribute__((tls_model("initial-exec")));
+_Atomic(const char *) lc__race_limit_pending, lc__race_stop_pending;
 
 /*
  * Around a fork the forking thread holds every lock of the race checker,
@@ -102,20 +108,19 @@ void lc__race_fork_child(void)
 	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 
-static _Atomic bool armed;
+_Atomic bool lc__race_armed;
 
 static void arm_once(void)
 {
 	lc__init();
-	atomic_store_explicit(&armed, true, memory_order_release);
+	atomic_store_explicit(&lc__race_armed, true, memory_order_release);
 }
 
-void lc__race_arm(void)
+void lc__race_arm_slow(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!atomic_load_explicit(&armed, memory_order_acquire))
-		pthread_once(&once, arm_once);
+	pthread_once(&once, arm_once);
 }
 
 void lc__race_start(void)
@@ -129,13 +134,13 @@ void lc__race_start(void)
 void lc__race_limit(const char *what)
 {
 	atomic_store(&lc__race_hb_off, true);
-	atomic_store(&limit_pending, what);
+	atomic_store(&lc__race_limit_pending, what);
 }
 
 void lc__race_stop(const char *what)
 {
 	atomic_store(&lc__race_off, true);
-	atomic_store(&stop_pending, what);
+	atomic_store(&lc__race_stop_pending, what);
 }
 
 /* Every access asks: loads first, an exchange (a locked instruction)
@@ -145,12 +150,34 @@ const char *lc__race_take_limit(bool *all)
 {
 	const char *what = NULL;
 
-	if (atomic_load_explicit(&stop_pending, memory_order_relaxed))
-		what = atomic_exchange(&stop_pending, NULL);
+	if (atomic_load_explicit(&lc__race_stop_pending, memory_order_relaxed))
+		what = atomic_exchange(&lc__race_stop_pending, NULL);
 	*all = what != NULL;
-	if (!what && atomic_load_explicit(&limit_pending, memory_order_relaxed))
-		what = atomic_exchange(&limit_pending, NULL);
+	if (!what &&
+	    atomic_load_explicit(&lc__race_limit_pending, memory_order_relaxed))
+		what = atomic_exchange(&lc__race_limit_pending, NULL);
 	return what;
+}
+
+/* Memory of n bytes, zeroed, on cache lines of its own: the clocks of
+ * one thread are written often, and must not share a line with another
+ * thread's (false sharing would slow both). NULL when out of memory. */
+static void *line_alloc(size_t n)
+{
+	size_t size = (n + LINE - 1) / LINE * LINE;
+	void *p = aligned_alloc(LINE, size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+/* Entries a clock of n has room for: whole cache lines. */
+static uint32_t vc_room(uint32_t n)
+{
+	uint32_t per_line = LINE / sizeof(uint32_t);
+
+	return (n + per_line - 1) / per_line * per_line;
 }
 
 static bool vc_grow(struct lc__vc *v, uint32_t n)
@@ -159,24 +186,49 @@ static bool vc_grow(struct lc__vc *v, uint32_t n)
 
 	if (n <= v->n)
 		return true;
-	c = realloc(v->c, n * sizeof(*c));
+	if (v->c && n <= vc_room(v->n)) { /* zero past n already */
+		v->n = n;
+		return true;
+	}
+	c = line_alloc((size_t)vc_room(n) * sizeof(*c));
 	if (!c)
 		return false;
-	memset(c + v->n, 0, (n - v->n) * sizeof(*c));
+	if (v->n)
+		memcpy(c, v->c, v->n * sizeof(*c));
+	free(v->c);
 	v->c = c;
 	v->n = n;
 	return true;
 }
 
-/* dst = max(dst, src); false (dst unchanged) when dst cannot grow. */
-static bool vc_join(struct lc__vc *dst, const struct lc__vc *src)
+/* dst = max(dst, src); false (dst unchanged) when dst cannot grow.
+ * *raised: some entry of dst grew; *above: some entry of dst was above
+ * src's (either may be NULL). */
+static bool vc_join_how(struct lc__vc *dst, const struct lc__vc *src,
+			bool *raised, bool *above)
 {
+	bool r = false, a = false;
+
 	if (!vc_grow(dst, src->n))
 		return false;
-	for (uint32_t i = 0; i < src->n; i++)
-		if (src->c[i] > dst->c[i])
+	for (uint32_t i = 0; i < src->n; i++) {
+		if (src->c[i] > dst->c[i]) {
 			dst->c[i] = src->c[i];
+			r = true;
+		} else if (src->c[i] < dst->c[i]) {
+			a = true;
+		}
+	}
+	if (raised)
+		*raised = r;
+	if (above)
+		*above = a || dst->n > src->n;
 	return true;
+}
+
+static bool vc_join(struct lc__vc *dst, const struct lc__vc *src)
+{
+	return vc_join_how(dst, src, NULL, NULL);
 }
 
 static void join_or_stop(struct lc__vc *dst, const struct lc__vc *src)
@@ -185,14 +237,22 @@ static void join_or_stop(struct lc__vc *dst, const struct lc__vc *src)
 		lc__race_limit("race clocks: out of memory");
 }
 
-struct lc__race_thread *lc__race_self_fast(void)
+/* Joins src into the thread's own clock: a change of another thread's
+ * entry gives the thread a new stamp. */
+static void join_into_thread(struct lc__race_thread *rt,
+			     const struct lc__vc *src)
 {
-	return self;
+	bool raised;
+
+	if (!vc_join_how(&rt->vc, src, &raised, NULL))
+		lc__race_limit("race clocks: out of memory");
+	else if (raised)
+		rt->stamp++;
 }
 
 struct lc__race_thread *lc__race_self(void)
 {
-	struct lc__race_thread *rt = self;
+	struct lc__race_thread *rt = lc__race_tls;
 	struct slot *s;
 
 	if (rt)
@@ -212,7 +272,7 @@ struct lc__race_thread *lc__race_self(void)
 		slots = s;
 		slots_cap = cap;
 	}
-	rt = calloc(1, sizeof(*rt));
+	rt = line_alloc(sizeof(*rt));
 	if (!rt || !vc_grow(&rt->vc, nslots + 1)) {
 		free(rt);
 		lc__race_limit("race threads: out of memory");
@@ -221,7 +281,7 @@ struct lc__race_thread *lc__race_self(void)
 	rt->slot = nslots;
 	rt->vc.c[rt->slot] = 1;
 	slots[nslots++] = (struct slot){ rt, "?", 0 };
-	self = rt;
+	lc__race_tls = rt;
 	return rt;
 }
 
@@ -259,7 +319,7 @@ static struct sync *table_get(struct table *t, uint64_t key, bool make)
 		t->items = items;
 		t->cap = cap;
 	}
-	s = calloc(1, sizeof(*s));
+	s = line_alloc(sizeof(*s));
 	if (!s || lc__u64map_put(&t->index, key, t->n)) {
 		free(s);
 		goto full;
@@ -305,6 +365,7 @@ static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
 		s->id = id;
 		s->w.n = 0;
 		s->r.n = 0;
+		s->w_by = 0;
 	}
 	return s;
 }
@@ -327,7 +388,7 @@ static struct sync *lock_clocks(struct lc__lock *lk, bool make,
 	unsigned h = (unsigned)(((uintptr_t)lk >> 4) % SYNC_CACHE);
 	struct sync *s;
 
-	*rtp = self;
+	*rtp = lc__race_tls;
 	if (*rtp && sync_cache[h].lk == lk && sync_cache[h].id == id)
 		return sync_cache[h].s;
 	pthread_mutex_lock(&lc__race_mu);
@@ -360,23 +421,42 @@ void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
 	s = lock_clocks(lk, false, &rt);
 	if (!s)
 		return;
-	join_or_stop(&rt->vc, &s->w);
-	if (mode == LC__WRITE)
-		join_or_stop(&rt->vc, &s->r);
+	/* The thread's own last write release: its clock has w already. */
+	if (s->w_by != rt->slot + 1)
+		join_into_thread(rt, &s->w);
+	if (mode == LC__WRITE && s->r.n)
+		join_into_thread(rt, &s->r);
 }
 
+/*
+ * A write release makes w the thread's clock: the acquisition joined w
+ * in, so the thread's clock is at least w unless a table could not grow.
+ * When the thread released w last and its clock has had no other entry
+ * raised since (same stamp), only its own entry differs: one store.
+ */
 void lc__race_release(struct lc__lock *lk, uint8_t mode)
 {
 	struct lc__race_thread *rt;
 	struct sync *s;
+	bool above;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
 	s = lock_clocks(lk, true, &rt);
 	if (!s)
 		return;
-	if (mode == LC__WRITE) {
-		join_or_stop(&s->w, &rt->vc);
+	if (mode == LC__WRITE && s->w_by == rt->slot + 1 &&
+	    s->w_stamp == rt->stamp) {
+		assert(s->w.n > rt->slot);
+		s->w.c[rt->slot] = rt->vc.c[rt->slot];
+	} else if (mode == LC__WRITE) {
+		if (!vc_join_how(&s->w, &rt->vc, NULL, &above)) {
+			lc__race_limit("race clocks: out of memory");
+			s->w_by = 0;
+		} else {
+			s->w_by = above ? 0 : rt->slot + 1;
+			s->w_stamp = rt->stamp;
+		}
 	} else {
 		pthread_mutex_lock(&lc__race_mu);
 		join_or_stop(&s->r, &rt->vc);
@@ -413,7 +493,7 @@ void lc__race_wakeup(const void *cond)
 	rt = lc__race_self();
 	s = rt ? table_get(&conds, (uintptr_t)cond, false) : NULL;
 	if (s)
-		join_or_stop(&rt->vc, &s->w);
+		join_into_thread(rt, &s->w);
 	pthread_mutex_unlock(&lc__race_mu);
 }
 
@@ -449,7 +529,7 @@ void lc__race_born(struct lc__vc *from)
 	pthread_mutex_lock(&lc__race_mu);
 	rt = lc__race_self();
 	if (rt)
-		join_or_stop(&rt->vc, from);
+		join_into_thread(rt, from);
 	pthread_mutex_unlock(&lc__race_mu);
 	lc__race_unborn(from);
 }
@@ -471,7 +551,7 @@ static uint64_t thread_key(pthread_t th)
 
 void lc__race_thread_end(void)
 {
-	struct lc__race_thread *rt = self;
+	struct lc__race_thread *rt = lc__race_tls;
 	struct sync *s;
 
 	if (!rt)
@@ -486,7 +566,7 @@ void lc__race_thread_end(void)
 	slots[rt->slot].rt = NULL;
 	free(rt->vc.c);
 	free(rt);
-	self = NULL;
+	lc__race_tls = NULL;
 	pthread_mutex_unlock(&lc__race_mu);
 }
 
@@ -502,7 +582,7 @@ void lc__race_joined(pthread_t th)
 	s = table_get(&ended, key, false);
 	rt = s ? lc__race_self() : NULL;
 	if (rt) {
-		join_or_stop(&rt->vc, &s->w);
+		join_into_thread(rt, &s->w);
 		table_del(&ended, key);
 	}
 	pthread_mutex_unlock(&lc__race_mu);

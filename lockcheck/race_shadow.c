@@ -1,43 +1,44 @@
 /*
  * race_shadow.c: the history of checked memory, ThreadSanitizer's way.
  * Memory is cut into 8-byte granules; a granule that a checked access
- * touched has CELLS cells, each one earlier access to some of its bytes
- * (epoch, site, bytes, kind). A new access is compared with every cell
- * it shares a byte with, then stored, dropping the cells it makes
- * redundant: those of its bytes, ordered before it (or its own thread's),
- * and no stronger than it (a read never replaces a write). With every
- * cell taken, one is overwritten: a race with that access may then be
- * missed, never invented. Granules live in a hash map from address to a
- * slot of one array, made only for bytes ever checked; map and array are
- * cut into stripes by address, each under a mutex of its own (leaves, as
- * lc__race_mu). Invariants: a cell is empty (len 0) or off + len <= 8; a
- * granule is in its stripe's map under its key, or kept for reuse with
- * SPARE_KEY.
+ * touched has CELLS cells, each one earlier access to some of its bytes.
+ * A cell is one word (epoch, bytes, kind) that threads load and store
+ * atomically, with no lock: what a report says of the access (site,
+ * locks held, address) lies beside it, in the cell's note. A new access
+ * is compared with every cell it shares a byte with, then stored,
+ * dropping the cells it makes redundant: those of its bytes, ordered
+ * before it (or its own thread's), and no stronger than it (a read never
+ * replaces a write). With every cell taken, one is overwritten.
+ *
+ * Threads that check one granule at once may overwrite each other's
+ * cells: a race may then be missed, never invented, since every cell
+ * holds an access that was made, with its epoch. Granules are found by a
+ * hash map from address, cut into stripes each under a mutex of its own
+ * (leaves, as lc__race_mu); a thread's hints (race.h) spare it the map.
+ * Invariants: a granule never moves and never changes its key, so a hint
+ * stays true; a cell is empty (0, no byte) or names an access.
  */
 #define _GNU_SOURCE
-#include "race.h"
+#include "race_cell.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#define GRANULE 8u
-#define CELLS	4
+#define GRANULE LC__GRANULE
+#define CELLS	LC__CELLS
 
-struct granule {
-	uint64_t key; /* address / GRANULE */
-	struct lc__race_access cell[CELLS];
-};
+/* Granules are made in blocks that never move. */
+#define BLOCK 256
 
 /* The shadow is cut into stripes by granule address, each with a mutex
- * of its own: threads that check different memory rarely meet. */
+ * of its own over its map and blocks (not over the cells). */
 #define STRIPES 64
 
 struct stripe {
 	pthread_mutex_t mu;
-	struct lc__u64map index_of;
-	struct granule *granules;
-	uint32_t ngranules, cap;
-	uint32_t *spare; /* positions freed by lc__shadow_forget */
-	uint32_t nspare, spare_cap;
+	struct lc__u64map index_of; /* key -> position */
+	struct lc__granule **block;
+	uint32_t ngranules, nblocks, blocks_cap;
 	char pad[64]; /* stripes on cache lines of their own */
 };
 
@@ -50,10 +51,6 @@ struct stripe {
 #define STRIPE16 STRIPE4, STRIPE4, STRIPE4, STRIPE4
 static struct stripe stripes[STRIPES] = { STRIPE16, STRIPE16, STRIPE16,
 					  STRIPE16 };
-
-/* A granule kept for reuse has this key, which no address has (keys are
- * addresses / GRANULE). */
-#define SPARE_KEY UINT64_MAX
 
 static struct stripe *stripe_of(uint64_t key)
 {
@@ -70,106 +67,125 @@ void lc__shadow_fork_lock(bool lock)
 	}
 }
 
-static struct granule *find(struct stripe *st, uint64_t key)
+static struct lc__granule *at_pos(struct stripe *st, uint32_t i)
+{
+	assert(i < st->ngranules);
+	return &st->block[i / BLOCK][i % BLOCK];
+}
+
+/* Under st->mu. */
+static struct lc__granule *find(struct stripe *st, uint64_t key)
 {
 	uint32_t i;
 
-	return lc__u64map_get(&st->index_of, key, &i) ? &st->granules[i] : NULL;
+	return lc__u64map_get(&st->index_of, key, &i) ? at_pos(st, i) : NULL;
 }
 
+/* Under st->mu: room for one more granule. */
 static bool grow(struct stripe *st)
 {
-	uint32_t ncap = st->cap ? st->cap * 2 : 64;
-	struct granule *g;
+	struct lc__granule *g;
 
-	if (ncap > UINT32_MAX / 2)
+	if (st->ngranules < st->nblocks * BLOCK)
+		return true;
+	if (st->nblocks == UINT32_MAX / BLOCK - 1)
 		return false;
-	g = realloc(st->granules, (size_t)ncap * sizeof(*g));
+	if (st->nblocks == st->blocks_cap) {
+		uint32_t cap = st->blocks_cap ? st->blocks_cap * 2 : 16;
+		struct lc__granule **b = realloc(st->block, cap * sizeof(*b));
+
+		if (!b)
+			return false;
+		st->block = b;
+		st->blocks_cap = cap;
+	}
+	g = aligned_alloc(_Alignof(struct lc__granule), BLOCK * sizeof(*g));
 	if (!g)
 		return false;
-	st->granules = g;
-	st->cap = ncap;
+	memset(g, 0, BLOCK * sizeof(*g));
+	st->block[st->nblocks++] = g;
 	return true;
 }
 
-/* The granule of key, made empty when new; NULL when out of memory. The
- * thread's hints (on the heap with its clock, not in TLS, which would
- * grow every thread's stack) spare it the map when it checks a granule
- * again: a hint is taken only when, under the stripe's mutex, the
- * granule at its position still has its key. */
-static struct granule *make(struct stripe *st, uint64_t key,
-			    struct lc__race_thread *rt)
+/* The granule of key, made empty when new; NULL when out of memory. */
+static struct lc__granule *make(uint64_t key)
 {
-	struct lc__shadow_hint *r = &rt->hint[key % LC__SHADOW_HINTS];
-	struct granule *g;
-	uint32_t i;
+	struct stripe *st = stripe_of(key);
+	struct lc__granule *g;
 
-	if (r->pos < st->ngranules && st->granules[r->pos].key == key)
-		return &st->granules[r->pos];
+	pthread_mutex_lock(&st->mu);
 	g = find(st, key);
-	if (g) {
-		*r = (struct lc__shadow_hint){ key,
-					       (uint32_t)(g - st->granules) };
-		return g;
+	if (!g && grow(st) &&
+	    !lc__u64map_put(&st->index_of, key, st->ngranules)) {
+		g = at_pos(st, st->ngranules++);
+		g->key = key;
 	}
-	if (st->nspare)
-		i = st->spare[st->nspare - 1];
-	else if (st->ngranules < st->cap || grow(st))
-		i = st->ngranules;
-	else
-		return NULL;
-	if (lc__u64map_put(&st->index_of, key, i))
-		return NULL;
-	if (st->nspare)
-		st->nspare--;
-	else
-		st->ngranules++;
-	st->granules[i] = (struct granule){ .key = key };
-	*r = (struct lc__shadow_hint){ key, i };
-	return &st->granules[i];
+	pthread_mutex_unlock(&st->mu);
+	return g;
 }
 
-static bool ordered(const struct lc__race_thread *rt,
-		    const struct lc__race_access *c)
+/* The granule of key for thread rt: from its hint, else made (and
+ * hinted). */
+static struct lc__granule *granule_of(struct lc__race_thread *rt, uint64_t key)
 {
-	return c->slot == rt->slot ||
-	       (c->slot < rt->vc.n && c->clock <= rt->vc.c[c->slot]);
+	struct lc__shadow_hint *h = &rt->hint[key % LC__SHADOW_HINTS];
+
+	if (h->g && h->key == key)
+		return h->g;
+	h->g = make(key);
+	h->key = key;
+	return h->g;
 }
 
-static bool overlap(const struct lc__race_access *c, unsigned off, unsigned end)
+/* The access of cell c (loaded from g->cell[i]), as its note tells it;
+ * a note that changed meanwhile leaves the site unknown. */
+static void read_cell(const struct lc__granule *g, int i, uint64_t c,
+		      struct lc__race_access *p)
 {
-	return c->len && c->off < end && off < (unsigned)c->off + c->len;
+	const struct lc__note *n = &g->note[i];
+	uint64_t w = atomic_load_explicit(&n->word, memory_order_acquire);
+
+	*p = (struct lc__race_access){
+		.slot = lc__cell_slot(c),
+		.clock = lc__cell_clock(c),
+		.write = lc__cell_write(c),
+	};
+	p->at.file = atomic_load_explicit(&n->file, memory_order_acquire);
+	p->at.func = atomic_load_explicit(&n->func, memory_order_acquire);
+	p->at.line = atomic_load_explicit(&n->line, memory_order_acquire);
+	p->held[0] = atomic_load_explicit(&n->held[0], memory_order_acquire);
+	p->held[1] = atomic_load_explicit(&n->held[1], memory_order_acquire);
+	p->nheld = atomic_load_explicit(&n->nheld, memory_order_acquire);
+	p->addr = atomic_load_explicit(&n->addr, memory_order_acquire);
+	p->size = atomic_load_explicit(&n->size, memory_order_acquire);
+	if (w != c || atomic_load_explicit(&n->word, memory_order_relaxed) != c)
+		*p = (struct lc__race_access){
+			.slot = p->slot,
+			.clock = p->clock,
+			.write = p->write,
+			.at = { "(site lost)", 0, "?" },
+			.addr = (uintptr_t)g->key * GRANULE +
+				(unsigned)__builtin_ctz(lc__cell_bytes(c)),
+			.size = (uint32_t)__builtin_popcount(lc__cell_bytes(c)),
+		};
 }
 
-/* Whether cell c races with access a of bytes [off, end). */
-static bool races(const struct lc__race_thread *rt,
-		  const struct lc__race_access *c,
-		  const struct lc__race_access *a, unsigned off, unsigned end)
+/* Checks access a of the bytes of g in mask against its cells, then
+ * stores it; the first cell it races with goes into *prior. */
+static bool check_store(struct lc__granule *g, const struct lc__race_thread *rt,
+			const struct lc__race_access *a, unsigned mask,
+			struct lc__race_access *prior)
 {
-	return overlap(c, off, end) && (a->write || c->write) &&
-	       !ordered(rt, c);
-}
+	uint64_t c = 0;
+	int slot;
+	int racy = lc__cells_scan(g, rt, a->write, mask, a->clock, &slot, &c);
 
-static void store(struct granule *g, const struct lc__race_thread *rt,
-		  const struct lc__race_access *a, unsigned off, unsigned end)
-{
-	struct lc__race_access *free_cell = NULL;
-
-	for (int i = 0; i < CELLS; i++) {
-		struct lc__race_access *c = &g->cell[i];
-
-		if (c->len && c->off >= off && c->off + c->len <= end &&
-		    ordered(rt, c) && (a->write || !c->write))
-			c->len = 0;
-		if (!c->len && !free_cell)
-			free_cell = c;
-	}
-	if (!free_cell)
-		free_cell = &g->cell[a->clock % CELLS];
-	*free_cell = *a;
-	free_cell->off = (uint8_t)off;
-	free_cell->len = (uint8_t)(end - off);
-	assert(free_cell->off + free_cell->len <= GRANULE);
+	if (racy >= 0)
+		read_cell(g, racy, c, prior);
+	lc__cell_store(g, slot,
+		       lc__cell_pack(a->slot, a->clock, a->write, mask), &a->at,
+		       a->held, a->nheld, a->addr, a->size);
+	return racy >= 0;
 }
 
 bool lc__shadow_access(struct lc__race_thread *rt,
@@ -184,68 +200,45 @@ bool lc__shadow_access(struct lc__race_thread *rt,
 		unsigned off = lo > base ? (unsigned)(lo - base) : 0;
 		unsigned end =
 			hi < base + GRANULE ? (unsigned)(hi - base) : GRANULE;
-		struct stripe *st = stripe_of(k);
-		struct granule *g;
+		struct lc__granule *g = granule_of(rt, k);
+		struct lc__race_access p;
 
-		pthread_mutex_lock(&st->mu);
-		g = make(st, k, rt);
 		if (!g) {
-			pthread_mutex_unlock(&st->mu);
 			lc__race_limit("race shadow memory: out of memory");
 			break;
 		}
-		for (int i = 0; i < CELLS && !found; i++)
-			if (races(rt, &g->cell[i], a, off, end)) {
-				*prior = g->cell[i];
-				found = true;
-			}
-		store(g, rt, a, off, end);
-		pthread_mutex_unlock(&st->mu);
+		if (check_store(g, rt, a, lc__granule_bytes(off, end), &p) &&
+		    !found) {
+			*prior = p;
+			found = true;
+		}
 	}
 	return found;
 }
 
-/* Keeps position i for reuse; when that cannot be noted, the granule
- * stays (empty). */
-static bool spare_keep(struct stripe *st, uint32_t i)
-{
-	if (st->nspare == st->spare_cap) {
-		uint32_t ncap = st->spare_cap ? st->spare_cap * 2 : 64;
-		uint32_t *p = realloc(st->spare, ncap * sizeof(*p));
-
-		if (!p)
-			return false;
-		st->spare = p;
-		st->spare_cap = ncap;
-	}
-	st->spare[st->nspare++] = i;
-	return true;
-}
-
+/* A granule forgotten keeps its place and key (a hint may name it):
+ * only its cells are emptied. */
 void lc__shadow_forget(uintptr_t lo, uintptr_t hi)
 {
 	assert(lo < hi);
 	for (uint64_t k = lo / GRANULE; k <= (hi - 1) / GRANULE; k++) {
 		struct stripe *st = stripe_of(k);
-		struct granule *g;
+		struct lc__granule *g;
 		uintptr_t base = (uintptr_t)k * GRANULE;
 		unsigned off = lo > base ? (unsigned)(lo - base) : 0;
 		unsigned end =
 			hi < base + GRANULE ? (unsigned)(hi - base) : GRANULE;
-		bool empty = true;
 
 		pthread_mutex_lock(&st->mu);
 		g = find(st, k);
-		for (int i = 0; g && i < CELLS; i++) {
-			if (overlap(&g->cell[i], off, end))
-				g->cell[i].len = 0;
-			empty = empty && !g->cell[i].len;
-		}
-		if (g && empty &&
-		    spare_keep(st, (uint32_t)(g - st->granules))) {
-			lc__u64map_del(&st->index_of, k);
-			g->key = SPARE_KEY; /* no thread's hint finds it */
-		}
 		pthread_mutex_unlock(&st->mu);
+		for (int i = 0; g && i < CELLS; i++) {
+			uint64_t c = atomic_load_explicit(&g->cell[i],
+							  memory_order_relaxed);
+
+			if (lc__cell_bytes(c) & lc__granule_bytes(off, end))
+				atomic_store_explicit(&g->cell[i], 0,
+						      memory_order_relaxed);
+		}
 	}
 }
