@@ -38,6 +38,11 @@ void lc__race_start(void);
  * the first declaration or access. Idempotent. */
 extern _Atomic bool lc__race_armed;
 void lc__race_arm_slow(void);
+
+/* Whether an access may take the fast path (race_access.c): set when the
+ * checker is armed without a dump to write, cleared for good at a limit
+ * or a stop, whose finding the slow path writes. */
+extern _Atomic bool lc__race_fast;
 static inline void lc__race_arm(void)
 {
 	if (!atomic_load_explicit(&lc__race_armed, memory_order_acquire))

@@ -219,6 +219,7 @@ struct lookup {
 	uint64_t gen; /* 0: empty (the generation starts at 1) */
 	uintptr_t lo, hi;
 	uint32_t n;
+	struct lc__granule *g; /* n 0, in one granule: it, once known */
 	struct lc__guard_decl d[CACHED_DECLS];
 };
 static _Thread_local struct lookup lookups[LOOKUPS]
@@ -248,7 +249,7 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 		return l;
 	pthread_rwlock_rdlock(&lc__guards_lock);
 	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed) + 1;
-	*l = (struct lookup){ gen, lo, hi, 0, { { 0 } } };
+	*l = (struct lookup){ gen, lo, hi, 0, NULL, { { 0 } } };
 	lc__guards_each(lo, hi, remember, l);
 	pthread_rwlock_unlock(&lc__guards_lock);
 	if (l->n <= CACHED_DECLS)
@@ -341,10 +342,8 @@ static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
  */
 static bool quiet(void)
 {
-	return atomic_load_explicit(&lc__race_armed, memory_order_acquire) &&
-	       !atomic_load_explicit(&lc__race_pending, memory_order_acquire) &&
-	       !atomic_load_explicit(&lc__race_off, memory_order_relaxed) &&
-	       !lc__race_limit_maybe() && !lc__cfg.dump;
+	return atomic_load_explicit(&lc__race_fast, memory_order_acquire) &&
+	       !atomic_load_explicit(&lc__race_pending, memory_order_acquire);
 }
 
 /* Whether t holds d's lock as the access needs it. The slow path has
@@ -361,25 +360,31 @@ static bool holds(const struct lc__thread *t, const struct lc__guard_decl *d,
 	return false;
 }
 
-/* The undeclared access [lo, lo + size) within one granule, by t. */
-static bool fast_undeclared(struct lc__thread *t, uintptr_t lo, uint32_t size,
-			    bool write, const struct lc__site *at)
+/* The undeclared access [lo, lo + size) by t, l its lookup. A thread
+ * with a clock has turned happens-before on: it needs no other check
+ * (a limit turns the fast path off). */
+static bool fast_undeclared(struct lc__thread *t, struct lookup *l,
+			    uintptr_t lo, uint32_t size, bool write,
+			    const struct lc__site *at)
 {
 	struct lc__race_thread *rt = lc__race_self_fast();
 	const struct lc__class *held[2] = { NULL, NULL };
 	unsigned off = lo % LC__GRANULE;
 	unsigned bytes = lc__granule_bytes(off, off + size);
-	struct lc__granule *g;
+	struct lc__granule *g = l->g;
 	uint64_t racy_c;
 	uint32_t clock;
 	int slot;
 
-	if (!rt || !rt->named || !lc__race_active() ||
-	    atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
+	if (!rt || !rt->named)
 		return false;
-	g = lc__granule_hinted(rt, lo / LC__GRANULE);
-	if (!g)
-		return false;
+	if (!g) {
+		if (off + size > LC__GRANULE)
+			return false;
+		g = l->g = lc__granule_hinted(rt, lo / LC__GRANULE);
+		if (!g)
+			return false;
+	}
 	clock = rt->vc.c[rt->slot];
 	if (lc__cells_scan(g, rt, write, bytes, clock, &slot, &racy_c) >= 0)
 		return false;
@@ -396,7 +401,7 @@ static bool fast_undeclared(struct lc__thread *t, uintptr_t lo, uint32_t size,
 static bool fast(uintptr_t lo, size_t size, bool write,
 		 const struct lc__site *at)
 {
-	const struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
+	struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
 	struct lc__thread *t;
 	bool done = false;
 
@@ -414,8 +419,8 @@ static bool fast(uintptr_t lo, size_t size, bool write,
 		done = holds(t, &l->d[0], write);
 	else if (l->n == 2)
 		done = holds(t, &l->d[0], write) && holds(t, &l->d[1], write);
-	else if (!l->n && lo % LC__GRANULE + size <= LC__GRANULE)
-		done = fast_undeclared(t, lo, (uint32_t)size, write, at);
+	else if (!l->n)
+		done = fast_undeclared(t, l, lo, (uint32_t)size, write, at);
 	lc__leave(t);
 	return done;
 }

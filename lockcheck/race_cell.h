@@ -100,8 +100,8 @@ static inline int lc__cells_scan(struct lc__granule *g,
 
 	*slot = -1;
 	for (int i = 0; i < LC__CELLS; i++) {
-		uint64_t c = atomic_load_explicit(&g->cell[i],
-						  memory_order_acquire);
+		uint64_t c =
+			atomic_load_explicit(&g->cell[i], memory_order_acquire);
 		unsigned cb = lc__cell_bytes(c);
 		bool stronger = lc__cell_write(c) && !write;
 

@@ -34,9 +34,9 @@ struct slot {
  * that thread's own entry (race.h, struct lc__race_thread): set by a
  * write release that found its thread's clock at least w. */
 struct sync {
-	uint64_t key;	    /* its table's key */
-	uint64_t id;	    /* the lock instance they belong to */
-	struct lc__vc w, r; /* write releases (signals); read releases */
+	uint64_t key;	     /* its table's key */
+	_Atomic uint64_t id; /* the lock instance they belong to */
+	struct lc__vc w, r;  /* write releases (signals); read releases */
 	uint32_t w_by, w_stamp;
 };
 
@@ -110,9 +110,15 @@ void lc__race_fork_child(void)
 
 _Atomic bool lc__race_armed;
 
+_Atomic bool lc__race_fast;
+
 static void arm_once(void)
 {
 	lc__init();
+	atomic_store_explicit(&lc__race_fast,
+			      !lc__cfg.dump && !atomic_load(&lc__race_off) &&
+				      !atomic_load(&lc__race_hb_off),
+			      memory_order_release);
 	atomic_store_explicit(&lc__race_armed, true, memory_order_release);
 }
 
@@ -133,12 +139,14 @@ void lc__race_start(void)
 
 void lc__race_limit(const char *what)
 {
+	atomic_store(&lc__race_fast, false);
 	atomic_store(&lc__race_hb_off, true);
 	atomic_store(&lc__race_limit_pending, what);
 }
 
 void lc__race_stop(const char *what)
 {
+	atomic_store(&lc__race_fast, false);
 	atomic_store(&lc__race_off, true);
 	atomic_store(&lc__race_stop_pending, what);
 }
@@ -361,8 +369,8 @@ static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
 {
 	struct sync *s = table_get(&locks, (uintptr_t)lk, make);
 
-	if (s && s->id != id) {
-		s->id = id;
+	if (s && atomic_load_explicit(&s->id, memory_order_relaxed) != id) {
+		atomic_store_explicit(&s->id, id, memory_order_relaxed);
 		s->w.n = 0;
 		s->r.n = 0;
 		s->w_by = 0;
@@ -370,37 +378,35 @@ static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
 	return s;
 }
 
-/* The thread's cache of lock clocks: a lock's hooks take no global lock
- * once its entry is known. An entry is the lock's, for its instance id. */
-#define SYNC_CACHE 16
-static _Thread_local struct {
-	const struct lc__lock *lk;
-	uint64_t id;
-	struct sync *s;
-} sync_cache[SYNC_CACHE];
-
-/* The calling thread's state and lk's clocks (made when make), from its
- * cache or under lc__race_mu. */
-static struct sync *lock_clocks(struct lc__lock *lk, bool make,
-				struct lc__race_thread **rtp)
+static __attribute__((noinline)) struct sync *
+lock_clocks_slow(struct lc__lock *lk, uint64_t id, bool make,
+		 struct lc__race_thread **rtp)
 {
-	uint64_t id = lc__id_fast(lk);
-	unsigned h = (unsigned)(((uintptr_t)lk >> 4) % SYNC_CACHE);
 	struct sync *s;
 
-	*rtp = lc__race_tls;
-	if (*rtp && sync_cache[h].lk == lk && sync_cache[h].id == id)
-		return sync_cache[h].s;
 	pthread_mutex_lock(&lc__race_mu);
 	*rtp = lc__race_self();
 	s = *rtp ? lock_sync(lk, id, make) : NULL;
 	pthread_mutex_unlock(&lc__race_mu);
-	if (s) {
-		sync_cache[h].lk = lk;
-		sync_cache[h].id = id;
-		sync_cache[h].s = s;
-	}
+	if (s)
+		atomic_store_explicit(&lk->race, s, memory_order_release);
 	return s;
+}
+
+/* The calling thread's state and lk's clocks (made when make): the lock
+ * keeps a pointer to them (lk->race), checked against its address and
+ * instance; else they are looked up under lc__race_mu. */
+static inline struct sync *lock_clocks(struct lc__lock *lk, bool make,
+				       struct lc__race_thread **rtp)
+{
+	uint64_t id = lc__id_fast(lk);
+	struct sync *s = atomic_load_explicit(&lk->race, memory_order_acquire);
+
+	*rtp = lc__race_tls;
+	if (*rtp && s && s->key == (uintptr_t)lk &&
+	    atomic_load_explicit(&s->id, memory_order_relaxed) == id)
+		return s;
+	return lock_clocks_slow(lk, id, make, rtp);
 }
 
 /*

@@ -17,7 +17,7 @@
 #include "lockcheck/lockcheck.h"
 #include "testutil.h"
 
-static long x;
+static long x, y;
 static lc_mutex_t m = LC_MUTEX_INITIALIZER("m");
 static lc_mutex_t l = LC_MUTEX_INITIALIZER("l");
 static sem_t step[4];
@@ -45,7 +45,8 @@ static void expect(void (*fn)(void *), const void *arg, int want_line,
 		snprintf(prefix, sizeof(prefix),
 			 "lockcheck: race: write at %s:%d in %s()", __FILE__,
 			 want_line, want_func);
-		snprintf(suffix, sizeof(suffix), "by another thread, unordered");
+		snprintf(suffix, sizeof(suffix),
+			 "by another thread, unordered");
 		LCT_ASSERT_LINE(&c, prefix, suffix);
 	}
 	lct_child_free(&c);
@@ -149,7 +150,6 @@ static void *thread_c(void *arg)
 
 static void through_last_releaser(void *arg)
 {
-	static long y;
 	pthread_t a, b, c;
 
 	steps_init();

@@ -167,6 +167,7 @@ struct lc__lock {
 	LC__ATOMIC(uint32_t) ordinal; /* n-th lock of its class, from 1 */
 	int has_order;		      /* lc_*_set_order was called */
 	uint64_t order;		      /* the order key */
+	LC__ATOMIC(void *) race;      /* its race clocks, NULL until used */
 };
 
 #ifndef __cplusplus
@@ -211,7 +212,8 @@ typedef struct lc_cond {
 
 #define LC__LOCK_INIT(name, kind)                                              \
 	{                                                                      \
-		NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0, 0     \
+		NULL, (name), __FILE__, __LINE__, (kind), NULL, 0, 0, 0, 0,    \
+			NULL                                                   \
 	}
 #define LC_MUTEX_INITIALIZER(name)                                             \
 	{                                                                      \
