@@ -66,11 +66,21 @@ struct lc__vc {
 
 /* ---- race_clock.c (hooks: call them inside the checker) ---- */
 
-/* After an acquisition of lk in mode (LC__READ or LC__WRITE). */
-void lc__race_acquire(struct lc__lock *lk, uint8_t mode);
+/* A lock's or condvar's clocks. w_by: when nonzero, w is the clock of
+ * the thread of slot w_by - 1 as it was at its stamp w_stamp, but for
+ * that thread's own entry (struct lc__race_thread): set by a write
+ * release that found its thread's clock at least w. */
+struct lc__race_sync {
+	uint64_t key;	     /* its table's key */
+	_Atomic uint64_t id; /* the lock instance they belong to */
+	struct lc__vc w, r;  /* write releases (signals); read releases */
+	uint32_t w_by, w_stamp;
+};
 
-/* Before the release of a hold of lk in mode. */
-void lc__race_release(struct lc__lock *lk, uint8_t mode);
+/* After an acquisition of lk in mode (LC__READ or LC__WRITE); before the
+ * release of a hold of lk in mode. Their common cases are inline below. */
+void lc__race_acquire_slow(struct lc__lock *lk, uint8_t mode);
+void lc__race_release_slow(struct lc__lock *lk, uint8_t mode);
 
 /* A signal or broadcast of the condvar at cond; a wait on it returned. */
 void lc__race_signal(const void *cond);
@@ -113,6 +123,51 @@ extern _Thread_local struct lc__race_thread *lc__race_tls
 static inline struct lc__race_thread *lc__race_self_fast(void)
 {
 	return lc__race_tls;
+}
+
+/* lk's clocks when the lock keeps them for its present instance, else
+ * NULL. */
+static inline struct lc__race_sync *lc__race_sync_of(struct lc__lock *lk)
+{
+	struct lc__race_sync *s =
+		atomic_load_explicit(&lk->race, memory_order_acquire);
+
+	if (s && s->key == (uintptr_t)lk &&
+	    atomic_load_explicit(&s->id, memory_order_relaxed) ==
+		    atomic_load_explicit(&lk->id, memory_order_relaxed))
+		return s;
+	return NULL;
+}
+
+/* The hooks run while the caller holds lk (race_clock.c). Inline: an
+ * acquisition of a lock the thread itself released last (for writing, with
+ * no read release to join) joins nothing; a write release by the last
+ * releaser, whose clock had no other entry raised since (its stamp),
+ * updates one entry. Both then tick nothing else. */
+static inline void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
+{
+	struct lc__race_thread *rt = lc__race_tls;
+	struct lc__race_sync *s = lc__race_sync_of(lk);
+
+	if (rt && s && s->w_by == rt->slot + 1 &&
+	    (mode != LC__WRITE || !s->r.n))
+		return;
+	lc__race_acquire_slow(lk, mode);
+}
+
+static inline void lc__race_release(struct lc__lock *lk, uint8_t mode)
+{
+	struct lc__race_thread *rt = lc__race_tls;
+	struct lc__race_sync *s = lc__race_sync_of(lk);
+
+	if (rt && s && mode == LC__WRITE && s->w_by == rt->slot + 1 &&
+	    s->w_stamp == rt->stamp) {
+		assert(s->w.n > rt->slot);
+		s->w.c[rt->slot] = rt->vc.c[rt->slot];
+		rt->vc.c[rt->slot]++;
+		return;
+	}
+	lc__race_release_slow(lk, mode);
 }
 
 /* Under lc__race_mu: the name and tid of the thread of a slot, as it was

@@ -29,23 +29,12 @@ struct slot {
 	int tid;
 };
 
-/* A lock's or condvar's clocks. w_by: when nonzero, w is the clock of
- * the thread of slot w_by - 1 as it was at its stamp w_stamp, but for
- * that thread's own entry (race.h, struct lc__race_thread): set by a
- * write release that found its thread's clock at least w. */
-struct sync {
-	uint64_t key;	     /* its table's key */
-	_Atomic uint64_t id; /* the lock instance they belong to */
-	struct lc__vc w, r;  /* write releases (signals); read releases */
-	uint32_t w_by, w_stamp;
-};
-
 /* Keyed by address: locks, condvars, ended threads (by pthread_t). Each
  * entry is allocated alone, so a pointer to it stays valid (threads
  * cache them) until it is deleted, which only ended threads' are. */
 struct table {
 	struct lc__u64map index; /* key -> position in items */
-	struct sync **items;
+	struct lc__race_sync **items;
 	uint32_t n, cap;
 };
 
@@ -309,9 +298,9 @@ void lc__race_name_slot(uint32_t slot, const char *name, int tid)
 
 /* The entry for key, made when make is true (NULL: absent, or no memory,
  * which then stops happens-before). */
-static struct sync *table_get(struct table *t, uint64_t key, bool make)
+static struct lc__race_sync *table_get(struct table *t, uint64_t key, bool make)
 {
-	struct sync *s;
+	struct lc__race_sync *s;
 	uint32_t i;
 
 	if (lc__u64map_get(&t->index, key, &i))
@@ -320,7 +309,8 @@ static struct sync *table_get(struct table *t, uint64_t key, bool make)
 		return NULL;
 	if (t->n == t->cap) {
 		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		struct sync **items = realloc(t->items, cap * sizeof(*items));
+		struct lc__race_sync **items =
+			realloc(t->items, cap * sizeof(*items));
 
 		if (!items)
 			goto full;
@@ -365,9 +355,10 @@ static void tick(struct lc__race_thread *rt)
 
 /* The lock's clocks, started afresh for a new instance at its address.
  * Under lc__race_mu. */
-static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
+static struct lc__race_sync *lock_sync(struct lc__lock *lk, uint64_t id,
+				       bool make)
 {
-	struct sync *s = table_get(&locks, (uintptr_t)lk, make);
+	struct lc__race_sync *s = table_get(&locks, (uintptr_t)lk, make);
 
 	if (s && atomic_load_explicit(&s->id, memory_order_relaxed) != id) {
 		atomic_store_explicit(&s->id, id, memory_order_relaxed);
@@ -378,11 +369,11 @@ static struct sync *lock_sync(struct lc__lock *lk, uint64_t id, bool make)
 	return s;
 }
 
-static __attribute__((noinline)) struct sync *
+static __attribute__((noinline)) struct lc__race_sync *
 lock_clocks_slow(struct lc__lock *lk, uint64_t id, bool make,
 		 struct lc__race_thread **rtp)
 {
-	struct sync *s;
+	struct lc__race_sync *s;
 
 	pthread_mutex_lock(&lc__race_mu);
 	*rtp = lc__race_self();
@@ -396,11 +387,12 @@ lock_clocks_slow(struct lc__lock *lk, uint64_t id, bool make,
 /* The calling thread's state and lk's clocks (made when make): the lock
  * keeps a pointer to them (lk->race), checked against its address and
  * instance; else they are looked up under lc__race_mu. */
-static inline struct sync *lock_clocks(struct lc__lock *lk, bool make,
-				       struct lc__race_thread **rtp)
+static inline struct lc__race_sync *lock_clocks(struct lc__lock *lk, bool make,
+						struct lc__race_thread **rtp)
 {
 	uint64_t id = lc__id_fast(lk);
-	struct sync *s = atomic_load_explicit(&lk->race, memory_order_acquire);
+	struct lc__race_sync *s =
+		atomic_load_explicit(&lk->race, memory_order_acquire);
 
 	*rtp = lc__race_tls;
 	if (*rtp && s && s->key == (uintptr_t)lk &&
@@ -417,10 +409,10 @@ static inline struct sync *lock_clocks(struct lc__lock *lk, bool make,
  * into the read clock under lc__race_mu. A thread's own clock is only its
  * own thread's.
  */
-void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
+void lc__race_acquire_slow(struct lc__lock *lk, uint8_t mode)
 {
 	struct lc__race_thread *rt;
-	struct sync *s;
+	struct lc__race_sync *s;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
@@ -440,10 +432,10 @@ void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
  * When the thread released w last and its clock has had no other entry
  * raised since (same stamp), only its own entry differs: one store.
  */
-void lc__race_release(struct lc__lock *lk, uint8_t mode)
+void lc__race_release_slow(struct lc__lock *lk, uint8_t mode)
 {
 	struct lc__race_thread *rt;
-	struct sync *s;
+	struct lc__race_sync *s;
 	bool above;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
@@ -474,7 +466,7 @@ void lc__race_release(struct lc__lock *lk, uint8_t mode)
 void lc__race_signal(const void *cond)
 {
 	struct lc__race_thread *rt;
-	struct sync *s;
+	struct lc__race_sync *s;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
@@ -491,7 +483,7 @@ void lc__race_signal(const void *cond)
 void lc__race_wakeup(const void *cond)
 {
 	struct lc__race_thread *rt;
-	struct sync *s;
+	struct lc__race_sync *s;
 
 	if (atomic_load_explicit(&lc__race_hb_off, memory_order_relaxed))
 		return;
@@ -558,7 +550,7 @@ static uint64_t thread_key(pthread_t th)
 void lc__race_thread_end(void)
 {
 	struct lc__race_thread *rt = lc__race_tls;
-	struct sync *s;
+	struct lc__race_sync *s;
 
 	if (!rt)
 		return;
@@ -579,7 +571,7 @@ void lc__race_thread_end(void)
 void lc__race_joined(pthread_t th)
 {
 	struct lc__race_thread *rt;
-	struct sync *s;
+	struct lc__race_sync *s;
 	uint64_t key = thread_key(th);
 
 	if (!lc__race_active())
