@@ -14,9 +14,12 @@
  * Nothing of this runs before the first access no declaration covers,
  * or the first hand-over (lc__race_on): order before it cannot matter,
  * since every access it could order comes after. Declared guards need
- * no clocks: a program that only declares pays only for its checks. All state
- * lives under lc__race_mu, a raw mutex that is a leaf: nothing else is locked
- * while it is held, and findings are written after it is let go.
+ * no clocks: a program that only declares pays only for its checks. The
+ * tables (slots, lock and condvar clocks) live under lc__race_mu, a raw
+ * mutex that is a leaf: nothing else is locked while it is held, and
+ * findings are written after it is let go. The common cases take no lock:
+ * a lock's clocks are touched only by its holder (a read release joins
+ * under lc__race_mu), and the shadow's cells are atomic words.
  */
 #ifndef LOCKCHECK_RACE_H
 #define LOCKCHECK_RACE_H

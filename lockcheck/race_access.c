@@ -4,8 +4,9 @@
  * cover any of its bytes (the guard must be held by the calling thread,
  * exclusively for a write), under lc__guards_lock for reading; an access
  * no declaration covers is checked against the shadow's history by
- * happens-before, under lc__race_mu. The finding is written after both
- * are let go (race_report.c).
+ * happens-before. The common cases take a fast path with no lock (see
+ * fast()). The finding is written after every lock is let go
+ * (race_report.c).
  */
 #define _GNU_SOURCE
 #include "core.h"
