@@ -196,13 +196,16 @@ struct ds_reaper_exit *ds__reaper_reap(struct ds_reaper *r,
 	return alive;
 }
 
+/* Bytes of a type from field first to the end of field last. */
+#define FIELDS_SIZE(type, first, last)                                         \
+	(offsetof(type, last) + sizeof(((type *)0)->last) -                    \
+	 offsetof(type, first))
+
 /* Bytes from rec to the end of recorded: the child's state r->lock
  * guards. */
 static size_t child_guarded_size(void)
 {
-	return offsetof(struct ds__child, recorded) +
-	       sizeof(((struct ds__child *)0)->recorded) -
-	       offsetof(struct ds__child, rec);
+	return FIELDS_SIZE(struct ds__child, rec, recorded);
 }
 
 /* The declaration goes before the memory does (a later allocation may
@@ -285,9 +288,7 @@ static int find_locked(struct ds_reaper *r, pid_t pid,
 /* Bytes from running to the end of stop_sig: the state r->lock guards. */
 static size_t guarded_size(void)
 {
-	return offsetof(struct ds_reaper, stop_sig) +
-	       sizeof(((struct ds_reaper *)0)->stop_sig) -
-	       offsetof(struct ds_reaper, running);
+	return FIELDS_SIZE(struct ds_reaper, running, stop_sig);
 }
 
 /* Everything create may have set up, in reverse; the thread is gone. */

@@ -142,17 +142,43 @@ static inline struct lc__race_sync *lc__race_sync_of(struct lc__lock *lk)
 	return NULL;
 }
 
+/* Whether rt made s's last write release: its clock has w already. */
+static inline bool lc__race_released_last(const struct lc__race_thread *rt,
+					  const struct lc__race_sync *s)
+{
+	return s->w_by == rt->slot + 1;
+}
+
+/* Whether rt's release of s in mode is one store: a write release by the
+ * last releaser, whose clock had no other entry raised since (its
+ * stamp), so that only its own entry differs from w. */
+static inline bool
+lc__race_release_is_one_store(const struct lc__race_thread *rt,
+			      const struct lc__race_sync *s, uint8_t mode)
+{
+	return mode == LC__WRITE && lc__race_released_last(rt, s) &&
+	       s->w_stamp == rt->stamp;
+}
+
+/* That release: the store, then the thread's tick. */
+static inline void lc__race_release_one(struct lc__race_thread *rt,
+					struct lc__race_sync *s)
+{
+	assert(s->w.n > rt->slot);
+	s->w.c[rt->slot] = rt->vc.c[rt->slot];
+	rt->vc.c[rt->slot]++;
+}
+
 /* The hooks run while the caller holds lk (race_clock.c). Inline: an
- * acquisition of a lock the thread itself released last (for writing, with
- * no read release to join) joins nothing; a write release by the last
- * releaser, whose clock had no other entry raised since (its stamp),
- * updates one entry. Both then tick nothing else. */
+ * acquisition of a lock the thread itself released last (for writing,
+ * with no read release to join) joins nothing, and a release that is one
+ * store makes it; the rest is out of line. */
 static inline void lc__race_acquire(struct lc__lock *lk, uint8_t mode)
 {
 	struct lc__race_thread *rt = lc__race_tls;
 	struct lc__race_sync *s = lc__race_sync_of(lk);
 
-	if (rt && s && s->w_by == rt->slot + 1 &&
+	if (rt && s && lc__race_released_last(rt, s) &&
 	    (mode != LC__WRITE || !s->r.n))
 		return;
 	lc__race_acquire_slow(lk, mode);
@@ -163,14 +189,10 @@ static inline void lc__race_release(struct lc__lock *lk, uint8_t mode)
 	struct lc__race_thread *rt = lc__race_tls;
 	struct lc__race_sync *s = lc__race_sync_of(lk);
 
-	if (rt && s && mode == LC__WRITE && s->w_by == rt->slot + 1 &&
-	    s->w_stamp == rt->stamp) {
-		assert(s->w.n > rt->slot);
-		s->w.c[rt->slot] = rt->vc.c[rt->slot];
-		rt->vc.c[rt->slot]++;
-		return;
-	}
-	lc__race_release_slow(lk, mode);
+	if (rt && s && lc__race_release_is_one_store(rt, s, mode))
+		lc__race_release_one(rt, s);
+	else
+		lc__race_release_slow(lk, mode);
 }
 
 /* Under lc__race_mu: the name and tid of the thread of a slot, as it was

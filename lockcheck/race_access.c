@@ -347,20 +347,6 @@ static bool quiet(void)
 	       !atomic_load_explicit(&lc__race_pending, memory_order_acquire);
 }
 
-/* Whether t holds d's lock as the access needs it. The slow path has
- * the rarer answers (locks not recorded). */
-static bool holds(const struct lc__thread *t, const struct lc__guard_decl *d,
-		  bool write)
-{
-	for (uint32_t i = t->nheld; i-- > 0;) {
-		const struct lc__held *h = &t->held[i];
-
-		if (h->lk == d->lk && h->id == d->id)
-			return h->mode == LC__WRITE || !write;
-	}
-	return false;
-}
-
 /* The undeclared access [lo, lo + size) by t, l its lookup. A thread
  * with a clock has turned happens-before on: it needs no other check
  * (a limit turns the fast path off). */
@@ -416,11 +402,9 @@ static bool fast(uintptr_t lo, size_t size, bool write,
 			      1 ||
 	    l->lo != lo || l->hi != lo + size)
 		done = false;
-	else if (l->n == 1)
-		done = holds(t, &l->d[0], write);
-	else if (l->n == 2)
-		done = holds(t, &l->d[0], write) && holds(t, &l->d[1], write);
-	else if (!l->n)
+	else if (l->n)
+		done = guards_held(t, l, write);
+	else
 		done = fast_undeclared(t, l, lo, (uint32_t)size, write, at);
 	lc__leave(t);
 	return done;

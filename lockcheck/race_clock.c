@@ -390,15 +390,12 @@ lock_clocks_slow(struct lc__lock *lk, uint64_t id, bool make,
 static inline struct lc__race_sync *lock_clocks(struct lc__lock *lk, bool make,
 						struct lc__race_thread **rtp)
 {
-	uint64_t id = lc__id_fast(lk);
-	struct lc__race_sync *s =
-		atomic_load_explicit(&lk->race, memory_order_acquire);
+	struct lc__race_sync *s = lc__race_sync_of(lk);
 
 	*rtp = lc__race_tls;
-	if (*rtp && s && s->key == (uintptr_t)lk &&
-	    atomic_load_explicit(&s->id, memory_order_relaxed) == id)
+	if (*rtp && s)
 		return s;
-	return lock_clocks_slow(lk, id, make, rtp);
+	return lock_clocks_slow(lk, lc__id_fast(lk), make, rtp);
 }
 
 /*
@@ -419,8 +416,7 @@ void lc__race_acquire_slow(struct lc__lock *lk, uint8_t mode)
 	s = lock_clocks(lk, false, &rt);
 	if (!s)
 		return;
-	/* The thread's own last write release: its clock has w already. */
-	if (s->w_by != rt->slot + 1)
+	if (!lc__race_released_last(rt, s))
 		join_into_thread(rt, &s->w);
 	if (mode == LC__WRITE && s->r.n)
 		join_into_thread(rt, &s->r);
@@ -443,11 +439,11 @@ void lc__race_release_slow(struct lc__lock *lk, uint8_t mode)
 	s = lock_clocks(lk, true, &rt);
 	if (!s)
 		return;
-	if (mode == LC__WRITE && s->w_by == rt->slot + 1 &&
-	    s->w_stamp == rt->stamp) {
-		assert(s->w.n > rt->slot);
-		s->w.c[rt->slot] = rt->vc.c[rt->slot];
-	} else if (mode == LC__WRITE) {
+	if (lc__race_release_is_one_store(rt, s, mode)) {
+		lc__race_release_one(rt, s);
+		return;
+	}
+	if (mode == LC__WRITE) {
 		if (!vc_join_how(&s->w, &rt->vc, NULL, &above)) {
 			lc__race_limit("race clocks: out of memory");
 			s->w_by = 0;

@@ -128,13 +128,14 @@ static struct lc__granule *make(uint64_t key)
  * hinted). */
 static struct lc__granule *granule_of(struct lc__race_thread *rt, uint64_t key)
 {
-	struct lc__shadow_hint *h = &rt->hint[key % LC__SHADOW_HINTS];
+	struct lc__granule *g = lc__granule_hinted(rt, key);
 
-	if (h->g && h->key == key)
-		return h->g;
-	h->g = make(key);
-	h->key = key;
-	return h->g;
+	if (!g) {
+		g = make(key);
+		rt->hint[key % LC__SHADOW_HINTS] =
+			(struct lc__shadow_hint){ key, g };
+	}
+	return g;
 }
 
 /* The access of cell c (loaded from g->cell[i]), as its note tells it;
