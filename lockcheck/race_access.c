@@ -226,6 +226,11 @@ struct lookup {
 static _Thread_local struct lookup lookups[LOOKUPS]
 	__attribute__((tls_model("initial-exec")));
 
+static struct lookup *lookup_of(uintptr_t lo)
+{
+	return &lookups[(lo >> 3) % LOOKUPS];
+}
+
 static bool remember(const struct lc__guard_decl *d, void *arg)
 {
 	struct lookup *l = arg;
@@ -240,7 +245,7 @@ static bool remember(const struct lc__guard_decl *d, void *arg)
  * few). NULL when there are too many to cache: the caller looks. */
 static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 {
-	struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
+	struct lookup *l = lookup_of(lo);
 	uint64_t gen;
 
 	/* A declaration changed by another thread while this one looks is
@@ -335,26 +340,53 @@ static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
 
 /*
  * The fast path: the common cases settled with loads and a few stores,
- * no lock and no record: nothing pending, no dump asked for, and the
- * range's declarations cached. A declared access whose guards are held
- * is settled; an undeclared one within a granule the thread hinted is
- * checked and stored, unless a cell races with it, which the slow path
- * then reports. False: take the slow path (nothing was stored).
+ * no lock, no record and no call (the slow path is lc__access's last
+ * step, a jump): nothing pending, no dump asked for, and the range's
+ * declarations cached. A declared access whose guards the thread holds
+ * as it needs them is settled; an undeclared one within a granule the
+ * thread hinted is checked and stored, unless a cell races with it,
+ * which the slow path then reports. False: take the slow path (nothing
+ * was stored).
  */
-static bool quiet(void)
+#define LC__FAST static inline __attribute__((always_inline))
+
+LC__FAST bool quiet(void)
 {
 	return atomic_load_explicit(&lc__race_fast, memory_order_acquire) &&
 	       !atomic_load_explicit(&lc__race_pending, memory_order_acquire);
 }
 
-/* The undeclared access [lo, lo + size) by t, l its lookup. A thread
- * with a clock has turned happens-before on: it needs no other check
- * (a limit turns the fast path off). */
-static bool fast_undeclared(struct lc__thread *t, struct lookup *l,
-			    uintptr_t lo, uint32_t size, bool write,
-			    const struct lc__site *at)
+/* Whether t holds every guard of l as a write (or a read) needs it. The
+ * rarer answers (an untracked lock, a miss) are the slow path's. */
+LC__FAST bool fast_guards_held(const struct lc__thread *t,
+			       const struct lookup *l, bool write)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		const struct lc__guard_decl *d = &l->d[i];
+		uint32_t j = t->nheld;
+
+		while (j-- > 0) {
+			const struct lc__held *h = &t->held[j];
+
+			if (h->lk == d->lk && h->id == d->id &&
+			    (h->mode == LC__WRITE || !write))
+				break;
+		}
+		if (j == UINT32_MAX)
+			return false;
+	}
+	return true;
+}
+
+/* The undeclared access [lo, lo + size) by t at file:line in func, l its
+ * lookup. A thread with a clock has turned happens-before on: it needs
+ * no other check (a limit turns the fast path off). */
+LC__FAST bool fast_undeclared(struct lc__thread *t, struct lookup *l,
+			      uintptr_t lo, uint32_t size, bool write,
+			      const char *file, int line, const char *func)
 {
 	struct lc__race_thread *rt = lc__race_self_fast();
+	const struct lc__site at = { file, line, func };
 	const struct lc__class *held[2] = { NULL, NULL };
 	unsigned off = lo % LC__GRANULE;
 	unsigned bytes = lc__granule_bytes(off, off + size);
@@ -380,48 +412,29 @@ static bool fast_undeclared(struct lc__thread *t, struct lookup *l,
 	if (t->nheld > 1)
 		held[1] = t->held[1].cls;
 	lc__cell_store(g, slot, lc__cell_pack(rt->slot, clock, write, bytes),
-		       at, held, t->nheld > 255 ? 255 : (uint8_t)t->nheld, lo,
+		       &at, held, t->nheld > 255 ? 255 : (uint8_t)t->nheld, lo,
 		       size);
 	return true;
 }
 
-static bool fast(uintptr_t lo, size_t size, bool write,
-		 const struct lc__site *at)
+/* The rest: lc__access past its fast path, ra its caller. Six arguments
+ * (line_write: line * 2 + write), all in registers, so that lc__access
+ * calls it with a jump. */
+static __attribute__((noinline)) void
+access_slow(const volatile void *ptr, size_t size, const char *file,
+	    int64_t line_write, const char *func, const void *ra)
 {
-	struct lookup *l = &lookups[(lo >> 3) % LOOKUPS];
-	struct lc__thread *t;
-	bool done = false;
-
-	if (!quiet())
-		return false;
-	t = lc__enter_fast();
-	if (!t)
-		return false;
-	if (l->gen != atomic_load_explicit(&lc__guards_gen,
-					   memory_order_acquire) +
-			      1 ||
-	    l->lo != lo || l->hi != lo + size)
-		done = false;
-	else if (l->n)
-		done = guards_held(t, l, write);
-	else
-		done = fast_undeclared(t, l, lo, (uint32_t)size, write, at);
-	lc__leave(t);
-	return done;
-}
-
-/* The rest: lc__access past its fast path. ra: its caller. */
-static __attribute__((noinline)) void access_slow(uintptr_t lo, uintptr_t hi,
-						  int write,
-						  const struct lc__site *at,
-						  const void *ra)
-{
+	const struct lc__site at = { file, (int)(line_write >> 1), func };
+	int write = (int)(line_write & 1);
 	struct lc__race_verdict v; /* only kind, until it says a race */
 	struct lc__race_access a;  /* made past the settled cases */
 	struct lc__thread *t;
 	const struct lookup *l;
+	uintptr_t lo, hi;
 	bool undeclared = false;
 
+	if (!range_of(ptr, size, &lo, &hi))
+		return;
 	v.kind = LC__RACE_NONE;
 	t = lc__enter();
 	if (!t)
@@ -439,7 +452,7 @@ static __attribute__((noinline)) void access_slow(uintptr_t lo, uintptr_t hi,
 			goto settled;
 		undeclared = !l->n;
 	}
-	a = (struct lc__race_access){ .at = *at };
+	a = (struct lc__race_access){ .at = at };
 	a.write = write != 0;
 	a.addr = lo;
 	a.size = hi - lo > UINT32_MAX ? UINT32_MAX : (uint32_t)(hi - lo);
@@ -460,13 +473,42 @@ settled:
 	lc__leave(t);
 }
 
+/* A cached lookup of [lo, lo + size) makes it a valid range: fast()
+ * needs no other check of it. A declared access only reads the thread's
+ * state, so it needs no lc__enter: a signal handler that changes the
+ * state meanwhile can only make it miss; an undeclared one stores
+ * cells, which a handler's own access must not interleave with. */
+LC__FAST bool fast(uintptr_t lo, size_t size, bool write, const char *file,
+		   int line, const char *func)
+{
+	struct lookup *l = lookup_of(lo);
+	struct lc__thread *t;
+	bool done;
+
+	if (!quiet() ||
+	    l->gen != atomic_load_explicit(&lc__guards_gen,
+					   memory_order_acquire) +
+			      1 ||
+	    l->lo != lo || l->hi != lo + size)
+		return false;
+	if (l->n) {
+		t = lc__tls;
+		return t && fast_guards_held(t, l, write);
+	}
+	t = lc__enter_fast();
+	if (!t)
+		return false;
+	done = fast_undeclared(t, l, lo, (uint32_t)size, write, file, line,
+			       func);
+	lc__leave(t);
+	return done;
+}
+
 void lc__access(const volatile void *ptr, size_t size, int write,
 		const char *file, int line, const char *func)
 {
-	const struct lc__site at = { file, line, func };
-	uintptr_t lo, hi;
-
-	if (!range_of(ptr, size, &lo, &hi) || fast(lo, size, write != 0, &at))
+	if (fast((uintptr_t)ptr, size, write != 0, file, line, func))
 		return;
-	access_slow(lo, hi, write, &at, __builtin_return_address(0));
+	access_slow(ptr, size, file, (int64_t)line * 2 + (write != 0), func,
+		    __builtin_return_address(0));
 }

@@ -96,37 +96,32 @@ static inline int lc__cells_scan(struct lc__granule *g,
 {
 	const uint64_t slot_bits = (uint64_t)0xffff << 9;
 	const uint64_t mine = (uint64_t)rt->slot << 9;
-	int racy = -1;
+	int racy = -1, room = -1;
 
-	*slot = -1;
 	for (int i = 0; i < LC__CELLS; i++) {
 		uint64_t c =
 			atomic_load_explicit(&g->cell[i], memory_order_acquire);
 		unsigned cb = lc__cell_bytes(c);
-		bool stronger = lc__cell_write(c) && !write;
 
 		if (!cb) {
-			*slot = *slot < 0 ? i : *slot;
-			continue;
-		}
-		if ((c & slot_bits) != mine && !lc__cell_ordered(rt, c)) {
+			room = room < 0 ? i : room;
+		} else if ((c & slot_bits) != mine &&
+			   !lc__cell_ordered(rt, c)) {
 			if (racy < 0 && (cb & bytes) &&
 			    (write || lc__cell_write(c))) {
 				racy = i;
 				*racy_c = c;
 			}
-			continue;
+		} else if (!(cb & ~bytes) && (write || !lc__cell_write(c))) {
+			/* redundant */
+			if (room < 0)
+				room = i;
+			else
+				atomic_store_explicit(&g->cell[i], 0,
+						      memory_order_relaxed);
 		}
-		if (cb & ~bytes || stronger) /* not redundant */
-			continue;
-		if (*slot < 0)
-			*slot = i;
-		else
-			atomic_store_explicit(&g->cell[i], 0,
-					      memory_order_relaxed);
 	}
-	if (*slot < 0)
-		*slot = (int)(clock % LC__CELLS);
+	*slot = room < 0 ? (int)(clock % LC__CELLS) : room;
 	return racy;
 }
 
