@@ -297,6 +297,7 @@ void lc__shadow_fork_lock(bool lock);
 struct lc__race_access {
 	uint32_t slot, clock; /* its epoch */
 	struct lc__site at;
+	const struct lc__access_site *site; /* at, as the call gave it */
 	const struct lc__class *held[2]; /* first locks held */
 	uint8_t nheld;			 /* locks held (may be more than 2) */
 	uint8_t write;

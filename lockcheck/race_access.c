@@ -378,15 +378,14 @@ LC__FAST bool fast_guards_held(const struct lc__thread *t,
 	return true;
 }
 
-/* The undeclared access [lo, lo + size) by t at file:line in func, l its
- * lookup. A thread with a clock has turned happens-before on: it needs
- * no other check (a limit turns the fast path off). */
+/* The undeclared access [lo, lo + size) by t at site at, l its lookup.
+ * A thread with a clock has turned happens-before on: it needs no other
+ * check (a limit turns the fast path off). */
 LC__FAST bool fast_undeclared(struct lc__thread *t, struct lookup *l,
 			      uintptr_t lo, uint32_t size, bool write,
-			      const char *file, int line, const char *func)
+			      const struct lc__access_site *at)
 {
 	struct lc__race_thread *rt = lc__race_self_fast();
-	const struct lc__site at = { file, line, func };
 	const struct lc__class *held[2] = { NULL, NULL };
 	unsigned off = lo % LC__GRANULE;
 	unsigned bytes = lc__granule_bytes(off, off + size);
@@ -412,20 +411,16 @@ LC__FAST bool fast_undeclared(struct lc__thread *t, struct lookup *l,
 	if (t->nheld > 1)
 		held[1] = t->held[1].cls;
 	lc__cell_store(g, slot, lc__cell_pack(rt->slot, clock, write, bytes),
-		       &at, held, t->nheld > 255 ? 255 : (uint8_t)t->nheld, lo,
+		       at, held, t->nheld > 255 ? 255 : (uint8_t)t->nheld, lo,
 		       size);
 	return true;
 }
 
-/* The rest: lc__access past its fast path, ra its caller. Six arguments
- * (line_write: line * 2 + write), all in registers, so that lc__access
- * calls it with a jump. */
+/* The rest: lc__access past its fast path, ra its caller. */
 static __attribute__((noinline)) void
-access_slow(const volatile void *ptr, size_t size, const char *file,
-	    int64_t line_write, const char *func, const void *ra)
+access_slow(const volatile void *ptr, size_t size, int write,
+	    const struct lc__access_site *at, const void *ra)
 {
-	const struct lc__site at = { file, (int)(line_write >> 1), func };
-	int write = (int)(line_write & 1);
 	struct lc__race_verdict v; /* only kind, until it says a race */
 	struct lc__race_access a;  /* made past the settled cases */
 	struct lc__thread *t;
@@ -452,7 +447,10 @@ access_slow(const volatile void *ptr, size_t size, const char *file,
 			goto settled;
 		undeclared = !l->n;
 	}
-	a = (struct lc__race_access){ .at = at };
+	a = (struct lc__race_access){
+		.at = { at->file, at->line, at->func },
+		.site = at,
+	};
 	a.write = write != 0;
 	a.addr = lo;
 	a.size = hi - lo > UINT32_MAX ? UINT32_MAX : (uint32_t)(hi - lo);
@@ -478,8 +476,8 @@ settled:
  * state, so it needs no lc__enter: a signal handler that changes the
  * state meanwhile can only make it miss; an undeclared one stores
  * cells, which a handler's own access must not interleave with. */
-LC__FAST bool fast(uintptr_t lo, size_t size, bool write, const char *file,
-		   int line, const char *func)
+LC__FAST bool fast(uintptr_t lo, size_t size, bool write,
+		   const struct lc__access_site *at)
 {
 	struct lookup *l = lookup_of(lo);
 	struct lc__thread *t;
@@ -498,17 +496,15 @@ LC__FAST bool fast(uintptr_t lo, size_t size, bool write, const char *file,
 	t = lc__enter_fast();
 	if (!t)
 		return false;
-	done = fast_undeclared(t, l, lo, (uint32_t)size, write, file, line,
-			       func);
+	done = fast_undeclared(t, l, lo, (uint32_t)size, write, at);
 	lc__leave(t);
 	return done;
 }
 
 void lc__access(const volatile void *ptr, size_t size, int write,
-		const char *file, int line, const char *func)
+		const struct lc__access_site *at)
 {
-	if (fast((uintptr_t)ptr, size, write != 0, file, line, func))
+	if (fast((uintptr_t)ptr, size, write != 0, at))
 		return;
-	access_slow(ptr, size, file, (int64_t)line * 2 + (write != 0), func,
-		    __builtin_return_address(0));
+	access_slow(ptr, size, write, at, __builtin_return_address(0));
 }

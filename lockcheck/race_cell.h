@@ -18,10 +18,9 @@
  * not model fences; on x86 these are plain moves). */
 struct lc__note {
 	_Atomic uint64_t word;
-	_Atomic(const char *) file, func;
+	_Atomic(const struct lc__access_site *) at;
 	_Atomic(const struct lc__class *) held[2];
 	_Atomic uintptr_t addr;
-	_Atomic int line;
 	_Atomic uint32_t size;
 	_Atomic uint8_t nheld;
 };
@@ -88,8 +87,7 @@ static inline bool lc__cell_ordered(const struct lc__race_thread *rt,
  * cell it races with, its word as loaded in *racy_c, or -1. A cell of
  * the thread itself is ordered before it and never races: the common
  * case, tested first.
- */
-static inline int lc__cells_scan(struct lc__granule *g,
+ */static inline int lc__cells_scan(struct lc__granule *g,
 				 const struct lc__race_thread *rt, bool write,
 				 unsigned bytes, uint32_t clock, int *slot,
 				 uint64_t *racy_c)
@@ -128,16 +126,14 @@ static inline int lc__cells_scan(struct lc__granule *g,
 /* Stores cell c in g's cell i, with its note: the access at site at,
  * of [addr, addr + size), holding nheld locks, the first two held. */
 static inline void lc__cell_store(struct lc__granule *g, int i, uint64_t c,
-				  const struct lc__site *at,
+				  const struct lc__access_site *at,
 				  const struct lc__class *const held[2],
 				  uint8_t nheld, uintptr_t addr, uint32_t size)
 {
 	struct lc__note *n = &g->note[i];
 
 	atomic_store_explicit(&n->word, 0, memory_order_relaxed);
-	atomic_store_explicit(&n->file, at->file, memory_order_release);
-	atomic_store_explicit(&n->func, at->func, memory_order_release);
-	atomic_store_explicit(&n->line, at->line, memory_order_release);
+	atomic_store_explicit(&n->at, at, memory_order_release);
 	atomic_store_explicit(&n->held[0], held[0], memory_order_release);
 	atomic_store_explicit(&n->held[1], held[1], memory_order_release);
 	atomic_store_explicit(&n->nheld, nheld, memory_order_release);

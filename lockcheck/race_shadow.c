@@ -151,15 +151,18 @@ static void read_cell(const struct lc__granule *g, int i, uint64_t c,
 		.clock = lc__cell_clock(c),
 		.write = lc__cell_write(c),
 	};
-	p->at.file = atomic_load_explicit(&n->file, memory_order_acquire);
-	p->at.func = atomic_load_explicit(&n->func, memory_order_acquire);
-	p->at.line = atomic_load_explicit(&n->line, memory_order_acquire);
+	p->site = atomic_load_explicit(&n->at, memory_order_acquire);
 	p->held[0] = atomic_load_explicit(&n->held[0], memory_order_acquire);
 	p->held[1] = atomic_load_explicit(&n->held[1], memory_order_acquire);
 	p->nheld = atomic_load_explicit(&n->nheld, memory_order_acquire);
 	p->addr = atomic_load_explicit(&n->addr, memory_order_acquire);
 	p->size = atomic_load_explicit(&n->size, memory_order_acquire);
-	if (w != c || atomic_load_explicit(&n->word, memory_order_relaxed) != c)
+	if (w == c &&
+	    atomic_load_explicit(&n->word, memory_order_relaxed) == c &&
+	    p->site)
+		p->at = (struct lc__site){ p->site->file, p->site->line,
+					   p->site->func };
+	else
 		*p = (struct lc__race_access){
 			.slot = p->slot,
 			.clock = p->clock,
@@ -184,8 +187,8 @@ static bool check_store(struct lc__granule *g, const struct lc__race_thread *rt,
 	if (racy >= 0)
 		read_cell(g, racy, c, prior);
 	lc__cell_store(g, slot,
-		       lc__cell_pack(a->slot, a->clock, a->write, mask), &a->at,
-		       a->held, a->nheld, a->addr, a->size);
+		       lc__cell_pack(a->slot, a->clock, a->write, mask),
+		       a->site, a->held, a->nheld, a->addr, a->size);
 	return racy >= 0;
 }
 

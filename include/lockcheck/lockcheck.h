@@ -231,10 +231,10 @@ typedef struct lc_cond {
 			0, NULL, 0, 0, NULL, NULL                              \
 	}
 
-/* The one GNU extension: a statement expression declares the static key
- * of this init call, as lockdep's mutex_init does. text: the call's
- * arguments as written (after macro expansion), which tell apart two calls
- * on one line or in one macro. */
+/* The one GNU extension (here and in LC__ACCESS): a statement expression
+ * declares the static key of this init call, as lockdep's mutex_init
+ * does. text: the call's arguments as written (after macro expansion),
+ * which tell apart two calls on one line or in one macro. */
 #define LC__INIT(fn, l, name)                                                  \
 	__extension__({                                                        \
 		static struct lc__key lc__site_key = {                         \
@@ -867,17 +867,34 @@ void lc__assert_no_locks_held(const char *file, int line, const char *func);
 #define lc_guard(ptr, size, lock)                                              \
 	lc__guard((ptr), (size), &(lock)->lk, #lock, LC__AT)
 #define lc_unguard(ptr, size) lc__unguard((ptr), (size))
-#define lc_read(ptr, size)    lc__access((ptr), (size), 0, LC__AT)
-#define lc_write(ptr, size)   lc__access((ptr), (size), 1, LC__AT)
+/* Where an access is made: one constant per call site, so that a call
+ * passes one pointer and the checker keeps it (a statement expression
+ * declares it, as LC__INIT does a lock's key; named by __COUNTER__, so
+ * that an access within another's arguments shadows nothing). */
+struct lc__access_site {
+	const char *file;
+	int line;
+	const char *func;
+};
+#define LC__ACCESS(ptr, size, write)                                           \
+	LC__ACCESS_AT(ptr, size, write, LC__CAT(lc__access_at_, __COUNTER__))
+#define LC__ACCESS_AT(ptr, size, write, at)                                    \
+	__extension__({                                                        \
+		static const struct lc__access_site at = { __FILE__, __LINE__, \
+							   __func__ };         \
+		lc__access((ptr), (size), (write), &at);                       \
+	})
+#define lc_read(ptr, size)    LC__ACCESS((ptr), (size), 0)
+#define lc_write(ptr, size)   LC__ACCESS((ptr), (size), 1)
 #define lc_handoff(ptr, size) lc__handoff((ptr), (size))
-#define LC_READ(lv)	      (lc__access(&(lv), sizeof(lv), 0, LC__AT), (lv))
-#define LC_WRITE(lv, v)	      (lc__access(&(lv), sizeof(lv), 1, LC__AT), (lv) = (v))
+#define LC_READ(lv)	      (LC__ACCESS(&(lv), sizeof(lv), 0), (lv))
+#define LC_WRITE(lv, v)	      (LC__ACCESS(&(lv), sizeof(lv), 1), (lv) = (v))
 
 int lc__guard(const volatile void *ptr, size_t size, struct lc__lock *lk,
 	      const char *text, const char *file, int line, const char *func);
 void lc__unguard(const volatile void *ptr, size_t size);
 void lc__access(const volatile void *ptr, size_t size, int write,
-		const char *file, int line, const char *func);
+		const struct lc__access_site *at);
 void lc__handoff(const volatile void *ptr, size_t size);
 #else
 /* lock: either lock type (the checked build's macro takes both). */
