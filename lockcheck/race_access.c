@@ -340,15 +340,15 @@ static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
 
 /*
  * The fast path: the common cases settled with loads and a few stores,
- * no lock, no record and no call (the slow path is lc__access's last
- * step, a jump): nothing pending, no dump asked for, and the range's
- * declarations cached. A declared access whose guards the thread holds
- * as it needs them is settled; an undeclared one within a granule the
- * thread hinted is checked and stored, unless a cell races with it,
- * which the slow path then reports. False: take the slow path (nothing
- * was stored).
+ * no lock, no record and no call: nothing pending, no dump asked for,
+ * and the range's declarations cached. A declared access whose guards
+ * the thread holds as it needs them is settled; an undeclared one within
+ * a granule the thread hinted is checked and stored, unless a cell races
+ * with it, which the slow path then reports. The helpers' false: take
+ * the slow path (nothing was stored).
  */
 #define LC__FAST static inline __attribute__((always_inline))
+#define RA	 __builtin_return_address(0)
 
 LC__FAST bool quiet(void)
 {
@@ -376,6 +376,20 @@ LC__FAST bool fast_guards_held(const struct lc__thread *t,
 			return false;
 	}
 	return true;
+}
+
+/* Whether t's newest lock is d's guard, held as a write (or a read)
+ * needs it: the commonest guard, checked with the fewest registers. */
+LC__FAST bool top_guards(const struct lc__thread *t,
+			 const struct lc__guard_decl *d, int write)
+{
+	const struct lc__held *h;
+
+	if (!t || !t->nheld)
+		return false;
+	h = &t->held[t->nheld - 1];
+	return h->lk == d->lk && h->id == d->id &&
+	       (h->mode == LC__WRITE || !write);
 }
 
 /* The undeclared access [lo, lo + size) by t at site at, l its lookup.
@@ -471,40 +485,61 @@ settled:
 	lc__leave(t);
 }
 
-/* A cached lookup of [lo, lo + size) makes it a valid range: fast()
- * needs no other check of it. A declared access only reads the thread's
- * state, so it needs no lc__enter: a signal handler that changes the
- * state meanwhile can only make it miss; an undeclared one stores
- * cells, which a handler's own access must not interleave with. */
-LC__FAST bool fast(uintptr_t lo, size_t size, bool write,
-		   const struct lc__access_site *at)
+/*
+ * lc__access settles the commonest case itself, a guard that is the
+ * newest lock held; the tiers below it take its arguments and its
+ * caller ra and end in the slow path when they cannot settle the access.
+ * Each is its caller's last step, a jump, so that lc__access needs no
+ * saved register. A cached lookup of [ptr, ptr + size) makes it a valid
+ * range. A declared access only reads the thread's state, so it needs
+ * no lc__enter: a signal handler that changes the state meanwhile can
+ * only make it miss; an undeclared one stores cells, which a handler's
+ * own access must not interleave with.
+ */
+
+/* A declared access whose guards are not simply the newest lock. */
+static __attribute__((noinline)) void
+access_declared(const volatile void *ptr, size_t size, int write,
+		const struct lc__access_site *at, const void *ra)
 {
-	struct lookup *l = lookup_of(lo);
-	struct lc__thread *t;
-	bool done;
+	const struct lc__thread *t = lc__tls;
+
+	if (t && fast_guards_held(t, lookup_of((uintptr_t)ptr), write != 0))
+		return;
+	access_slow(ptr, size, write, at, ra);
+}
+
+static __attribute__((noinline)) void
+access_undeclared(const volatile void *ptr, size_t size, int write,
+		  const struct lc__access_site *at, const void *ra)
+{
+	struct lc__thread *t = lc__enter_fast();
+	bool done = false;
+
+	if (t) {
+		done = fast_undeclared(t, lookup_of((uintptr_t)ptr),
+				       (uintptr_t)ptr, (uint32_t)size,
+				       write != 0, at);
+		lc__leave(t);
+	}
+	if (!done)
+		access_slow(ptr, size, write, at, ra);
+}
+
+void lc__access(const volatile void *ptr, size_t size, int write,
+		const struct lc__access_site *at)
+{
+	uintptr_t lo = (uintptr_t)ptr;
+	const struct lookup *l = lookup_of(lo);
 
 	if (!quiet() ||
 	    l->gen != atomic_load_explicit(&lc__guards_gen,
 					   memory_order_acquire) +
 			      1 ||
 	    l->lo != lo || l->hi != lo + size)
-		return false;
-	if (l->n) {
-		t = lc__tls;
-		return t && fast_guards_held(t, l, write);
-	}
-	t = lc__enter_fast();
-	if (!t)
-		return false;
-	done = fast_undeclared(t, l, lo, (uint32_t)size, write, at);
-	lc__leave(t);
-	return done;
-}
-
-void lc__access(const volatile void *ptr, size_t size, int write,
-		const struct lc__access_site *at)
-{
-	if (fast((uintptr_t)ptr, size, write != 0, at))
-		return;
-	access_slow(ptr, size, write, at, __builtin_return_address(0));
+		access_slow(ptr, size, write, at, RA);
+	else if (!l->n)
+		access_undeclared(ptr, size, write, at, RA);
+	else if (l->n != 1 || !top_guards(lc__tls, &l->d[0], write))
+		access_declared(ptr, size, write, at, RA);
 }

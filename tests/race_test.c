@@ -256,9 +256,14 @@ START_TEST(test_guard_reinit_is_another_lock)
 END_TEST
 
 static lc_rwlock_t rw;
+static lc_mutex_t inner = LC_MUTEX_INITIALIZER("inner");
 static long table;
 
-enum { L_RW = __LINE__ + 14 };
+/* how: table_lock's mode ('r', 'w' or '-' for none), 'n' to take inner
+ * after it (the guard is then not the newest lock held) or '.', then
+ * the accesses in order. A read before a write caches the range's
+ * declarations, so that the write takes the fast path (without a dump). */
+enum { L_RW = __LINE__ + 17 };
 static void rw_access(void *arg)
 {
 	const char *how = arg;
@@ -269,10 +274,16 @@ static void rw_access(void *arg)
 		lc_rwlock_rdlock(&rw);
 	if (how[0] == 'w')
 		lc_rwlock_wrlock(&rw);
-	if (how[1] == 'r')
-		(void)LC_READ(table);
-	if (how[1] == 'w')
-		LC_WRITE(table, 1);
+	if (how[1] == 'n')
+		lc_mutex_lock(&inner);
+	for (const char *a = how + 2; *a; a++) {
+		if (*a == 'r')
+			(void)LC_READ(table);
+		if (*a == 'w')
+			LC_WRITE(table, 1);
+	}
+	if (how[1] == 'n')
+		lc_mutex_unlock(&inner);
 	if (how[0] != '-')
 		lc_rwlock_unlock(&rw);
 	lc_rwlock_destroy(&rw);
@@ -280,13 +291,32 @@ static void rw_access(void *arg)
 
 START_TEST(test_guard_rwlock_modes)
 {
-	expect_race(rw_access, "rr", NULL);
-	expect_race(rw_access, "wr", NULL);
-	expect_race(rw_access, "ww", NULL);
-	expect_race(rw_access, "rw",
+	expect_race(rw_access, "r.r", NULL);
+	expect_race(rw_access, "w.r", NULL);
+	expect_race(rw_access, "w.w", NULL);
+	expect_race(rw_access, "r.w",
 		    fmt("write under a read lock of `table_lock` at %s",
 			site(L_RW, "rw_access"), NULL));
-	expect_race(rw_access, "-r",
+	expect_race(rw_access, "-.r",
+		    fmt("read without `table_lock` at %s",
+			site(L_RW - 2, "rw_access"), NULL));
+}
+END_TEST
+
+/* The write after a read, on the fast path: the guard the newest lock,
+ * or under another lock taken after it. */
+START_TEST(test_guard_rwlock_modes_after_a_read)
+{
+	expect_race(rw_access, "w.rw", NULL);
+	expect_race(rw_access, "wnrw", NULL);
+	expect_race(rw_access, "rnrr", NULL);
+	expect_race(rw_access, "r.rw",
+		    fmt("write under a read lock of `table_lock` at %s",
+			site(L_RW, "rw_access"), NULL));
+	expect_race(rw_access, "rnrw",
+		    fmt("write under a read lock of `table_lock` at %s",
+			site(L_RW, "rw_access"), NULL));
+	expect_race(rw_access, "-nrr",
 		    fmt("read without `table_lock` at %s",
 			site(L_RW - 2, "rw_access"), NULL));
 }
@@ -1037,6 +1067,7 @@ int main(void)
 	tcase_add_test(guards, test_guard_reinit_is_another_lock);
 	tcase_add_test(guards, test_guard_survives_fork_twice);
 	tcase_add_test(guards, test_guard_rwlock_modes);
+	tcase_add_test(guards, test_guard_rwlock_modes_after_a_read);
 	tcase_add_test(guards, test_guard_bytes_and_overlaps);
 	tcase_add_test(hb, test_unordered_writes);
 	tcase_add_test(hb, test_unordered_report_says_why);
