@@ -162,6 +162,8 @@ static struct lc__class *class_new(const struct lc__lock *lk)
 		goto no_memory;
 	assert(nclasses < classes_cap);
 	c->id = nclasses;
+	c->first_chain[LC__READ] = lc__chain_next(0, c->id, LC__READ);
+	c->first_chain[LC__WRITE] = lc__chain_next(0, c->id, LC__WRITE);
 	c->kind = lk->kind;
 	c->name = intern_prefix(lk->name ? lk->name : "(unnamed lock)");
 	c->file = intern_prefix(lk->file ? lk->file : "(unknown)");

@@ -103,6 +103,7 @@ struct lc__class {
 	_Atomic uint64_t contended;
 	_Atomic uint64_t wait_ns;
 	struct lc__graph *_Atomic igraph; /* same-class instance order */
+	uint64_t first_chain[2]; /* by mode: the chain of a stack of it alone */
 };
 
 /* The lock's class, resolved and cached on first use. NULL when the class
@@ -297,10 +298,12 @@ static inline uint64_t lc__chain_next(uint64_t prefix, uint32_t cls_id,
 
 /* The chain hash t's stack will have once it also holds a lock of cls in
  * mode: the key of that acquisition's validation and its held entry's
- * chain, computed once for both. */
+ * chain, computed once for both (a class keeps it for an empty stack). */
 LC__HOT uint64_t lc__chain_of(const struct lc__thread *t,
 			      const struct lc__class *cls, uint8_t mode)
 {
+	if (!t->nheld && cls) /* lc__held_consistent checks it */
+		return cls->first_chain[mode];
 	return lc__chain_next(t->nheld ? t->held[t->nheld - 1].chain : 0,
 			      cls ? cls->id : UINT32_MAX, mode);
 }
