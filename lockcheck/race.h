@@ -264,8 +264,8 @@ void lc__race_defer_fork_lock(int how);
 
 extern pthread_rwlock_t lc__guards_lock;
 
-/* Changes with every change of the declarations (read without the lock:
- * a thread's cached lookup is valid while it has not changed). */
+/* Changes with every change of the declarations, from 1 (read without
+ * the lock: a thread's cached lookup is valid while it has not changed). */
 extern _Atomic uint64_t lc__guards_gen;
 
 struct lc__guard_decl {
@@ -297,9 +297,9 @@ void lc__shadow_fork_lock(bool lock);
 struct lc__race_access {
 	uint32_t slot, clock; /* its epoch */
 	struct lc__site at;
-	const struct lc__access_site *site; /* at, as the call gave it */
-	const struct lc__class *held[2]; /* first locks held */
-	uint8_t nheld;			 /* locks held (may be more than 2) */
+	const struct lc__access_site *site; /* at, as the call passed it */
+	const struct lc__class *held[2];    /* first locks held */
+	uint8_t nheld; /* locks held (may be more than 2) */
 	uint8_t write;
 	uintptr_t addr; /* the whole access's first byte */
 	uint32_t size;	/* and its size */

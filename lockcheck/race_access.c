@@ -250,11 +250,11 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 
 	/* A declaration changed by another thread while this one looks is
 	 * the program's own race: either answer is one it could get. */
-	gen = atomic_load_explicit(&lc__guards_gen, memory_order_acquire) + 1;
+	gen = atomic_load_explicit(&lc__guards_gen, memory_order_acquire);
 	if (l->gen == gen && l->lo == lo && l->hi == hi)
 		return l;
 	pthread_rwlock_rdlock(&lc__guards_lock);
-	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed) + 1;
+	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed);
 	*l = (struct lookup){ gen, lo, hi, 0, NULL, { { 0 } } };
 	lc__guards_each(lo, hi, remember, l);
 	pthread_rwlock_unlock(&lc__guards_lock);
@@ -534,8 +534,7 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 
 	if (!quiet() ||
 	    l->gen != atomic_load_explicit(&lc__guards_gen,
-					   memory_order_acquire) +
-			      1 ||
+					   memory_order_acquire) ||
 	    l->lo != lo || l->hi != lo + size)
 		access_slow(ptr, size, write, at, RA);
 	else if (!l->n)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 pthread_rwlock_t lc__guards_lock = PTHREAD_RWLOCK_INITIALIZER;
-_Atomic uint64_t lc__guards_gen;
+_Atomic uint64_t lc__guards_gen = 1; /* 0 marks an empty lookup */
 
 static struct lc__guard_decl *g;
 static uint32_t n, cap;
