@@ -42,10 +42,15 @@ void lc__race_start(void);
 extern _Atomic bool lc__race_armed;
 void lc__race_arm_slow(void);
 
-/* Whether an access may take the fast path (race_access.c): set when the
- * checker is armed without a dump to write, cleared for good at a limit
- * or a stop, whose finding the slow path writes. */
-extern _Atomic bool lc__race_fast;
+/* 0 when an access may take the fast path (race_access.c), one load for
+ * it: LC__GATE_UNARMED until the checker is armed without a dump to
+ * write; LC__GATE_STOPPED for good from a limit or a stop, whose finding
+ * the slow path writes; the low bits count the notes of signal handlers
+ * not applied yet (race_defer.c), which every race call applies first. */
+#define LC__GATE_UNARMED (1u << 31)
+#define LC__GATE_STOPPED (1u << 30)
+#define LC__GATE_PENDING (LC__GATE_STOPPED - 1)
+extern _Atomic uint32_t lc__race_gate;
 static inline void lc__race_arm(void)
 {
 	if (!atomic_load_explicit(&lc__race_armed, memory_order_acquire))
@@ -242,15 +247,14 @@ void lc__race_forget(uintptr_t lo, uintptr_t hi, bool unguard);
  * race call of any thread; false when the table is full. */
 bool lc__race_defer(uintptr_t lo, uintptr_t hi, bool unguard);
 
-/* Notes claimed and not applied yet. */
-extern _Atomic int lc__race_pending;
 void lc__race_apply_slow(void);
 
 /* Applies the notes: first in every race call, inside the checker (not
  * reentered), with no race lock held. */
 static inline void lc__race_apply(void)
 {
-	if (atomic_load_explicit(&lc__race_pending, memory_order_acquire))
+	if (atomic_load_explicit(&lc__race_gate, memory_order_acquire) &
+	    LC__GATE_PENDING)
 		lc__race_apply_slow();
 }
 

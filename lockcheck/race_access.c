@@ -352,8 +352,7 @@ static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
 
 LC__FAST bool quiet(void)
 {
-	return atomic_load_explicit(&lc__race_fast, memory_order_acquire) &&
-	       !atomic_load_explicit(&lc__race_pending, memory_order_acquire);
+	return !atomic_load_explicit(&lc__race_gate, memory_order_acquire);
 }
 
 /* Whether t holds every guard of l as a write (or a read) needs it. The

@@ -99,15 +99,14 @@ void lc__race_fork_child(void)
 
 _Atomic bool lc__race_armed;
 
-_Atomic bool lc__race_fast;
+_Atomic uint32_t lc__race_gate = LC__GATE_UNARMED;
 
 static void arm_once(void)
 {
 	lc__init();
-	atomic_store_explicit(&lc__race_fast,
-			      !lc__cfg.dump && !atomic_load(&lc__race_off) &&
-				      !atomic_load(&lc__race_hb_off),
-			      memory_order_release);
+	if (!lc__cfg.dump && !atomic_load(&lc__race_off) &&
+	    !atomic_load(&lc__race_hb_off))
+		atomic_fetch_and(&lc__race_gate, ~LC__GATE_UNARMED);
 	atomic_store_explicit(&lc__race_armed, true, memory_order_release);
 }
 
@@ -128,14 +127,14 @@ void lc__race_start(void)
 
 void lc__race_limit(const char *what)
 {
-	atomic_store(&lc__race_fast, false);
+	atomic_fetch_or(&lc__race_gate, LC__GATE_STOPPED);
 	atomic_store(&lc__race_hb_off, true);
 	atomic_store(&lc__race_limit_pending, what);
 }
 
 void lc__race_stop(const char *what)
 {
-	atomic_store(&lc__race_fast, false);
+	atomic_fetch_or(&lc__race_gate, LC__GATE_STOPPED);
 	atomic_store(&lc__race_off, true);
 	atomic_store(&lc__race_stop_pending, what);
 }

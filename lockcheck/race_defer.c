@@ -7,8 +7,9 @@
  * instead would leave a declaration or a history that memory reused later
  * could be reported against: a false report. A note is applied before any
  * call that comes after the handler's in the program's order, since that
- * call's thread sees pending (set before the note is READY) and waits for
- * apply_mu until the note is applied.
+ * call's thread sees the count of pending notes (lc__race_gate's low
+ * bits, raised before the note is READY) and waits for apply_mu until the
+ * note is applied.
  *
  * A handler's call that a READY note makes already (the same range and
  * call: a handler may repeat its calls faster than they are applied) adds
@@ -16,13 +17,13 @@
  *
  * Invariants: a note's range is written only in state FILLING, by the
  * handler that claimed it, after its seq grew; it is applied only by the
- * thread that moved it from READY to APPLYING, under apply_mu; pending
- * counts the notes claimed and not yet applied.
+ * thread that moved it from READY to APPLYING, under apply_mu; the
+ * gate's count is the number of notes claimed and not yet applied.
  */
 #define _GNU_SOURCE
 #include "race.h"
 
-#define NOTES 128
+#define NOTES 128 /* far below LC__GATE_PENDING */
 
 enum { FREE, FILLING, READY, APPLYING };
 
@@ -34,7 +35,6 @@ struct note {
 };
 
 static struct note notes[NOTES];
-_Atomic int lc__race_pending;
 /* Taken before the race locks (and first of them at a fork). */
 static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -67,7 +67,7 @@ bool lc__race_defer(uintptr_t lo, uintptr_t hi, bool unguard)
 		if (!atomic_compare_exchange_strong(&n->state, &expect,
 						    FILLING))
 			continue;
-		atomic_fetch_add(&lc__race_pending, 1);
+		atomic_fetch_add(&lc__race_gate, 1);
 		atomic_fetch_add(&n->seq, 1);
 		atomic_store(&n->lo, lo);
 		atomic_store(&n->hi, hi);
@@ -91,13 +91,13 @@ void lc__race_apply_slow(void)
 		lc__race_forget(atomic_load(&n->lo), atomic_load(&n->hi),
 				atomic_load(&n->unguard));
 		atomic_store(&n->state, FREE);
-		atomic_fetch_sub(&lc__race_pending, 1);
+		atomic_fetch_sub(&lc__race_gate, 1);
 	}
 	pthread_mutex_unlock(&apply_mu);
 }
 
 /* In the child, a note another thread was filling stays unfinished: it
- * is freed, and pending counts what is left. */
+ * is freed, and the gate counts what is left. */
 void lc__race_defer_fork_lock(int how)
 {
 	int left = 0;
@@ -115,7 +115,9 @@ void lc__race_defer_fork_lock(int how)
 			assert(atomic_load(&notes[i].state) != APPLYING);
 			left += atomic_load(&notes[i].state) == READY;
 		}
-		atomic_store(&lc__race_pending, left);
+		atomic_store(&lc__race_gate,
+			     (atomic_load(&lc__race_gate) & ~LC__GATE_PENDING) |
+				     (uint32_t)left);
 	}
 	pthread_mutex_unlock(&apply_mu);
 }
