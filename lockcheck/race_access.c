@@ -417,7 +417,8 @@ LC__FAST bool fast_undeclared(struct lc__thread *t, struct lookup *l,
 			return false;
 	}
 	clock = rt->vc.c[rt->slot];
-	if (lc__cells_scan(g, rt, write, bytes, clock, &slot, &racy_c) >= 0)
+	if (lc__cells_scan(g, rt, write, bytes, clock, true, &slot, &racy_c) >=
+	    0)
 		return false;
 	if (t->nheld)
 		held[0] = t->held[0].cls;

@@ -84,13 +84,16 @@ static inline bool lc__cell_ordered(const struct lc__race_thread *rt,
  * those it makes redundant (its bytes, ordered before it, no stronger
  * than it: a read never replaces a write) and gives in *slot where to
  * store it (an empty cell, else one by its clock). Returns the first
- * cell it races with, its word as loaded in *racy_c, or -1. A cell of
- * the thread itself is ordered before it and never races: the common
- * case, tested first.
- */static inline int lc__cells_scan(struct lc__granule *g,
+ * cell it races with, its word as loaded in *racy_c, or -1; with
+ * first_race, as soon as it finds one (*slot is then not set): the fast
+ * path needs no more, and keeps fewer values in registers. A cell of the
+ * thread itself is ordered before it and never races: the common case,
+ * tested first.
+ */
+static inline int lc__cells_scan(struct lc__granule *g,
 				 const struct lc__race_thread *rt, bool write,
-				 unsigned bytes, uint32_t clock, int *slot,
-				 uint64_t *racy_c)
+				 unsigned bytes, uint32_t clock,
+				 bool first_race, int *slot, uint64_t *racy_c)
 {
 	const uint64_t slot_bits = (uint64_t)0xffff << 9;
 	const uint64_t mine = (uint64_t)rt->slot << 9;
@@ -109,6 +112,8 @@ static inline bool lc__cell_ordered(const struct lc__race_thread *rt,
 			    (write || lc__cell_write(c))) {
 				racy = i;
 				*racy_c = c;
+				if (first_race)
+					return racy;
 			}
 		} else if (!(cb & ~bytes) && (write || !lc__cell_write(c))) {
 			/* redundant */

@@ -182,7 +182,8 @@ static bool check_store(struct lc__granule *g, const struct lc__race_thread *rt,
 {
 	uint64_t c = 0;
 	int slot;
-	int racy = lc__cells_scan(g, rt, a->write, mask, a->clock, &slot, &c);
+	int racy = lc__cells_scan(g, rt, a->write, mask, a->clock, false, &slot,
+				  &c);
 
 	if (racy >= 0)
 		read_cell(g, racy, c, prior);
