@@ -225,6 +225,10 @@ struct lookup {
 };
 static _Thread_local struct lookup lookups[LOOKUPS]
 	__attribute__((tls_model("initial-exec")));
+/* How many times the thread filled a lookup: a signal handler's access
+ * may refill the one the access it interrupted had looked at. */
+static _Thread_local uint32_t lookups_filled
+	__attribute__((tls_model("initial-exec")));
 
 static struct lookup *lookup_of(uintptr_t lo)
 {
@@ -256,6 +260,7 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 	pthread_rwlock_rdlock(&lc__guards_lock);
 	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed);
 	*l = (struct lookup){ gen, lo, hi, 0, NULL, { { 0 } } };
+	lookups_filled++;
 	lc__guards_each(lo, hi, remember, l);
 	pthread_rwlock_unlock(&lc__guards_lock);
 	if (l->n <= CACHED_DECLS)
@@ -353,6 +358,15 @@ static void judge(struct lc__thread *t, struct lc__race_access *a, uintptr_t lo,
 LC__FAST bool quiet(void)
 {
 	return !atomic_load_explicit(&lc__race_gate, memory_order_acquire);
+}
+
+/* Whether l is the declarations of [lo, lo + size) as they are now. A
+ * cached lookup is of a valid range: lc__access needs no other check. */
+LC__FAST bool cached(const struct lookup *l, uintptr_t lo, size_t size)
+{
+	return l->gen == atomic_load_explicit(&lc__guards_gen,
+					      memory_order_acquire) &&
+	       l->lo == lo && l->hi == lo + size;
 }
 
 /* Whether t holds every guard of l as a write (or a read) needs it. The
@@ -490,11 +504,12 @@ settled:
  * newest lock held; the tiers below it take its arguments and its
  * caller ra and end in the slow path when they cannot settle the access.
  * Each is its caller's last step, a jump, so that lc__access needs no
- * saved register. A cached lookup of [ptr, ptr + size) makes it a valid
- * range. A declared access only reads the thread's state, so it needs
- * no lc__enter: a signal handler that changes the state meanwhile can
- * only make it miss; an undeclared one stores cells, which a handler's
- * own access must not interleave with.
+ * saved register. A declared access only reads the thread's state, so
+ * it needs no lc__enter: a signal handler that changes the state
+ * meanwhile can only make it miss; an undeclared one stores cells, which
+ * a handler's own access must not interleave with: inside the checker it
+ * uses its lookup only if no handler filled one since lc__access looked
+ * (filled: lookups_filled then).
  */
 
 /* A declared access whose guards are not simply the newest lock. */
@@ -511,15 +526,17 @@ access_declared(const volatile void *ptr, size_t size, int write,
 
 static __attribute__((noinline)) void
 access_undeclared(const volatile void *ptr, size_t size, int write,
-		  const struct lc__access_site *at, const void *ra)
+		  const struct lc__access_site *at, const void *ra,
+		  uint32_t filled)
 {
 	struct lc__thread *t = lc__enter_fast();
 	bool done = false;
 
 	if (t) {
-		done = fast_undeclared(t, lookup_of((uintptr_t)ptr),
-				       (uintptr_t)ptr, (uint32_t)size,
-				       write != 0, at);
+		if (lookups_filled == filled)
+			done = fast_undeclared(t, lookup_of((uintptr_t)ptr),
+					       (uintptr_t)ptr, (uint32_t)size,
+					       write != 0, at);
 		lc__leave(t);
 	}
 	if (!done)
@@ -531,14 +548,13 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 {
 	uintptr_t lo = (uintptr_t)ptr;
 	const struct lookup *l = lookup_of(lo);
+	uint32_t filled = lookups_filled;
 
-	if (!quiet() ||
-	    l->gen != atomic_load_explicit(&lc__guards_gen,
-					   memory_order_acquire) ||
-	    l->lo != lo || l->hi != lo + size)
+	atomic_signal_fence(memory_order_acq_rel); /* filled read first */
+	if (!quiet() || !cached(l, lo, size))
 		access_slow(ptr, size, write, at, RA);
 	else if (!l->n)
-		access_undeclared(ptr, size, write, at, RA);
+		access_undeclared(ptr, size, write, at, RA, filled);
 	else if (l->n != 1 || !top_guards(lc__tls, &l->d[0], write))
 		access_declared(ptr, size, write, at, RA);
 }
