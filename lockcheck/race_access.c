@@ -223,16 +223,18 @@ struct lookup {
 	struct lc__granule *g; /* n 0, in one granule: it, once known */
 	struct lc__guard_decl d[CACHED_DECLS];
 };
-static _Thread_local struct lookup lookups[LOOKUPS]
-	__attribute__((tls_model("initial-exec")));
-/* How many times the thread filled a lookup: a signal handler's access
- * may refill the one the access it interrupted had looked at. */
-static _Thread_local uint32_t lookups_filled
-	__attribute__((tls_model("initial-exec")));
+/* One thread-local object, not two: gold, Bazel's linker, swaps the
+ * initial-exec GOT entries of two static thread-locals of one object. */
+static _Thread_local struct {
+	struct lookup entry[LOOKUPS];
+	/* How many times the thread filled one: a signal handler's access
+	 * may refill the one the access it interrupted had looked at. */
+	uint32_t filled;
+} lookups __attribute__((tls_model("initial-exec")));
 
 static struct lookup *lookup_of(uintptr_t lo)
 {
-	return &lookups[(lo >> 3) % LOOKUPS];
+	return &lookups.entry[(lo >> 3) % LOOKUPS];
 }
 
 static bool remember(const struct lc__guard_decl *d, void *arg)
@@ -260,7 +262,7 @@ static const struct lookup *declarations(uintptr_t lo, uintptr_t hi)
 	pthread_rwlock_rdlock(&lc__guards_lock);
 	gen = atomic_load_explicit(&lc__guards_gen, memory_order_relaxed);
 	*l = (struct lookup){ gen, lo, hi, 0, NULL, { { 0 } } };
-	lookups_filled++;
+	lookups.filled++;
 	lc__guards_each(lo, hi, remember, l);
 	pthread_rwlock_unlock(&lc__guards_lock);
 	if (l->n <= CACHED_DECLS)
@@ -509,7 +511,7 @@ settled:
  * meanwhile can only make it miss; an undeclared one stores cells, which
  * a handler's own access must not interleave with: inside the checker it
  * uses its lookup only if no handler filled one since lc__access looked
- * (filled: lookups_filled then).
+ * (filled: lookups.filled then).
  */
 
 /* A declared access whose guards are not simply the newest lock. */
@@ -533,7 +535,7 @@ access_undeclared(const volatile void *ptr, size_t size, int write,
 	bool done = false;
 
 	if (t) {
-		if (lookups_filled == filled)
+		if (lookups.filled == filled)
 			done = fast_undeclared(t, lookup_of((uintptr_t)ptr),
 					       (uintptr_t)ptr, (uint32_t)size,
 					       write != 0, at);
@@ -548,7 +550,7 @@ void lc__access(const volatile void *ptr, size_t size, int write,
 {
 	uintptr_t lo = (uintptr_t)ptr;
 	const struct lookup *l = lookup_of(lo);
-	uint32_t filled = lookups_filled;
+	uint32_t filled = lookups.filled;
 
 	atomic_signal_fence(memory_order_acq_rel); /* filled read first */
 	if (!quiet() || !cached(l, lo, size))
