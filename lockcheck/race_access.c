@@ -421,7 +421,7 @@ LC__FAST bool fast_undeclared(struct lc__thread *t, struct lookup *l,
 	struct lc__granule *g = l->g;
 	uint64_t racy_c;
 	uint32_t clock;
-	int slot;
+	int slot = 0; /* the scan sets it when it finds no race */
 
 	if (!rt || !rt->named)
 		return false;
